@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Speed and validity of the offline clinical labeler and judge (one core, pure Python).
+
+Prints:
+1. labeler throughput (reports/s) on the 3,851 IU X-ray reports, best of N passes;
+2. judge throughput (pairs/s) on the 590 IU X-ray prediction/reference pairs;
+3. per-finding precision / recall / F1 against the OpenI human gold standard, and the
+   micro-F1 over the 13 gold findings with support (positive labels; and positive or
+   uncertain, for comparison).
+
+Usage: python benchmarks/bench_clinical.py [--passes 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+from himed_rewards.clinical import OfflineClinicalJudge, label_report
+from himed_rewards.clinical.evaluation import load_iu_gold, micro_f1, score_labels
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def bench_labeler(texts: list[str], passes: int) -> float:
+    best = float("inf")
+    for _ in range(passes):
+        t0 = time.perf_counter()
+        for text in texts:
+            label_report(text)
+        best = min(best, time.perf_counter() - t0)
+    return len(texts) / best
+
+
+def bench_judge(passes: int) -> float:
+    def read(name: str) -> list[str]:
+        with open(FIXTURES / "iu_xray" / name, newline="", encoding="utf-8") as fh:
+            return [row["report"] for row in csv.DictReader(fh)]
+
+    preds, gts = read("preds.csv"), read("gts.csv")
+    judge = OfflineClinicalJudge()
+    best = float("inf")
+    for _ in range(passes):
+        t0 = time.perf_counter()
+        judge.score_batch(preds, gts)
+        best = min(best, time.perf_counter() - t0)
+    return len(preds) / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passes", type=int, default=5)
+    args = parser.parse_args()
+    pairs = load_iu_gold(FIXTURES / "iu_xray/indiana_reports.csv",
+                         FIXTURES / "labels/openi_gld_std14.csv")  # fmt: skip
+    texts = [text for text, _ in pairs]
+    mean_chars = sum(map(len, texts)) / len(texts)
+    print(f"| what | items | throughput (one core) |\n|---|---:|---:|")
+    print(f"| label_report, IU reports ({mean_chars:.0f} chars avg) | {len(texts)} | "
+          f"{bench_labeler(texts, args.passes):,.0f} reports/s |")  # fmt: skip
+    print(f"| OfflineClinicalJudge.score_batch, IU pred/ref pairs | 590 | "
+          f"{bench_judge(args.passes):,.0f} pairs/s |\n")  # fmt: skip
+
+    strict = score_labels(pairs, label_report, strict=True)
+    lenient = score_labels(pairs, label_report, strict=False)
+    print("| finding | support | TP | FP | FN | precision | recall | F1 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for s in strict.values():
+        print(f"| {s.finding} | {s.support} | {s.tp} | {s.fp} | {s.fn} | "
+              f"{_fmt(s.precision)} | {_fmt(s.recall)} | {_fmt(s.f1)} |")  # fmt: skip
+
+    def with_support(scores):
+        return [s for s in scores.values() if s.support and s.finding != "no_finding"]
+
+    print(f"\nmicro-F1 over the {len(with_support(strict))} findings with support: "
+          f"{micro_f1(with_support(strict)):.4f} (positive labels); "
+          f"{micro_f1(with_support(lenient)):.4f} (positive or uncertain)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

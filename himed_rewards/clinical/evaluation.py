@@ -1,0 +1,131 @@
+"""Validate the labeler against the OpenI / IU X-ray human gold standard (NegBio).
+
+The gold file (``openi_gld_std14.csv``, public domain, from ncbi-nlp/NegBio) has one row per
+report, ``filename`` = ``CXR<uid>``, and a 0/1 column per NIH finding plus ``normal``. It
+only encodes presence: a finding the radiologist hedged ("atelectasis versus infiltrate")
+is marked 1, so a label counts as *predicted present* when it is positive **or**
+uncertain (``strict=False``, the default); ``strict=True`` counts positive labels only.
+
+The reports file is IU X-ray's ``indiana_reports.csv`` (``uid``, ``findings``,
+``impression``, ...; CC BY-NC-ND 4.0, so it is not shipped: pass its path).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["GOLD_COLUMNS", "FindingScore", "load_iu_gold", "score_labels", "micro_f1"]
+
+#: Gold column -> canonical finding name (``normal`` is CheXpert's ``no_finding``).
+GOLD_COLUMNS = {
+    "Atelectasis": "atelectasis", "Cardiomegaly": "cardiomegaly", "Effusion": "pleural_effusion",
+    "Infiltration": "infiltration", "Mass": "mass", "Nodule": "nodule",
+    "Pneumonia": "pneumonia", "Pneumothorax": "pneumothorax", "Consolidation": "consolidation",
+    "Edema": "edema", "Emphysema": "emphysema", "Fibrosis": "fibrosis",
+    "Pleural_Thickening": "pleural_thickening", "Hernia": "hernia", "normal": "no_finding",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FindingScore:
+    """Counts and scores of one finding (support = number of gold positives)."""
+
+    finding: str
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def support(self) -> int:
+        return self.tp + self.fn
+
+    @property
+    def precision(self) -> float | None:
+        """None when nothing was predicted (undefined, not 0)."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / self.support if self.support else None
+
+    @property
+    def f1(self) -> float | None:
+        denom = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / denom if denom else None
+
+
+def load_iu_gold(
+    reports_csv: str | Path, gold_csv: str | Path
+) -> list[tuple[str, frozenset[str]]]:
+    """``(findings + " " + impression, gold positive findings)`` for every gold report.
+
+    Example:
+        >>> from pathlib import Path
+        >>> root = Path("tests/fixtures")
+        >>> pairs = load_iu_gold(root / "iu_xray/indiana_reports.csv",
+        ...                      root / "labels/openi_gld_std14.csv")  # doctest: +SKIP
+        >>> len(pairs)  # doctest: +SKIP
+        3851
+    """
+    with open(reports_csv, newline="", encoding="utf-8") as fh:
+        reports = {row["uid"]: row for row in csv.DictReader(fh)}
+    pairs = []
+    with open(gold_csv, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            uid = row["filename"].removeprefix("CXR")
+            if uid not in reports:
+                raise ValueError(f"gold row {row['filename']!r} has no report uid {uid!r}")
+            report = reports[uid]
+            text = f"{report['findings'].strip()} {report['impression'].strip()}".strip()
+            positives = frozenset(GOLD_COLUMNS[c] for c in GOLD_COLUMNS if row[c] == "1")
+            pairs.append((text, positives))
+    return pairs
+
+
+def score_labels(
+    pairs: Iterable[tuple[str, frozenset[str]]],
+    labeler: Callable[[str], dict[str, str]],
+    *,
+    strict: bool = True,
+) -> dict[str, FindingScore]:
+    """Per-finding TP/FP/FN of ``labeler`` against gold positives, for every gold finding.
+
+    Example:
+        >>> from himed_rewards.clinical import label_report
+        >>> pairs = [("Mild cardiomegaly.", frozenset({"cardiomegaly"})),
+        ...          ("No effusion.", frozenset({"pleural_effusion"}))]
+        >>> s = score_labels(pairs, label_report)
+        >>> s["cardiomegaly"].tp, s["pleural_effusion"].fn
+        (1, 1)
+    """
+    present = {"positive"} if strict else {"positive", "uncertain"}
+    counts = {f: [0, 0, 0] for f in GOLD_COLUMNS.values()}
+    for text, gold in pairs:
+        labels = labeler(text)
+        for finding, c in counts.items():
+            predicted = labels.get(finding) in present
+            if predicted and finding in gold:
+                c[0] += 1
+            elif predicted:
+                c[1] += 1
+            elif finding in gold:
+                c[2] += 1
+    return {f: FindingScore(f, *c) for f, c in counts.items()}
+
+
+def micro_f1(scores: Iterable[FindingScore]) -> float:
+    """Micro-averaged F1 over the given findings (pool TP, FP, FN, then F1).
+
+    Example:
+        >>> micro_f1([FindingScore("a", 8, 1, 1), FindingScore("b", 1, 1, 0)])
+        0.8181818181818182
+    """
+    tp = fp = fn = 0
+    for s in scores:
+        tp, fp, fn = tp + s.tp, fp + s.fp, fn + s.fn
+    if 2 * tp + fp + fn == 0:
+        raise ValueError("micro_f1 needs at least one gold or predicted positive")
+    return 2 * tp / (2 * tp + fp + fn)

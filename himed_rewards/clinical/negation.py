@@ -1,0 +1,163 @@
+"""Negation and uncertainty of a mention: trigger matching with NegEx/ConText-style scopes.
+
+A *trigger* ("no", "without", "cannot exclude", "is normal", "possible", ...) sits before
+(forward / ``pre``) or after (backward / ``post``) the mention it modifies. It applies
+when the mention lies within its window (counted in tokens), in the same sentence, with no
+scope terminator ("but", "however", "with", ...) in between. Pseudo-triggers ("no
+change", "to suggest") are matched first so that the cue words inside them do nothing.
+
+Resolution follows the CheXpert labeler's order: a strong hedge ("cannot exclude",
+"not ruled out") makes the mention uncertain; otherwise any applicable negation makes it
+negative; otherwise any applicable uncertainty cue makes it uncertain; otherwise it is
+positive.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from himed_rewards.clinical.rules import (
+    RULES,
+    SENTENCE_END,
+    TOKEN_RE,
+    Trigger,
+    match_phrases,
+    token_keys,
+)
+from himed_rewards.clinical.rules import _KEY_CACHE as KEY_CACHE
+
+__all__ = ["POLARITIES", "TextContext", "analyse", "polarity_of_span", "polarity_at"]
+
+#: The three labels a mention can get.
+POLARITIES = ("positive", "negative", "uncertain")
+
+
+@dataclass
+class TextContext:
+    """Tokens of one text, its sentence breaks and the triggers found in it."""
+
+    words: list[str]
+    keys: list[tuple[str, str | None]]
+    breaks: list[int]  # token indices of sentence-ending punctuation, ascending
+    cues: list[tuple[int, int, Trigger]]  # neg / unc / strong_unc triggers
+    terms: list[int]  # token indices where a scope terminator starts
+
+    def sentence_of(self, i: int) -> tuple[int, int]:
+        """Token range ``[start, end)`` of the sentence holding token ``i``."""
+        k = bisect_right(self.breaks, i)
+        start = self.breaks[k - 1] + 1 if k else 0
+        end = self.breaks[k] if k < len(self.breaks) else len(self.words)
+        return start, end
+
+
+def analyse(words: list[str]) -> TextContext:
+    """Normalise lower-case tokens and find sentence breaks and triggers.
+
+    Example:
+        >>> ctx = analyse(["no", "effusion", ".", "possible", "nodule"])
+        >>> ctx.breaks, [t.phrase for _, _, t in ctx.cues]
+        ([2], ['no', 'possible'])
+    """
+    cache = KEY_CACHE
+    keys = [cache.get(w) or token_keys(w) for w in words]
+    breaks = [i for i, w in enumerate(words) if w in SENTENCE_END]
+    cues, terms = [], []
+    for start, end, trigger in match_phrases(keys, RULES.trigger_trie):
+        if trigger.polarity == "term":
+            terms.append(start)
+        elif trigger.polarity != "pseudo":
+            cues.append((start, end, trigger))
+    return TextContext(words, keys, breaks, cues, terms)
+
+
+def _blocked(terms: list[int], lo: int, hi: int) -> bool:
+    """True when a terminator starts in ``[lo, hi)``: the scope is cut between the two."""
+    return any(lo <= t < hi for t in terms)
+
+
+def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
+    """Polarity of the mention occupying tokens ``[i, j)`` of an analysed text.
+
+    Example:
+        >>> ctx = analyse("no pneumothorax , effusion , or consolidation".split())
+        >>> polarity_of_span(ctx, 6, 7)
+        'negative'
+    """
+    start, end = ctx.sentence_of(i)
+    negated = uncertain = False
+    for s, e, trig in ctx.cues:
+        if s < start or s >= end:
+            continue
+        applies = (
+            s < i < e  # the mention sits inside a trigger that starts before it ("not enlarged")
+        ) or (
+            trig.pre and e <= i and i - e <= trig.window_pre and not _blocked(ctx.terms, e, i)
+        ) or (
+            trig.post
+            and s >= j
+            and s - j <= trig.window_post
+            and not _blocked(ctx.terms, j, s)
+        )
+        if not applies:
+            continue
+        if trig.polarity == "strong_unc":
+            return "uncertain"
+        if trig.polarity == "neg":
+            negated = True
+        else:
+            uncertain = True
+    if negated:
+        return "negative"
+    return "uncertain" if uncertain else "positive"
+
+
+def _lower_same_length(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # A few characters (e.g. "İ") lower-case to two; keep offsets aligned with the input.
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def polarity_at(text: str, start: int, end: int) -> str:
+    """Polarity of the mention occupying characters ``[start, end)`` of ``text``.
+
+    Uses the same tokens, triggers and scopes as :func:`~himed_rewards.clinical.label_report`,
+    so a keyword found anywhere in a report can be checked for negation: returns
+    ``"positive"``, ``"negative"`` or ``"uncertain"``.
+
+    Raises:
+        TypeError: ``text`` is not a str or ``start``/``end`` are not ints.
+        ValueError: the span is outside the text or holds no token.
+
+    Example:
+        >>> text = "No pleural effusion. Possible small nodule. Heart is enlarged."
+        >>> polarity_at(text, text.index("effusion"), text.index("effusion") + 8)
+        'negative'
+        >>> polarity_at(text, text.index("nodule"), text.index("nodule") + 6)
+        'uncertain'
+        >>> polarity_at(text, text.index("enlarged"), text.index("enlarged") + 8)
+        'positive'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not 0 <= start < end <= len(text):
+        raise ValueError(
+            f"span [start, end) = [{start}, {end}) must satisfy 0 <= start < end <= "
+            f"len(text) = {len(text)}"
+        )
+    words: list[str] = []
+    first = last = -1
+    for m in TOKEN_RE.finditer(_lower_same_length(text)):
+        if m.start() < end and m.end() > start:
+            if first < 0:
+                first = len(words)
+            last = len(words) + 1
+        words.append(m.group())
+    if first < 0:
+        raise ValueError(f"span [{start}, {end}) of text holds no token: {text[start:end]!r}")
+    return polarity_of_span(analyse(words), first, last)

@@ -1,0 +1,11 @@
+"""Adapters that make HiMed-RL rewards one or two lines of another RL framework's config.
+
+- :mod:`himed_rewards.integrations.verl` (``compute_score``, ``compute_score_batch``) and
+  :mod:`himed_rewards.integrations.verl_manager` (step-aware reward managers)
+- :mod:`himed_rewards.integrations.openrlhf` (``reward_func`` file for ``--reward.remote_url``)
+- :mod:`himed_rewards.integrations.easyr1` (batch ``compute_score``, ``REWARD_TYPE = "batch"``)
+- :mod:`himed_rewards.integrations.slime` (``async reward(args, sample)``)
+
+Each adapter only reshapes inputs and outputs around the public ``score_batch`` /
+``ascore_batch``; none imports its framework (verl only when a manager class is looked up).
+"""

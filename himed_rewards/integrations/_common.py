@@ -1,0 +1,182 @@
+"""What every framework adapter shares: config and step resolution, and flattening a breakdown.
+
+The adapters are thin: each turns a framework's call convention into one call of the public
+``himed_rewards.score_batch`` / ``ascore_batch`` and turns the breakdowns back into the
+framework's return shape. They never score anything themselves.
+
+Frameworks call a module-level function without our config, so the config comes from, in
+order: an explicit ``config=`` keyword (a ``RewardConfig`` or a YAML/JSON path; verl's
+``reward_kwargs`` and EasyR1's ``reward_function_kwargs`` can pass it), then the
+``HIMED_REWARDS_CONFIG`` environment variable (a path), then the library defaults.
+
+A reward that is ``None`` (the semantic judge failed and the failure policy is ``"skip"``)
+cannot be handed to a trainer that needs one number per sample; inventing 0 or NaN would
+corrupt advantages silently, so the adapters raise :class:`MissingRewardError` instead.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import himed_rewards as hr
+
+if TYPE_CHECKING:
+    from himed_rewards import RewardBreakdown, RewardConfig
+
+__all__ = [
+    "CONFIG_ENV",
+    "STEP_ENV",
+    "MissingRewardError",
+    "resolve_config",
+    "resolve_step",
+    "numeric_components",
+    "require_total",
+    "score_pairs",
+    "check_texts",
+]
+
+CONFIG_ENV = "HIMED_REWARDS_CONFIG"
+STEP_ENV = "HIMED_REWARDS_STEP"
+
+
+class MissingRewardError(RuntimeError):
+    """A sample has no total reward (judge failed, policy "skip") but the trainer needs one."""
+
+
+@lru_cache(maxsize=16)
+def _load_config(path: str, mtime_ns: int) -> RewardConfig:
+    # mtime is part of the key so an edited file is re-read, an unchanged one is not.
+    del mtime_ns
+    return hr.RewardConfig.from_file(path)
+
+
+def resolve_config(config: Any = None) -> RewardConfig | None:
+    """Turn ``config`` (a RewardConfig, a path, or None) into a RewardConfig or None (defaults).
+
+    Example:
+        >>> resolve_config(None) is None or isinstance(resolve_config(None), hr.RewardConfig)
+        True
+        >>> resolve_config(3)
+        Traceback (most recent call last):
+        ...
+        TypeError: config must be a RewardConfig, a path to a YAML/JSON file, or None; got 3 (int)
+    """
+    if config is None:
+        env_path = os.environ.get(CONFIG_ENV)
+        if not env_path:
+            return None
+        config = env_path
+    if isinstance(config, hr.RewardConfig):
+        return config
+    if isinstance(config, str | Path):
+        path = Path(config)
+        if not path.is_file():
+            raise ValueError(f"config path {str(path)!r} is not a file; pass a YAML or JSON RewardConfig")
+        return _load_config(str(path.resolve()), path.stat().st_mtime_ns)
+    raise TypeError(
+        "config must be a RewardConfig, a path to a YAML/JSON file, or None; "
+        f"got {config!r} ({type(config).__name__})"
+    )
+
+
+def resolve_step(step: Any = None, *, name: str = "step") -> int:
+    """Turn a framework's step value into a non-negative int; None falls back to $HIMED_REWARDS_STEP, then 0.
+
+    numpy integers (what verl's object arrays hold) are accepted; bools and floats are not.
+
+    Example:
+        >>> resolve_step(12)
+        12
+        >>> resolve_step(-1, name="extra_info['global_step']")
+        Traceback (most recent call last):
+        ...
+        ValueError: extra_info['global_step'] must be a non-negative integer, got -1
+    """
+    if step is None:
+        env_step = os.environ.get(STEP_ENV)
+        if env_step is None or env_step == "":
+            return 0
+        step = env_step.strip()
+        if not step.isdigit():
+            raise ValueError(f"${STEP_ENV} must be a non-negative integer, got {env_step!r}")
+        return int(step)
+    if isinstance(step, bool):
+        raise TypeError(f"{name} must be a non-negative integer, got {step!r} (bool)")
+    try:
+        value = operator.index(step)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a non-negative integer, got {step!r} ({type(step).__name__})"
+        ) from None
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value}")
+    return value
+
+
+def numeric_components(breakdown: RewardBreakdown) -> dict[str, float]:
+    """Every numeric component of a breakdown (no ``total``), for trainers that log floats.
+
+    Strings (``semantic_error``) and components that are absent (``None``: no semantic judge)
+    are left out; the matched keywords become their count, ``n_matched_keywords``.
+    """
+    out: dict[str, float] = {}
+    for key, value in breakdown.to_dict().items():
+        if key == "total":
+            continue
+        if key == "matched_keywords":
+            out["n_matched_keywords"] = float(len(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = float(value)
+    return out
+
+
+def require_total(breakdown: RewardBreakdown, index: int) -> float:
+    """The breakdown's total, or :class:`MissingRewardError` saying why there is none."""
+    if breakdown.total is None:
+        raise MissingRewardError(
+            f"sample {index} has no reward: the semantic judge failed "
+            f"({breakdown.semantic_error!r}) and its failure policy is 'skip'. This trainer needs "
+            "a number for every sample: configure the judge with on_failure=<float> or 'raise'."
+        )
+    return float(breakdown.total)
+
+
+def check_texts(values: Sequence[Any], name: str) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence of str, got {type(values).__name__}")
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise TypeError(f"{name}[{i}] must be a str, got {value!r} ({type(value).__name__})")
+    return list(values)
+
+
+def score_pairs(
+    completions: Sequence[str],
+    references: Sequence[str],
+    *,
+    step: int,
+    config: RewardConfig | None,
+) -> list[RewardBreakdown]:
+    """Validate and score aligned pairs with the public ``score_batch`` (one kernel call)."""
+    completions = check_texts(completions, "completions")
+    references = check_texts(references, "references")
+    if len(completions) != len(references):
+        raise ValueError(
+            f"completions and references must have the same length, got {len(completions)} "
+            f"and {len(references)}"
+        )
+    return hr.score_batch(completions, references, step=step, config=config)
+
+
+def extra_info_step(extra_info: Mapping[str, Any] | None) -> Any:
+    """The raw step in a verl ``extra_info`` dict (``global_step``, else ``global_steps``)."""
+    if not extra_info:
+        return None
+    if "global_step" in extra_info:
+        return extra_info["global_step"]
+    return extra_info.get("global_steps")

@@ -1,0 +1,154 @@
+"""The judge's structured reply: a pydantic model, its JSON schema per server dialect, and
+the strict parse + normalisation of a raw reply into three axes in [0, 1].
+
+Short evidence strings come *before* the scores so that the model states what it saw
+before it commits to numbers (generation follows the schema's property order).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import JudgeError
+from .prompt import SCORE_MAX
+
+__all__ = ["JudgeReply", "DIALECTS", "response_format", "parse_reply"]
+
+Dialect = Literal["openai", "llama_cpp"]
+
+#: ``openai``: ``{"type": "json_schema", ...}`` (vLLM >= 0.12, OpenAI, SGLang).
+#: ``llama_cpp``: ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's server,
+#: also accepted by llama.cpp's own ``llama-server``).
+DIALECTS: tuple[str, ...] = ("openai", "llama_cpp")
+
+_SCHEMA_NAME = "himed_judge_verdict"
+
+
+class JudgeReply(BaseModel):
+    """What the judge must answer; re-validated on our side whatever the server enforced.
+
+    Example:
+        >>> r = JudgeReply.model_validate_json(
+        ...     '{"accuracy_evidence": "ok", "relevance_evidence": "ok",'
+        ...     ' "completeness_evidence": "misses effusion",'
+        ...     ' "accuracy": 10, "relevance": 8, "completeness": 5}')
+        >>> r.normalised()
+        (1.0, 0.8, 0.5)
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    accuracy_evidence: str = Field(description="One short sentence: decisive findings.")
+    relevance_evidence: str = Field(description="One short sentence: decisive findings.")
+    completeness_evidence: str = Field(description="One short sentence: decisive findings.")
+    accuracy: int = Field(ge=0, le=SCORE_MAX)
+    relevance: int = Field(ge=0, le=SCORE_MAX)
+    completeness: int = Field(ge=0, le=SCORE_MAX)
+
+    def normalised(self) -> tuple[float, float, float]:
+        """``(accuracy, relevance, completeness)``, each divided by ``SCORE_MAX``."""
+        return (
+            self.accuracy / SCORE_MAX,
+            self.relevance / SCORE_MAX,
+            self.completeness / SCORE_MAX,
+        )
+
+
+def _json_schema() -> dict[str, Any]:
+    schema = JudgeReply.model_json_schema()
+    schema.pop("description", None)  # the class docstring is for humans, not the judge
+    # Scores as an explicit enum: every grammar engine (llama.cpp's converter, xgrammar,
+    # outlines, OpenAI strict mode) enforces an enum, while some ignore minimum/maximum.
+    for axis in ("accuracy", "relevance", "completeness"):
+        prop = schema["properties"][axis]
+        prop.pop("minimum", None)
+        prop.pop("maximum", None)
+        prop["enum"] = list(range(SCORE_MAX + 1))
+    # Strict structured-output modes (OpenAI) require every property listed as required and
+    # no extra keys; pydantic already emits both because no field has a default.
+    schema["additionalProperties"] = False
+    return schema
+
+
+_SCHEMA = _json_schema()
+
+
+def response_format(dialect: str) -> dict[str, Any]:
+    """The ``response_format`` request field for a server dialect.
+
+    Example:
+        >>> response_format("openai")["type"], response_format("llama_cpp")["type"]
+        ('json_schema', 'json_object')
+        >>> response_format("llama_cpp")["schema"]["required"][-1]
+        'completeness'
+    """
+    if dialect == "openai":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": _SCHEMA_NAME, "schema": _SCHEMA, "strict": True},
+        }
+    if dialect == "llama_cpp":
+        return {"type": "json_object", "schema": _SCHEMA}
+    raise ValueError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
+
+
+def _strip_fences(content: str) -> str:
+    # Some servers ignore response_format and wrap the object in a markdown fence; the
+    # object itself is still validated strictly.
+    text = content.strip()
+    if text.startswith("```") and text.endswith("```"):
+        text = text[3:-3]
+        if text.startswith("json"):
+            text = text[4:]
+    return text.strip()
+
+
+def parse_reply(content: str | None, finish_reason: str | None) -> JudgeReply:
+    """Validate one reply; raise ``JudgeError`` (attempts=1) with a reason code if unusable.
+
+    Out-of-range scores are rejected, never clipped: clipping would turn a confused judge
+    into a confident reward.
+
+    Example:
+        >>> ok = ('{"accuracy_evidence": "a", "relevance_evidence": "b",'
+        ...       ' "completeness_evidence": "c", "accuracy": 7, "relevance": 9, "completeness": 4}')
+        >>> parse_reply(ok, "stop").normalised()
+        (0.7, 0.9, 0.4)
+        >>> for bad in (ok.replace("7", "11"), "Sure! The report is great."):
+        ...     try:
+        ...         parse_reply(bad, "stop")
+        ...     except JudgeError as err:
+        ...         print(err)
+        invalid_schema: accuracy: Input should be less than or equal to 10 (after 1 attempt)
+        invalid_json: Expecting value at char 0 (after 1 attempt)
+    """
+    if finish_reason == "length":
+        raise JudgeError("truncated", "reply cut off by max_tokens", attempts=1, last_raw=content)
+    if finish_reason == "content_filter":
+        raise JudgeError("refusal", "content filter stopped the reply", attempts=1,
+                         last_raw=content)
+    if content is None or not content.strip():
+        raise JudgeError("empty_reply", f"finish_reason={finish_reason!r}", attempts=1,
+                         last_raw=content)
+    text = _strip_fences(content)
+    try:
+        # strict=False accepts raw newlines/tabs inside strings, which grammar-constrained
+        # servers (llama.cpp) let through in the evidence text; structure stays strict.
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as exc:
+        raise JudgeError("invalid_json", f"{exc.msg} at char {exc.pos}", attempts=1,
+                         last_raw=content) from None
+    if not isinstance(data, dict):
+        raise JudgeError("invalid_json", f"expected a JSON object, got {type(data).__name__}",
+                         attempts=1, last_raw=content)
+    try:
+        # strict=True: "7" or 7.5 are not scores; bools are refused too.
+        return JudgeReply.model_validate(data, strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "reply"
+        raise JudgeError("invalid_schema", f"{where}: {first['msg']}", attempts=1,
+                         last_raw=content) from None

@@ -1,0 +1,186 @@
+"""Keyword matching: a flattened token trie walked from every report position.
+
+The trie holds every surface form of every keyword as a path of token ids. It is flattened
+into int32 arrays so that a numba kernel can walk it:
+
+* ``root_child[t]``: the node reached from the root by token ``t`` (-1: none). A dense table,
+  because every report position starts at the root; token ids above its length are never
+  in a keyword (keywords are interned before any report that could add later ids matters).
+* ``child_start[n] : child_start[n + 1]``: the slice of ``child_token`` / ``child_node``
+  holding node ``n``'s children, ``child_token`` sorted inside it (binary search; deeper
+  nodes have few children).
+* ``node_keyword[n]``: the keyword whose surface form ends at node ``n`` (-1: none).
+
+A walk from position ``i`` follows the report's tokens down the trie and reports every
+keyword ending on the way, so overlapping and nested matches are all found, in
+``O(len(report) * depth)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from himed_rewards.kernels._config import kernel
+
+__all__ = ["TokenTrie", "build_trie", "match_spans", "distinct_keywords_batch"]
+
+
+class TokenTrie(NamedTuple):
+    """A flattened trie of keyword token sequences (see the module docstring)."""
+
+    root_child: np.ndarray
+    child_start: np.ndarray
+    child_token: np.ndarray
+    child_node: np.ndarray
+    node_keyword: np.ndarray
+    n_keywords: int
+    depth: int
+
+
+def build_trie(sequences: Sequence[np.ndarray], keyword_of: Sequence[int]) -> TokenTrie:
+    """Flatten the surface forms ``sequences`` (token id arrays) into a :class:`TokenTrie`.
+
+    ``keyword_of[k]`` is the keyword that form ``k`` spells; empty forms are skipped.
+
+    Example:
+        >>> trie = build_trie([np.array([3, 4]), np.array([4])], [0, 1])
+        >>> trie.node_keyword.tolist(), trie.depth
+        ([-1, -1, 0, 1], 2)
+    """
+    if len(sequences) != len(keyword_of):
+        raise ValueError(
+            f"keyword_of must have one entry per sequence, got {len(keyword_of)} for "
+            f"{len(sequences)} sequences"
+        )
+    children: list[dict[int, int]] = [{}]
+    ends: list[int] = [-1]
+    for tokens, keyword in zip(sequences, keyword_of, strict=True):
+        if len(tokens) == 0:
+            continue
+        node = 0
+        for token in tokens.tolist():
+            nxt = children[node].get(token)
+            if nxt is None:
+                nxt = children[node][token] = len(children)
+                children.append({})
+                ends.append(-1)
+            node = nxt
+        if ends[node] < 0:  # a form shared by two keywords keeps the first
+            ends[node] = int(keyword)
+    n_nodes = len(children)
+    top = max(children[0], default=-1)
+    root_child = np.full(top + 1, -1, dtype=np.int32)
+    for token, node in children[0].items():
+        root_child[token] = node
+    child_start = np.zeros(n_nodes + 1, dtype=np.int32)
+    flat_token: list[int] = []
+    flat_node: list[int] = []
+    for n, kids in enumerate(children):
+        for token in sorted(kids):
+            flat_token.append(token)
+            flat_node.append(kids[token])
+        child_start[n + 1] = len(flat_token)
+    depth = max((len(s) for s in sequences), default=0)
+    n_keywords = max((int(k) for k in keyword_of), default=-1) + 1
+    return TokenTrie(
+        root_child,
+        child_start,
+        np.asarray(flat_token, dtype=np.int32),
+        np.asarray(flat_node, dtype=np.int32),
+        np.asarray(ends, dtype=np.int32),
+        n_keywords,
+        depth,
+    )
+
+
+@kernel
+def _child(node, token, child_start, child_token, child_node):
+    lo = child_start[node]
+    hi = child_start[node + 1]
+    while lo < hi:  # binary search in the sorted children of node
+        mid = (lo + hi) >> 1
+        t = child_token[mid]
+        if t < token:
+            lo = mid + 1
+        elif t > token:
+            hi = mid
+        else:
+            return child_node[mid]
+    return -1
+
+
+@kernel
+def _root(token, root_child):
+    """The node reached from the root by ``token``; -1 if none."""
+    if token < 0 or token >= root_child.shape[0]:
+        return -1
+    return root_child[token]
+
+
+@kernel
+def match_spans(ids, root_child, child_start, child_token, child_node, node_keyword, depth):
+    """Every keyword occurrence in ``ids``: arrays (keyword, start, end), by start then end."""
+    n = ids.shape[0]
+    cap = n * max(depth, 1)
+    out_kw = np.empty(cap, dtype=np.int32)
+    out_start = np.empty(cap, dtype=np.int32)
+    out_end = np.empty(cap, dtype=np.int32)
+    found = 0
+    for i in range(n):
+        node = _root(ids[i], root_child)
+        j = i + 1
+        while node >= 0:
+            kw = node_keyword[node]
+            if kw >= 0:
+                out_kw[found] = kw
+                out_start[found] = i
+                out_end[found] = j
+                found += 1
+            if j >= n:
+                break
+            node = _child(node, ids[j], child_start, child_token, child_node)
+            j += 1
+    return out_kw[:found].copy(), out_start[:found].copy(), out_end[:found].copy()
+
+
+@kernel
+def distinct_keywords_batch(
+    flat, offsets, root_child, child_start, child_token, child_node, node_keyword, n_keywords
+):
+    """Distinct keywords of each report ``flat[offsets[r]:offsets[r + 1]]``.
+
+    Returns ``(out_offsets, out_keywords)``: report ``r``'s keywords are
+    ``out_keywords[out_offsets[r]:out_offsets[r + 1]]``, in order of first occurrence.
+    """
+    n_reports = offsets.shape[0] - 1
+    seen = np.full(max(n_keywords, 1), -1, dtype=np.int64)  # report that last saw keyword
+    out_offsets = np.zeros(n_reports + 1, dtype=np.int64)
+    capacity = 64
+    out = np.empty(capacity, dtype=np.int32)
+    found = 0
+    for r in range(n_reports):
+        start = offsets[r]
+        stop = offsets[r + 1]
+        for i in range(start, stop):
+            node = _root(flat[i], root_child)
+            j = i + 1
+            while node >= 0:
+                kw = node_keyword[node]
+                if kw >= 0 and seen[kw] != r:
+                    seen[kw] = r
+                    if found == capacity:  # grow geometrically
+                        capacity *= 2
+                        bigger = np.empty(capacity, dtype=np.int32)
+                        bigger[:found] = out[:found]
+                        out = bigger
+                    out[found] = kw
+                    found += 1
+                if j >= stop:
+                    break
+                node = _child(node, flat[j], child_start, child_token, child_node)
+                j += 1
+        out_offsets[r + 1] = found
+    return out_offsets, out[:found].copy()

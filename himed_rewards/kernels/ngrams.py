@@ -1,0 +1,142 @@
+"""Clipped n-gram matches between hypotheses and (groups of) references.
+
+For every hypothesis h and order n this computes ``sum_g min(count_h(g), maxref_count(g))``
+over the n-grams g of h, where ``maxref_count`` is the largest count of g in any reference of
+h's group: the numerator of BLEU's modified precision, and ROUGE-N's overlap when a group
+holds one reference.
+
+How: the n-grams (all orders) of a group's references go into one open-addressing hash
+table, built once per group and reused by every hypothesis of the group (a GRPO group shares
+its reference). An n-gram is keyed by (slot of its (n-1)-gram prefix, last token): prefixes
+are unique by induction, so two ints identify an n-gram exactly, whatever the hash
+collisions, and no token comparison is needed. A hypothesis walks its n-grams with a per-slot "used" counter, which clips.
+If an (n-1)-gram is absent from the references, no longer n-gram starting there can be
+present, so the walk stops early.
+
+Inputs are CSR-style: concatenated int32 token ids plus int64 offsets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from himed_rewards.kernels._config import kernel
+
+_MUL = 0x100000001B3  # an odd 64-bit multiplier; wrapping int64 arithmetic is intended
+_ROOT = -1  # the "prefix slot" of a unigram
+_EMPTY = -2  # marks a free slot
+
+
+@kernel
+def _mix(h):
+    h ^= h >> 31
+    h *= 0x7FB5D329728EA185
+    h ^= h >> 27
+    return h
+
+
+@kernel
+def _table_capacity(ref_offsets, group_ref_offsets, max_order):
+    largest = 0
+    for g in range(group_ref_offsets.shape[0] - 1):
+        total = 0
+        for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
+            length = ref_offsets[r + 1] - ref_offsets[r]
+            total += length * max_order
+        if total > largest:
+            largest = total
+    capacity = 16
+    while capacity < 2 * largest + 1:
+        capacity *= 2
+    return capacity
+
+
+@kernel
+def ngram_matches(
+    hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets, group_hyp_offsets, hyp_index,
+    max_order,
+):
+    """Clipped n-gram match counts, shape ``(n_hyps, max_order)``, int64.
+
+    ``group_ref_offsets[g]:group_ref_offsets[g+1]`` are the reference indices of group g;
+    ``hyp_index[group_hyp_offsets[g]:group_hyp_offsets[g+1]]`` are its hypothesis indices.
+    """
+    n_hyps = hyp_offsets.shape[0] - 1
+    matches = np.zeros((n_hyps, max_order), dtype=np.int64)
+    capacity = _table_capacity(ref_offsets, group_ref_offsets, max_order)
+    mask = capacity - 1
+    slot_prefix = np.full(capacity, _EMPTY, dtype=np.int64)  # slot of the (n-1)-gram prefix
+    slot_token = np.zeros(capacity, dtype=np.int64)  # last token of the n-gram
+    slot_max = np.zeros(capacity, dtype=np.int32)  # max count over the group's references
+    slot_cur = np.zeros(capacity, dtype=np.int32)  # count in the reference being added
+    slot_used = np.zeros(capacity, dtype=np.int32)  # hypothesis occurrences consumed
+    filled = np.empty(capacity, dtype=np.int64)
+    touched = np.empty(capacity, dtype=np.int64)
+
+    for g in range(group_ref_offsets.shape[0] - 1):
+        n_filled = 0
+        for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
+            start = ref_offsets[r]
+            stop = ref_offsets[r + 1]
+            n_touched = 0
+            for i in range(start, stop):
+                prefix = _ROOT
+                top = min(max_order, stop - i)
+                for n in range(top):
+                    token = np.int64(ref_ids[i + n])
+                    slot = _mix(prefix * _MUL + token) & mask
+                    while True:
+                        if slot_prefix[slot] == _EMPTY:
+                            slot_prefix[slot] = prefix
+                            slot_token[slot] = token
+                            filled[n_filled] = slot
+                            n_filled += 1
+                            break
+                        if slot_prefix[slot] == prefix and slot_token[slot] == token:
+                            break
+                        slot = (slot + 1) & mask
+                    if slot_cur[slot] == 0:
+                        touched[n_touched] = slot
+                        n_touched += 1
+                    slot_cur[slot] += 1
+                    prefix = slot
+            for t in range(n_touched):
+                slot = touched[t]
+                if slot_cur[slot] > slot_max[slot]:
+                    slot_max[slot] = slot_cur[slot]
+                slot_cur[slot] = 0
+
+        for k in range(group_hyp_offsets[g], group_hyp_offsets[g + 1]):
+            hyp = hyp_index[k]
+            start = hyp_offsets[hyp]
+            stop = hyp_offsets[hyp + 1]
+            n_touched = 0
+            for i in range(start, stop):
+                prefix = _ROOT
+                top = min(max_order, stop - i)
+                for n in range(top):
+                    token = np.int64(hyp_ids[i + n])
+                    slot = _mix(prefix * _MUL + token) & mask
+                    found = -1
+                    while slot_prefix[slot] != _EMPTY:
+                        if slot_prefix[slot] == prefix and slot_token[slot] == token:
+                            found = slot
+                            break
+                        slot = (slot + 1) & mask
+                    if found < 0:
+                        break  # no longer n-gram from i can be in the references
+                    if slot_used[found] == 0:
+                        touched[n_touched] = found
+                        n_touched += 1
+                    if slot_used[found] < slot_max[found]:
+                        matches[hyp, n] += 1
+                    slot_used[found] += 1
+                    prefix = found
+            for t in range(n_touched):
+                slot_used[touched[t]] = 0
+
+        for t in range(n_filled):  # empty the table for the next group
+            slot = filled[t]
+            slot_prefix[slot] = _EMPTY
+            slot_max[slot] = 0
+    return matches

@@ -1,0 +1,119 @@
+"""Lay a batch out for the kernels: interned CSR arrays, references grouped and shared.
+
+Hypotheses whose reference tuples are equal share one *group*: its references are interned
+and laid out once, and kernels build per-group tables once (the GRPO case: G completions per
+reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from himed_rewards.metrics._inputs import Text
+from himed_rewards.text.interning import encode, encode_tokens
+from himed_rewards.text.vocabulary import VOCAB
+from himed_rewards.text.tokenizers import Tokenizer
+
+__all__ = ["Layout", "build_layout", "layout_from_arrays", "encode_text", "concat", "scratch_for"]
+
+
+def encode_text(text: Text, tokenizer: Tokenizer, lowercase: bool = False) -> np.ndarray:
+    """Interned ids of one text: tokenized if ``str``, used as it is if a token tuple."""
+    if isinstance(text, str):
+        return encode(text, tokenizer, lowercase=lowercase)
+    return encode_tokens(text, lowercase=lowercase)
+
+
+def concat(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate id arrays into (ids, offsets) with int64 offsets."""
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    if arrays:
+        np.cumsum([a.shape[0] for a in arrays], out=offsets[1:])
+        ids = np.concatenate(arrays) if offsets[-1] else np.zeros(0, dtype=np.int32)
+    else:
+        ids = np.zeros(0, dtype=np.int32)
+    return ids.astype(np.int32, copy=False), offsets
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A batch in kernel form (see ``himed_rewards.kernels.ngrams`` for the fields)."""
+
+    hyp_ids: np.ndarray
+    hyp_offsets: np.ndarray
+    ref_ids: np.ndarray
+    ref_offsets: np.ndarray
+    group_ref_offsets: np.ndarray
+    group_hyp_offsets: np.ndarray
+    hyp_index: np.ndarray
+    hyp_group: np.ndarray
+
+    @property
+    def hyp_lens(self) -> np.ndarray:
+        return np.diff(self.hyp_offsets)
+
+    @property
+    def ref_lens(self) -> np.ndarray:
+        return np.diff(self.ref_offsets)
+
+
+def build_layout(
+    hypotheses: list[Text],
+    references: list[tuple[Text, ...]],
+    tokenizer: Tokenizer,
+    lowercase: bool = False,
+) -> Layout:
+    """Encode and group a validated batch."""
+    ids = tokenizer.ids
+
+    def enc(text: Text) -> np.ndarray:
+        if type(text) is str:
+            return ids(text.lower() if lowercase else text)
+        return encode_tokens(text, lowercase=lowercase)
+
+    hyp_arrays = [enc(h) for h in hypotheses]
+    group_of: dict[tuple[Text, ...], int] = {}
+    hyp_group = np.empty(len(hypotheses), dtype=np.int64)
+    ref_arrays: list[np.ndarray] = []
+    group_sizes: list[int] = []
+    for i, refs in enumerate(references):
+        g = group_of.get(refs)
+        if g is None:
+            g = group_of[refs] = len(group_sizes)
+            group_sizes.append(len(refs))
+            ref_arrays.extend(enc(r) for r in refs)
+        hyp_group[i] = g
+    return layout_from_arrays(hyp_arrays, ref_arrays, group_sizes, hyp_group)
+
+
+def layout_from_arrays(hyp_arrays: list[np.ndarray], ref_arrays: list[np.ndarray],
+                       group_sizes: list[int], hyp_group: np.ndarray) -> Layout:
+    """A layout from already-interned arrays: ``group_sizes[g]`` consecutive entries of
+    ``ref_arrays`` are group g's references and ``hyp_group[i]`` is hypothesis i's group."""
+    hyp_ids, hyp_offsets = concat(hyp_arrays)
+    ref_ids, ref_offsets = concat(ref_arrays)
+    group_ref_offsets = np.zeros(len(group_sizes) + 1, dtype=np.int64)
+    np.cumsum(group_sizes, out=group_ref_offsets[1:])
+    hyp_index = np.argsort(hyp_group, kind="stable").astype(np.int64)
+    group_hyp_offsets = np.zeros(len(group_sizes) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(hyp_group, minlength=len(group_sizes)), out=group_hyp_offsets[1:])
+    return Layout(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
+                  group_hyp_offsets, hyp_index, hyp_group)
+
+
+_SCRATCH = np.full(1024, -1, dtype=np.int32)
+
+
+def scratch_for(*id_arrays: np.ndarray) -> np.ndarray:
+    """The shared id -> local-row scratch (all -1), grown to cover every id given.
+
+    Kernels restore it to all -1 before returning; they hold the GIL, so one buffer serves
+    every thread.
+    """
+    global _SCRATCH
+    need = max(len(VOCAB), *(int(a.max()) + 1 if a.size else 0 for a in id_arrays))
+    if _SCRATCH.shape[0] < need:
+        _SCRATCH = np.full(max(need, 2 * _SCRATCH.shape[0]), -1, dtype=np.int32)
+    return _SCRATCH

@@ -1,0 +1,251 @@
+"""BLEU, identical to sacrebleu 2.x (sentence and corpus) and to pycocoevalcap's ``Bleu(4)``.
+
+Each pair is first reduced to sufficient statistics (clipped matches and totals per order,
+hypothesis length, closest reference length); scores are pure functions of those, so the
+sentence score is the corpus score of one segment and batches cost one kernel call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from himed_rewards.kernels.bleu import (
+    MEAN_ARITHMETIC,
+    MEAN_GEOMETRIC,
+    SMOOTH_ADD_K,
+    SMOOTH_EXP,
+    SMOOTH_FLOOR,
+    SMOOTH_NONE,
+    bleu_row,
+    bleu_rows,
+    closest_ref_lens,
+)
+from himed_rewards.kernels.ngrams import ngram_matches
+from himed_rewards.metrics._inputs import (
+    Text,
+    check_choice,
+    check_number,
+    check_positive_int,
+    normalize_batch,
+    normalize_references,
+)
+from himed_rewards.metrics._layout import Layout, build_layout
+from himed_rewards.text.interning import as_token_input
+from himed_rewards.text.tokenizers import Tokenizer, get_tokenizer
+
+__all__ = ["BleuStats", "BleuScore", "sentence_bleu", "sentence_bleu_batch", "corpus_bleu",
+           "bleu_stats", "bleu_from_layout"]
+
+_SMOOTH = {"none": SMOOTH_NONE, "floor": SMOOTH_FLOOR, "add-k": SMOOTH_ADD_K, "exp": SMOOTH_EXP}
+_SMOOTH_DEFAULT = {"none": 0.0, "floor": 0.1, "add-k": 1.0, "exp": 0.0}  # sacrebleu's defaults
+_MEAN = {"geometric": MEAN_GEOMETRIC, "arithmetic": MEAN_ARITHMETIC}
+_CONVENTIONS = ("sacrebleu", "coco")
+_COCO_TINY, _COCO_SMALL = 1e-15, 1e-9  # pycocoevalcap's guards against zero division
+
+
+@dataclass(frozen=True)
+class BleuStats:
+    """Additive BLEU statistics of a batch: one row per hypothesis."""
+
+    matches: np.ndarray  # (n, max_order) clipped matches
+    totals: np.ndarray  # (n, max_order) hypothesis n-grams
+    hyp_lens: np.ndarray  # (n,)
+    ref_lens: np.ndarray  # (n,) closest reference length
+
+    def __len__(self) -> int:
+        return self.hyp_lens.shape[0]
+
+    def sum(self) -> BleuStats:
+        """Corpus statistics: every column summed into a single row."""
+        return BleuStats(self.matches.sum(0, keepdims=True), self.totals.sum(0, keepdims=True),
+                         self.hyp_lens.sum(keepdims=True), self.ref_lens.sum(keepdims=True))
+
+
+@dataclass(frozen=True)
+class BleuScore:
+    """A corpus BLEU result; ``score`` and ``cumulative`` in [0, 1].
+
+    ``cumulative[k]`` is BLEU-(k+1) (what papers print as BLEU-1..4); ``score`` is
+    BLEU-``max_order``.
+    """
+
+    score: float
+    cumulative: tuple[float, ...]
+    precisions: tuple[float, ...]
+    brevity_penalty: float
+    sys_len: int
+    ref_len: int
+    signature: str
+
+
+def _options(max_order: int, smooth: str, smooth_value: float | None, tokenize: object,
+             mean: str) -> tuple[int, int, float, Tokenizer, int]:
+    max_order = check_positive_int(max_order, "max_order", maximum=32)
+    smooth = check_choice(smooth, tuple(_SMOOTH), "smooth")
+    value = _SMOOTH_DEFAULT[smooth] if smooth_value is None else check_number(
+        smooth_value, "smooth_value", minimum=0.0)
+    tokenizer = get_tokenizer(tokenize)  # type: ignore[arg-type]
+    mean = check_choice(mean, tuple(_MEAN), "mean")
+    return max_order, _SMOOTH[smooth], value, tokenizer, _MEAN[mean]
+
+
+def _stats(layout: Layout, max_order: int) -> BleuStats:
+    matches = ngram_matches(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
+                            layout.group_ref_offsets, layout.group_hyp_offsets, layout.hyp_index,
+                            max_order)
+    hyp_lens = layout.hyp_lens
+    orders = np.arange(max_order, dtype=np.int64)
+    totals = np.maximum(hyp_lens[:, None] - orders[None, :], 0)
+    ref_lens = closest_ref_lens(hyp_lens, layout.ref_lens, layout.group_ref_offsets,
+                                layout.hyp_group)
+    return BleuStats(matches, totals, hyp_lens, ref_lens)
+
+
+def bleu_stats(hypotheses: Sequence[Text], references: Sequence[object], *, max_order: int = 4,
+               tokenize: str | Tokenizer = "13a", lowercase: bool = False) -> BleuStats:
+    """Sufficient statistics for a batch (for bootstrap resampling or custom aggregation).
+
+    Example:
+        >>> s = bleu_stats(["the lungs are clear"], ["lungs are clear"])
+        >>> s.matches.tolist(), s.totals.tolist(), s.ref_lens.tolist()
+        ([[3, 2, 1, 0]], [[4, 3, 2, 1]], [3])
+    """
+    max_order = check_positive_int(max_order, "max_order", maximum=32)
+    hyps, refs = normalize_batch(hypotheses, references)
+    return _stats(build_layout(hyps, refs, get_tokenizer(tokenize), lowercase), max_order)
+
+
+def sentence_bleu_batch(
+    hypotheses: Sequence[Text], references: Sequence[object], *, max_order: int = 4,
+    smooth: str = "exp", smooth_value: float | None = None, tokenize: str | Tokenizer = "13a",
+    lowercase: bool = False, effective_order: bool = True, mean: str = "geometric",
+) -> np.ndarray:
+    """``sentence_bleu`` for many pairs in one kernel call (``references[i]`` for ``hypotheses[i]``).
+
+    Pairs with equal references share one prepared reference table.
+
+    Example:
+        >>> sentence_bleu_batch(["no effusion .", "effusion ."], ["no effusion ."] * 2).round(4).tolist()
+        [1.0, 0.6065]
+    """
+    max_order, smooth_code, value, tokenizer, mean_code = _options(
+        max_order, smooth, smooth_value, tokenize, mean)
+    hyps, refs = normalize_batch(hypotheses, references)
+    layout = build_layout(hyps, refs, tokenizer, lowercase)
+    return bleu_from_layout(layout, max_order=max_order, smooth=smooth, smooth_value=smooth_value,
+                            effective_order=effective_order, mean=mean)
+
+
+def bleu_from_layout(layout: Layout, *, max_order: int = 4, smooth: str = "exp",
+                     smooth_value: float | None = None, effective_order: bool = True,
+                     mean: str = "geometric") -> np.ndarray:
+    """Sentence BLEU in [0, 1] for every hypothesis of an already-encoded layout.
+
+    The reward layer uses this to tokenize once for all metrics.
+    """
+    max_order, smooth_code, value, _, mean_code = _options(
+        max_order, smooth, smooth_value, "whitespace", mean)
+    stats = _stats(layout, max_order)
+    scores = bleu_rows(stats.matches, stats.totals, stats.hyp_lens, stats.ref_lens, smooth_code,
+                       value, bool(effective_order), mean_code)
+    # exp(log) round trips can land 4e-16 above 1 (sacrebleu too): clip into [0, 1].
+    return np.minimum(scores / 100.0, 1.0)
+
+
+def sentence_bleu(
+    hypothesis: Text, references: object, *, max_order: int = 4, smooth: str = "exp",
+    smooth_value: float | None = None, tokenize: str | Tokenizer = "13a", lowercase: bool = False,
+    effective_order: bool = True, mean: str = "geometric",
+) -> float:
+    """Sentence BLEU in [0, 1]; defaults equal ``sacrebleu.sentence_bleu(h, refs).score / 100``.
+
+    Args:
+        hypothesis: a string, or a sequence of tokens used as it is.
+        references: one reference string, or a sequence of references (strings or token
+            sequences); n-gram counts are clipped by their maximum over references and the
+            brevity penalty uses the closest reference length (ties: the shorter).
+        max_order: highest n-gram order N.
+        smooth: ``"none"``, ``"floor"``, ``"add-k"`` or ``"exp"`` (sacrebleu's methods).
+        smooth_value: for ``floor`` (default 0.1) and ``add-k`` (default 1).
+        tokenize: ``"13a"`` (sacrebleu's default), ``"default"``, ``"whitespace"``, ... or a
+            Tokenizer.
+        lowercase: lowercase before tokenizing.
+        effective_order: stop at the highest order with hypothesis n-grams (sacrebleu's
+            sentence default).
+        mean: ``"geometric"`` (standard BLEU) or ``"arithmetic"``: the HiMed paper's Eq. 3
+            taken literally, BP x sum_n (1/N) p_n.
+
+    Example:
+        >>> round(sentence_bleu("The lungs are clear.", ["The lungs are clear."]), 6)
+        1.0
+        >>> round(sentence_bleu("Lungs are clear.", "The lungs are clear."), 4)
+        0.4631
+    """
+    max_order, smooth_code, value, tokenizer, mean_code = _options(
+        max_order, smooth, smooth_value, tokenize, mean)
+    hyp = as_token_input(hypothesis, "hypothesis")
+    refs = normalize_references(references)
+    stats = _stats(build_layout([hyp], [refs], tokenizer, lowercase), max_order)
+    score, _ = bleu_row(stats.matches[0], stats.totals[0], stats.hyp_lens[0], stats.ref_lens[0],
+                        smooth_code, value, bool(effective_order), mean_code)
+    return min(score / 100.0, 1.0)
+
+
+def corpus_bleu(
+    hypotheses: Sequence[Text], references: Sequence[object], *, max_order: int = 4,
+    smooth: str = "exp", smooth_value: float | None = None, tokenize: str | Tokenizer | None = None,
+    lowercase: bool = False, effective_order: bool = False, convention: str = "sacrebleu",
+) -> BleuScore:
+    """Corpus BLEU: statistics summed over the corpus, then one score.
+
+    ``convention="sacrebleu"`` equals ``sacrebleu.corpus_bleu(hyps, [refs]).score / 100``
+    (tokenizer 13a by default). ``convention="coco"`` equals pycocoevalcap's
+    ``Bleu(max_order).compute_score`` (whitespace tokens by default, closest reference length,
+    its 1e-15 / 1e-9 guards), which report-generation papers (R2Gen and successors) print as
+    BLEU-1..4: read them from ``cumulative``.
+
+    Example:
+        >>> r = corpus_bleu(["no acute disease", "heart is normal"],
+        ...                 ["no acute disease", "the heart is normal"], convention="coco")
+        >>> [round(b, 4) for b in r.cumulative]
+        [0.8465, 0.8465, 0.8465, 0.0268]
+    """
+    convention = check_choice(convention, _CONVENTIONS, "convention")
+    if tokenize is None:
+        tokenize = "13a" if convention == "sacrebleu" else "whitespace"
+    max_order, smooth_code, value, tokenizer, _ = _options(
+        max_order, smooth, smooth_value, tokenize, "geometric")
+    hyps, refs = normalize_batch(hypotheses, references)
+    total = _stats(build_layout(hyps, refs, tokenizer, lowercase), max_order).sum()
+    matches, totals = total.matches[0], total.totals[0]
+    sys_len, ref_len = int(total.hyp_lens[0]), int(total.ref_lens[0])
+    signature = (f"bleu|conv:{convention}|n:{max_order}|tok:{tokenizer.signature()}"
+                 f"|lc:{'yes' if lowercase else 'no'}")
+    if convention == "coco":
+        cumulative = []
+        product = 1.0
+        for k in range(max_order):
+            product *= (float(matches[k]) + _COCO_TINY) / (float(totals[k]) + _COCO_SMALL)
+            cumulative.append(product ** (1.0 / (k + 1)))
+        ratio = (sys_len + _COCO_TINY) / (ref_len + _COCO_SMALL)
+        bp = math.exp(1 - 1 / ratio) if ratio < 1 else 1.0
+        if ratio < 1:
+            cumulative = [c * bp for c in cumulative]
+        precisions = tuple(float(m) / float(t) if t else 0.0 for m, t in zip(matches, totals, strict=True))
+        return BleuScore(cumulative[-1], tuple(cumulative), precisions, bp, sys_len, ref_len,
+                         signature)
+    signature += f"|smooth:{smooth}|eff:{'yes' if effective_order else 'no'}"
+    cumulative = tuple(
+        min(1.0, bleu_row(matches[: n], totals[: n], sys_len, ref_len, smooth_code, value,
+                 bool(effective_order), MEAN_GEOMETRIC)[0] / 100.0)
+        for n in range(1, max_order + 1)
+    )
+    _, bp = bleu_row(matches, totals, sys_len, ref_len, smooth_code, value,
+                     bool(effective_order), MEAN_GEOMETRIC)
+    precisions = tuple(float(m) / float(t) if t else 0.0 for m, t in zip(matches, totals, strict=True))
+    return BleuScore(cumulative[-1], cumulative, precisions, float(bp), sys_len, ref_len,
+                     signature)

@@ -1,0 +1,243 @@
+"""The HiMed reward: every level for a batch of completions, in a few kernel calls.
+
+``score_batch`` extracts each report once, tokenizes and interns each report and each
+distinct reference once for all metrics, lays references out once per GRPO group, then
+runs BLEU, ROUGE-L, METEOR and keyword matching as batch kernels, and asks the semantic
+scorer once for the whole batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from himed_rewards.judge.verdict import SemanticVerdict
+from himed_rewards.metrics._layout import layout_from_arrays
+from himed_rewards.metrics.bleu import bleu_from_layout
+from himed_rewards.metrics.meteor import meteor_from_layout
+from himed_rewards.metrics.rouge import rouge_l_from_layout
+from himed_rewards.rewards.breakdown import RewardBreakdown
+from himed_rewards.rewards.config import RewardConfig
+from himed_rewards.rewards.format import extract_report, format_reward
+from himed_rewards.rewards.keywords import KeywordVocabulary, keyword_bonus_batch
+from himed_rewards.rewards.schedule import check_step
+from himed_rewards.text.tokenizers import get_tokenizer
+
+__all__ = ["score_batch", "ascore_batch", "score", "total_reward", "warmup", "default_config"]
+
+
+@lru_cache(maxsize=1)
+def default_config() -> RewardConfig:
+    """The shared default configuration (the paper's settings, offline clinical judge)."""
+    return RewardConfig()
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(keywords: tuple[str, ...] | None) -> KeywordVocabulary:
+    return KeywordVocabulary.default() if keywords is None else KeywordVocabulary(keywords)
+
+
+def _check_inputs(completions: object, references: object) -> tuple[list[str], list[str]]:
+    for name, value in (("completions", completions), ("references", references)):
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a sequence of str, got {type(value).__name__}")
+    if len(completions) != len(references):  # type: ignore[arg-type]
+        raise ValueError(
+            "completions and references must have the same length, got "
+            f"{len(completions)} and {len(references)}"  # type: ignore[arg-type]
+        )
+    for name, values in (("completions", completions), ("references", references)):
+        for i, v in enumerate(values):  # type: ignore[union-attr]
+            if not isinstance(v, str):
+                raise TypeError(f"{name}[{i}] must be str, got {type(v).__name__}")
+    return list(completions), list(references)  # type: ignore[arg-type]
+
+
+def _layout(reports: list[str], references: list[str], config: RewardConfig):
+    """Encode once; returns the metric layout and the default-tokenizer report ids."""
+    tokenizer = get_tokenizer(config.tokenize)
+    ids = tokenizer.ids
+    group_of: dict[str, int] = {}
+    hyp_group = np.empty(len(reports), dtype=np.int64)
+    ref_arrays = []
+    ref_texts = []
+    for i, ref in enumerate(references):
+        g = group_of.get(ref)
+        if g is None:
+            g = group_of[ref] = len(ref_arrays)
+            ref_arrays.append(ids(ref))
+            ref_texts.append(ref)
+        hyp_group[i] = g
+    hyp_arrays = [ids(r) for r in reports]
+    layout = layout_from_arrays(hyp_arrays, ref_arrays, [1] * len(ref_arrays), hyp_group)
+    return layout, hyp_arrays, ref_arrays
+
+
+def _low_level(completions: list[str], references: list[str], config: RewardConfig):
+    reports = [extract_report(c) for c in completions]
+    formats = [format_reward(c) for c in completions]
+    layout, hyp_arrays, ref_arrays = _layout(reports, references, config)
+    token = bleu_from_layout(layout, max_order=config.bleu_max_order, smooth=config.bleu_smooth,
+                             mean=config.bleu_mean)
+    rouge = rouge_l_from_layout(layout).fmeasure
+    meteor = meteor_from_layout(layout, alpha=config.meteor_alpha, beta=config.meteor_beta,
+                                gamma=config.meteor_gamma)
+    keyword_ids = hyp_arrays if config.tokenize == "default" else reports
+    reference_ids = None
+    if config.keyword_grounded or config.keyword_negation_aware:
+        reference_ids = ([ref_arrays[g] for g in layout.hyp_group] if config.tokenize == "default"
+                         else references)
+    bonuses = keyword_bonus_batch(
+        keyword_ids, reference_ids, vocabulary=_vocabulary(config.keywords),
+        beta=config.keyword_beta, cap=config.keyword_cap, grounded=config.keyword_grounded,
+        negation_aware=config.keyword_negation_aware, report_texts=reports,
+        reference_texts=references,
+    )
+    return reports, formats, token, rouge, meteor, bonuses, layout
+
+
+def _combine(config: RewardConfig, step: int, formats, token, rouge, meteor, bonuses,
+             verdicts: list[SemanticVerdict] | None) -> list[RewardBreakdown]:
+    if verdicts is None:
+        alpha1, alpha2 = 1.0, 0.0
+    else:
+        alpha1 = float(config.schedule.alpha1(step))
+        alpha2 = 1.0 - alpha1
+    out = []
+    for i, fmt in enumerate(formats):
+        concept_base = float(rouge[i]) + float(meteor[i])
+        bonus, matched = bonuses[i]
+        concept = concept_base + bonus
+        low = config.w_token * float(token[i]) + config.w_concept * concept + config.w_format * fmt
+        verdict = None if verdicts is None else verdicts[i]
+        semantic = None if verdict is None else verdict.total
+        if verdict is None:
+            total: float | None = low
+        elif semantic is None:
+            total = None  # the judge failed and the policy is "skip": no reward, not 0
+        else:
+            total = alpha1 * low + alpha2 * semantic
+        out.append(RewardBreakdown(
+            token=float(token[i]), rouge_l=float(rouge[i]), meteor=float(meteor[i]),
+            concept_base=concept_base, keyword_bonus=float(bonus), concept=concept,
+            matched_keywords=matched, format=fmt, low_level=low, semantic=semantic,
+            semantic_accuracy=None if verdict is None else verdict.accuracy,
+            semantic_relevance=None if verdict is None else verdict.relevance,
+            semantic_completeness=None if verdict is None else verdict.completeness,
+            semantic_error=None if verdict is None else verdict.error,
+            alpha1=alpha1, alpha2=alpha2, total=total,
+        ))
+    return out
+
+
+def _checked_verdicts(verdicts: object, n: int, scorer: object) -> list[SemanticVerdict]:
+    if not isinstance(verdicts, list) or len(verdicts) != n:
+        raise RuntimeError(f"semantic scorer {scorer!r} must return a list of {n} verdicts")
+    return verdicts
+
+
+def score_batch(completions: Sequence[str], references: Sequence[str], *, step: int = 0,
+                config: RewardConfig | None = None) -> list[RewardBreakdown]:
+    """Score many completions, each against its reference (``references[i]``).
+
+    Args:
+        completions: the policy's outputs (``<think>``/``<finding>``/``<impression>``).
+        references: the ground-truth reports, aligned with ``completions``.
+        step: the training step, for the alpha schedule.
+        config: a :class:`RewardConfig`; None uses the defaults.
+
+    Example:
+        >>> from himed_rewards import RewardConfig
+        >>> c = "<think>clear</think><finding>Lungs are clear.</finding><impression>Normal.</impression>"
+        >>> [b] = score_batch([c], ["Lungs are clear. Normal chest."], config=RewardConfig(semantic=None))
+        >>> b.format, b.total == b.low_level, b.alpha1
+        (1.0, True, 1.0)
+    """
+    config = default_config() if config is None else _check_config(config)
+    step = check_step(step)
+    completions, references = _check_inputs(completions, references)
+    reports, formats, token, rouge, meteor, bonuses, _ = _low_level(completions, references, config)
+    verdicts = None
+    if config.semantic is not None:
+        verdicts = _checked_verdicts(config.semantic.score_batch(reports, references),
+                                     len(reports), config.semantic)
+    return _combine(config, step, formats, token, rouge, meteor, bonuses, verdicts)
+
+
+async def ascore_batch(completions: Sequence[str], references: Sequence[str], *, step: int = 0,
+                       config: RewardConfig | None = None) -> list[RewardBreakdown]:
+    """:func:`score_batch` for event loops: an async judge's requests run concurrently.
+
+    Example:
+        >>> import asyncio
+        >>> [b] = asyncio.run(ascore_batch(["No effusion."], ["No pleural effusion."]))
+        >>> b.format
+        -1.0
+    """
+    config = default_config() if config is None else _check_config(config)
+    step = check_step(step)
+    completions, references = _check_inputs(completions, references)
+    reports, formats, token, rouge, meteor, bonuses, _ = _low_level(completions, references, config)
+    verdicts = None
+    if config.semantic is not None:
+        scorer = config.semantic
+        ascore = getattr(scorer, "ascore_batch", None)
+        raw = await ascore(reports, references) if ascore else scorer.score_batch(reports, references)
+        verdicts = _checked_verdicts(raw, len(reports), scorer)
+    return _combine(config, step, formats, token, rouge, meteor, bonuses, verdicts)
+
+
+def _check_config(config: object) -> RewardConfig:
+    if not isinstance(config, RewardConfig):
+        raise TypeError(f"config must be a RewardConfig or None, got {type(config).__name__}")
+    return config
+
+
+def score(completion: str, reference: str, *, step: int = 0,
+          config: RewardConfig | None = None) -> RewardBreakdown:
+    """Every level of the reward for one completion.
+
+    Example:
+        >>> b = score("<think>x</think><finding>Mild cardiomegaly.</finding><impression>Cardiomegaly.</impression>",
+        ...           "Mild cardiomegaly. No effusion.")
+        >>> b.format, "cardiomegaly" in b.matched_keywords, 0 <= b.semantic <= 3
+        (1.0, True, True)
+    """
+    if not isinstance(completion, str):
+        raise TypeError(f"completion must be str, got {type(completion).__name__}")
+    if not isinstance(reference, str):
+        raise TypeError(f"reference must be str, got {type(reference).__name__}")
+    return score_batch([completion], [reference], step=step, config=config)[0]
+
+
+def total_reward(completion: str, reference: str, *, step: int = 0,
+                 config: RewardConfig | None = None) -> float | None:
+    """The scalar reward (Eq. 9); None only when a failing judge's policy is ``skip``.
+
+    Example:
+        >>> r = total_reward("<think>x</think><finding>Lungs clear.</finding><impression>Normal.</impression>",
+        ...                  "Lungs are clear.")
+        >>> isinstance(r, float)
+        True
+    """
+    return score(completion, reference, step=step, config=config).total
+
+
+def warmup() -> float:
+    """Compile (or load from the numba cache) every kernel the reward uses; returns seconds.
+
+    Call it once before training so the first GRPO step does not pay the compile.
+
+    Example:
+        >>> warmup() >= 0.0
+        True
+    """
+    start = time.perf_counter()
+    score_batch(["<think>a</think><finding>b c</finding><impression>d</impression>", "b"],
+                ["b c d", "b c d"], config=RewardConfig(semantic=None))
+    return time.perf_counter() - start
+
+

@@ -1,0 +1,348 @@
+"""The reward HTTP server: FastAPI app factory.
+
+Endpoints: ``POST /get_reward`` (OpenRLHF), ``POST /score`` (slime), ``POST /v1/score_batch``
+(ours, full breakdowns), ``GET /health``, ``GET /metrics`` (Prometheus text); the OpenAPI
+spec is at ``/openapi.json``. With a token configured every endpoint but ``/health`` needs
+``Authorization: Bearer <token>``. Bodies over ``max_body_bytes`` get 413, requests with more
+than ``max_batch`` pairs get 413, malformed ones 422, requests slower than
+``request_timeout`` 504, and a pair with no reward (judge failed, policy "skip") 503 on the
+two framework endpoints, which need a number per pair. Concurrent requests are micro-batched
+(:mod:`himed_rewards.server.batcher`); on shutdown queued work is finished first.
+
+FastAPI is imported when an app is created, so ``import himed_rewards`` needs no server extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from himed_rewards.integrations._common import (
+    MissingRewardError,
+    numeric_components,
+    require_total,
+    resolve_config,
+)
+from himed_rewards.integrations.openrlhf import extract_response
+from himed_rewards.server.batcher import BatcherClosedError, MicroBatcher
+from himed_rewards.server.metrics import ServerMetrics
+from himed_rewards.server.schemas import (
+    ErrorResponse,
+    GetRewardRequest,
+    GetRewardResponse,
+    HealthResponse,
+    ScoreBatchRequest,
+    ScoreBatchResponse,
+    SlimeScoreRequest,
+)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from himed_rewards import RewardConfig
+
+__all__ = ["create_app", "require_server_extra", "KNOWN_PATHS"]
+
+KNOWN_PATHS = ("/get_reward", "/score", "/v1/score_batch", "/health", "/metrics")
+DEFAULT_MAX_BATCH = 4096
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_REQUEST_TIMEOUT = 120.0
+
+
+def require_server_extra() -> None:
+    """Raise a clear ImportError when FastAPI/uvicorn (the ``server`` extra) are missing."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"the reward server needs FastAPI and uvicorn ({exc.name} is missing): "
+            "pip install 'himed-rewards[server]'"
+        ) from exc
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 for bodies over ``max_bytes``, by Content-Length or while streaming."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._reject(send)
+                return
+        from fastapi import HTTPException
+
+        seen = 0
+        started = False
+
+        async def limited_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # An HTTPException passes FastAPI's body parsing untouched (anything
+                    # else becomes a 400) and is rendered by its exception middleware.
+                    raise HTTPException(413, self._detail())
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except HTTPException as exc:  # read outside a route (no handler there)
+            if exc.status_code != 413 or started:
+                raise
+            await self._reject(send)
+
+    def _detail(self) -> str:
+        return f"request body is larger than the server limit of {self.max_bytes} bytes"
+
+    async def _reject(self, send: Callable) -> None:
+        body = json.dumps({"detail": self._detail()}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "body could not be parsed (not UTF-8 JSON)",
+        401: "missing or wrong bearer token",
+        413: "body or batch larger than the server limits",
+        422: "malformed request",
+        503: "shutting down, or a pair has no reward (judge failed, policy 'skip')",
+        504: "scoring took longer than the request timeout",
+    }
+    # Spelled out as JSON so routes whose success is text (/metrics) document errors right.
+    schema = ErrorResponse.model_json_schema()
+    return {
+        code: {"description": text[code], "content": {"application/json": {"schema": schema}}}
+        for code in codes
+    }
+
+
+def create_app(
+    config: RewardConfig | str | None = None,
+    *,
+    token: str | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    batch_wait_ms: float = 5.0,
+    default_step: int = 0,
+) -> FastAPI:
+    """Build the reward server app (run it with uvicorn, or test it in process).
+
+    Example:
+        >>> app = create_app(max_batch=8)
+        >>> sorted(r.path for r in app.routes if r.path in KNOWN_PATHS)
+        ['/get_reward', '/health', '/metrics', '/score', '/v1/score_batch']
+    """
+    require_server_extra()
+    from fastapi import Depends, FastAPI, HTTPException, Request, Response
+    from fastapi.responses import JSONResponse, PlainTextResponse
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+    for name, value, low in (
+        ("max_batch", max_batch, 1),
+        ("max_body_bytes", max_body_bytes, 1),
+        ("default_step", default_step, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not request_timeout > 0:
+        raise ValueError(f"request_timeout must be > 0 seconds, got {request_timeout!r}")
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ValueError("token must be a non-empty string or None")
+
+    resolved = resolve_config(config)
+    metrics = ServerMetrics()
+
+    def on_batch(pairs: int, breakdowns: Any) -> None:
+        failures = sum(1 for b in breakdowns if getattr(b, "semantic_error", None))
+        metrics.observe_batch(pairs=pairs, judge_failures=failures)
+
+    batcher = MicroBatcher(
+        resolved, max_pairs=max_batch, max_wait_s=batch_wait_ms / 1000.0, on_batch=on_batch
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        batcher.start()
+        try:
+            yield
+        finally:
+            await batcher.close(timeout=request_timeout)
+
+    app = FastAPI(
+        title="himed-rewards reward server",
+        version=_version(),
+        description="HiMed-RL rewards over HTTP for OpenRLHF, slime and any client.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    app.state.batcher = batcher
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+
+    bearer = HTTPBearer(auto_error=False)
+
+    async def check_token(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> None:
+        if credentials is None or not hmac.compare_digest(
+            credentials.credentials.encode(), token.encode()  # type: ignore[union-attr]
+        ):
+            raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+
+    guarded = [Depends(check_token)] if token is not None else []
+    errors = (400, 401, 413, 422, 503, 504) if token is not None else (400, 413, 422, 503, 504)
+
+    @app.middleware("http")
+    async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        path = request.url.path if request.url.path in KNOWN_PATHS else "other"
+        start = time.perf_counter()
+        metrics.in_flight += 1
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            metrics.in_flight -= 1
+            metrics.observe_request(path, status, time.perf_counter() - start)
+
+    async def score(completions: list[str], references: list[str], step: int | None) -> list[Any]:
+        if len(completions) != len(references):
+            raise HTTPException(
+                422,
+                f"got {len(completions)} completions but {len(references)} references; "
+                "they must be aligned",
+            )
+        if len(completions) > max_batch:
+            raise HTTPException(
+                413, f"{len(completions)} pairs is more than the server's max_batch={max_batch}"
+            )
+        try:
+            return await asyncio.wait_for(
+                batcher.submit(completions, references, default_step if step is None else step),
+                request_timeout,
+            )
+        except asyncio.TimeoutError:
+            raise HTTPException(504, f"scoring took longer than {request_timeout} s") from None
+        except BatcherClosedError as exc:
+            raise HTTPException(503, str(exc)) from None
+        except (ValueError, TypeError) as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    def totals(breakdowns: list[Any]) -> list[float]:
+        try:
+            return [require_total(b, i) for i, b in enumerate(breakdowns)]
+        except MissingRewardError as exc:
+            raise HTTPException(503, str(exc)) from None
+
+    @app.post(
+        "/get_reward",
+        response_model=GetRewardResponse,
+        dependencies=guarded,
+        responses=_responses(*errors),
+        summary="OpenRLHF remote reward (--reward.remote_url http://host:port/get_reward)",
+    )
+    async def get_reward(body: GetRewardRequest) -> GetRewardResponse:
+        if body.prompts is not None and len(body.prompts) != len(body.query):
+            raise HTTPException(422, f"got {len(body.query)} queries but {len(body.prompts)} prompts")
+        prompts = body.prompts if body.prompts is not None else [""] * len(body.query)
+        if len(body.query) > max_batch:
+            raise HTTPException(413, f"{len(body.query)} queries is more than max_batch={max_batch}")
+        try:
+            responses = [extract_response(q, p) for q, p in zip(body.query, prompts, strict=True)]
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        breakdowns = await score(responses, body.labels, body.step)
+        rewards = totals(breakdowns)
+        extra_logs: dict[str, list[float]] = {}
+        for breakdown in breakdowns:
+            for key, value in numeric_components(breakdown).items():
+                extra_logs.setdefault(key, []).append(value)
+        return GetRewardResponse(rewards=rewards, scores=list(rewards), extra_logs=extra_logs)
+
+    @app.post(
+        "/score",
+        response_model=float,
+        dependencies=guarded,
+        responses=_responses(*errors),
+        summary="slime remote reward (--rm-type remote_rm --rm-url http://host:port/score)",
+    )
+    async def score_one(body: SlimeScoreRequest) -> float:
+        (value,) = totals(await score([body.response], [body.label], body.step))
+        return value
+
+    @app.post(
+        "/v1/score_batch",
+        response_model=ScoreBatchResponse,
+        dependencies=guarded,
+        responses=_responses(*errors),
+        summary="Score aligned completions and references; full reward breakdowns",
+    )
+    async def score_batch(body: ScoreBatchRequest) -> ScoreBatchResponse:
+        step = default_step if body.step is None else body.step
+        breakdowns = await score(body.completions, body.references, step)
+        return ScoreBatchResponse(
+            step=step,
+            totals=[b.total for b in breakdowns],
+            breakdowns=[b.to_dict() for b in breakdowns],
+        )
+
+    @app.get("/health", response_model=HealthResponse, summary="Liveness and settings")
+    async def health() -> HealthResponse:
+        return HealthResponse(
+            status="ok",
+            version=_version(),
+            semantic_judge=getattr(resolved, "semantic", None) is not None,
+            max_batch=max_batch,
+        )
+
+    @app.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        response_model=None,
+        dependencies=guarded,
+        responses=_responses(401) if token is not None else None,
+        summary="Prometheus metrics (text exposition format 0.0.4)",
+    )
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.exception_handler(MissingRewardError)
+    async def missing_reward(_: Request, exc: MissingRewardError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    return app
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("himed-rewards")
+    except Exception:  # not installed (running from a checkout)
+        return "0+unknown"

@@ -1,0 +1,251 @@
+"""WordNet synonyms and Porter stems for METEOR, from the table shipped in the package.
+
+nltk's METEOR (``nltk.translate.meteor_score``, nltk 3.10) matches words in three passes:
+
+1. exact: the lowercased words (``str.lower``);
+2. stem: ``PorterStemmer().stem`` of those lowercased words;
+3. synonym: a hypothesis word matches a reference word when the reference word's stem is
+   the hypothesis word's stem itself or a lemma name without ``_`` of a synset that
+   ``wordnet.synsets(stem)`` returns (pass 3 sees the *stemmed* words of pass 2).
+
+:func:`synonyms` reproduces pass 3's relation from ``data/wordnet/wordnet30_synonyms.npz``
+(built from WordNet 3.0 by ``scripts/build_wordnet_table.py``; licence notice beside it): the
+morphy exception lists and suffix rules, the lemma index and the synsets' lemma names, so it
+is exact for any word, inflected or not, and nothing is downloaded.
+
+:class:`MeteorKeys` turns interned token ids (``text.interning.VOCAB``) into the int keys the
+kernel compares: per vocabulary id the key of its lowercased form, of its stem and a CSR slice
+of its stem's synonym keys. Each id is computed once; the arrays grow with the vocabulary.
+Keys live in their own private :class:`Vocabulary`, so stems and synonyms never enter ``VOCAB``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from himed_rewards.kernels.meteor import count_unknown
+from himed_rewards.text.vocabulary import VOCAB, Vocabulary
+
+__all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "MeteorKeys", "METEOR_KEYS"]
+
+TABLE_FILE = "wordnet30_synonyms.npz"
+_POS = ("n", "v", "a", "r")  # nltk's POS_LIST, the order synsets() walks
+# nltk's WordNetCorpusReader.MORPHOLOGICAL_SUBSTITUTIONS, per part of speech (adverbs: none).
+_SUBSTITUTIONS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("s", ""), ("ses", "s"), ("ves", "f"), ("xes", "x"), ("zes", "z"), ("ches", "ch"),
+     ("shes", "sh"), ("men", "man"), ("ies", "y")),
+    (("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"),
+     ("ing", "")),
+    (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
+    (),
+)  # fmt: skip
+
+
+class WordNetTable:
+    """WordNet 3.0 as nltk's METEOR sees it: morphy, the lemma index and synset lemma names.
+
+    Example:
+        >>> table = wordnet_table()
+        >>> sorted(table.synonyms("mice"))[:4]
+        ['black', 'computer', 'mice', 'mouse']
+        >>> table.morphy_forms("went", "v")
+        ['go']
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        if path is None:
+            source = resources.files("himed_rewards") / "data" / "wordnet" / TABLE_FILE
+            with resources.as_file(source) as local, np.load(local) as data:
+                arrays = {k: data[k] for k in data.files}
+        else:
+            with np.load(path) as data:
+                arrays = {k: data[k] for k in data.files}
+        strings = arrays["strings"].tobytes().decode("utf-8").split("\n")
+        n_lemmas = int(arrays["n_lemmas"][0])
+        self._strings = strings
+        # lemma -> row; row * 4 + pos indexes the per-part-of-speech synset lists
+        self._lemma_row = {strings[i]: i for i in range(n_lemmas)}
+        counts = arrays["index_count"].astype(np.int64)
+        self._index_ptr = np.concatenate(([0], np.cumsum(counts))).tolist()
+        self._index_synsets = arrays["index_synsets"].tolist()
+        synset_counts = arrays["synset_count"].astype(np.int64)
+        synset_ptr = np.concatenate(([0], np.cumsum(synset_counts))).tolist()
+        names = arrays["synset_names"].tolist()
+        self._synset_names = [
+            tuple(strings[i] for i in names[synset_ptr[s] : synset_ptr[s + 1]])
+            for s in range(len(synset_counts))
+        ]
+        self._exceptions: tuple[dict[str, list[str]], ...] = ({}, {}, {}, {})
+        bases = arrays["exc_bases"].tolist()
+        start = 0
+        for pos, form, count in zip(
+            arrays["exc_pos"].tolist(),
+            arrays["exc_form"].tolist(),
+            arrays["exc_count"].tolist(),
+            strict=True,
+        ):
+            self._exceptions[pos][strings[form]] = [strings[b] for b in bases[start : start + count]]
+            start += count
+
+    def _synset_ids(self, form: str, pos: int) -> list[int]:
+        row = self._lemma_row.get(form)
+        if row is None:
+            return []
+        k = row * 4 + pos
+        return self._index_synsets[self._index_ptr[k] : self._index_ptr[k + 1]]
+
+    def morphy_forms(self, form: str, pos: str) -> list[str]:
+        """nltk's ``WordNetCorpusReader._morphy(form, pos)``: the base forms in WordNet."""
+        q = _POS.index(pos)
+        exceptions = self._exceptions[q]
+        if form in exceptions:
+            candidates = [form, *exceptions[form]]
+        else:  # one pass of the suffix rules
+            candidates = [form]
+            candidates += [form[: -len(old)] + new for old, new in _SUBSTITUTIONS[q]
+                           if form.endswith(old)]  # fmt: skip
+        result: list[str] = []
+        for candidate in candidates:
+            if candidate not in result and self._synset_ids(candidate, q):
+                result.append(candidate)
+        return result
+
+    def synonyms(self, word: str) -> frozenset[str]:
+        """``{word}`` plus the ``_``-free lemma names of every synset of ``wordnet.synsets(word)``."""
+        lowered = word.lower()  # synsets() lowercases its argument
+        names: set[str] = {word}
+        for q, pos in enumerate(_POS):
+            for form in self.morphy_forms(lowered, pos):
+                for synset in self._synset_ids(form, q):
+                    names.update(self._synset_names[synset])
+        return frozenset(names)
+
+
+@lru_cache(maxsize=1)
+def wordnet_table() -> WordNetTable:
+    """The shipped table, loaded once (about 0.3 s)."""
+    return WordNetTable()
+
+
+@lru_cache(maxsize=2**16)
+def synonyms(word: str) -> frozenset[str]:
+    """The words nltk's METEOR accepts as synonyms of the (already stemmed) ``word``.
+
+    Example:
+        >>> sorted(synonyms("went"))[:5]
+        ['belong', 'break', 'conk', 'die', 'decease']
+        >>> synonyms("xyzzy")
+        frozenset({'xyzzy'})
+    """
+    return wordnet_table().synonyms(word)
+
+
+@lru_cache(maxsize=1)
+def _porter():
+    from nltk.stem.porter import PorterStemmer  # the stemmer nltk's METEOR defaults to
+
+    return PorterStemmer()
+
+
+def meteor_stem(word: str) -> str:
+    """nltk's METEOR stem of a token: ``PorterStemmer().stem(token.lower())``.
+
+    Example:
+        >>> meteor_stem("Opacities"), meteor_stem("leaves")
+        ('opac', 'leav')
+    """
+    return _porter().stem(word.lower())
+
+
+class MeteorKeys:
+    """Per-vocabulary-id match keys for the METEOR kernel, computed once per id.
+
+    ``arrays(ids)`` makes sure every id in ``ids`` is known and returns
+    ``(lower_key, stem_key, syn_start, syn_end, syn_keys)``: for a vocabulary id ``v``,
+    ``lower_key[v]`` and ``stem_key[v]`` are the keys of its lowercased form and its stem, and
+    ``syn_keys[syn_start[v]:syn_end[v]]`` the keys of its stem's synonyms (the stem included).
+
+    Example:
+        >>> keys = MeteorKeys()
+        >>> ids = VOCAB.ids(["Mice", "mouse"])
+        >>> low, stem, start, end, syn = keys.arrays(ids)
+        >>> keys.key_text(int(stem[ids[1]])) in keys.texts(syn[start[ids[0]]:end[ids[0]]])
+        True
+    """
+
+    def __init__(self, vocabulary: Vocabulary = VOCAB) -> None:
+        self._vocabulary = vocabulary
+        self._keys = Vocabulary()
+        self._lock = threading.Lock()
+        self._known = np.zeros(0, dtype=np.bool_)
+        self._lower = np.zeros(0, dtype=np.int32)
+        self._stem = np.zeros(0, dtype=np.int32)
+        self._start = np.zeros(0, dtype=np.int64)
+        self._end = np.zeros(0, dtype=np.int64)
+        self._syn = np.zeros(1024, dtype=np.int32)
+        self._syn_used = 0
+        self._stem_slice: dict[int, tuple[int, int]] = {}  # stem key -> its syn_keys slice
+
+    def key_text(self, key: int) -> str:
+        """The string of a key."""
+        return self._keys.token(key)
+
+    def texts(self, keys: Iterable[int]) -> list[str]:
+        """The strings of many keys."""
+        return [self._keys.token(int(k)) for k in keys]
+
+    def _grow(self, size: int) -> None:
+        capacity = max(size, 2 * len(self._known), 1024)
+
+        def grown(old: np.ndarray) -> np.ndarray:
+            new = np.zeros(capacity, dtype=old.dtype)
+            new[: len(old)] = old
+            return new
+
+        self._known, self._lower, self._stem = map(grown, (self._known, self._lower, self._stem))
+        self._start, self._end = grown(self._start), grown(self._end)
+
+    def _synonym_slice(self, stem_text: str, stem_key: int) -> tuple[int, int]:
+        found = self._stem_slice.get(stem_key)
+        if found is not None:
+            return found
+        keys = sorted(self._keys.id(w) for w in synonyms(stem_text))
+        start, end = self._syn_used, self._syn_used + len(keys)
+        if end > len(self._syn):
+            bigger = np.zeros(max(end, 2 * len(self._syn)), dtype=np.int32)
+            bigger[: self._syn_used] = self._syn[: self._syn_used]
+            self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
+        self._syn[start:end] = keys
+        self._syn_used = end
+        self._stem_slice[stem_key] = (start, end)
+        return start, end
+
+    def _learn(self, ids: np.ndarray) -> None:
+        with self._lock:
+            if len(self._vocabulary) > len(self._known):
+                self._grow(len(self._vocabulary))
+            for v in np.unique(ids[~self._known[ids]]).tolist():
+                lowered = self._vocabulary.token(v).lower()
+                stem_text = _porter().stem(lowered)
+                stem_key = self._keys.id(stem_text)
+                self._lower[v] = self._keys.id(lowered)
+                self._stem[v] = stem_key
+                self._start[v], self._end[v] = self._synonym_slice(stem_text, stem_key)
+                self._known[v] = True
+
+    def arrays(
+        self, ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The key tables, covering at least every vocabulary id in ``ids``."""
+        if count_unknown(ids, self._known):
+            self._learn(ids)
+        # _learn publishes new buffers; read them once so the five arrays agree
+        return self._lower, self._stem, self._start, self._end, self._syn
+
+
+METEOR_KEYS = MeteorKeys()

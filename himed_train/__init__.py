@@ -1,0 +1,1 @@
+"""himed_train: the HiMed reward wired into TRL's GRPO trainer."""
