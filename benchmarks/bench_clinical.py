@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import time
 from pathlib import Path
 
-from himed_rewards.clinical import OfflineClinicalJudge, label_report
-from himed_rewards.clinical.evaluation import load_iu_gold, micro_f1, score_labels
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+from himed_rewards.clinical import OfflineClinicalJudge, label_report  # noqa: E402
+from himed_rewards.clinical.evaluation import load_iu_gold, micro_f1, score_labels  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def _fmt(value: float | None) -> str:
@@ -61,7 +65,7 @@ def main() -> None:
                          FIXTURES / "labels/openi_gld_std14.csv")  # fmt: skip
     texts = [text for text, _ in pairs]
     mean_chars = sum(map(len, texts)) / len(texts)
-    print(f"| what | items | throughput (one core) |\n|---|---:|---:|")
+    print("| what | items | throughput (one core) |\n|---|---:|---:|")
     print(f"| label_report, IU reports ({mean_chars:.0f} chars avg) | {len(texts)} | "
           f"{bench_labeler(texts, args.passes):,.0f} reports/s |")  # fmt: skip
     print(f"| OfflineClinicalJudge.score_batch, IU pred/ref pairs | 590 | "

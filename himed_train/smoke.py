@@ -20,7 +20,7 @@ from typing import Any
 
 from himed_train.prompts import build_prompt, plain_reference
 
-__all__ = ["synthetic_reports", "run_smoke", "OFFLINE_ENV"]
+__all__ = ["synthetic_reports", "example_pairs", "smoke_references", "run_smoke", "OFFLINE_ENV"]
 
 log = logging.getLogger("himed_train")
 
@@ -46,8 +46,38 @@ def synthetic_reports() -> list[dict[str, str]]:
     return list(json.loads(text)["reports"])
 
 
+def example_pairs() -> list[dict[str, str]]:
+    """The example (reference, completion) pairs bundled with ``himed_rewards``, or ``[]``
+    when this ``himed_rewards`` has none.
+
+    Example:
+        >>> all({"reference", "completion"} <= set(p) for p in example_pairs())
+        True
+    """
+    try:
+        source = resources.files("himed_rewards").joinpath("data/examples/pairs.json")
+        text = source.read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        return []
+    return list(json.loads(text)["pairs"])
+
+
+def smoke_references() -> list[str]:
+    """Distinct references for the smoke run: the bundled example pairs' references, then
+    the synthetic reports of ``himed_train/assets``.
+
+    Example:
+        >>> refs = smoke_references()
+        >>> len(refs) == len(set(refs)) and len(refs) >= 8
+        True
+    """
+    texts = [p["reference"] for p in example_pairs()]
+    texts += [plain_reference(r["findings"], r["impression"]) for r in synthetic_reports()]
+    return list(dict.fromkeys(texts))
+
+
 def _smoke_dataset(n_rows: int, seed: int) -> Any:
-    """``n_rows`` prompts, each one random 56 x 56 image, references cycling the reports."""
+    """``n_rows`` prompts, each one random 56 x 56 image, references cycling the examples."""
     import numpy as np
     from datasets import Dataset
     from PIL import Image
@@ -55,16 +85,15 @@ def _smoke_dataset(n_rows: int, seed: int) -> Any:
     from himed_train.tiny import IMAGE_SIZE
 
     rng = np.random.default_rng(seed)
-    reports = synthetic_reports()
+    references = smoke_references()
     rows = []
     for i in range(n_rows):
-        report = reports[i % len(reports)]
         pixels = rng.integers(0, 256, size=(IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
         rows.append(
             {
                 "prompt": build_prompt(),
                 "images": [Image.fromarray(pixels)],
-                "reference": plain_reference(report["findings"], report["impression"]),
+                "reference": references[i % len(references)],
             }
         )
     return Dataset.from_list(rows)
@@ -104,6 +133,10 @@ def run_smoke(
 
     import torch
 
+    # The tiny model's matrices are a few dozen wide: a second thread only adds sync cost
+    # (about 10x slower per matmul on a busy 2-core machine), so stay single-threaded.
+    torch.set_num_threads(1)
+
     from himed_train.callbacks import reward_timing_callback
     from himed_train.config import GRPOSection, RewardSection, ScheduleSection
     from himed_train.grpo import make_grpo_config, make_grpo_trainer
@@ -112,8 +145,9 @@ def run_smoke(
     from himed_train.warmup import warm_up_reward
 
     warmup_seconds = warm_up_reward()
-    reports = synthetic_reports()
-    tokenizer = build_tiny_tokenizer(plain_reference(r["findings"], r["impression"]) for r in reports)
+    # Vocabulary: every reference and example completion, so sampled words are report words.
+    corpus = smoke_references() + [p["completion"] for p in example_pairs()]
+    tokenizer = build_tiny_tokenizer(corpus)
     processor = build_tiny_processor(tokenizer)
     model = build_tiny_model(tokenizer, seed=seed)
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -312,6 +312,10 @@ HAND_TRIGGERS: list[tuple[str, str, bool, bool, str]] = [
     ("in the appropriate clinical setting", "unc", True, False, "conditional assertion"),
     ("no change", "pseudo", True, False, "NegEx pseudo-trigger (kept explicit)"),
     ("not only", "pseudo", True, False, "NegEx pseudo-trigger (kept explicit)"),
+    *[(f", {w}", "term", True, True, "'no effusion, mild cardiomegaly': a list item with its "
+       "own severity is asserted, not part of the negated list") for w in (
+        "mild", "mildly", "moderate", "severe", "small", "large", "stable", "minimal", "trace",
+        "persistent", "new", "increased", "worsening", "unchanged")],
     ("with", "term", True, True, "'X without Y with Z': a new clause for the finding Z"),
     ("which", "term", True, True, "relative clause starts a new scope"),
     ("however", "term", True, True, "ConText terminator (kept explicit)"),
@@ -440,7 +444,7 @@ def build_triggers(vocab: Path) -> list[dict]:
         triggers[key] = {"phrase": key, "polarity": polarity, "pre": pre, "post": post,
                          "source": source}  # fmt: skip
 
-    for phrase, polarity, pre, post, why in HAND_TRIGGERS:
+    for phrase, polarity, pre, post, _why in HAND_TRIGGERS:
         add(phrase, polarity, pre, post, "hand")
     for phrase, polarity, pre, post, stem, lemma in SEMGREX_TRANSLATIONS:
         pattern_file = vocab / f"{stem}.txt"

@@ -121,7 +121,7 @@ def micro_f1(scores: Iterable[FindingScore]) -> float:
 
     Example:
         >>> micro_f1([FindingScore("a", 8, 1, 1), FindingScore("b", 1, 1, 0)])
-        0.8181818181818182
+        0.8571428571428571
     """
     tp = fp = fn = 0
     for s in scores:

@@ -49,8 +49,9 @@ _AGREEMENT = {
 
 
 def _no_finding_state(labels: Mapping[str, str]) -> str | None:
-    if labels.get("no_finding") == "positive":
-        return "positive"
+    explicit = labels.get("no_finding")  # label_report only ever says "positive" here
+    if explicit is not None:
+        return explicit
     states = {p for f, p in labels.items() if f in PATHOLOGIES}
     if "positive" in states:
         return "negative"

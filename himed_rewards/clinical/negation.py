@@ -14,10 +14,11 @@ positive.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from himed_rewards.clinical.rules import (
+    KEY_CACHE,
     RULES,
     SENTENCE_END,
     TOKEN_RE,
@@ -25,7 +26,6 @@ from himed_rewards.clinical.rules import (
     match_phrases,
     token_keys,
 )
-from himed_rewards.clinical.rules import _KEY_CACHE as KEY_CACHE
 
 __all__ = ["POLARITIES", "TextContext", "analyse", "polarity_of_span", "polarity_at"]
 
@@ -40,8 +40,9 @@ class TextContext:
     words: list[str]
     keys: list[tuple[str, str | None]]
     breaks: list[int]  # token indices of sentence-ending punctuation, ascending
-    cues: list[tuple[int, int, Trigger]]  # neg / unc / strong_unc triggers
-    terms: list[int]  # token indices where a scope terminator starts
+    cues: list[tuple[int, int, Trigger]]  # neg / unc / strong_unc triggers, by start
+    terms: list[int]  # token indices where a scope terminator starts, ascending
+    cue_starts: list[int]  # cues[k][0], for bisecting the cues near a mention
 
     def sentence_of(self, i: int) -> tuple[int, int]:
         """Token range ``[start, end)`` of the sentence holding token ``i``."""
@@ -68,12 +69,18 @@ def analyse(words: list[str]) -> TextContext:
             terms.append(start)
         elif trigger.polarity != "pseudo":
             cues.append((start, end, trigger))
-    return TextContext(words, keys, breaks, cues, terms)
+    return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues])
 
 
 def _blocked(terms: list[int], lo: int, hi: int) -> bool:
     """True when a terminator starts in ``[lo, hi)``: the scope is cut between the two."""
-    return any(lo <= t < hi for t in terms)
+    k = bisect_left(terms, lo)
+    return k < len(terms) and terms[k] < hi
+
+
+# Only cues starting within this many tokens of a mention can reach it (the widest window
+# plus the longest trigger), so long texts cost linear, not quadratic, time.
+_REACH = max(RULES.max_window + RULES.max_trigger_tokens, 1)
 
 
 def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
@@ -85,10 +92,10 @@ def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
         'negative'
     """
     start, end = ctx.sentence_of(i)
+    lo = bisect_left(ctx.cue_starts, max(start, i - _REACH))
+    hi = bisect_left(ctx.cue_starts, min(end, j + _REACH))
     negated = uncertain = False
-    for s, e, trig in ctx.cues:
-        if s < start or s >= end:
-            continue
+    for s, e, trig in ctx.cues[lo:hi]:
         applies = (
             s < i < e  # the mention sits inside a trigger that starts before it ("not enlarged")
         ) or (

@@ -18,10 +18,21 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RULES", "Rules", "Trigger", "Mention", "TOKEN_RE", "normalise", "token_keys"]
+__all__ = [
+    "KEY_CACHE",
+    "RULES",
+    "TOKEN_RE",
+    "Mention",
+    "Rules",
+    "Trigger",
+    "match_phrases",
+    "normalise",
+    "token_keys",
+]
 
-#: Words, decimal numbers ("1.5" stays one token), or any single other non-space character.
-TOKEN_RE = re.compile(r"[a-z]+|\d+(?:\.\d+)?|[^\sa-z\d]")
+#: Words, decimal numbers ("1.5" stays one token), or any single other non-space character
+#: except the hyphen, which only separates words ("air-space" == "air space").
+TOKEN_RE = re.compile(r"[a-z]+|\d+(?:\.\d+)?|[^\sa-z\d-]")
 #: Tokens that end a sentence: scopes never cross them.
 SENTENCE_END = frozenset({".", ";", "!", "?", ":"})
 _END_KEY = ""  # trie key holding the payload of a phrase that ends at this node
@@ -102,6 +113,8 @@ class Rules:
             trigger = Trigger(t["phrase"], t["polarity"], t["pre"], t["post"],
                               t["window_pre"], t["window_post"])  # fmt: skip
             triggers[_phrase_keys(t["phrase"], False)] = trigger
+        self.max_window: int = max(max(t.window_pre, t.window_post) for t in triggers.values())
+        self.max_trigger_tokens: int = max(len(keys) for keys in triggers)
         self.trigger_trie = _build_trie(triggers)
         self.qualifiers = frozenset(normalise(q) for q in table["qualifiers"])
         normal = {_phrase_keys(s, False): True for s in table["normal_statements"]}
@@ -121,7 +134,7 @@ RULES = _load()
 # word -> (normalised word, stem key or None); report vocabularies are small, so caching
 # makes normalisation a dict lookup. Cleared when it grows past _CACHE_LIMIT so that
 # arbitrary generated text cannot grow it without bound.
-_KEY_CACHE: dict[str, tuple[str, str | None]] = {}
+KEY_CACHE: dict[str, tuple[str, str | None]] = {}
 _CACHE_LIMIT = 200_000
 
 
@@ -134,13 +147,13 @@ def token_keys(word: str) -> tuple[str, str | None]:
         >>> token_keys("effusions")
         ('effusion', None)
     """
-    keys = _KEY_CACHE.get(word)
+    keys = KEY_CACHE.get(word)
     if keys is None:
         stem = next((s + "*" for s in RULES.stems if word.startswith(s)), None)
         keys = (normalise(word), stem)
-        if len(_KEY_CACHE) >= _CACHE_LIMIT:
-            _KEY_CACHE.clear()
-        _KEY_CACHE[word] = keys
+        if len(KEY_CACHE) >= _CACHE_LIMIT:
+            KEY_CACHE.clear()
+        KEY_CACHE[word] = keys
     return keys
 
 

@@ -76,7 +76,9 @@ def resolve_config(config: Any = None) -> RewardConfig | None:
     if isinstance(config, str | Path):
         path = Path(config)
         if not path.is_file():
-            raise ValueError(f"config path {str(path)!r} is not a file; pass a YAML or JSON RewardConfig")
+            raise ValueError(
+                f"config path {str(path)!r} is not a file; pass a YAML or JSON RewardConfig"
+            )
         return _load_config(str(path.resolve()), path.stat().st_mtime_ns)
     raise TypeError(
         "config must be a RewardConfig, a path to a YAML/JSON file, or None; "
@@ -85,7 +87,7 @@ def resolve_config(config: Any = None) -> RewardConfig | None:
 
 
 def resolve_step(step: Any = None, *, name: str = "step") -> int:
-    """Turn a framework's step value into a non-negative int; None falls back to $HIMED_REWARDS_STEP, then 0.
+    """Turn a framework's step into a non-negative int; None: ``$HIMED_REWARDS_STEP``, else 0.
 
     numpy integers (what verl's object arrays hold) are accepted; bools and floats are not.
 

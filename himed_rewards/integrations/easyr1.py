@@ -2,7 +2,8 @@
 
 Configuration (one line; EasyR1 takes ``path:function``)::
 
-    worker.reward.reward_function="$(python -c 'import himed_rewards.integrations.easyr1 as m; print(m.__file__)')":compute_score
+    F=$(python -c 'import himed_rewards.integrations.easyr1 as m; print(m.__file__)')
+    worker.reward.reward_function="$F:compute_score"
 
 What this matches in EasyR1 (hiyouga/EasyR1, commit b44b311):
 
@@ -60,7 +61,9 @@ def compute_score(
     responses, references, steps = [], [], set()
     for i, item in enumerate(reward_inputs):
         if not isinstance(item, Mapping) or "response" not in item or "ground_truth" not in item:
-            raise ValueError(f"reward_inputs[{i}] must hold 'response' and 'ground_truth', got {item!r}")
+            raise ValueError(
+                f"reward_inputs[{i}] must hold 'response' and 'ground_truth', got {item!r}"
+            )
         responses.append(item["response"])
         references.append(item["ground_truth"])
         if step is None and "global_step" in item:
@@ -68,7 +71,9 @@ def compute_score(
     if len(steps) > 1:
         raise ValueError(f"one EasyR1 batch must share one global_step, got {sorted(steps)}")
     resolved_step = resolve_step(step if step is not None else (steps.pop() if steps else None))
-    breakdowns = score_pairs(responses, references, step=resolved_step, config=resolve_config(config))
+    breakdowns = score_pairs(
+        responses, references, step=resolved_step, config=resolve_config(config)
+    )
     return [
         {"overall": require_total(b, i), **numeric_components(b)} for i, b in enumerate(breakdowns)
     ]

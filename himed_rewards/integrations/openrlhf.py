@@ -2,7 +2,8 @@
 
 Configuration (one line)::
 
-    --reward.remote_url "$(python -c 'import himed_rewards.integrations.openrlhf as m; print(m.__file__)')"
+    F=$(python -c 'import himed_rewards.integrations.openrlhf as m; print(m.__file__)')
+    --reward.remote_url "$F"
 
 What this matches in OpenRLHF (OpenRLHF/OpenRLHF, 0.11 line, commit 3c3be62):
 
@@ -62,7 +63,8 @@ def extract_response(query: str, prompt: str) -> str:
     Example:
         >>> q = ("<|im_start|>user\\n<|vision_start|><|image_pad|><|image_pad|><|vision_end|>"
         ...      "Describe.<|im_end|>\\n<|im_start|>assistant\\nNo effusion.<|im_end|>")
-        >>> p = "<|im_start|>user\\n<|vision_start|><|image_pad|><|vision_end|>Describe.<|im_end|>\\n"
+        >>> p = ("<|im_start|>user\\n<|vision_start|><|image_pad|><|vision_end|>"
+        ...      "Describe.<|im_end|>\\n")
         >>> extract_response(q, p)
         'No effusion.'
         >>> extract_response("Q: lungs? A: clear", "Q: lungs? A:")
@@ -112,7 +114,8 @@ def reward_func(
 
     Example:
         >>> out = reward_func(["<|im_start|>assistant\\nHeart size normal.<|im_end|>"],
-        ...                   ["<|im_start|>user\\nReport?<|im_end|>\\n"], ["Heart size is normal."])
+        ...                   ["<|im_start|>user\\nReport?<|im_end|>\\n"],
+        ...                   ["Heart size is normal."])
         >>> sorted(out), len(out["rewards"])
         (['extra_logs', 'rewards', 'scores'], 1)
     """
@@ -123,7 +126,9 @@ def reward_func(
         )
     responses = [extract_response(q, p) for q, p in zip(queries, prompts, strict=True)]
     step = resolve_step(kwargs.get("global_step"), name="global_step")
-    breakdowns = score_pairs(responses, labels, step=step, config=resolve_config(kwargs.get("config")))
+    breakdowns = score_pairs(
+        responses, labels, step=step, config=resolve_config(kwargs.get("config"))
+    )
     rewards = [require_total(b, i) for i, b in enumerate(breakdowns)]
     extra_logs: dict[str, list[float]] = {}
     for breakdown in breakdowns:

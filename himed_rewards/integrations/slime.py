@@ -24,14 +24,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import himed_rewards as hr
-from himed_rewards.integrations._common import check_texts, require_total, resolve_config, resolve_step
+from himed_rewards.integrations._common import (
+    check_texts,
+    require_total,
+    resolve_config,
+    resolve_step,
+)
 
 __all__ = ["reward", "group_reward"]
 
 
 def _step_of(sample: Any, index: int) -> int:
     metadata = getattr(sample, "metadata", None) or {}
-    return resolve_step(metadata.get("global_step"), name=f"sample[{index}].metadata['global_step']")
+    return resolve_step(
+        metadata.get("global_step"), name=f"sample[{index}].metadata['global_step']"
+    )
 
 
 async def group_reward(args: Any, samples: Sequence[Any]) -> list[float]:
@@ -39,7 +46,8 @@ async def group_reward(args: Any, samples: Sequence[Any]) -> list[float]:
 
     Example:
         >>> import asyncio, types
-        >>> s = types.SimpleNamespace(response="Normal heart.", label="Heart is normal.", metadata={})
+        >>> s = types.SimpleNamespace(response="Normal heart.", label="Heart is normal.",
+        ...                           metadata={})
         >>> rewards = asyncio.run(group_reward(types.SimpleNamespace(), [s, s]))
         >>> len(rewards), rewards[0] == rewards[1]
         (2, True)

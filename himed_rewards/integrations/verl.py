@@ -97,7 +97,9 @@ def compute_score_batch(
     infos = list(extra_infos) if extra_infos is not None else [None] * n
     if len(infos) != n:
         raise ValueError(f"extra_infos has {len(infos)} items, solution_strs has {n}")
-    steps = {resolve_step(extra_info_step(info), name="extra_info['global_step']") for info in infos}
+    steps = {
+        resolve_step(extra_info_step(info), name="extra_info['global_step']") for info in infos
+    }
     if len(steps) > 1:
         raise ValueError(f"one verl batch must share one global_step, got {sorted(steps)}")
     step = steps.pop() if steps else 0

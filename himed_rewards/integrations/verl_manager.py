@@ -28,7 +28,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["inject_global_step", "make_step_aware", "HimedRewardManager", "HimedRewardLoopManager"]
+# The two manager classes are built on first access (module __getattr__), hence the noqa.
+__all__ = [  # noqa: F822
+    "inject_global_step",
+    "make_step_aware",
+    "HimedRewardManager",
+    "HimedRewardLoopManager",
+]
 
 STEP_KEY = "global_steps"  # verl's name, in meta_info and (per sample) in non_tensor_batch
 EXTRA_INFO_KEY = "global_step"  # what himed_rewards.integrations.verl.compute_score reads

@@ -13,6 +13,7 @@ from himed_rewards.metrics.bleu import (
     sentence_bleu,
     sentence_bleu_batch,
 )
+from himed_rewards.metrics.meteor import meteor, meteor_batch
 from himed_rewards.metrics.rouge import (
     RougeScore,
     lcs_batch,
@@ -29,6 +30,8 @@ __all__ = [
     "bleu_stats",
     "corpus_bleu",
     "lcs_batch",
+    "meteor",
+    "meteor_batch",
     "rouge_l",
     "rouge_l_batch",
     "rouge_n",

@@ -118,7 +118,10 @@ class BodySizeLimit:
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -207,18 +210,23 @@ def create_app(
     bearer = HTTPBearer(auto_error=False)
 
     async def check_token(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
     ) -> None:
         if credentials is None or not hmac.compare_digest(
-            credentials.credentials.encode(), token.encode()  # type: ignore[union-attr]
+            credentials.credentials.encode(),
+            token.encode(),  # type: ignore[union-attr]
         ):
-            raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
+            )
 
     guarded = [Depends(check_token)] if token is not None else []
     errors = (400, 401, 413, 422, 503, 504) if token is not None else (400, 413, 422, 503, 504)
 
     @app.middleware("http")
-    async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def record(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         path = request.url.path if request.url.path in KNOWN_PATHS else "other"
         start = time.perf_counter()
         metrics.in_flight += 1
@@ -269,10 +277,14 @@ def create_app(
     )
     async def get_reward(body: GetRewardRequest) -> GetRewardResponse:
         if body.prompts is not None and len(body.prompts) != len(body.query):
-            raise HTTPException(422, f"got {len(body.query)} queries but {len(body.prompts)} prompts")
+            raise HTTPException(
+                422, f"got {len(body.query)} queries but {len(body.prompts)} prompts"
+            )
         prompts = body.prompts if body.prompts is not None else [""] * len(body.query)
         if len(body.query) > max_batch:
-            raise HTTPException(413, f"{len(body.query)} queries is more than max_batch={max_batch}")
+            raise HTTPException(
+                413, f"{len(body.query)} queries is more than max_batch={max_batch}"
+            )
         try:
             responses = [extract_response(q, p) for q, p in zip(body.query, prompts, strict=True)]
         except ValueError as exc:

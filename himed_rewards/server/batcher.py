@@ -33,7 +33,9 @@ class _Job:
     future: asyncio.Future[list[Any]] = field(repr=False)
 
 
-def score_with_api(completions: list[str], references: list[str], step: int, config: Any) -> list[Any]:
+def score_with_api(
+    completions: list[str], references: list[str], step: int, config: Any
+) -> list[Any]:
     """One call of the public API; runs in a worker thread."""
     if getattr(config, "semantic", None) is not None:
         return asyncio.run(hr.ascore_batch(completions, references, step=step, config=config))
@@ -79,7 +81,11 @@ class MicroBatcher:
         """Queue one request's pairs and wait for its breakdowns."""
         if self._closed:
             raise BatcherClosedError("the reward server is shutting down")
-        if self._worker is None or self._worker.done() or self._loop is not asyncio.get_running_loop():
+        if (
+            self._worker is None
+            or self._worker.done()
+            or self._loop is not asyncio.get_running_loop()
+        ):
             # No lifespan ran (an ASGI transport without one) or it ran on another loop.
             self.start()
         assert self._queue is not None
@@ -161,7 +167,9 @@ class MicroBatcher:
     async def _score_group(self, group: list[_Job], step: int) -> list[list[Any]]:
         completions = [c for job in group for c in job.completions]
         references = [r for job in group for r in job.references]
-        breakdowns = await asyncio.to_thread(score_with_api, completions, references, step, self.config)
+        breakdowns = await asyncio.to_thread(
+            score_with_api, completions, references, step, self.config
+        )
         if len(breakdowns) != len(completions):
             raise RuntimeError(
                 f"score_batch returned {len(breakdowns)} results for {len(completions)} pairs"

@@ -11,7 +11,24 @@ from collections import defaultdict
 
 __all__ = ["LATENCY_BUCKETS", "ServerMetrics"]
 
-LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+
+P = "himed_rewards_"  # metric name prefix
+D = P + "request_duration_seconds"
 
 
 def _label(value: str) -> str:
@@ -59,7 +76,7 @@ class ServerMetrics:
         ]
         for (endpoint, status), n in sorted(self.requests.items()):
             lines.append(
-                f'himed_rewards_requests_total{{endpoint="{_label(endpoint)}",status="{status}"}} {n}'
+                f'{P}requests_total{{endpoint="{_label(endpoint)}",status="{status}"}} {n}'
             )
         lines += [
             "# HELP himed_rewards_request_duration_seconds Request latency by endpoint.",
@@ -71,15 +88,16 @@ class ServerMetrics:
             for bound, count in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=True):
                 cumulative += count
                 le = "+Inf" if bound == float("inf") else repr(bound)
-                lines.append(
-                    f'himed_rewards_request_duration_seconds_bucket{{endpoint="{ep}",le="{le}"}} {cumulative}'
-                )
-            lines.append(
-                f'himed_rewards_request_duration_seconds_sum{{endpoint="{ep}"}} {self.latency_sum[endpoint]!r}'
-            )
-            lines.append(f'himed_rewards_request_duration_seconds_count{{endpoint="{ep}"}} {cumulative}')
+                lines.append(f'{D}_bucket{{endpoint="{ep}",le="{le}"}} {cumulative}')
+            lines.append(f'{D}_sum{{endpoint="{ep}"}} {self.latency_sum[endpoint]!r}')
+            lines.append(f'{D}_count{{endpoint="{ep}"}} {cumulative}')
         for name, kind, help_text, value in (
-            ("pairs_scored_total", "counter", "Completion/reference pairs scored.", self.pairs_total),
+            (
+                "pairs_scored_total",
+                "counter",
+                "Completion/reference pairs scored.",
+                self.pairs_total,
+            ),
             ("kernel_batches_total", "counter", "Micro-batched scoring calls.", self.batches_total),
             (
                 "judge_failures_total",

@@ -168,3 +168,36 @@ def test_real_reports_label_without_error(iu_pairs: tuple[list[str], list[str]])
     assert all(set(x) <= set(FINDINGS) for x in labelled)
     # Almost every real report says something about the 21 findings.
     assert sum(bool(x) for x in labelled) >= 0.95 * len(labelled)
+
+
+# The four example reports and labels shipped with the CheXpert labeler
+# (stanfordmlgroup/chexpert-labeler @44ddeb36 : sample_reports.csv / labeled_reports.csv,
+# MIT License, Copyright (c) 2018 Stanford Machine Learning Group). 1 -> positive,
+# 0 -> negative, -1 -> uncertain, blank -> not mentioned.
+CHEXPERT_EXAMPLES = [
+    (
+        "Heart size normal and lungs are clear. No edema or pneumonia. No effusion",
+        {"no_finding": "positive", "cardiomegaly": "negative", "edema": "negative",
+         "pneumonia": "negative", "pleural_effusion": "negative"},
+    ),
+    (
+        "1. Left pleural effusion with adjacent atelectasis. Right effusion is also present."
+        "\n\n2. Cardiomegaly without overt edema.",
+        {"cardiomegaly": "positive", "edema": "negative", "atelectasis": "positive",
+         "pleural_effusion": "positive"},
+    ),
+    (
+        "Minimal patchy airspace disease within the lingula, may reflect atelectasis or "
+        "consolidation.",
+        {"lung_opacity": "positive", "consolidation": "uncertain", "atelectasis": "uncertain"},
+    ),
+    (
+        "1. Stable mild cardiomegaly. 2. Hyperexpanded but clear lungs.",
+        {"cardiomegaly": "positive"},
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), CHEXPERT_EXAMPLES)
+def test_agrees_with_the_chexpert_labeler_examples(text: str, expected: dict[str, str]) -> None:
+    assert label_report(text) == expected

@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 import time
 from pathlib import Path
 
-import himed_rewards
-
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "iu_xray"
-
-
-def install_fake_api_if_missing() -> None:
-    """Until the lead's public API lands, install the throwaway fake from _fake_api.py."""
-    if hasattr(himed_rewards, "score_batch"):
-        return
-    path = Path(__file__).with_name("_fake_api.py")
-    spec = importlib.util.spec_from_file_location("_himed_fake_api", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    module.install()
 
 
 def load_iu_pairs(n: int) -> list[tuple[str, str]]:
@@ -33,6 +17,8 @@ def load_iu_pairs(n: int) -> list[tuple[str, str]]:
         gts = {row["study_id"]: row["report"] for row in csv.DictReader(f)}
     ids = [i for i in preds if i in gts][:n]
     return [(preds[i], gts[i]) for i in ids]
+
+
 class FailingJudge:
     """A user SemanticScorer whose backend is down; failure policy 'skip' (no fallback value)."""
 

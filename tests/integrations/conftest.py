@@ -20,7 +20,6 @@ def load_helpers():
 
 
 helpers = load_helpers()
-helpers.install_fake_api_if_missing()
 
 
 @pytest.fixture(scope="session")

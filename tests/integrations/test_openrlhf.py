@@ -36,7 +36,7 @@ def test_vlm_response_is_found_after_the_last_assistant_header():
     query = qwen_vl_query(response)
     assert openrlhf.extract_response(query, QWEN_VL_PROMPT) == response
     # the naive slice is wrong for a VLM: the prompt is shorter than its decoded expansion
-    assert query[len(QWEN_VL_PROMPT) :].rstrip("<|im_end|>") != response
+    assert query[len(QWEN_VL_PROMPT) :].removesuffix("<|im_end|>") != response
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,8 @@ def test_vlm_response_is_found_after_the_last_assistant_header():
         ),
         ("<s>[INST] Findings? [/INST] Normal study.</s>", "Normal study."),
         (  # the model wrote an assistant turn of its own: the last header wins
-            "<|im_start|>assistant\nDraft<|im_end|>\n<|im_start|>assistant\nFinal report.<|im_end|><|endoftext|>",
+            "<|im_start|>assistant\nDraft<|im_end|>\n"
+            "<|im_start|>assistant\nFinal report.<|im_end|><|endoftext|>",
             "Final report.",
         ),
     ],

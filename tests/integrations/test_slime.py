@@ -44,7 +44,9 @@ def test_group_reward_keeps_order_and_step(iu_pairs):
     samples = [Sample("p", p, r, {"global_step": 100}) for p, r in iu_pairs[:6]]
     values = asyncio.run(rm(SimpleNamespace(), samples))
     preds, refs = zip(*iu_pairs[:6], strict=True)
-    assert values == pytest.approx([b.total for b in hr.score_batch(list(preds), list(refs), step=100)])
+    assert values == pytest.approx(
+        [b.total for b in hr.score_batch(list(preds), list(refs), step=100)]
+    )
 
 
 def test_config_from_args_and_bad_samples(tmp_path, failing_judge):
@@ -60,7 +62,9 @@ def test_config_from_args_and_bad_samples(tmp_path, failing_judge):
         asyncio.run(slime.reward(SimpleNamespace(), Sample("p", "Normal.", None)))
     with pytest.raises(ValueError, match="share one global_step"):
         asyncio.run(
-            slime.group_reward(SimpleNamespace(), [Sample("", "a", "a", {"global_step": 1}), Sample("", "a", "a")])
+            slime.group_reward(
+                SimpleNamespace(), [Sample("", "a", "a", {"global_step": 1}), Sample("", "a", "a")]
+            )
         )
     args = SimpleNamespace(himed_rewards_config=hr.RewardConfig(semantic=failing_judge))
     with pytest.raises(MissingRewardError):

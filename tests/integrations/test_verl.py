@@ -29,7 +29,9 @@ def test_score_and_components_equal_the_public_api(iu_pairs):
     out = verl.compute_score("iu_xray", pred, ref, {"global_step": 4000})
     (expected,) = hr.score_batch([pred], [ref], step=4000)
     assert out["score"] == pytest.approx(expected.total)
-    assert {k: v for k, v in out.items() if k != "score"} == pytest.approx(numeric_components(expected))
+    assert {k: v for k, v in out.items() if k != "score"} == pytest.approx(
+        numeric_components(expected)
+    )
     assert all(isinstance(v, float) for v in out.values())
 
 
@@ -63,13 +65,17 @@ def test_batch_variant_matches_per_sample_calls(iu_pairs):
     preds, refs = zip(*iu_pairs[:6], strict=True)
     infos = [{"global_step": 2500, "index": i} for i in range(6)]
     rows = verl.compute_score_batch(["iu"] * 6, preds, refs, infos)
-    singles = [verl.compute_score("iu", p, r, info) for p, r, info in zip(preds, refs, infos, strict=True)]
+    singles = [
+        verl.compute_score("iu", p, r, info) for p, r, info in zip(preds, refs, infos, strict=True)
+    ]
     assert rows == pytest.approx(singles)
 
 
 def test_batch_variant_refuses_mixed_steps_and_misaligned_inputs():
     with pytest.raises(ValueError, match="share one global_step"):
-        verl.compute_score_batch(["a", "a"], ["x", "y"], ["x", "y"], [{"global_step": 1}, {"global_step": 2}])
+        verl.compute_score_batch(
+            ["a", "a"], ["x", "y"], ["x", "y"], [{"global_step": 1}, {"global_step": 2}]
+        )
     with pytest.raises(ValueError, match="data_sources"):
         verl.compute_score_batch(["a"], ["x", "y"], ["x", "y"])
     with pytest.raises(ValueError, match="same length"):

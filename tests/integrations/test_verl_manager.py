@@ -88,7 +88,11 @@ class StandInNaiveRewardManager:
     """verl's classic NaiveRewardManager, reduced to what it does with compute_score."""
 
     def __init__(self, tokenizer, num_examine, compute_score=None, reward_fn_key="data_source"):
-        self.tokenizer, self.compute_score, self.reward_fn_key = tokenizer, compute_score, reward_fn_key
+        self.tokenizer, self.compute_score, self.reward_fn_key = (
+            tokenizer,
+            compute_score,
+            reward_fn_key,
+        )
 
     def __call__(self, data, return_dict=False):
         reward = np.zeros(data.batch["responses"].shape, dtype=np.float32)
@@ -144,9 +148,9 @@ def stand_in_verl(monkeypatch):
         "verl.experimental.reward_loop.reward_manager.naive": types.ModuleType("y"),
     }
     modules["verl.workers.reward_manager.naive"].NaiveRewardManager = StandInNaiveRewardManager
-    modules["verl.experimental.reward_loop.reward_manager.naive"].NaiveRewardManager = (
-        StandInRewardLoopManager
-    )
+    modules[
+        "verl.experimental.reward_loop.reward_manager.naive"
+    ].NaiveRewardManager = StandInRewardLoopManager
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(verl_manager, "_built", {})
@@ -154,8 +158,16 @@ def stand_in_verl(monkeypatch):
 
 
 REPORTS = [
-    ("Describe the chest X-ray.", "Heart size normal. No pleural effusion.", "Normal heart. No effusion."),
-    ("Describe the chest X-ray.", "Small left pleural effusion.", "Left pleural effusion is present."),
+    (
+        "Describe the chest X-ray.",
+        "Heart size normal. No pleural effusion.",
+        "Normal heart. No effusion.",
+    ),
+    (
+        "Describe the chest X-ray.",
+        "Small left pleural effusion.",
+        "Left pleural effusion is present.",
+    ),
     ("Findings?", "No pneumothorax.", "No pneumothorax or effusion."),
 ]
 
@@ -173,7 +185,9 @@ def test_classic_manager_scores_with_the_batch_step(stand_in_verl):
     tokenizer = StandInTokenizer()
     prompts, responses, refs = zip(*REPORTS, strict=True)
     infos = [{"index": i} for i in range(3)]
-    data = make_batch(tokenizer, prompts, responses, refs, extra_infos=infos, meta_info={"global_steps": 6000})
+    data = make_batch(
+        tokenizer, prompts, responses, refs, extra_infos=infos, meta_info={"global_steps": 6000}
+    )
     cls = verl_manager.HimedRewardManager
     assert issubclass(cls, StandInNaiveRewardManager)
     manager = cls(tokenizer, 0, compute_score=verl_adapter.compute_score)
@@ -192,9 +206,14 @@ def test_per_sample_steps_win_over_the_batch_step(stand_in_verl):
     prompts, responses, refs = zip(*REPORTS, strict=True)
     data = make_batch(tokenizer, prompts, responses, refs, meta_info={"global_steps": 1})
     data.non_tensor_batch["global_steps"] = np.array([0, 5000, 10000], dtype=object)
-    manager = verl_manager.HimedRewardManager(tokenizer, 0, compute_score=verl_adapter.compute_score)
+    manager = verl_manager.HimedRewardManager(
+        tokenizer, 0, compute_score=verl_adapter.compute_score
+    )
     extra = manager(data, return_dict=True)["reward_extra_info"]
-    expected = [hr.score_batch([r], [g], step=s)[0] for r, g, s in zip(responses, refs, (0, 5000, 10000), strict=True)]
+    expected = [
+        hr.score_batch([r], [g], step=s)[0]
+        for r, g, s in zip(responses, refs, (0, 5000, 10000), strict=True)
+    ]
     assert extra["score"] == pytest.approx([b.total for b in expected])
     assert extra["alpha2"] == pytest.approx([b.alpha2 for b in expected])
 
@@ -204,9 +223,13 @@ def test_without_any_step_the_batch_is_scored_at_step_zero(stand_in_verl):
     prompts, responses, refs = zip(*REPORTS, strict=True)
     data = make_batch(tokenizer, prompts, responses, refs)
     assert verl_manager.inject_global_step(data) is False
-    manager = verl_manager.HimedRewardManager(tokenizer, 0, compute_score=verl_adapter.compute_score)
+    manager = verl_manager.HimedRewardManager(
+        tokenizer, 0, compute_score=verl_adapter.compute_score
+    )
     extra = manager(data, return_dict=True)["reward_extra_info"]
-    assert extra["score"] == pytest.approx([b.total for b in hr.score_batch(list(responses), list(refs), step=0)])
+    assert extra["score"] == pytest.approx(
+        [b.total for b in hr.score_batch(list(responses), list(refs), step=0)]
+    )
 
 
 def test_reward_loop_manager_injects_in_run_single(stand_in_verl):
@@ -218,7 +241,9 @@ def test_reward_loop_manager_injects_in_run_single(stand_in_verl):
     manager = cls({}, tokenizer, verl_adapter.compute_score)
 
     async def run_all():
-        return await asyncio.gather(*(manager.run_single(data[i : i + 1]) for i in range(len(data))))
+        return await asyncio.gather(
+            *(manager.run_single(data[i : i + 1]) for i in range(len(data)))
+        )
 
     results = asyncio.run(run_all())
     expected = hr.score_batch(list(responses), list(refs), step=8000)

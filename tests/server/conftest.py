@@ -12,7 +12,9 @@ import pytest
 def load_helpers():
     name = "himed_integration_test_helpers"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "integrations" / "_helpers.py")
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).parents[1] / "integrations" / "_helpers.py"
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -20,7 +22,6 @@ def load_helpers():
 
 
 helpers = load_helpers()
-helpers.install_fake_api_if_missing()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,9 @@ def client():
 
 def test_score_batch_returns_the_public_breakdowns(client, iu_pairs):
     preds, refs = map(list, zip(*iu_pairs[:5], strict=True))
-    r = client.post("/v1/score_batch", json={"completions": preds, "references": refs, "step": 5000})
+    r = client.post(
+        "/v1/score_batch", json={"completions": preds, "references": refs, "step": 5000}
+    )
     assert r.status_code == 200
     body = r.json()
     expected = hr.score_batch(preds, refs, step=5000)
@@ -43,7 +45,9 @@ def test_openrlhf_get_reward(client, iu_pairs):
     body = r.json()
     assert body["rewards"] == pytest.approx([b.total for b in expected])
     assert body["scores"] == body["rewards"]
-    assert body["extra_logs"]["token"] == pytest.approx([numeric_components(b)["token"] for b in expected])
+    assert body["extra_logs"]["token"] == pytest.approx(
+        [numeric_components(b)["token"] for b in expected]
+    )
     # prompts are optional: the assistant header is enough
     del payload["prompts"]
     assert client.post("/get_reward", json=payload).json() == body
@@ -51,7 +55,15 @@ def test_openrlhf_get_reward(client, iu_pairs):
 
 def test_slime_score_is_a_bare_number(client, iu_pairs):
     pred, ref = iu_pairs[0]
-    r = client.post("/score", json={"prompt": [{"role": "user", "content": "x"}], "response": pred, "label": ref, "step": 7000})
+    r = client.post(
+        "/score",
+        json={
+            "prompt": [{"role": "user", "content": "x"}],
+            "response": pred,
+            "label": ref,
+            "step": 7000,
+        },
+    )
     assert r.status_code == 200
     assert r.json() == pytest.approx(hr.score_batch([pred], [ref], step=7000)[0].total)
 
@@ -83,7 +95,9 @@ def test_size_and_batch_limits():
     with TestClient(create_app(max_batch=3, max_body_bytes=2000)) as c:
         r = c.post("/v1/score_batch", json={"completions": ["a"] * 4, "references": ["a"] * 4})
         assert r.status_code == 413 and "max_batch=3" in r.json()["detail"]
-        r = c.post("/get_reward", json={"query": ["<|im_start|>assistant\na"] * 4, "labels": ["a"] * 4})
+        r = c.post(
+            "/get_reward", json={"query": ["<|im_start|>assistant\na"] * 4, "labels": ["a"] * 4}
+        )
         assert r.status_code == 413
         big = {"completions": ["x" * 3000], "references": ["x"]}
         r = c.post("/v1/score_batch", json=big)
@@ -95,7 +109,9 @@ def test_size_and_batch_limits():
                 yield b"y" * 100
             yield b'"], "references": ["y"]}'
 
-        r = c.post("/v1/score_batch", content=chunks(), headers={"content-type": "application/json"})
+        r = c.post(
+            "/v1/score_batch", content=chunks(), headers={"content-type": "application/json"}
+        )
         assert r.status_code == 413
 
 
@@ -103,9 +119,21 @@ def test_malformed_requests_get_422(client):
     r = client.post("/v1/score_batch", json={"completions": ["a", "b"], "references": ["a"]})
     assert r.status_code == 422 and "aligned" in r.json()["detail"]
     assert client.post("/v1/score_batch", json={"completions": ["a"]}).status_code == 422
-    assert client.post("/v1/score_batch", json={"completions": ["a"], "references": ["a"], "step": -1}).status_code == 422
-    assert client.post("/score", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
-    r = client.post("/get_reward", json={"query": ["no header here"], "prompts": ["other"], "labels": ["a"]})
+    assert (
+        client.post(
+            "/v1/score_batch", json={"completions": ["a"], "references": ["a"], "step": -1}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/score", content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
+    r = client.post(
+        "/get_reward", json={"query": ["no header here"], "prompts": ["other"], "labels": ["a"]}
+    )
     assert r.status_code == 422 and "cannot find the response" in r.json()["detail"]
     r = client.post("/get_reward", json={"query": ["a"], "prompts": ["a", "b"], "labels": ["a"]})
     assert r.status_code == 422

@@ -39,9 +39,7 @@ async def post_concurrently(app, bodies, path="/v1/score_batch"):
 
 def test_concurrent_requests_share_kernel_calls(recorder, iu_pairs):
     app = create_app(batch_wait_ms=50, max_batch=64)
-    bodies = [
-        {"completions": [p], "references": [r], "step": 1000} for p, r in iu_pairs[:12]
-    ]
+    bodies = [{"completions": [p], "references": [r], "step": 1000} for p, r in iu_pairs[:12]]
     responses = asyncio.run(post_concurrently(app, bodies))
     assert all(r.status_code == 200 for r in responses)
     assert sum(n for n, _ in recorder.calls) == 12
@@ -55,7 +53,10 @@ def test_concurrent_requests_share_kernel_calls(recorder, iu_pairs):
 
 def test_different_steps_in_one_window_get_one_call_each(recorder, iu_pairs):
     app = create_app(batch_wait_ms=50)
-    bodies = [{"completions": [p], "references": [r], "step": i % 2 * 5000} for i, (p, r) in enumerate(iu_pairs[:8])]
+    bodies = [
+        {"completions": [p], "references": [r], "step": i % 2 * 5000}
+        for i, (p, r) in enumerate(iu_pairs[:8])
+    ]
     responses = asyncio.run(post_concurrently(app, bodies))
     for i, (response, (p, r)) in enumerate(zip(responses, iu_pairs[:8], strict=True)):
         (alone,) = recorder.real([p], [r], step=i % 2 * 5000)
@@ -85,9 +86,7 @@ def test_shutdown_finishes_queued_work_then_refuses_new_work(iu_pairs):
     async def scenario():
         batcher = MicroBatcher(None, max_wait_s=0.05)
         batcher.start()
-        pending = [
-            asyncio.create_task(batcher.submit([p], [r], 0)) for p, r in iu_pairs[:5]
-        ]
+        pending = [asyncio.create_task(batcher.submit([p], [r], 0)) for p, r in iu_pairs[:5]]
         await asyncio.sleep(0)  # queued, not yet scored
         await batcher.close(timeout=30)
         results = await asyncio.gather(*pending)

@@ -18,7 +18,6 @@ import pytest
 from himed_rewards.cli import serve
 
 REPO = Path(__file__).resolve().parents[2]
-HELPERS = REPO / "tests" / "integrations" / "_helpers.py"
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -33,7 +32,9 @@ def test_defaults_bind_loopback():
     assert args.func is serve.run
 
 
-@pytest.mark.parametrize("argv", [["--max-batch", "0"], ["--request-timeout", "-1"], ["--port", "x"]])
+@pytest.mark.parametrize(
+    "argv", [["--max-batch", "0"], ["--request-timeout", "-1"], ["--port", "x"]]
+)
 def test_bad_values_are_refused_by_the_parser(argv, capsys):
     with pytest.raises(SystemExit):
         parse(*argv)
@@ -70,10 +71,7 @@ def free_port() -> int:
 def test_real_server_answers_and_stops_gracefully_on_sigterm():
     port = free_port()
     code = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('helpers', {str(HELPERS)!r})\n"
-        "m = importlib.util.module_from_spec(spec); sys.modules['helpers'] = m\n"
-        "spec.loader.exec_module(m); m.install_fake_api_if_missing()\n"
+        "import sys\n"
         "from himed_rewards.cli import serve\n"
         "import argparse\n"
         "p = argparse.ArgumentParser(); serve.register(p.add_subparsers())\n"
@@ -81,7 +79,12 @@ def test_real_server_answers_and_stops_gracefully_on_sigterm():
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -95,7 +98,12 @@ def test_real_server_answers_and_stops_gracefully_on_sigterm():
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
         headers = {"Authorization": "Bearer tok"}
-        r = httpx.post(f"{base}/score", json={"response": "No effusion.", "label": "No effusion."}, headers=headers, timeout=60)
+        r = httpx.post(
+            f"{base}/score",
+            json={"response": "No effusion.", "label": "No effusion."},
+            headers=headers,
+            timeout=60,
+        )
         assert r.status_code == 200 and isinstance(r.json(), float)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)

@@ -19,7 +19,10 @@ TOKEN = "fuzz-token"
 schema = schemathesis.openapi.from_asgi(
     "/openapi.json", create_app(token=TOKEN, max_batch=64, request_timeout=30)
 )
-EXCLUDED = [schemathesis.checks.positive_data_acceptance, schemathesis.checks.negative_data_rejection]
+EXCLUDED = [
+    schemathesis.checks.positive_data_acceptance,
+    schemathesis.checks.negative_data_rejection,
+]
 
 
 @schema.parametrize()

@@ -1,0 +1,196 @@
+"""Loopback load test of the reward server: sustained pairs/s and p50/p99 latency.
+
+Starts ``himed-rewards serve`` as a subprocess on 127.0.0.1 (a free port), sends a bounded
+number of ``POST /v1/score_batch`` requests built from the IU X-ray fixture pairs at several
+concurrencies with httpx, and compares with calling ``score_batch`` in process on the same
+pairs and batch size. Every level stops after ``--requests`` requests or ``--max-seconds``,
+whichever comes first, and the server is stopped at the end (SIGTERM, then kill).
+
+    python benchmarks/bench_server.py                       # defaults: 1, 4, 16, 64 clients
+    python benchmarks/bench_server.py --pairs-per-request 1 --concurrency 1 8 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "iu_xray"
+
+
+def load_pairs() -> list[tuple[str, str]]:
+    with open(FIXTURES / "preds.csv", newline="") as f:
+        preds = {row["study_id"]: row["report"] for row in csv.DictReader(f)}
+    with open(FIXTURES / "gts.csv", newline="") as f:
+        gts = {row["study_id"]: row["report"] for row in csv.DictReader(f)}
+    return [(preds[i], gts[i]) for i in preds if i in gts]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def start_server(port: int, batch_wait_ms: float) -> subprocess.Popen:
+    code = (
+        "import sys, argparse\n"
+        "from himed_rewards.cli import serve\n"
+        "p = argparse.ArgumentParser(); serve.register(p.add_subparsers())\n"
+        "sys.exit(serve.run(p.parse_args(sys.argv[1:])))\n"
+    )
+    argv = ["serve", "--port", str(port), "--log-level", "warning"]
+    argv += ["--batch-wait-ms", str(batch_wait_ms)]
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-c", code, *argv], cwd=REPO, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not become healthy in 120 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def load_level(
+    url: str, batches: list[dict], concurrency: int, requests: int, max_seconds: float
+) -> dict[str, float]:
+    latencies: list[float] = []
+    sent = 0
+    stop_at = time.perf_counter() + max_seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+
+        async def worker() -> None:
+            nonlocal sent
+            while sent < requests and time.perf_counter() < stop_at:
+                body = batches[sent % len(batches)]
+                sent += 1
+                t0 = time.perf_counter()
+                response = await client.post("/v1/score_batch", json=body)
+                latencies.append(time.perf_counter() - t0)
+                response.raise_for_status()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    pairs = sum(len(batches[i % len(batches)]["completions"]) for i in range(len(latencies)))
+    return {
+        "requests": len(latencies),
+        "pairs_per_s": pairs / wall,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * percentile(latencies, 99),
+    }
+
+
+def in_process(batches: list[dict], repeats: int) -> float:
+    """Seconds per request-sized batch when calling score_batch directly (median of runs)."""
+    from himed_rewards import score_batch
+
+    times = []
+    for i in range(repeats):
+        body = batches[i % len(batches)]
+        t0 = time.perf_counter()
+        score_batch(body["completions"], body["references"], step=body["step"])
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
+    parser.add_argument("--pairs-per-request", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=400, help="per concurrency level")
+    parser.add_argument("--max-seconds", type=float, default=20.0, help="per concurrency level")
+    parser.add_argument("--batch-wait-ms", type=float, default=2.0)
+    args = parser.parse_args()
+
+    pairs = load_pairs()
+    k = args.pairs_per_request
+    batches = [
+        {
+            "completions": [p for p, _ in pairs[i : i + k]],
+            "references": [r for _, r in pairs[i : i + k]],
+            "step": 1000,
+        }
+        for i in range(0, len(pairs) - k + 1, k)
+    ]
+    import himed_rewards
+
+    if hasattr(himed_rewards, "warmup"):
+        print(f"warmup: {himed_rewards.warmup():.2f} s (kernels compiled in this process)")
+    in_process(batches, 5)  # first calls load data; not timed
+    t_direct = in_process(batches, 60)
+    direct_pairs_per_s = k / t_direct
+
+    port = free_port()
+    proc = start_server(port, args.batch_wait_ms)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        asyncio.run(load_level(url, batches, 2, 20, 30))  # server-side warmup, not reported
+        rows = [
+            (c, asyncio.run(load_level(url, batches, c, args.requests, args.max_seconds)))
+            for c in args.concurrency
+        ]
+    finally:
+        stop_server(proc)
+
+    print(
+        f"\nloopback load test: {k} pairs/request, batch wait {args.batch_wait_ms} ms, "
+        f"{os.cpu_count()} CPUs, IU X-ray fixture pairs"
+    )
+    print(
+        f"in process score_batch: {1000 * t_direct:.2f} ms per {k} pairs = "
+        f"{direct_pairs_per_s:,.0f} pairs/s"
+    )
+    print(
+        f"{'clients':>7} {'requests':>8} {'pairs/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'vs in-process':>14}"
+    )
+    for c, r in rows:
+        print(
+            f"{c:>7} {r['requests']:>8.0f} {r['pairs_per_s']:>10,.0f} {r['p50_ms']:>8.2f} "
+            f"{r['p99_ms']:>8.2f} {r['pairs_per_s'] / direct_pairs_per_s:>13.2f}x"
+        )
+    single = rows[0][1] if rows and rows[0][0] == 1 else None
+    if single is not None:
+        overhead = single["p50_ms"] - 1000 * t_direct
+        print(
+            f"server overhead at 1 client: {overhead:.2f} ms per request (p50 latency minus "
+            f"in-process time for the same {k} pairs)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need (PyPI + Debian),
+# starts the local LLM server for the judge integration test, then runs ruff, pytest (unit,
+# reference-equivalence, property, doctest, training smoke) and the strict docs build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+
+echo "== install" >&2
+bash .ci/setup_train.sh                      # torch==2.13.0 (CPU, local) first, then TRL stack
+"$PY" -m pip install --quiet -e ".[dev,server,eval,docs]"
+
+echo "== WordNet for nltk (reference tests)" >&2
+eval "$(bash .ci/setup_wordnet.sh)"          # exports NLTK_DATA
+
+echo "== local LLM server for the judge integration test" >&2
+eval "$(bash .ci/setup_llm_server.sh)"       # exports HIMED_TEST_LLM_URL
+stop_server() {
+  pid_file="${HIMED_LLM_STATE_DIR:-$HOME/.cache/himed-rewards/llm-server}/server.pid"
+  [ -f "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null || true
+}
+trap stop_server EXIT
+
+echo "== ruff" >&2
+"$PY" -m ruff check .
+
+echo "== pytest" >&2
+"$PY" -m pytest -q -p no:warnings "$@"
+
+echo "== docs" >&2
+"$PY" -m mkdocs build --strict --quiet --site-dir /tmp/himed-site
