@@ -1,6 +1,6 @@
 """himed-rewards: clinically-aware hierarchical rewards (HiMed-RL) and exact, fast metrics.
 
-Example:
+Examples:
     >>> from himed_rewards import total_reward
     >>> c = "<think>no acute finding</think><finding>Lungs are clear.</finding><impression>Normal.</impression>"
     >>> isinstance(total_reward(c, "The lungs are clear. No acute disease."), float)

@@ -24,7 +24,7 @@ class ExamplePair:
 def example_pairs() -> tuple[ExamplePair, ...]:
     """The shipped examples: exact, paraphrase, negation flip, omission, hallucination, ...
 
-    Example:
+    Examples:
         >>> [p.id for p in example_pairs()][:3]
         ['exact', 'paraphrase', 'negation_flip']
     """

@@ -16,13 +16,17 @@ def reward_timing_callback(prefix: str = "himed") -> Any:
     from transformers import TrainerCallback
 
     class RewardTimingCallback(TrainerCallback):
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kw: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kw: Any
+        ) -> None:
             seconds = (logs or {}).get(f"{prefix}/compute_seconds")
             if seconds is not None:
                 total = (logs or {}).get(f"{prefix}/total")
                 log.info(
                     "step %d: reward compute %.3f s, mean total reward %s",
-                    state.global_step, seconds, "n/a" if total is None else f"{total:.4f}",
+                    state.global_step,
+                    seconds,
+                    "n/a" if total is None else f"{total:.4f}",
                 )
 
     return RewardTimingCallback()

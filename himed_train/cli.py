@@ -23,7 +23,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs).
 
-    Example:
+    Examples:
         >>> build_parser().parse_args(["smoke", "--steps", "3"]).steps
         3
     """

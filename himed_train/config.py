@@ -60,7 +60,8 @@ class ModelSection(_Section):
     def _pixels_ordered(self) -> ModelSection:
         if self.min_pixels > self.max_pixels:
             raise ValueError(
-                f"model.min_pixels ({self.min_pixels}) must be <= model.max_pixels ({self.max_pixels})"
+                f"model.min_pixels ({self.min_pixels}) must be <= "
+                f"model.max_pixels ({self.max_pixels})"
             )
         return self
 
@@ -98,7 +99,9 @@ class VerifierSection(_Section):
     @model_validator(mode="after")
     def _url(self) -> VerifierSection:
         if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"reward.verifier.base_url must be an http(s) URL, got {self.base_url!r}")
+            raise ValueError(
+                f"reward.verifier.base_url must be an http(s) URL, got {self.base_url!r}"
+            )
         return self
 
 
@@ -136,7 +139,9 @@ class GRPOSection(_Section):
     per_device_train_batch_size: PositiveInt = 8
     epsilon: PositiveFloat = 0.2
     beta: float = Field(0.1, ge=0.0)
-    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"] = "grpo"
+    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"] = (
+        "grpo"
+    )
     scale_rewards: Literal["group", "batch", "none"] = "group"
     num_iterations: PositiveInt = 1
     max_completion_length: PositiveInt = 1024
@@ -183,7 +188,7 @@ class GRPOSection(_Section):
     def to_trl_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``trl.GRPOConfig`` (every paper setting explicit).
 
-        Example:
+        Examples:
             >>> kw = GRPOSection().to_trl_kwargs()
             >>> kw["beta"], kw["loss_type"], kw["epsilon"], kw["num_generations"]
             (0.1, 'grpo', 0.2, 16)
@@ -220,7 +225,7 @@ class SFTSection(_Section):
     def to_trl_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``trl.SFTConfig``.
 
-        Example:
+        Examples:
             >>> SFTSection().to_trl_kwargs()["completion_only_loss"]
             True
         """
@@ -233,7 +238,7 @@ class SFTSection(_Section):
 class TrainConfig(_Section):
     """The whole file: ``model``, ``data``, ``reward``, ``grpo`` and ``sft`` sections.
 
-    Example:
+    Examples:
         >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {"annotation_path": "a.json",
         ...                                                         "images_dir": "img"}})
         >>> cfg.model.name_or_path, cfg.reward.schedule.T, cfg.reward.verifier.model

@@ -36,11 +36,19 @@ def make_grpo_config(trl_kwargs: dict[str, Any], model: ModelSection | None = No
     try:
         return GRPOConfig(**kwargs)
     except TypeError as err:
-        raise TypeError(f"grpo settings rejected by trl.GRPOConfig (check grpo.extra): {err}") from err
+        raise TypeError(
+            f"grpo settings rejected by trl.GRPOConfig (check grpo.extra): {err}"
+        ) from err
 
 
 def make_grpo_trainer(
-    *, model: Any, processor: Any, dataset: Any, reward: Any, args: Any, callbacks: list | None = None
+    *,
+    model: Any,
+    processor: Any,
+    dataset: Any,
+    reward: Any,
+    args: Any,
+    callbacks: list | None = None,
 ) -> Any:
     """The ``GRPOTrainer`` with the HiMed reward as its only reward function."""
     from trl import GRPOTrainer

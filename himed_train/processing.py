@@ -12,7 +12,7 @@ import importlib.util
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["image_only_processor_class", "load_processor", "has_torchvision"]
+__all__ = ["image_only_processor_class", "load_processor", "save_processor", "has_torchvision"]
 
 
 def has_torchvision() -> bool:
@@ -79,6 +79,24 @@ def load_processor(
         )
     processor.tokenizer.padding_side = "left"
     return processor
+
+
+def save_processor(processor: Any, directory: str) -> None:
+    """Save a processor so :func:`load_processor` reads it back, image-only ones included.
+
+    ``ProcessorMixin.save_pretrained`` cannot save a missing video processor, so the
+    image-only processor saves its tokenizer, image processor and chat template one by one.
+    """
+    if getattr(processor, "video_processor", None) is not None:
+        processor.save_pretrained(directory)
+        return
+    import os
+
+    processor.tokenizer.save_pretrained(directory)
+    processor.image_processor.save_pretrained(directory)
+    if processor.chat_template:
+        with open(os.path.join(directory, "chat_template.jinja"), "w", encoding="utf-8") as fh:
+            fh.write(processor.chat_template)
 
 
 def _processor_chat_template(name_or_path: str) -> str | None:

@@ -33,7 +33,7 @@ def build_prompt(
     The content is plain text; TRL inserts one image placeholder per entry of the sample's
     ``images`` column before the first user turn (``prepare_multimodal_messages``).
 
-    Example:
+    Examples:
         >>> [m["role"] for m in build_prompt()]
         ['system', 'user']
         >>> "<impression>" in build_prompt(system=None)[0]["content"]
@@ -49,7 +49,7 @@ def build_prompt(
 def plain_reference(findings: str, impression: str) -> str:
     """The reference text the reward compares against: findings, then impression.
 
-    Example:
+    Examples:
         >>> plain_reference("Lungs are clear.", "Normal chest.")
         'Lungs are clear. Normal chest.'
         >>> plain_reference("", "Normal chest.")
@@ -61,9 +61,11 @@ def plain_reference(findings: str, impression: str) -> str:
 def tagged_answer(findings: str, impression: str, *, think: str) -> str:
     """A cold-start SFT target in the tagged layout the format reward checks.
 
-    Example:
-        >>> tagged_answer("Lungs are clear.", "Normal.", think="Check lungs.")
-        '<think>Check lungs.</think>\\n<finding>Lungs are clear.</finding>\\n<impression>Normal.</impression>'
+    Examples:
+        >>> print(tagged_answer("Lungs are clear.", "Normal.", think="Check lungs."))
+        <think>Check lungs.</think>
+        <finding>Lungs are clear.</finding>
+        <impression>Normal.</impression>
     """
     return (
         f"<think>{think.strip()}</think>\n"

@@ -10,7 +10,6 @@ import os
 from typing import Any
 
 import himed_rewards as hr
-
 from himed_train.config import RewardSection, VerifierSection
 from himed_train.rewards import AsyncHimedReward, HimedReward
 
@@ -47,7 +46,7 @@ def build_semantic_scorer(section: RewardSection) -> Any:
     """The semantic judge the section names: the LLM verifier, the offline clinical judge,
     or None (no semantic level).
 
-    Example:
+    Examples:
         >>> build_semantic_scorer(RewardSection(judge="offline")).name
         'clinical'
         >>> build_semantic_scorer(RewardSection(judge="none")) is None
@@ -66,7 +65,7 @@ def build_reward_config(section: RewardSection) -> hr.RewardConfig:
     """A ``RewardConfig``: the ``config_file`` (if any) as base, with the section's schedule
     and semantic judge always applied on top.
 
-    Example:
+    Examples:
         >>> cfg = build_reward_config(RewardSection(judge="offline"))
         >>> cfg.schedule.T, cfg.schedule.alpha_min
         (10000, 0.1)
@@ -83,7 +82,7 @@ def build_reward(section: RewardSection, *, name: str = "himed") -> HimedReward:
     """The TRL reward callable: :class:`AsyncHimedReward` when ``use_async`` (TRL awaits it
     concurrently, which suits the LLM verifier), else :class:`HimedReward`.
 
-    Example:
+    Examples:
         >>> type(build_reward(RewardSection(judge="offline", use_async=False))).__name__
         'HimedReward'
     """

@@ -47,7 +47,7 @@ def completion_text(completion: Any) -> str:
     content may itself be a list of typed parts (``{"type": "text", "text": ...}``).
     Assistant turns are joined, tool and other turns ignored.
 
-    Example:
+    Examples:
         >>> completion_text("<think>a</think>")
         '<think>a</think>'
         >>> completion_text([{"role": "assistant", "content": "<finding>x</finding>"}])
@@ -71,7 +71,9 @@ def completion_text(completion: Any) -> str:
                 parts.append(content)
             elif isinstance(content, Sequence):
                 parts.extend(
-                    str(p.get("text", "")) for p in content if isinstance(p, Mapping) and p.get("type") == "text"
+                    str(p.get("text", ""))
+                    for p in content
+                    if isinstance(p, Mapping) and p.get("type") == "text"
                 )
         return "".join(parts)
     raise TypeError(
@@ -109,7 +111,7 @@ class HimedReward:
     logs the batch mean of every level and of both alphas, the share of samples without a
     total, and the scoring time in seconds (``<prefix>/compute_seconds``).
 
-    Example:
+    Examples:
         >>> reward = HimedReward(name="himed")
         >>> reward.__name__
         'himed'
@@ -141,7 +143,8 @@ class HimedReward:
         self.last_compute_seconds: float | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.__name__!r}, reference_column={self.reference_column!r})"
+        name, column = self.__name__, self.reference_column
+        return f"{type(self).__name__}(name={name!r}, reference_column={column!r})"
 
     # -- the TRL call ---------------------------------------------------------------------
 
@@ -205,7 +208,7 @@ class HimedReward:
         """Batch means of :data:`LOGGED_FIELDS` (fields that are None everywhere are left out)
         and ``missing_total``, the share of samples without a total.
 
-        Example:
+        Examples:
             >>> from types import SimpleNamespace as B
             >>> rows = [B(token=1.0, total=2.0), B(token=0.0, total=None)]
             >>> HimedReward.summarise(rows)
@@ -229,7 +232,7 @@ class AsyncHimedReward(HimedReward):
     """The same reward with an ``async`` call (``himed_rewards.ascore_batch``), so TRL awaits
     it concurrently with other async rewards while an LLM judge grades the batch.
 
-    Example:
+    Examples:
         >>> import inspect
         >>> inspect.iscoroutinefunction(AsyncHimedReward().__call__)
         True

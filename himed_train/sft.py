@@ -41,7 +41,7 @@ def make_sft_trainer(*, model: Any, processor: Any, dataset: Any, args: Any) -> 
 def run_sft(config: TrainConfig) -> Any:
     """Train with the configuration's SFT section; returns the trainer after ``train()``."""
     from himed_train.data.from_config import build_dataset
-    from himed_train.processing import load_processor
+    from himed_train.processing import load_processor, save_processor
 
     dataset = build_dataset(config.data, kind="sft", think=config.sft.think)
     log.info("SFT dataset: %d studies from %s", len(dataset), config.data.dataset)
@@ -57,5 +57,5 @@ def run_sft(config: TrainConfig) -> Any:
     )
     trainer.train()
     trainer.save_model(config.sft.output_dir)
-    processor.save_pretrained(config.sft.output_dir)  # GRPO starts from this folder
+    save_processor(processor, config.sft.output_dir)  # GRPO starts from this folder
     return trainer

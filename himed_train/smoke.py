@@ -37,7 +37,7 @@ OFFLINE_ENV = {
 def synthetic_reports() -> list[dict[str, str]]:
     """The bundled synthetic reports (``himed_train/assets/synthetic_reports.json``).
 
-    Example:
+    Examples:
         >>> reports = synthetic_reports()
         >>> len(reports) >= 4 and {"id", "findings", "impression"} <= set(reports[0])
         True
@@ -50,7 +50,7 @@ def example_pairs() -> list[dict[str, str]]:
     """The example (reference, completion) pairs bundled with ``himed_rewards``, or ``[]``
     when this ``himed_rewards`` has none.
 
-    Example:
+    Examples:
         >>> all({"reference", "completion"} <= set(p) for p in example_pairs())
         True
     """
@@ -66,7 +66,7 @@ def smoke_references() -> list[str]:
     """Distinct references for the smoke run: the bundled example pairs' references, then
     the synthetic reports of ``himed_train/assets``.
 
-    Example:
+    Examples:
         >>> refs = smoke_references()
         >>> len(refs) == len(set(refs)) and len(refs) >= 8
         True
@@ -126,8 +126,14 @@ def run_smoke(
                         ("schedule_t", schedule_t)):  # fmt: skip
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if isinstance(num_generations, bool) or not isinstance(num_generations, int) or num_generations < 2:
-        raise ValueError(f"num_generations must be an int >= 2 (GRPO needs a group), got {num_generations!r}")
+    if (
+        isinstance(num_generations, bool)
+        or not isinstance(num_generations, int)
+        or num_generations < 2
+    ):
+        raise ValueError(
+            f"num_generations must be an int >= 2 (GRPO needs a group), got {num_generations!r}"
+        )
     os.environ.update(OFFLINE_ENV)
     started = time.perf_counter()
 

@@ -3,8 +3,8 @@
 * tokenizer: a word-level ``tokenizers`` model whose vocabulary is the words of the given
   reports and of the instruction, plus Qwen's special tokens and the answer tags (as normal
   added tokens, so decoding keeps them and the format reward can see them);
-* processor: the image-only Qwen2.5-VL processor with a Qwen2-VL image processor fixed at
-  56 x 56 pixels (4 patches of 28 x 28 -> 4 merged image tokens);
+* processor: the image-only Qwen2.5-VL processor with a Qwen2-VL image processor whose
+  pixel budget is 56 x 56 (a 56 x 56 image is 4 x 4 patches of 14 px -> 4 merged tokens);
 * model: ``Qwen2_5_VLForConditionalGeneration`` from a ``Qwen2_5_VLConfig`` of about 100k
   parameters (one text layer, one vision block).
 
@@ -90,7 +90,7 @@ def build_tiny_tokenizer(reports: Iterable[str]) -> Any:
 
 
 def build_tiny_processor(tokenizer: Any) -> Any:
-    """The image-only Qwen2.5-VL processor, images resized to exactly 56 x 56 pixels."""
+    """The image-only Qwen2.5-VL processor, images resized to at most 56 x 56 pixels."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
         Qwen2VLImageProcessorPil,
     )
@@ -123,7 +123,11 @@ def build_tiny_model(tokenizer: Any, *, seed: int = 0) -> Any:
             "num_key_value_heads": 1,
             "max_position_embeddings": 512,
             # head_dim 16 -> 8 rotary frequencies split over (time, height, width)
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [2, 3, 3],
+            },
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],

@@ -18,7 +18,7 @@ log = logging.getLogger("himed_train")
 def warm_up_reward() -> float:
     """Run ``himed_rewards.warmup()``, log and return the seconds it took.
 
-    Example:
+    Examples:
         >>> warm_up_reward() >= 0.0
         True
     """

@@ -312,10 +312,12 @@ HAND_TRIGGERS: list[tuple[str, str, bool, bool, str]] = [
     ("in the appropriate clinical setting", "unc", True, False, "conditional assertion"),
     ("no change", "pseudo", True, False, "NegEx pseudo-trigger (kept explicit)"),
     ("not only", "pseudo", True, False, "NegEx pseudo-trigger (kept explicit)"),
-    *[(f", {w}", "term", True, True, "'no effusion, mild cardiomegaly': a list item with its "
-       "own severity is asserted, not part of the negated list") for w in (
-        "mild", "mildly", "moderate", "severe", "small", "large", "stable", "minimal", "trace",
-        "persistent", "new", "increased", "worsening", "unchanged")],
+    # "No effusion, mild cardiomegaly": a list item with its own severity is asserted, not
+    # part of the negated list. Not "small" / "large": templates write "No pneumothorax,
+    # large pleural effusion" for "no large effusion" (size-thresholded negation).
+    *[(f", {w}", "term", True, True, "asserted list item") for w in (
+        "mild", "mildly", "moderate", "severe", "stable", "minimal", "trace", "persistent",
+        "increased", "worsening", "unchanged")],
     ("with", "term", True, True, "'X without Y with Z': a new clause for the finding Z"),
     ("which", "term", True, True, "relative clause starts a new scope"),
     ("however", "term", True, True, "ConText terminator (kept explicit)"),

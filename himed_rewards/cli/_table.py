@@ -19,7 +19,7 @@ def fmt(value: object) -> str:
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns separated by two spaces.
 
-    Example:
+    Examples:
         >>> print(format_table(["a", "b"], [[1, 0.5]]))
         a  b
         -  -----

@@ -36,7 +36,7 @@ def _positive_float(text: str) -> float:
 def register(subparsers: Any) -> None:
     """Add the ``serve`` subcommand to the ``himed-rewards`` argparse subparsers.
 
-    Example:
+    Examples:
         >>> parser = argparse.ArgumentParser(prog="himed-rewards")
         >>> register(parser.add_subparsers(dest="command"))
         >>> args = parser.parse_args(["serve", "--port", "9000"])

@@ -6,7 +6,7 @@
   accuracy / relevance / completeness verdict of the semantic reward.
 * :func:`polarity_at` tells whether one mention in a text is negated or hedged.
 
-Example:
+Examples:
     >>> from himed_rewards.clinical import label_report
     >>> label_report("No pneumothorax. Small right pleural effusion.")
     {'pneumothorax': 'negative', 'pleural_effusion': 'positive'}

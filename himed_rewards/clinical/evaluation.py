@@ -62,7 +62,7 @@ def load_iu_gold(
 ) -> list[tuple[str, frozenset[str]]]:
     """``(findings + " " + impression, gold positive findings)`` for every gold report.
 
-    Example:
+    Examples:
         >>> from pathlib import Path
         >>> root = Path("tests/fixtures")
         >>> pairs = load_iu_gold(root / "iu_xray/indiana_reports.csv",
@@ -93,7 +93,7 @@ def score_labels(
 ) -> dict[str, FindingScore]:
     """Per-finding TP/FP/FN of ``labeler`` against gold positives, for every gold finding.
 
-    Example:
+    Examples:
         >>> from himed_rewards.clinical import label_report
         >>> pairs = [("Mild cardiomegaly.", frozenset({"cardiomegaly"})),
         ...          ("No effusion.", frozenset({"pleural_effusion"}))]
@@ -119,7 +119,7 @@ def score_labels(
 def micro_f1(scores: Iterable[FindingScore]) -> float:
     """Micro-averaged F1 over the given findings (pool TP, FP, FN, then F1).
 
-    Example:
+    Examples:
         >>> micro_f1([FindingScore("a", 8, 1, 1), FindingScore("b", 1, 1, 0)])
         0.8571428571428571
     """

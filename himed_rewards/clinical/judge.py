@@ -70,7 +70,7 @@ def judge_labels(
 ) -> tuple[float, float, float]:
     """``(accuracy, relevance, completeness)`` of two label dicts, each in [0, 1].
 
-    Example:
+    Examples:
         >>> ref = {"cardiomegaly": "positive", "pleural_effusion": "negative"}
         >>> judge_labels({"cardiomegaly": "positive", "pneumothorax": "negative"}, ref)
         (1.0, 0.5, 1.0)
@@ -121,7 +121,7 @@ class OfflineClinicalJudge:
     scores them with :func:`judge_labels`. Each distinct text is labelled once per batch
     (a GRPO group shares one reference). Never raises for str input.
 
-    Example:
+    Examples:
         >>> judge = OfflineClinicalJudge()
         >>> [v] = judge.score_batch(["Mild cardiomegaly. No effusion."],
         ...                         ["Cardiomegaly. No pleural effusion or pneumothorax."])
@@ -134,7 +134,7 @@ class OfflineClinicalJudge:
     def signature(self) -> str:
         """Identifies the scorer and its rule table (changes when the rules change).
 
-        Example:
+        Examples:
             >>> OfflineClinicalJudge().signature().startswith("clinical:v1:rules=")
             True
         """

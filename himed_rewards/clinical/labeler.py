@@ -68,7 +68,7 @@ def label_report(text: str) -> dict[str, str]:
     Raises:
         TypeError: ``text`` is not a str.
 
-    Example:
+    Examples:
         >>> label_report("Mild cardiomegaly. No pleural effusion. Possible left basilar nodule.")
         {'cardiomegaly': 'positive', 'lung_lesion': 'uncertain', 'nodule': 'uncertain', \
 'pleural_effusion': 'negative'}

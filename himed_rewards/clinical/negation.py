@@ -55,7 +55,7 @@ class TextContext:
 def analyse(words: list[str]) -> TextContext:
     """Normalise lower-case tokens and find sentence breaks and triggers.
 
-    Example:
+    Examples:
         >>> ctx = analyse(["no", "effusion", ".", "possible", "nodule"])
         >>> ctx.breaks, [t.phrase for _, _, t in ctx.cues]
         ([2], ['no', 'possible'])
@@ -86,7 +86,7 @@ _REACH = max(RULES.max_window + RULES.max_trigger_tokens, 1)
 def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
     """Polarity of the mention occupying tokens ``[i, j)`` of an analysed text.
 
-    Example:
+    Examples:
         >>> ctx = analyse("no pneumothorax , effusion , or consolidation".split())
         >>> polarity_of_span(ctx, 6, 7)
         'negative'
@@ -138,7 +138,7 @@ def polarity_at(text: str, start: int, end: int) -> str:
         TypeError: ``text`` is not a str or ``start``/``end`` are not ints.
         ValueError: the span is outside the text or holds no token.
 
-    Example:
+    Examples:
         >>> text = "No pleural effusion. Possible small nodule. Heart is enlarged."
         >>> polarity_at(text, text.index("effusion"), text.index("effusion") + 8)
         'negative'
@@ -157,14 +157,27 @@ def polarity_at(text: str, start: int, end: int) -> str:
             f"span [start, end) = [{start}, {end}) must satisfy 0 <= start < end <= "
             f"len(text) = {len(text)}"
         )
-    words: list[str] = []
-    first = last = -1
-    for m in TOKEN_RE.finditer(_lower_same_length(text)):
-        if m.start() < end and m.end() > start:
-            if first < 0:
-                first = len(words)
-            last = len(words) + 1
-        words.append(m.group())
-    if first < 0:
+    ctx, spans = _analysed(text)
+    first = bisect_right([e for _, e in spans], start)  # first token ending after start
+    last = bisect_left([b for b, _ in spans], end)  # tokens starting before end
+    if first >= last:
         raise ValueError(f"span [{start}, {end}) of text holds no token: {text[start:end]!r}")
-    return polarity_of_span(analyse(words), first, last)
+    return polarity_of_span(ctx, first, last)
+
+
+# The keyword reward asks about several spans of one text in a row: keep the last analysis.
+_LAST: tuple[str, TextContext, list[tuple[int, int]]] | None = None
+
+
+def _analysed(text: str) -> tuple[TextContext, list[tuple[int, int]]]:
+    global _LAST
+    last = _LAST
+    if last is not None and last[0] == text:
+        return last[1], last[2]
+    words, spans = [], []
+    for m in TOKEN_RE.finditer(_lower_same_length(text)):
+        words.append(m.group())
+        spans.append(m.span())
+    ctx = analyse(words)
+    _LAST = (text, ctx, spans)
+    return ctx, spans

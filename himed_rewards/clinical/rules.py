@@ -41,7 +41,7 @@ _END_KEY = ""  # trie key holding the payload of a phrase that ends at this node
 def normalise(word: str) -> str:
     """Strip a plural ending so singular and plural forms share one key.
 
-    Example:
+    Examples:
         >>> [normalise(w) for w in ("effusions", "opacities", "masses", "atelectasis", "no")]
         ['effusion', 'opacity', 'mass', 'atelectasis', 'no']
     """
@@ -141,7 +141,7 @@ _CACHE_LIMIT = 200_000
 def token_keys(word: str) -> tuple[str, str | None]:
     """Return ``(normalised word, stem key or None)`` for a lower-case token.
 
-    Example:
+    Examples:
         >>> token_keys("atelectatic")
         ('atelectatic', 'atelecta*')
         >>> token_keys("effusions")
@@ -160,7 +160,7 @@ def token_keys(word: str) -> tuple[str, str | None]:
 def match_phrases(keys: list[tuple[str, str | None]], trie: dict) -> list[tuple[int, int, object]]:
     """Greedy left-to-right longest matches of trie phrases: ``(start, end, payload)``.
 
-    Example:
+    Examples:
         >>> keys = [token_keys(w) for w in ["no", "pleural", "effusions"]]
         >>> [(s, e, m.findings) for s, e, m in match_phrases(keys, RULES.mention_trie)]
         [(2, 3, ('pleural_effusion',))]

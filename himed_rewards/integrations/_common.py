@@ -58,7 +58,7 @@ def _load_config(path: str, mtime_ns: int) -> RewardConfig:
 def resolve_config(config: Any = None) -> RewardConfig | None:
     """Turn ``config`` (a RewardConfig, a path, or None) into a RewardConfig or None (defaults).
 
-    Example:
+    Examples:
         >>> resolve_config(None) is None or isinstance(resolve_config(None), hr.RewardConfig)
         True
         >>> resolve_config(3)
@@ -91,7 +91,7 @@ def resolve_step(step: Any = None, *, name: str = "step") -> int:
 
     numpy integers (what verl's object arrays hold) are accepted; bools and floats are not.
 
-    Example:
+    Examples:
         >>> resolve_step(12)
         12
         >>> resolve_step(-1, name="extra_info['global_step']")

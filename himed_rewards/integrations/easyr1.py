@@ -47,7 +47,7 @@ def compute_score(
 ) -> list[dict[str, float]]:
     """Score an EasyR1 batch: one ``{"overall": total, <numeric components>...}`` per input.
 
-    Example:
+    Examples:
         >>> rows = compute_score([{"response": "Lungs are clear.", "response_length": 4,
         ...                        "ground_truth": "The lungs are clear."}], step=10)
         >>> "overall" in rows[0] and "token" in rows[0]

@@ -35,7 +35,13 @@ from himed_rewards.integrations._common import (
     score_pairs,
 )
 
-__all__ = ["reward_func", "extract_response", "ASSISTANT_HEADERS", "END_OF_TURN_TOKENS"]
+__all__ = [
+    "reward_func",
+    "extract_response",
+    "collect_extra_logs",
+    "ASSISTANT_HEADERS",
+    "END_OF_TURN_TOKENS",
+]
 
 # Where the assistant turn starts in the chat templates of the models people train on
 # (Qwen/ChatML, Llama 3, Gemma, Phi-3/Zephyr, Mistral/Llama 2).
@@ -60,7 +66,7 @@ END_OF_TURN_TOKENS: tuple[str, ...] = (
 def extract_response(query: str, prompt: str) -> str:
     """The model's response inside an OpenRLHF ``query`` (prompt + response, special tokens kept).
 
-    Example:
+    Examples:
         >>> q = ("<|im_start|>user\\n<|vision_start|><|image_pad|><|image_pad|><|vision_end|>"
         ...      "Describe.<|im_end|>\\n<|im_start|>assistant\\nNo effusion.<|im_end|>")
         >>> p = ("<|im_start|>user\\n<|vision_start|><|image_pad|><|vision_end|>"
@@ -112,7 +118,7 @@ def reward_func(
     ``labels`` are the reference reports (``--label_key``). ``rewards`` and ``scores`` are
     both the HiMed-RL total; ``extra_logs`` holds one list per numeric component.
 
-    Example:
+    Examples:
         >>> out = reward_func(["<|im_start|>assistant\\nHeart size normal.<|im_end|>"],
         ...                   ["<|im_start|>user\\nReport?<|im_end|>\\n"],
         ...                   ["Heart size is normal."])
@@ -130,8 +136,17 @@ def reward_func(
         responses, labels, step=step, config=resolve_config(kwargs.get("config"))
     )
     rewards = [require_total(b, i) for i, b in enumerate(breakdowns)]
+    return {
+        "rewards": rewards,
+        "scores": list(rewards),
+        "extra_logs": collect_extra_logs(breakdowns),
+    }
+
+
+def collect_extra_logs(breakdowns: Sequence[Any]) -> dict[str, list[float]]:
+    """OpenRLHF's ``extra_logs``: one list per numeric component, aligned with the breakdowns."""
     extra_logs: dict[str, list[float]] = {}
     for breakdown in breakdowns:
         for key, value in numeric_components(breakdown).items():
             extra_logs.setdefault(key, []).append(value)
-    return {"rewards": rewards, "scores": list(rewards), "extra_logs": extra_logs}
+    return extra_logs

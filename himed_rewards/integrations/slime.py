@@ -44,7 +44,7 @@ def _step_of(sample: Any, index: int) -> int:
 async def group_reward(args: Any, samples: Sequence[Any]) -> list[float]:
     """slime group/batch reward (``--group-rm``): one total per ``Sample``, in order.
 
-    Example:
+    Examples:
         >>> import asyncio, types
         >>> s = types.SimpleNamespace(response="Normal heart.", label="Heart is normal.",
         ...                           metadata={})
@@ -68,7 +68,7 @@ async def group_reward(args: Any, samples: Sequence[Any]) -> list[float]:
 async def reward(args: Any, sample: Any) -> float:
     """slime custom reward ``(args, sample) -> float``: the HiMed-RL total of one ``Sample``.
 
-    Example:
+    Examples:
         >>> import asyncio, types
         >>> s = types.SimpleNamespace(response="No pneumothorax.", label="No pneumothorax.",
         ...                           metadata={"global_step": 5})

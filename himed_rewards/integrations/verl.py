@@ -60,7 +60,7 @@ def compute_score(
     in ``reward_kwargs`` may name a YAML/JSON ``RewardConfig``. Other keywords verl adds
     (``reward_router_address``...) are ignored.
 
-    Example:
+    Examples:
         >>> out = compute_score("iu_xray", "No acute cardiopulmonary process.",
         ...                     "No acute cardiopulmonary abnormality.", {"global_step": 3})
         >>> isinstance(out["score"], float) and "token" in out
@@ -85,7 +85,7 @@ def compute_score_batch(
     All samples of a batch share one step (the first sample's ``global_step``); a batch that
     mixes steps is refused rather than scored with the wrong curriculum weight.
 
-    Example:
+    Examples:
         >>> rows = compute_score_batch(["a", "a"], ["Normal chest.", "Small effusion."],
         ...                            ["Normal chest.", "No effusion."])
         >>> len(rows), sorted(rows[0])[:2]

@@ -58,7 +58,7 @@ def inject_global_step(data: Any) -> bool:
     may share one dict between samples. Returns False (and changes nothing) when no step is
     known.
 
-    Example:
+    Examples:
         >>> class Batch:  # the three attributes of a DataProto this function touches
         ...     def __init__(self):
         ...         self.non_tensor_batch = {"extra_info": np.array([{"i": 0}, None], dtype=object)}

@@ -37,7 +37,7 @@ def cache_key(signature: str, reference: str, candidate: str) -> str:
 
     Length-prefixing each part keeps ``("ab", "c")`` and ``("a", "bc")`` apart.
 
-    Example:
+    Examples:
         >>> cache_key("sig", "ref", "cand") == cache_key("sig", "ref", "cand")
         True
         >>> cache_key("sig", "ab", "c") == cache_key("sig", "a", "bc")
@@ -56,7 +56,7 @@ class VerdictCache:
 
     ``path=None`` keeps the cache in memory for this process only.
 
-    Example:
+    Examples:
         >>> cache = VerdictCache(None)
         >>> cache.put_many([("k1", (1.0, 0.5, 0.0), '{"raw": 1}')])
         >>> cache.get_many(["k1", "k2"])

@@ -97,7 +97,7 @@ class LLMJudge:
         backoff_base, backoff_max: retry ``k`` waits ``min(max, base * 2**(k-1))`` seconds,
             scaled by a random factor in [0.5, 1] so retries of a batch do not stampede.
 
-    Example:
+    Examples:
         >>> judge = LLMJudge("http://127.0.0.1:8000/v1", "Qwen/Qwen3-30B-A3B")
         >>> judge.signature()
         'llm_judge|model:Qwen/Qwen3-30B-A3B|prompt:himed-judge-v1|dialect:openai|scale:0-10|temperature:0.0'

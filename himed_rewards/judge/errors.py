@@ -29,7 +29,7 @@ class JudgeError(RuntimeError):
     Raised only with ``on_failure="raise"``; otherwise the same facts end up in
     ``SemanticVerdict.error``.
 
-    Example:
+    Examples:
         >>> err = JudgeError("invalid_json", "reply is prose", attempts=3, last_raw="Sure!")
         >>> err.reason, err.attempts, err.last_raw
         ('invalid_json', 3, 'Sure!')

@@ -7,6 +7,7 @@ before it commits to numbers (generation follows the schema's property order).
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ _SCHEMA_NAME = "himed_judge_verdict"
 class JudgeReply(BaseModel):
     """What the judge must answer; re-validated on our side whatever the server enforced.
 
-    Example:
+    Examples:
         >>> r = JudgeReply.model_validate_json(
         ...     '{"accuracy_evidence": "ok", "relevance_evidence": "ok",'
         ...     ' "completeness_evidence": "misses effusion",'
@@ -75,11 +76,27 @@ def _json_schema() -> dict[str, Any]:
 
 _SCHEMA = _json_schema()
 
+#: Longest evidence string a llama.cpp grammar allows. A small model can otherwise loop
+#: inside a string until max_tokens; OpenAI's strict mode refuses length keywords, so the
+#: ``openai`` dialect relies on ``max_tokens`` instead.
+EVIDENCE_MAX_CHARS = 300
+
+
+def _bounded_schema() -> dict[str, Any]:
+    schema = copy.deepcopy(_SCHEMA)
+    for name, prop in schema["properties"].items():
+        if name.endswith("_evidence"):
+            prop["maxLength"] = EVIDENCE_MAX_CHARS
+    return schema
+
+
+_BOUNDED_SCHEMA = _bounded_schema()
+
 
 def response_format(dialect: str) -> dict[str, Any]:
     """The ``response_format`` request field for a server dialect.
 
-    Example:
+    Examples:
         >>> response_format("openai")["type"], response_format("llama_cpp")["type"]
         ('json_schema', 'json_object')
         >>> response_format("llama_cpp")["schema"]["required"][-1]
@@ -91,7 +108,7 @@ def response_format(dialect: str) -> dict[str, Any]:
             "json_schema": {"name": _SCHEMA_NAME, "schema": _SCHEMA, "strict": True},
         }
     if dialect == "llama_cpp":
-        return {"type": "json_object", "schema": _SCHEMA}
+        return {"type": "json_object", "schema": _BOUNDED_SCHEMA}
     raise ValueError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
 
 
@@ -112,7 +129,7 @@ def parse_reply(content: str | None, finish_reason: str | None) -> JudgeReply:
     Out-of-range scores are rejected, never clipped: clipping would turn a confused judge
     into a confident reward.
 
-    Example:
+    Examples:
         >>> ok = ('{"accuracy_evidence": "a", "relevance_evidence": "b",'
         ...       ' "completeness_evidence": "c", "accuracy": 7, "relevance": 9, "completeness": 4}')
         >>> parse_reply(ok, "stop").normalised()

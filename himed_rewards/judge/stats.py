@@ -19,7 +19,7 @@ class JudgeStats:
     * ``deduplicated``: samples that shared a request with an identical pair in the batch;
     * ``failures``: failed samples by reason code (see ``errors.REASONS``).
 
-    Example:
+    Examples:
         >>> s = JudgeStats()
         >>> s.add(requests=2, verdicts=1)
         >>> s.fail("timeout")

@@ -22,7 +22,7 @@ class SemanticVerdict:
     that the failure policy chose to skip; ``error`` then says why. A verdict that carries
     values *and* an error is a documented fallback value (``on_failure=<float>``).
 
-    Example:
+    Examples:
         >>> v = SemanticVerdict(accuracy=1.0, relevance=0.5, completeness=0.25, source="demo")
         >>> v.total
         1.75

@@ -45,7 +45,7 @@ def build_trie(sequences: Sequence[np.ndarray], keyword_of: Sequence[int]) -> To
 
     ``keyword_of[k]`` is the keyword that form ``k`` spells; empty forms are skipped.
 
-    Example:
+    Examples:
         >>> trie = build_trie([np.array([3, 4]), np.array([4])], [0, 1])
         >>> trie.node_keyword.tolist(), trie.depth
         ([-1, -1, 0, 1], 2)

@@ -28,7 +28,7 @@ __all__ = [
 def check_choice(value: object, allowed: Sequence[str], argument: str) -> str:
     """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming both.
 
-    Example:
+    Examples:
         >>> check_choice("exp", ("none", "exp"), "smooth")
         'exp'
     """
@@ -61,7 +61,7 @@ def check_number(value: object, argument: str, *, minimum: float = -math.inf,
 def normalize_references(references: object, argument: str = "references") -> tuple[Text, ...]:
     """One hypothesis's references as a non-empty tuple of texts.
 
-    Example:
+    Examples:
         >>> normalize_references("no effusion")
         ('no effusion',)
         >>> normalize_references([["no", "effusion"], "clear lungs"])
@@ -88,7 +88,7 @@ def normalize_batch(
 ) -> tuple[list[Text], list[tuple[Text, ...]]]:
     """Validate aligned batches: ``references[i]`` belongs to ``hypotheses[i]``.
 
-    Example:
+    Examples:
         >>> normalize_batch(["a b"], ["a"])
         (['a b'], [('a',)])
         >>> normalize_batch(["a"], ["a", "b"])

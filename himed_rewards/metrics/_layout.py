@@ -13,8 +13,8 @@ import numpy as np
 
 from himed_rewards.metrics._inputs import Text
 from himed_rewards.text.interning import encode, encode_tokens
-from himed_rewards.text.vocabulary import VOCAB
 from himed_rewards.text.tokenizers import Tokenizer
+from himed_rewards.text.vocabulary import VOCAB
 
 __all__ = ["Layout", "build_layout", "layout_from_arrays", "encode_text", "concat", "scratch_for"]
 

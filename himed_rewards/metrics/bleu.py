@@ -109,7 +109,7 @@ def bleu_stats(hypotheses: Sequence[Text], references: Sequence[object], *, max_
                tokenize: str | Tokenizer = "13a", lowercase: bool = False) -> BleuStats:
     """Sufficient statistics for a batch (for bootstrap resampling or custom aggregation).
 
-    Example:
+    Examples:
         >>> s = bleu_stats(["the lungs are clear"], ["lungs are clear"])
         >>> s.matches.tolist(), s.totals.tolist(), s.ref_lens.tolist()
         ([[3, 2, 1, 0]], [[4, 3, 2, 1]], [3])
@@ -128,7 +128,7 @@ def sentence_bleu_batch(
 
     Pairs with equal references share one prepared reference table.
 
-    Example:
+    Examples:
         >>> sentence_bleu_batch(["no effusion .", "effusion ."], ["no effusion ."] * 2).round(4).tolist()
         [1.0, 0.6065]
     """
@@ -179,7 +179,7 @@ def sentence_bleu(
         mean: ``"geometric"`` (standard BLEU) or ``"arithmetic"``: the HiMed paper's Eq. 3
             taken literally, BP x sum_n (1/N) p_n.
 
-    Example:
+    Examples:
         >>> round(sentence_bleu("The lungs are clear.", ["The lungs are clear."]), 6)
         1.0
         >>> round(sentence_bleu("Lungs are clear.", "The lungs are clear."), 4)
@@ -208,7 +208,7 @@ def corpus_bleu(
     its 1e-15 / 1e-9 guards), which report-generation papers (R2Gen and successors) print as
     BLEU-1..4: read them from ``cumulative``.
 
-    Example:
+    Examples:
         >>> r = corpus_bleu(["no acute disease", "heart is normal"],
         ...                 ["no acute disease", "the heart is normal"], convention="coco")
         >>> [round(b, 4) for b in r.cumulative]

@@ -57,7 +57,7 @@ def meteor(
     ``references`` is a ``str`` or a sequence of references (each a ``str`` or a token list),
     so a single tokenized reference is written ``[tokens]``, as in nltk.
 
-    Example:
+    Examples:
         >>> round(meteor("The lungs are clear.", "Lungs are clear."), 4)
         0.968
         >>> hyp = "heart size is normal".split()
@@ -91,7 +91,7 @@ def meteor_batch(
     """METEOR of many hypotheses in one kernel call; ``references[i]`` belongs to
     ``hypotheses[i]`` and is what :func:`meteor` takes (a ``str`` or a list of references).
 
-    Example:
+    Examples:
         >>> scores = meteor_batch(["no effusion", "effusion"], ["no effusion", ["no effusion"]])
         >>> [round(s, 4) for s in scores]
         [0.9375, 0.2632]
@@ -135,7 +135,7 @@ def meteor_from_layout(layout: Layout, *, alpha: float = 0.9, beta: float = 3.0,
     For callers that already tokenized and interned (the reward's ``score_batch``): the
     hypothesis ``i`` is scored against the references of its group ``layout.hyp_group[i]``.
 
-    Example:
+    Examples:
         >>> from himed_rewards.metrics._layout import build_layout
         >>> layout = build_layout(["no effusion"], [("no effusion",)], get_tokenizer("default"))
         >>> meteor_from_layout(layout).round(4).tolist()

@@ -105,7 +105,7 @@ def lcs_batch(hypotheses: Sequence[Text], references: Sequence[Text], *,
               tokenize: str | Tokenizer = "rouge") -> np.ndarray:
     """LCS length (in tokens) of each aligned pair (one reference each).
 
-    Example:
+    Examples:
         >>> lcs_batch(["the lungs are clear"], ["lungs clear"]).tolist()
         [2]
     """
@@ -126,7 +126,7 @@ def rouge_l_batch(
 ) -> RougeScore:
     """ROUGE-L precision, recall and F for many pairs in one kernel call.
 
-    Example:
+    Examples:
         >>> s = rouge_l_batch(["the lungs are clear", "no effusion"], ["lungs are clear", "effusion"])
         >>> s.fmeasure.round(4).tolist()
         [0.8571, 0.6667]
@@ -173,7 +173,7 @@ def rouge_l(hypothesis: Text, references: object, *, use_stemmer: bool = False,
         tokenize: override the tokenizer (default: rouge-score's; ``"space"`` for coco).
         convention: ``"rouge-score"`` or ``"coco"`` (pycocoevalcap, beta = 1.2).
 
-    Example:
+    Examples:
         >>> round(rouge_l("The lungs are clear.", "Lungs are clear."), 4)
         0.8571
         >>> round(rouge_l("lungs are clear", ["heart normal", "the lungs are clear"]), 4)
@@ -189,7 +189,7 @@ def rouge_n_batch(hypotheses: Sequence[Text], references: Sequence[object], *, n
                   use_stemmer: bool = False, tokenize: str | Tokenizer | None = None) -> RougeScore:
     """ROUGE-N for many pairs (rouge-score's ``rouge1``/``rouge2``/... and ``score_multi``).
 
-    Example:
+    Examples:
         >>> rouge_n_batch(["no pleural effusion"], ["pleural effusion"], n=2).fmeasure.round(4).tolist()
         [0.6667]
     """
@@ -227,7 +227,7 @@ def rouge_n(hypothesis: Text, references: object, *, n: int = 1, use_stemmer: bo
             tokenize: str | Tokenizer | None = None) -> float:
     """ROUGE-N F-measure in [0, 1] (rouge-score's ``rouge{n}``).
 
-    Example:
+    Examples:
         >>> round(rouge_n("no pleural effusion", "no effusion", n=1), 4)
         0.8
     """

@@ -24,7 +24,7 @@ class RewardBreakdown:
     total = low_level) or when the judge failed under the ``skip`` policy (then ``total``
     is None too, which TRL skips, and ``semantic_error`` says why).
 
-    Example:
+    Examples:
         >>> b = RewardBreakdown(token=0.5, rouge_l=0.6, meteor=0.4, concept_base=1.0,
         ...     keyword_bonus=0.1, concept=1.1, matched_keywords=("effusion",), format=1.0,
         ...     low_level=2.6, semantic=None, semantic_accuracy=None, semantic_relevance=None,
@@ -52,10 +52,13 @@ class RewardBreakdown:
     alpha2: float
     total: float | None
 
-    def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if isinstance(value, float) and not math.isfinite(value):
+    def check_finite(self) -> RewardBreakdown:
+        """Raise ValueError if any number is NaN or infinite (``score_batch`` checks the
+        whole batch at once, vectorised, instead of per object)."""
+        for name, value in self.__dict__.items():
+            if value.__class__ is float and not math.isfinite(value):
                 raise ValueError(f"RewardBreakdown.{name} is not finite: {value!r}")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""

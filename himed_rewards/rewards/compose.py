@@ -106,12 +106,17 @@ def _combine(config: RewardConfig, step: int, formats, token, rouge, meteor, bon
     else:
         alpha1 = float(config.schedule.alpha1(step))
         alpha2 = 1.0 - alpha1
+    for name, values in (("token", token), ("rouge_l", rouge), ("meteor", meteor)):
+        if not np.isfinite(values).all():  # kernels never produce these; guard anyway
+            raise FloatingPointError(f"{name} produced a non-finite score")
     out = []
+    token, rouge, meteor = token.tolist(), rouge.tolist(), meteor.tolist()
+    w_token, w_concept, w_format = config.w_token, config.w_concept, config.w_format
     for i, fmt in enumerate(formats):
-        concept_base = float(rouge[i]) + float(meteor[i])
+        concept_base = rouge[i] + meteor[i]
         bonus, matched = bonuses[i]
         concept = concept_base + bonus
-        low = config.w_token * float(token[i]) + config.w_concept * concept + config.w_format * fmt
+        low = w_token * token[i] + w_concept * concept + w_format * fmt
         verdict = None if verdicts is None else verdicts[i]
         semantic = None if verdict is None else verdict.total
         if verdict is None:
@@ -121,7 +126,7 @@ def _combine(config: RewardConfig, step: int, formats, token, rouge, meteor, bon
         else:
             total = alpha1 * low + alpha2 * semantic
         out.append(RewardBreakdown(
-            token=float(token[i]), rouge_l=float(rouge[i]), meteor=float(meteor[i]),
+            token=token[i], rouge_l=rouge[i], meteor=meteor[i],
             concept_base=concept_base, keyword_bonus=float(bonus), concept=concept,
             matched_keywords=matched, format=fmt, low_level=low, semantic=semantic,
             semantic_accuracy=None if verdict is None else verdict.accuracy,
@@ -149,7 +154,7 @@ def score_batch(completions: Sequence[str], references: Sequence[str], *, step: 
         step: the training step, for the alpha schedule.
         config: a :class:`RewardConfig`; None uses the defaults.
 
-    Example:
+    Examples:
         >>> from himed_rewards import RewardConfig
         >>> c = "<think>clear</think><finding>Lungs are clear.</finding><impression>Normal.</impression>"
         >>> [b] = score_batch([c], ["Lungs are clear. Normal chest."], config=RewardConfig(semantic=None))
@@ -171,7 +176,7 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
                        config: RewardConfig | None = None) -> list[RewardBreakdown]:
     """:func:`score_batch` for event loops: an async judge's requests run concurrently.
 
-    Example:
+    Examples:
         >>> import asyncio
         >>> [b] = asyncio.run(ascore_batch(["No effusion."], ["No pleural effusion."]))
         >>> b.format
@@ -200,7 +205,7 @@ def score(completion: str, reference: str, *, step: int = 0,
           config: RewardConfig | None = None) -> RewardBreakdown:
     """Every level of the reward for one completion.
 
-    Example:
+    Examples:
         >>> b = score("<think>x</think><finding>Mild cardiomegaly.</finding><impression>Cardiomegaly.</impression>",
         ...           "Mild cardiomegaly. No effusion.")
         >>> b.format, "cardiomegaly" in b.matched_keywords, 0 <= b.semantic <= 3
@@ -217,7 +222,7 @@ def total_reward(completion: str, reference: str, *, step: int = 0,
                  config: RewardConfig | None = None) -> float | None:
     """The scalar reward (Eq. 9); None only when a failing judge's policy is ``skip``.
 
-    Example:
+    Examples:
         >>> r = total_reward("<think>x</think><finding>Lungs clear.</finding><impression>Normal.</impression>",
         ...                  "Lungs are clear.")
         >>> isinstance(r, float)
@@ -231,7 +236,7 @@ def warmup() -> float:
 
     Call it once before training so the first GRPO step does not pay the compile.
 
-    Example:
+    Examples:
         >>> warmup() >= 0.0
         True
     """

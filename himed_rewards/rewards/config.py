@@ -23,7 +23,7 @@ def semantic_from_spec(spec: Any) -> SemanticScorer | None:
     offline clinical judge; ``{"kind": "llm", "base_url": ..., "model": ..., ...}`` builds an
     :class:`~himed_rewards.judge.LLMJudge` with those keyword arguments.
 
-    Example:
+    Examples:
         >>> semantic_from_spec(None) is None
         True
         >>> semantic_from_spec("clinical").name
@@ -61,7 +61,7 @@ def semantic_to_spec(scorer: SemanticScorer | None) -> Any:
 class RewardConfig(BaseModel):
     """All options of the HiMed reward. Defaults reproduce the paper.
 
-    Example:
+    Examples:
         >>> cfg = RewardConfig(keyword_beta=0.1)
         >>> cfg.w_token, cfg.keyword_cap, cfg.schedule.alpha1(2_500)
         (1.0, 0.25, 0.75)
@@ -137,7 +137,7 @@ class RewardConfig(BaseModel):
     def from_file(cls, path: str | Path) -> RewardConfig:
         """Load from YAML or JSON (validated).
 
-        Example:
+        Examples:
             >>> import tempfile, os
             >>> p = os.path.join(tempfile.mkdtemp(), "reward.yaml")
             >>> RewardConfig(keyword_beta=0.1, semantic=None).to_file(p)

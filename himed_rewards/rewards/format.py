@@ -27,13 +27,17 @@ def format_reward(completion: str) -> float:
     block and one ``<impression>`` block, in that order, with only whitespace around and
     between them and a non-empty finding and impression; otherwise -1 (Eq. 7).
 
-    Example:
+    Examples:
         >>> format_reward("<think>ok</think>\\n<finding>Clear lungs.</finding><impression>Normal.</impression>")
         1.0
         >>> format_reward("<finding>Clear lungs.</finding><impression>Normal.</impression>")
         -1.0
     """
     text = _check_str(completion).strip()
+    count = text.count
+    if (count("<think>") != 1 or count("</think>") != 1 or count("<finding>") != 1
+            or count("</finding>") != 1 or count("<impression>") != 1 or count("</impression>") != 1):
+        return -1.0  # missing, repeated or nested tags
     pos = 0
     for i, tag in enumerate(TAGS):
         opening, closing = _OPEN[tag], _CLOSE[tag]
@@ -44,8 +48,8 @@ def format_reward(completion: str) -> float:
         if end < 0:
             return -1.0
         body = text[start:end]
-        if any(_OPEN[t] in body or _CLOSE[t] in body for t in TAGS):
-            return -1.0  # nested or repeated tags
+        if "<" in body and any(_OPEN[t] in body or _CLOSE[t] in body for t in TAGS):
+            return -1.0  # a tag inside another block
         if tag != "think" and not body.strip():
             return -1.0
         pos = end + len(closing)
@@ -106,7 +110,7 @@ def extract_report(completion: str) -> str:
     that order) when present; otherwise the completion with any ``<think>...</think>`` block
     and any tags removed. Never the reasoning.
 
-    Example:
+    Examples:
         >>> extract_report("<think>maybe edema?</think><finding>Clear lungs.</finding><impression>Normal.</impression>")
         'Clear lungs.\\nNormal.'
         >>> extract_report("<think>hmm</think> No acute disease. <b>")

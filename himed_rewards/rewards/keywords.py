@@ -72,7 +72,7 @@ class KeywordVocabulary:
     ``keywords`` holds strings (one form each) or sequences of strings (first = the
     keyword's name, the rest = variants that count as the same keyword).
 
-    Example:
+    Examples:
         >>> v = KeywordVocabulary(["pneumothorax", ("pleural effusion", "pleural effusions")])
         >>> len(v), v.keywords
         (2, ('pneumothorax', 'pleural effusion'))
@@ -115,7 +115,7 @@ class KeywordVocabulary:
     def default(cls) -> KeywordVocabulary:
         """The shipped vocabulary (RadLex + CheXpert + board list), loaded once.
 
-        Example:
+        Examples:
             >>> v = KeywordVocabulary.default()
             >>> "pneumothorax" in v, "normal" in v, len(v) > 10_000
             (True, False, True)
@@ -249,7 +249,7 @@ def find_keywords(
 ) -> list[KeywordMatch]:
     """Every keyword occurrence in a report, nested and overlapping ones included.
 
-    Example:
+    Examples:
         >>> [(m.keyword, m.start, m.end) for m in find_keywords("Small pleural effusion.")]
         [('pleural effusion', 1, 3), ('effusion', 2, 3)]
     """
@@ -279,7 +279,7 @@ def keyword_bonus(
 ) -> tuple[float, tuple[str, ...]]:
     """The bonus ``min(beta * distinct keywords, cap)`` and the counted keywords, sorted.
 
-    Example:
+    Examples:
         >>> bonus, found = keyword_bonus("Small right pleural effusion. No pneumothorax.")
         >>> round(bonus, 6), found
         (0.15, ('effusion', 'pleural effusion', 'pneumothorax'))
@@ -313,7 +313,7 @@ def keyword_bonus_batch(
     them); ``negation_aware`` then needs the texts through ``report_texts`` /
     ``reference_texts`` (texts passed as ``reports`` are used directly).
 
-    Example:
+    Examples:
         >>> keyword_bonus_batch(["No effusion.", "Cardiomegaly."], beta=0.1)
         [(0.1, ('effusion',)), (0.1, ('cardiomegaly',))]
     """
@@ -418,7 +418,7 @@ def _status(text: str, keywords: list[int], vocabulary: KeywordVocabulary) -> di
 def token_char_spans(text: str) -> tuple[str, list[tuple[int, int]]]:
     """The default tokenizer's tokens as ``(start, end)`` offsets into ``text.lower()``.
 
-    Example:
+    Examples:
         >>> token_char_spans("No T7-T8 well-defined")[1]
         [(0, 2), (3, 8), (9, 13), (13, 14), (14, 21)]
     """

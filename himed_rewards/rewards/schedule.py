@@ -27,7 +27,7 @@ __all__ = [
 def check_step(step: object) -> int:
     """Validate a training step: a non-negative int.
 
-    Example:
+    Examples:
         >>> check_step(3)
         3
         >>> check_step(-1)
@@ -67,7 +67,7 @@ class _Base(BaseModel):
 class LinearSchedule(_Base):
     """``alpha1(t) = max(1 - t / T, alpha_min)`` (the paper's Eq. 10; best: T=10k, 0.1).
 
-    Example:
+    Examples:
         >>> s = LinearSchedule(T=10_000, alpha_min=0.1)
         >>> s.alpha1(0), s.alpha1(5_000), s.alpha1(20_000), round(s.alpha2(5_000), 3)
         (1.0, 0.5, 0.1, 0.5)
@@ -84,7 +84,7 @@ class LinearSchedule(_Base):
 class ConstantSchedule(_Base):
     """A fixed alpha1 (``alpha1=1`` trains on the low-level rewards only).
 
-    Example:
+    Examples:
         >>> ConstantSchedule(alpha=0.7).alpha1(123)
         0.7
     """
@@ -100,7 +100,7 @@ class ConstantSchedule(_Base):
 class CosineSchedule(_Base):
     """alpha1 follows half a cosine from 1 to ``alpha_min`` over ``T`` steps.
 
-    Example:
+    Examples:
         >>> s = CosineSchedule(T=100, alpha_min=0.0)
         >>> s.alpha1(0), round(s.alpha1(50), 6), s.alpha1(100)
         (1.0, 0.5, 0.0)
@@ -118,7 +118,7 @@ class CosineSchedule(_Base):
 class StepSchedule(_Base):
     """alpha1 drops to ``values[i]`` at ``boundaries[i]`` (piecewise constant, starts at 1).
 
-    Example:
+    Examples:
         >>> s = StepSchedule(boundaries=[100, 200], values=[0.5, 0.1])
         >>> s.alpha1(99), s.alpha1(100), s.alpha1(250)
         (1.0, 0.5, 0.1)

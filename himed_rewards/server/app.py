@@ -15,22 +15,21 @@ FastAPI is imported when an app is created, so ``import himed_rewards`` needs no
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
-import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from himed_rewards.integrations._common import (
     MissingRewardError,
-    numeric_components,
     require_total,
     resolve_config,
 )
-from himed_rewards.integrations.openrlhf import extract_response
+from himed_rewards.integrations.openrlhf import collect_extra_logs, extract_response
 from himed_rewards.server.batcher import BatcherClosedError, MicroBatcher
 from himed_rewards.server.metrics import ServerMetrics
+from himed_rewards.server.middleware import BodySizeLimit, RequestMetrics
 from himed_rewards.server.schemas import (
     ErrorResponse,
     GetRewardRequest,
@@ -66,67 +65,6 @@ def require_server_extra() -> None:
         ) from exc
 
 
-class BodySizeLimit:
-    """ASGI middleware: 413 for bodies over ``max_bytes``, by Content-Length or while streaming."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(send)
-                return
-        from fastapi import HTTPException
-
-        seen = 0
-        started = False
-
-        async def limited_receive() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    # An HTTPException passes FastAPI's body parsing untouched (anything
-                    # else becomes a 400) and is rendered by its exception middleware.
-                    raise HTTPException(413, self._detail())
-            return message
-
-        async def tracking_send(message: dict) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except HTTPException as exc:  # read outside a route (no handler there)
-            if exc.status_code != 413 or started:
-                raise
-            await self._reject(send)
-
-    def _detail(self) -> str:
-        return f"request body is larger than the server limit of {self.max_bytes} bytes"
-
-    async def _reject(self, send: Callable) -> None:
-        body = json.dumps({"detail": self._detail()}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "body could not be parsed (not UTF-8 JSON)",
@@ -156,13 +94,13 @@ def create_app(
 ) -> FastAPI:
     """Build the reward server app (run it with uvicorn, or test it in process).
 
-    Example:
+    Examples:
         >>> app = create_app(max_batch=8)
         >>> sorted(r.path for r in app.routes if r.path in KNOWN_PATHS)
         ['/get_reward', '/health', '/metrics', '/score', '/v1/score_batch']
     """
     require_server_extra()
-    from fastapi import Depends, FastAPI, HTTPException, Request, Response
+    from fastapi import Depends, FastAPI, HTTPException, Request
     from fastapi.responses import JSONResponse, PlainTextResponse
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -186,7 +124,11 @@ def create_app(
         metrics.observe_batch(pairs=pairs, judge_failures=failures)
 
     batcher = MicroBatcher(
-        resolved, max_pairs=max_batch, max_wait_s=batch_wait_ms / 1000.0, on_batch=on_batch
+        resolved,
+        max_pairs=max_batch,
+        max_wait_s=batch_wait_ms / 1000.0,
+        on_batch=on_batch,
+        in_flight=lambda: metrics.in_flight,
     )
 
     @asynccontextmanager
@@ -206,6 +148,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.batcher = batcher
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics, known_paths=KNOWN_PATHS)  # outermost
 
     bearer = HTTPBearer(auto_error=False)
 
@@ -222,22 +165,6 @@ def create_app(
 
     guarded = [Depends(check_token)] if token is not None else []
     errors = (400, 401, 413, 422, 503, 504) if token is not None else (400, 413, 422, 503, 504)
-
-    @app.middleware("http")
-    async def record(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path if request.url.path in KNOWN_PATHS else "other"
-        start = time.perf_counter()
-        metrics.in_flight += 1
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            metrics.in_flight -= 1
-            metrics.observe_request(path, status, time.perf_counter() - start)
 
     async def score(completions: list[str], references: list[str], step: int | None) -> list[Any]:
         if len(completions) != len(references):
@@ -268,11 +195,11 @@ def create_app(
         except MissingRewardError as exc:
             raise HTTPException(503, str(exc)) from None
 
-    @app.post(
+    post = functools.partial(app.post, dependencies=guarded, responses=_responses(*errors))
+
+    @post(
         "/get_reward",
         response_model=GetRewardResponse,
-        dependencies=guarded,
-        responses=_responses(*errors),
         summary="OpenRLHF remote reward (--reward.remote_url http://host:port/get_reward)",
     )
     async def get_reward(body: GetRewardRequest) -> GetRewardResponse:
@@ -291,28 +218,22 @@ def create_app(
             raise HTTPException(422, str(exc)) from None
         breakdowns = await score(responses, body.labels, body.step)
         rewards = totals(breakdowns)
-        extra_logs: dict[str, list[float]] = {}
-        for breakdown in breakdowns:
-            for key, value in numeric_components(breakdown).items():
-                extra_logs.setdefault(key, []).append(value)
-        return GetRewardResponse(rewards=rewards, scores=list(rewards), extra_logs=extra_logs)
+        return GetRewardResponse(
+            rewards=rewards, scores=list(rewards), extra_logs=collect_extra_logs(breakdowns)
+        )
 
-    @app.post(
+    @post(
         "/score",
         response_model=float,
-        dependencies=guarded,
-        responses=_responses(*errors),
         summary="slime remote reward (--rm-type remote_rm --rm-url http://host:port/score)",
     )
     async def score_one(body: SlimeScoreRequest) -> float:
         (value,) = totals(await score([body.response], [body.label], body.step))
         return value
 
-    @app.post(
+    @post(
         "/v1/score_batch",
         response_model=ScoreBatchResponse,
-        dependencies=guarded,
-        responses=_responses(*errors),
         summary="Score aligned completions and references; full reward breakdowns",
     )
     async def score_batch(body: ScoreBatchRequest) -> ScoreBatchResponse:

@@ -46,7 +46,9 @@ class MicroBatcher:
     """Collects concurrent scoring jobs into few kernel calls.
 
     ``on_batch(pairs, breakdowns)`` is called on the event loop after each successful call
-    (the server counts pairs and judge failures there).
+    (the server counts pairs and judge failures there). ``in_flight()``, when given, is the
+    number of HTTP requests being served: the batcher waits for more jobs only while it
+    exceeds the jobs already collected, so a lone request is scored at once.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class MicroBatcher:
         max_pairs: int = 1024,
         max_wait_s: float = 0.005,
         on_batch: Callable[[int, Sequence[Any]], None] | None = None,
+        in_flight: Callable[[], int] | None = None,
     ) -> None:
         if max_pairs < 1:
             raise ValueError(f"max_pairs must be >= 1, got {max_pairs}")
@@ -65,6 +68,7 @@ class MicroBatcher:
         self.max_pairs = max_pairs
         self.max_wait_s = max_wait_s
         self.on_batch = on_batch
+        self.in_flight = in_flight
         self._queue: asyncio.Queue[_Job | None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,6 +125,8 @@ class MicroBatcher:
                 try:
                     job = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
+                    if self.in_flight is not None and self.in_flight() <= len(jobs):
+                        break  # every request in flight is already collected: no one to wait for
                     remaining = deadline - loop.time()
                     if remaining <= 0:
                         break

@@ -38,7 +38,7 @@ def _label(value: str) -> str:
 class ServerMetrics:
     """Requests by endpoint and status, latency histogram, pairs, batches and judge failures.
 
-    Example:
+    Examples:
         >>> m = ServerMetrics()
         >>> m.observe_request("/score", 200, 0.02)
         >>> m.observe_batch(pairs=3, judge_failures=1)

@@ -22,7 +22,7 @@ __all__ = ["Vocabulary", "VOCAB", "encode", "encode_tokens", "as_token_input"]
 def encode(text: str, tokenizer: Tokenizer, *, lowercase: bool = False) -> np.ndarray:
     """Tokenize and intern ``text`` (memoised for the built-in tokenizers).
 
-    Example:
+    Examples:
         >>> from himed_rewards.text.tokenizers import get_tokenizer
         >>> ids = encode("No effusion.", get_tokenizer("13a"))
         >>> VOCAB.tokens(ids)
@@ -41,7 +41,7 @@ def encode_tokens(tokens: Sequence[str], *, lowercase: bool = False) -> np.ndarr
 def as_token_input(value: object, argument: str) -> str | tuple[str, ...]:
     """Validate one text argument: a ``str`` or a sequence of ``str`` tokens.
 
-    Example:
+    Examples:
         >>> as_token_input(["a", "b"], "hypothesis")
         ('a', 'b')
         >>> as_token_input(3, "hypothesis")

@@ -61,7 +61,7 @@ class Tokenizer:
     def __call__(self, text: str) -> list[str]:
         """Tokenize ``text``.
 
-        Example:
+        Examples:
             >>> get_tokenizer("whitespace")("a  b c")
             ['a', 'b', 'c']
         """
@@ -83,7 +83,7 @@ class Tokenizer:
 class Tokenizer13a(Tokenizer):
     """sacrebleu's ``13a`` tokenizer (the mteval-v13a rules), byte for byte.
 
-    Example:
+    Examples:
         >>> Tokenizer13a()("No effusion, pneumothorax.It is 3.5 cm (T7-T8).")
         ['No', 'effusion', ',', 'pneumothorax', '.', 'It', 'is', '3.5', 'cm', '(', 'T7', '-', 'T8', ')', '.']
     """
@@ -111,7 +111,7 @@ class Tokenizer13a(Tokenizer):
 class RougeTokenizer(Tokenizer):
     """rouge-score's tokenizer: lowercase, split on non-``[a-z0-9]``, optional Porter stem.
 
-    Example:
+    Examples:
         >>> RougeTokenizer()("No focal Consolidation; T7-T8.")
         ['no', 'focal', 'consolidation', 't7', 't8']
         >>> RougeTokenizer(use_stemmer=True)("opacities are seen")
@@ -150,7 +150,7 @@ class DefaultTokenizer(Tokenizer):
        split otherwise (``well-defined`` -> ``well``, ``-``, ``defined``); or
     2. any other non-space character on its own (punctuation split off, as in 13a).
 
-    Example:
+    Examples:
         >>> DefaultTokenizer()("Stable 3.5 cm nodule at T7-T8; well-defined.")
         ['stable', '3.5', 'cm', 'nodule', 'at', 't7-t8', ';', 'well', '-', 'defined', '.']
     """
@@ -174,7 +174,7 @@ class DefaultTokenizer(Tokenizer):
 class WhitespaceTokenizer(Tokenizer):
     """``str.split()``: what sacrebleu's n-gram extraction and pycocoevalcap's BLEU use.
 
-    Example:
+    Examples:
         >>> WhitespaceTokenizer()(" a\\tb  c ")
         ['a', 'b', 'c']
     """
@@ -188,7 +188,7 @@ class WhitespaceTokenizer(Tokenizer):
 class SpaceTokenizer(Tokenizer):
     """``str.split(" ")``: pycocoevalcap's ROUGE-L, empty tokens included.
 
-    Example:
+    Examples:
         >>> SpaceTokenizer()("a  b")
         ['a', '', 'b']
     """
@@ -225,7 +225,7 @@ _INSTANCES: dict[str, Tokenizer] = {}
 def get_tokenizer(tokenize: str | Tokenizer, *, argument: str = "tokenize") -> Tokenizer:
     """Return the shared tokenizer instance for a name (or the tokenizer itself).
 
-    Example:
+    Examples:
         >>> get_tokenizer("13a").signature()
         '13a'
         >>> get_tokenizer("nope")

@@ -20,7 +20,7 @@ _EMPTY.setflags(write=False)
 class Vocabulary:
     """A thread-safe, append-only map from token strings to dense int32 ids.
 
-    Example:
+    Examples:
         >>> v = Vocabulary()
         >>> v.ids(["no", "effusion", "no"]).tolist()
         [0, 1, 0]

@@ -49,7 +49,7 @@ _SUBSTITUTIONS: tuple[tuple[tuple[str, str], ...], ...] = (
 class WordNetTable:
     """WordNet 3.0 as nltk's METEOR sees it: morphy, the lemma index and synset lemma names.
 
-    Example:
+    Examples:
         >>> table = wordnet_table()
         >>> sorted(table.synonyms("mice"))
         ['mice', 'mouse', 'shiner']
@@ -136,7 +136,7 @@ def wordnet_table() -> WordNetTable:
 def synonyms(word: str) -> frozenset[str]:
     """The words nltk's METEOR accepts as synonyms of the (already stemmed) ``word``.
 
-    Example:
+    Examples:
         >>> sorted(synonyms("big"))[:4]
         ['adult', 'bad', 'big', 'bighearted']
         >>> synonyms("xyzzy")
@@ -155,7 +155,7 @@ def _porter():
 def meteor_stem(word: str) -> str:
     """nltk's METEOR stem of a token: ``PorterStemmer().stem(token.lower())``.
 
-    Example:
+    Examples:
         >>> meteor_stem("Opacities"), meteor_stem("leaves")
         ('opac', 'leav')
     """
@@ -170,7 +170,7 @@ class MeteorKeys:
     ``lower_key[v]`` and ``stem_key[v]`` are the keys of its lowercased form and its stem, and
     ``syn_keys[syn_start[v]:syn_end[v]]`` the keys of its stem's synonyms (the stem included).
 
-    Example:
+    Examples:
         >>> keys = MeteorKeys()
         >>> ids = VOCAB.ids(["Went", "go"])
         >>> low, stem, start, end, syn = keys.arrays(ids)

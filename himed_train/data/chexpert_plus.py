@@ -48,7 +48,7 @@ def load_chexpert_plus(
 ) -> list[StudyRecord]:
     """Studies of one CheXpert Plus split with their findings and impression.
 
-    Example:
+    Examples:
         >>> import pathlib, tempfile
         >>> root = pathlib.Path(tempfile.mkdtemp())
         >>> img = root / "PNG/train/patient1/study1/view1_frontal.png"
@@ -109,7 +109,11 @@ def load_chexpert_plus(
             continue
         records.append(
             StudyRecord(
-                study_id, images, study["findings"], study["impression"], study["split"],
+                study_id,
+                images,
+                study["findings"],
+                study["impression"],
+                study["split"],
                 "chexpert_plus",
             )
         )

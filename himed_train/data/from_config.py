@@ -12,15 +12,18 @@ from himed_train.prompts import build_prompt
 
 __all__ = ["load_records", "build_dataset"]
 
+#: Builder arguments set from the section's own fields, not from ``options``.
+_SHARED_ARGS = {"split", "missing_images", "max_samples"}
+
 
 def load_records(section: DataSection) -> list[StudyRecord]:
     """Run the section's builder with its ``paths``, ``split`` and ``options``.
 
-    Example:
+    Examples:
         >>> load_records(DataSection(dataset="iu_xray", paths={"annotation": "a.json"}))
         Traceback (most recent call last):
         ...
-        ValueError: data.paths for iu_xray: unknown key(s) ['annotation']; allowed: ['annotation_path', 'images_dir']
+        ValueError: data.paths for iu_xray: unknown key(s) ['annotation']; allowed: [...]
     """
     builder = BUILDERS[section.dataset]
     params = inspect.signature(builder).parameters
@@ -41,7 +44,7 @@ def load_records(section: DataSection) -> list[StudyRecord]:
     if bad_options:
         raise ValueError(
             f"data.options for {section.dataset}: unknown or path key(s) {bad_options}; "
-            f"allowed: {sorted(set(params) - set(path_args) - {'split', 'missing_images', 'max_samples'})}"
+            f"allowed: {sorted(set(params) - set(path_args) - _SHARED_ARGS)}"
         )
     return builder(
         **section.paths,

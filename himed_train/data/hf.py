@@ -24,12 +24,13 @@ def to_hf_dataset(
     """A ``datasets.Dataset`` of GRPO rows (``prompt``, ``images``, ``reference``) or SFT rows
     (plus ``completion``).
 
-    Example:
+    Examples:
         >>> import pathlib, tempfile
         >>> from PIL import Image
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.png"
         >>> Image.new("RGB", (8, 8)).save(path)
-        >>> ds = to_hf_dataset([StudyRecord("s1", (str(path),), "Clear.", "Normal.", "train", "demo")])
+        >>> record = StudyRecord("s1", (str(path),), "Clear.", "Normal.", "train", "demo")
+        >>> ds = to_hf_dataset([record])
         >>> ds.column_names[:3], ds[0]["images"][0].size
         (['prompt', 'images', 'reference'], (8, 8))
     """

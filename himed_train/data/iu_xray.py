@@ -36,7 +36,7 @@ def load_iu_xray(
 ) -> list[StudyRecord]:
     """Studies of one split (or ``"all"``) of an R2Gen-layout IU X-ray copy.
 
-    Example:
+    Examples:
         >>> import json, pathlib, tempfile
         >>> root = pathlib.Path(tempfile.mkdtemp())
         >>> (root / "images" / "CXR1_1").mkdir(parents=True)

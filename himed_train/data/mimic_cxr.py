@@ -65,7 +65,7 @@ def load_mimic_cxr(
     ``views`` are dropped, and so are studies with an empty findings section when
     ``require_findings`` (the usual report-generation setting).
 
-    Example:
+    Examples:
         >>> import pathlib, tempfile
         >>> root = pathlib.Path(tempfile.mkdtemp())
         >>> img = root / "files/p10/p10000032/s50414267/d1.jpg"
@@ -77,7 +77,8 @@ def load_mimic_cxr(
         ...     "dicom_id,study_id,subject_id,split\\nd1,50414267,10000032,train\\n")
         >>> _ = (root / "sections.csv").write_text(
         ...     "study,impression,findings\\ns50414267,No acute process.,Lungs are clear.\\n")
-        >>> recs = load_mimic_cxr(root, root / "meta.csv", root / "split.csv", root / "sections.csv")
+        >>> csvs = [root / name for name in ("meta.csv", "split.csv", "sections.csv")]
+        >>> recs = load_mimic_cxr(root, *csvs)
         >>> recs[0].study_id, recs[0].reference
         ('50414267', 'Lungs are clear. No acute process.')
     """
@@ -101,7 +102,9 @@ def load_mimic_cxr(
         split_of[row["dicom_id"]] = row["split"]
 
     wanted_views = {v.upper() for v in views}
-    images_of: dict[str, list[tuple[int, str, str]]] = defaultdict(list)  # study -> (rank, dicom, subject)
+    images_of: dict[str, list[tuple[int, str, str]]] = defaultdict(
+        list
+    )  # study -> (rank, dicom, subject)
     for i, row in enumerate(read_csv_rows(meta_path)):
         if i == 0:
             require_columns(row, ("dicom_id", "subject_id", "study_id", "ViewPosition"), meta_path)
@@ -126,13 +129,16 @@ def load_mimic_cxr(
             continue
         chosen = sorted(images_of[study_id])[:max_images_per_study]
         relative = [
-            f"files/p{subject[:2]}/p{subject}/s{study_id}/{dicom}.jpg" for _, dicom, subject in chosen
+            f"files/p{subject[:2]}/p{subject}/s{study_id}/{dicom}.jpg"
+            for _, dicom, subject in chosen
         ]
         images = resolve_images(images_root, relative, study_id=study_id, missing=missing_images)
         if images is None:
             continue
         study_split = split_of[chosen[0][1]]
-        records.append(StudyRecord(study_id, images, findings, impression, study_split, "mimic_cxr"))
+        records.append(
+            StudyRecord(study_id, images, findings, impression, study_split, "mimic_cxr")
+        )
         if max_samples is not None and len(records) >= max_samples:
             break
     return records

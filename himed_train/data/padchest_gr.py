@@ -54,7 +54,7 @@ def load_padchest_gr(
 
     ``abnormal_only`` keeps only the sentences marked abnormal (the grounded findings).
 
-    Example:
+    Examples:
         >>> import json, pathlib, tempfile
         >>> root = pathlib.Path(tempfile.mkdtemp())
         >>> _ = (root / "img1.png").write_bytes(b"")

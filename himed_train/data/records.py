@@ -41,7 +41,7 @@ DEFAULT_THINK = (
 class StudyRecord:
     """One study: its image files, its report sections and its split.
 
-    Example:
+    Examples:
         >>> r = StudyRecord("s1", ("a.png",), "Lungs are clear.", "Normal.", "train", "demo")
         >>> r.reference
         'Lungs are clear. Normal.'

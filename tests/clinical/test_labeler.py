@@ -75,6 +75,15 @@ def test_scope_stops_at_sentence_end_and_terminators() -> None:
     assert labels["pleural_effusion"] == "positive"
 
 
+def test_list_item_with_its_own_severity_leaves_the_negated_list() -> None:
+    labels = label_report("No pleural effusion, mild cardiomegaly.")
+    assert labels == {"cardiomegaly": "positive", "pleural_effusion": "negative"}
+    # ... but a size-thresholded template item stays negated.
+    assert label_report("No pneumothorax, large pleural effusion.")["pleural_effusion"] == (
+        "negative"
+    )
+
+
 def test_positive_mention_wins_over_negative_one() -> None:
     # CheXpert's merge: any positive mention makes the finding positive.
     labels = label_report("No new effusion. Stable small left pleural effusion.")

@@ -79,3 +79,10 @@ def test_bad_types_raise_type_error() -> None:
         polarity_at("No effusion.", 0.0, 2)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="end must be an int"):
         polarity_at("No effusion.", 0, True)
+
+
+def test_repeated_and_alternating_texts_give_the_same_answers() -> None:
+    a, b = "No effusion.", "Small effusion."
+    first = [polarity_at(a, *span_of(a, "effusion")), polarity_at(b, *span_of(b, "effusion"))]
+    again = [polarity_at(a, *span_of(a, "effusion")), polarity_at(b, *span_of(b, "effusion"))]
+    assert first == again == ["negative", "positive"]

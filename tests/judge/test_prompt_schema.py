@@ -79,7 +79,10 @@ def test_response_format_dialects_carry_the_same_schema():
     assert openai_fmt["type"] == "json_schema"
     assert openai_fmt["json_schema"]["strict"] is True
     schema = openai_fmt["json_schema"]["schema"]
-    assert schema == llama_fmt["schema"]
+    bounded = llama_fmt["schema"]
+    assert bounded["properties"]["accuracy_evidence"]["maxLength"] == 300
+    assert "maxLength" not in schema["properties"]["accuracy_evidence"]  # strict-mode subset
+    assert bounded["required"] == schema["required"]
     assert schema["additionalProperties"] is False
     # Evidence first, scores last: the model reasons before it commits to numbers.
     assert list(schema["properties"]) == list(GOOD)

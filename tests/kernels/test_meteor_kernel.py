@@ -8,8 +8,6 @@ reference tests compare the whole metric with nltk itself.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -77,14 +75,12 @@ def random_tables(rng: np.random.Generator, vocabulary: int, keys: int):
     stem = np.minimum(lower, rng.integers(0, keys, vocabulary)).astype(np.int32)
     stem[lower % 3 == 0] = lower[lower % 3 == 0]
     # one synonym slice per stem key, sorted, holding the stem itself as nltk's set does
-    by_stem: dict[int, list[int]] = defaultdict(list)
     flat: list[int] = []
     bounds = {}
     for s in range(keys):
         members = sorted({s, *rng.integers(0, keys, rng.integers(0, 4)).tolist()})
         bounds[s] = (len(flat), len(flat) + len(members))
         flat.extend(members)
-        by_stem[s] = members
     start = np.array([bounds[int(s)][0] for s in stem], dtype=np.int64)
     end = np.array([bounds[int(s)][1] for s in stem], dtype=np.int64)
     return lower, stem, start, end, np.array(flat, dtype=np.int32)

@@ -19,14 +19,15 @@ from hypothesis import strategies as st
 
 from himed_rewards.metrics._layout import build_layout
 from himed_rewards.metrics.meteor import meteor, meteor_batch, meteor_from_layout
-
-meteor_module = importlib.import_module("himed_rewards.metrics.meteor")
 from himed_rewards.text.tokenizers import get_tokenizer
 from himed_rewards.text.vocabulary import VOCAB
 from himed_rewards.text.wordnet import MeteorKeys, meteor_stem, synonyms, wordnet_table
 
-WORDS = ("heart lungs lung clear normal size effusion pleural no is are the went go mice mouse "
-         "better good leaves leaf big large stable unchanged").split()  # fmt: skip
+meteor_module = importlib.import_module("himed_rewards.metrics.meteor")
+
+WORDS = ["heart", "lungs", "lung", "clear", "normal", "size", "effusion", "pleural", "no", "is",
+         "are", "the", "went", "go", "mice", "mouse", "better", "good", "leaves", "leaf", "big",
+         "large", "stable", "unchanged"]  # fmt: skip
 texts = st.lists(st.sampled_from(WORDS) | st.text(max_size=5), max_size=20)
 
 

@@ -31,9 +31,9 @@ def _wordnet_or_skip():
 
     for folder in (os.environ.get("NLTK_DATA"), os.environ.get("HIMED_NLTK_DATA"),
                    "/tmp/himed_nltk_data"):  # fmt: skip
-        if folder and (Path(folder) / "corpora" / "wordnet" / "lexnames").exists():
-            if folder not in nltk.data.path:
-                nltk.data.path.append(folder)
+        lexnames = Path(folder or ".") / "corpora" / "wordnet" / "lexnames"
+        if folder and lexnames.exists() and folder not in nltk.data.path:
+            nltk.data.path.append(folder)
     from nltk.corpus import wordnet
 
     try:
@@ -71,7 +71,7 @@ def nltk_synonyms():
 
 # Real English words with WordNet synonyms and inflections (irregular ones included), report
 # words, case and unicode variants, numbers and punctuation.
-WORDS = """
+_ENGLISH = """
 big large great small little mice mouse went go gone going goes better good best well leaves
 leaf left children child men man women feet foot teeth tooth ran run running seen saw see
 clear clearly open normal heart lungs lung effusion pleural opacity opacities enlarged
@@ -83,8 +83,10 @@ disease degenerative changes spine thoracic x-ray axes data criteria geese oxen 
 worst fewer lying dying flies sky center centre middle heed guide action party army command
 commands military forever always obeys ensures guarantee mild moderate severe increased
 decreased seen noted identified appears appear stable grossly evidence free fluid air
-""".split() + ["3.5", "cm", "t7-t8", "Heart", "LUNGS", "Clear", "Went", "naïve", "café", "über",
-               "日本", "İ", "ß", "", "-", ".", ",", "new_york", "u.s.", "MICE"]  # fmt: skip
+"""
+WORDS = _ENGLISH.split() + ["3.5", "cm", "t7-t8", "Heart", "LUNGS", "Clear", "Went", "naïve",
+                            "café", "über", "日本", "İ", "ß", "", "-", ".", ",", "new_york",
+                            "u.s.", "MICE"]  # fmt: skip
 
 words = st.one_of(st.sampled_from(WORDS), st.text(min_size=0, max_size=6))
 token_lists = st.lists(words, max_size=25)

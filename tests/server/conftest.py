@@ -1,4 +1,4 @@
-"""Fixtures for the server tests (helpers live in tests/integrations/_helpers.py)."""
+"""The server tests reuse the adapter tests' fixtures (tests/integrations/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,40 +6,17 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
+_NAME = "himed_integrations_conftest"
+if _NAME not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(
+        _NAME, Path(__file__).parents[1] / "integrations" / "conftest.py"
+    )
+    sys.modules[_NAME] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules[_NAME])
+_shared = sys.modules[_NAME]
 
-
-def load_helpers():
-    name = "himed_integration_test_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[1] / "integrations" / "_helpers.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helpers = load_helpers()
-
-
-@pytest.fixture(scope="session")
-def iu_pairs() -> list[tuple[str, str]]:
-    return helpers.load_iu_pairs(24)
-
-
-@pytest.fixture
-def failing_judge():
-    return helpers.FailingJudge()
-
-
-@pytest.fixture
-def slow_judge():
-    return helpers.SlowJudge
-
-
-@pytest.fixture(autouse=True)
-def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("HIMED_REWARDS_CONFIG", raising=False)
-    monkeypatch.delenv("HIMED_REWARDS_STEP", raising=False)
+# Assigned here so pytest registers them for tests/server as well.
+iu_pairs = _shared.iu_pairs
+failing_judge = _shared.failing_judge
+slow_judge = _shared.slow_judge
+_no_env_config = _shared._no_env_config

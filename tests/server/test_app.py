@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -186,3 +188,9 @@ def test_factory_refuses_bad_settings():
         create_app(request_timeout=0)
     with pytest.raises(ValueError, match="token"):
         create_app(token="")
+
+
+def test_missing_server_extra_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    with pytest.raises(ImportError, match=r"pip install 'himed-rewards\[server\]'"):
+        create_app()

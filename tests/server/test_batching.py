@@ -38,7 +38,7 @@ async def post_concurrently(app, bodies, path="/v1/score_batch"):
 
 
 def test_concurrent_requests_share_kernel_calls(recorder, iu_pairs):
-    app = create_app(batch_wait_ms=50, max_batch=64)
+    app = create_app(batch_wait_ms=500, max_batch=64)
     bodies = [{"completions": [p], "references": [r], "step": 1000} for p, r in iu_pairs[:12]]
     responses = asyncio.run(post_concurrently(app, bodies))
     assert all(r.status_code == 200 for r in responses)
@@ -52,7 +52,7 @@ def test_concurrent_requests_share_kernel_calls(recorder, iu_pairs):
 
 
 def test_different_steps_in_one_window_get_one_call_each(recorder, iu_pairs):
-    app = create_app(batch_wait_ms=50)
+    app = create_app(batch_wait_ms=500)
     bodies = [
         {"completions": [p], "references": [r], "step": i % 2 * 5000}
         for i, (p, r) in enumerate(iu_pairs[:8])
@@ -74,7 +74,7 @@ def test_a_failing_request_does_not_fail_its_batch_neighbours(monkeypatch, iu_pa
         return real(completions, references, step=step, config=config)
 
     monkeypatch.setattr(hr, "score_batch", refuses_poison)
-    app = create_app(batch_wait_ms=50)
+    app = create_app(batch_wait_ms=500)
     bodies = [{"completions": [p], "references": [r]} for p, r in iu_pairs[:4]]
     bodies.insert(2, {"completions": ["POISON"], "references": ["x"]})
     responses = asyncio.run(post_concurrently(app, bodies))

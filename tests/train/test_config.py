@@ -24,7 +24,9 @@ def test_shipped_grpo_config_reproduces_the_paper():
     assert (g.epsilon, g.beta, g.loss_type) == (0.2, 0.1, "grpo")
     assert (g.use_vllm, g.vllm_mode) == (True, "colocate")
     # 32 prompts x 16 completions per optimizer step over 8 GPUs x 8 per device:
-    assert g.gradient_accumulation_steps * g.num_processes * g.per_device_train_batch_size == 32 * 16
+    assert (
+        g.gradient_accumulation_steps * g.num_processes * g.per_device_train_batch_size == 32 * 16
+    )
     assert (cfg.reward.schedule.T, cfg.reward.schedule.alpha_min) == (10_000, 0.1)
     assert (cfg.reward.judge, cfg.reward.verifier.model) == ("llm", "qwen3-30b-a3b")
     assert cfg.reward.verifier.base_url.startswith("http")
@@ -134,6 +136,8 @@ def test_trl_accepts_the_shipped_settings():
     assert args.generation_batch_size % args.num_generations == 0
     assert GRPOConfig(output_dir="x", bf16=False).beta == 0.0  # why beta is always set
     sft = TrainConfig.from_file(CONFIGS / "sft_qwen2_5_vl_3b.yaml")
-    assert make_sft_config({**sft.sft.to_trl_kwargs(), "bf16": False}, sft.model).completion_only_loss
+    assert make_sft_config(
+        {**sft.sft.to_trl_kwargs(), "bf16": False}, sft.model
+    ).completion_only_loss
     with pytest.raises(TypeError, match="grpo.extra"):
         make_grpo_config({**cfg.grpo.to_trl_kwargs(), "bf16": False, "no_such_option": 1})

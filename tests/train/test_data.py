@@ -40,7 +40,10 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], *, gz: bool 
 @pytest.fixture
 def iu_root(tmp_path: Path) -> Path:
     ann = {"train": [], "val": [], "test": []}
-    for split, ids in (("train", ["CXR1_1_IM-0001", "CXR2_1_IM-0652"]), ("test", ["CXR3_1_IM-1384"])):
+    for split, ids in (
+        ("train", ["CXR1_1_IM-0001", "CXR2_1_IM-0652"]),
+        ("test", ["CXR3_1_IM-1384"]),
+    ):
         for sid in ids:
             for k in (0, 1):
                 touch_image(tmp_path / "images" / sid / f"{k}.png")
@@ -48,14 +51,19 @@ def iu_root(tmp_path: Path) -> Path:
                 "id": sid, "report": f"Report of {sid}. The lungs are clear.",
                 "image_path": [f"{sid}/0.png", f"{sid}/1.png"], "split": split,
             })  # fmt: skip
-    ann["train"].append({"id": "CXR9_empty", "report": "  ", "image_path": ["x/0.png"], "split": "train"})
+    ann["train"].append(
+        {"id": "CXR9_empty", "report": "  ", "image_path": ["x/0.png"], "split": "train"}
+    )
     (tmp_path / "annotation.json").write_text(json.dumps(ann))
     return tmp_path
 
 
 def test_iu_xray_reads_a_split_with_both_views(iu_root: Path):
     records = load_iu_xray(iu_root / "annotation.json", iu_root / "images", split="train")
-    assert [r.study_id for r in records] == ["CXR1_1_IM-0001", "CXR2_1_IM-0652"]  # empty report dropped
+    assert [r.study_id for r in records] == [
+        "CXR1_1_IM-0001",
+        "CXR2_1_IM-0652",
+    ]  # empty report dropped
     first = records[0]
     assert len(first.images) == 2 and all(Path(p).is_file() for p in first.images)
     assert first.reference == "Report of CXR1_1_IM-0001. The lungs are clear."
@@ -90,7 +98,14 @@ def test_iu_xray_bad_arguments(iu_root: Path):
 
 def test_iu_xray_real_annotation_layout_parses():
     """The real R2Gen annotation (shared data) has this layout; images are not shipped."""
-    real = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "iu_xray" / "annotation.json"
+    real = (
+        Path(__file__).resolve().parents[2]
+        / ".."
+        / "shared"
+        / "data"
+        / "iu_xray"
+        / "annotation.json"
+    )
     if not real.is_file():
         pytest.skip(f"shared data not present at {real}")
     records = load_iu_xray(real, real.parent, split="test", missing_images="skip")
@@ -117,9 +132,11 @@ def mimic_root(tmp_path: Path) -> Path:
     for dicom, subject, study, _ in meta:
         touch_image(tmp_path / f"files/p{subject[:2]}/p{subject}/s{study}/{dicom}.jpg")
     write_csv(tmp_path / "mimic-cxr-2.0.0-metadata.csv.gz",
-              ["dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription", "ViewPosition"],
+              ["dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription",
+               "ViewPosition"],
               [[d, su, st, "CHEST (PA AND LAT)", v] for d, su, st, v in meta], gz=True)  # fmt: skip
-    write_csv(tmp_path / "mimic-cxr-2.0.0-split.csv.gz", ["dicom_id", "study_id", "subject_id", "split"],
+    write_csv(tmp_path / "mimic-cxr-2.0.0-split.csv.gz",
+              ["dicom_id", "study_id", "subject_id", "split"],
               [[d, st, su, split[d]] for d, su, st, _ in meta], gz=True)  # fmt: skip
     write_csv(tmp_path / "mimic_cxr_sectioned.csv",
               ["study", "impression", "findings", "last_paragraph", "comparison"],
@@ -139,9 +156,14 @@ def mimic(root: Path, **kw):
 
 def test_mimic_cxr_split_views_and_sections(mimic_root: Path):
     records = mimic(mimic_root)
-    assert [r.study_id for r in records] == ["50414267", "57375967"]  # test split and no-findings dropped
+    assert [r.study_id for r in records] == [
+        "50414267",
+        "57375967",
+    ]  # test split and no-findings dropped
     first = records[0]
-    assert first.images == (str(mimic_root / "files/p10/p10000032/s50414267/d-pa.jpg"),)  # PA before AP
+    assert first.images == (
+        str(mimic_root / "files/p10/p10000032/s50414267/d-pa.jpg"),
+    )  # PA before AP
     assert first.findings == "Lungs are clear." and first.impression == "No acute process."
     assert first.reference == "Lungs are clear. No acute process."
     two = mimic(mimic_root, max_images_per_study=3, views=("PA", "AP", "LATERAL"))[0]
@@ -157,7 +179,9 @@ def test_mimic_cxr_errors(mimic_root: Path):
     with pytest.raises(ValueError, match="max_images_per_study"):
         mimic(mimic_root, max_images_per_study=0)
     write_csv(mimic_root / "mimic_cxr_sectioned.csv", ["study_id", "text"], [["1", "x"]])
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['study', 'findings', 'impression'\]"):
+    with pytest.raises(
+        ValueError, match=r"missing column\(s\) \['study', 'findings', 'impression'\]"
+    ):
         mimic(mimic_root)
 
 
@@ -171,10 +195,38 @@ CXP_HEADER = ["path_to_image", "path_to_dcm", "frontal_lateral", "ap_pa", "deid_
 @pytest.fixture
 def chexpert_root(tmp_path: Path) -> Path:
     rows = [
-        ["train/patient00001/study1/view1_frontal.jpg", "Frontal", "AP", "Lungs clear.", "Normal.", "train"],
-        ["train/patient00001/study1/view2_lateral.jpg", "Lateral", "", "Lungs clear.", "Normal.", "train"],
-        ["train/patient00002/study1/view1_frontal.jpg", "Frontal", "PA", "", "Impression only.", "train"],
-        ["valid/patient64541/study1/view1_frontal.jpg", "Frontal", "AP", "Effusion.", "Effusion.", "valid"],
+        [
+            "train/patient00001/study1/view1_frontal.jpg",
+            "Frontal",
+            "AP",
+            "Lungs clear.",
+            "Normal.",
+            "train",
+        ],
+        [
+            "train/patient00001/study1/view2_lateral.jpg",
+            "Lateral",
+            "",
+            "Lungs clear.",
+            "Normal.",
+            "train",
+        ],
+        [
+            "train/patient00002/study1/view1_frontal.jpg",
+            "Frontal",
+            "PA",
+            "",
+            "Impression only.",
+            "train",
+        ],
+        [
+            "valid/patient64541/study1/view1_frontal.jpg",
+            "Frontal",
+            "AP",
+            "Effusion.",
+            "Effusion.",
+            "valid",
+        ],
     ]
     for path, *_ in rows:
         touch_image((tmp_path / "PNG" / path).with_suffix(".png"))  # released as PNG
@@ -190,9 +242,13 @@ def test_chexpert_plus_groups_studies_and_finds_pngs(chexpert_root: Path):
     assert [r.study_id for r in records] == ["train/patient00001/study1"]
     assert records[0].images[0].endswith("view1_frontal.png")
     assert records[0].reference == "Lungs clear. Normal."
-    both = load_chexpert_plus(csv_path, chexpert_root / "PNG", frontal_only=False, max_images_per_study=2)
+    both = load_chexpert_plus(
+        csv_path, chexpert_root / "PNG", frontal_only=False, max_images_per_study=2
+    )
     assert len(both[0].images) == 2
-    assert [r.split for r in load_chexpert_plus(csv_path, chexpert_root / "PNG", split="valid")] == ["valid"]
+    assert [
+        r.split for r in load_chexpert_plus(csv_path, chexpert_root / "PNG", split="valid")
+    ] == ["valid"]
     loose = load_chexpert_plus(csv_path, chexpert_root / "PNG", require_findings=False)
     assert [r.study_id for r in loose] == ["train/patient00001/study1", "train/patient00002/study1"]
 
@@ -212,7 +268,8 @@ def padchest_root(tmp_path: Path) -> Path:
         {"StudyID": "st-a", "ImageID": "a_01-001-001.png", "findings": [
             {"sentence_en": "Cardiomegaly", "sentence_es": "Cardiomegalia", "abnormal": True,
              "boxes": [[0.2, 0.3, 0.8, 0.9]], "labels": ["cardiomegaly"], "locations": []},
-            {"sentence_en": "No pleural effusion.", "sentence_es": "Sin derrame.", "abnormal": False}]},
+            {"sentence_en": "No pleural effusion.", "sentence_es": "Sin derrame.",
+             "abnormal": False}]},
         {"StudyID": "st-b", "ImageID": "b_02-002-002.png", "findings": [
             {"sentence_en": "Right basal atelectasis", "abnormal": True}]},
     ]  # fmt: skip
@@ -243,7 +300,9 @@ def test_padchest_gr_english_sentences_and_split(padchest_root: Path):
 
 def test_padchest_gr_split_needs_master_table(padchest_root: Path):
     with pytest.raises(ValueError, match="master_table_csv is needed"):
-        load_padchest_gr(padchest_root / "grounded_reports_20240819.json", padchest_root / "PadChest_GR")
+        load_padchest_gr(
+            padchest_root / "grounded_reports_20240819.json", padchest_root / "PadChest_GR"
+        )
 
 
 # -- rows, HF datasets and the config path -------------------------------------------------

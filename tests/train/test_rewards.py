@@ -108,12 +108,22 @@ def test_log_metric_gets_the_mean_of_every_level_and_alpha():
         log_extra=rec.log_extra,
     )
     breakdowns = hr.score_batch(completions, refs, step=30, config=config)
-    for field in ("token", "concept", "format", "low_level", "semantic", "alpha1", "alpha2", "total"):
+    for field in (
+        "token",
+        "concept",
+        "format",
+        "low_level",
+        "semantic",
+        "alpha1",
+        "alpha2",
+        "total",
+    ):
         values = [getattr(b, field) for b in breakdowns]
         assert rec.metrics[f"hm/{field}"] == [pytest.approx(math.fsum(values) / len(values))]
     assert rec.metrics["hm/alpha1"] == [pytest.approx(config.schedule.alpha1(30))]
     assert set(rec.metrics) <= {f"hm/{f}" for f in LOGGED_FIELDS} | {
-        "hm/missing_total", "hm/compute_seconds",
+        "hm/missing_total",
+        "hm/compute_seconds",
     }
     assert rec.metrics["hm/compute_seconds"][0] >= 0.0
     assert rec.metrics["hm/missing_total"] == [0.0]
@@ -146,7 +156,9 @@ def test_failed_judge_gives_none_not_zero():
     from himed_rewards.judge import LLMJudge
 
     # Port 9 (discard) refuses connections: a real, fast judge failure.
-    judge = LLMJudge("http://127.0.0.1:9/v1", "nobody", timeout=2.0, max_retries=0, on_failure="skip")
+    judge = LLMJudge(
+        "http://127.0.0.1:9/v1", "nobody", timeout=2.0, max_retries=0, on_failure="skip"
+    )
     try:
         config = hr.RewardConfig(semantic=judge)
         reward = HimedReward(config)
@@ -168,7 +180,9 @@ def test_async_form_matches_sync_form():
     state = SimpleNamespace(global_step=7)
     sync = HimedReward(config)(**kwargs, trainer_state=state)
     rec = Recorder()
-    got = asyncio.run(AsyncHimedReward(config)(**kwargs, trainer_state=state, log_metric=rec.log_metric))
+    got = asyncio.run(
+        AsyncHimedReward(config)(**kwargs, trainer_state=state, log_metric=rec.log_metric)
+    )
     assert got == sync
     assert rec.metrics["himed/alpha1"] == [pytest.approx(config.schedule.alpha1(7))]
 
@@ -182,9 +196,13 @@ def test_async_form_matches_sync_form():
         ({"reference": [REFERENCE]}, TypeError, "completions is required"),
         ({"completions": [3], "reference": [REFERENCE]}, TypeError, "completion must be a str"),
         (
-            {"completions": [GOOD], "reference": [REFERENCE],
-             "trainer_state": SimpleNamespace(global_step=-1)},
-            TypeError, "global_step",
+            {
+                "completions": [GOOD],
+                "reference": [REFERENCE],
+                "trainer_state": SimpleNamespace(global_step=-1),
+            },
+            TypeError,
+            "global_step",
         ),
     ],
 )
@@ -203,7 +221,8 @@ def test_bad_constructor_arguments():
 def test_importing_the_reward_does_not_need_torch():
     code = (
         "import sys; sys.modules['torch'] = None; sys.modules['trl'] = None\n"
-        "import himed_train.rewards, himed_train.config, himed_train.data, himed_train.reward_setup\n"
+        "import himed_train.rewards, himed_train.config, himed_train.data\n"
+        "import himed_train.reward_setup, himed_train.prompts\n"
         "assert 'torch' not in [m for m, v in sys.modules.items() if v is not None]\n"
         "print('ok')"
     )

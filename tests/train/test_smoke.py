@@ -15,7 +15,9 @@ import pytest
 import himed_rewards as hr
 
 ROOT = Path(__file__).resolve().parents[2]
-_MISSING = [m for m in ("torch", "transformers", "trl", "datasets") if importlib.util.find_spec(m) is None]
+_MISSING = [
+    m for m in ("torch", "transformers", "trl", "datasets") if importlib.util.find_spec(m) is None
+]
 needs_train_stack = pytest.mark.skipif(
     bool(_MISSING), reason=f"train extra not installed (missing {_MISSING}): run .ci/setup_train.sh"
 )
@@ -40,8 +42,9 @@ def test_smoke_two_steps_train_the_model_offline():
                             "reward_semantic", "alpha1", "params_changed"}  # fmt: skip
     assert summary["steps"] == 2
     assert summary["params_changed"] is True
-    for key in ("reward_token", "reward_concept", "reward_format", "reward_semantic"):
+    for key in ("reward_token", "reward_concept", "reward_semantic"):
         assert isinstance(summary[key], float) and summary[key] >= 0.0, key
+    assert -1.0 <= summary["reward_format"] <= 1.0  # Eq. 7: +1 well formed, -1 otherwise
     assert summary["reward_semantic"] <= 3.0  # accuracy + relevance + completeness
     # TRL scores the second step's completions at global_step 1.
     assert summary["alpha1"] == pytest.approx(hr.LinearSchedule(T=10_000, alpha_min=0.1).alpha1(1))
@@ -52,7 +55,9 @@ def test_smoke_two_steps_train_the_model_offline():
 
 
 def test_smoke_schedule_moves_alpha_and_sync_form_works():
-    done = run_cli("smoke", "--steps", "3", "--schedule-t", "2", "--sync", "--max-completion-length", "12")
+    done = run_cli(
+        "smoke", "--steps", "3", "--schedule-t", "2", "--sync", "--max-completion-length", "12"
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 3
@@ -82,15 +87,46 @@ def test_tiny_model_processor_and_tokenizer():
     assert tokenizer.decode(tokenizer(text)["input_ids"], skip_special_tokens=True) == text
     assert all(tokenizer.convert_tokens_to_ids(t) != tokenizer.unk_token_id for t in ANSWER_TAGS)
     processor = build_tiny_processor(tokenizer)
-    batch = processor.apply_chat_template(
-        [[{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", (300, 200))},
-                                       {"type": "text", "text": "Write the report."}]}]],
-        add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
-    )  # fmt: skip
-    assert batch["image_grid_thw"].tolist() == [[1, 4, 4]]  # 56 x 56 pixels whatever the input
-    assert (batch["input_ids"] == processor.image_token_id).sum().item() == 4
+
+    def encode(size):
+        return processor.apply_chat_template(
+            [[{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", size)},
+                                           {"type": "text", "text": "Write the report."}]}]],
+            add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+        )  # fmt: skip
+
+    batch = encode((56, 56))
+    assert batch["image_grid_thw"].tolist() == [[1, 4, 4]]  # four 14-px patches a side
+    assert (batch["input_ids"] == processor.image_token_id).sum().item() == 4  # 2x2 merged
+    big = encode((600, 400))  # any input is brought down to at most 56 * 56 pixels
+    assert big["image_grid_thw"].prod().item() * 14 * 14 <= 56 * 56
     model = build_tiny_model(tokenizer, seed=0)
     assert 50_000 <= sum(p.numel() for p in model.parameters()) <= 150_000
     with torch.no_grad():
         out = model.generate(**batch, max_new_tokens=5, do_sample=False)
     assert out.shape[1] == batch["input_ids"].shape[1] + 5 or out[0, -1] == tokenizer.eos_token_id
+
+
+def test_image_only_processor_saves_and_loads_back(tmp_path):
+    from PIL import Image
+
+    from himed_train.processing import has_torchvision, load_processor, save_processor
+    from himed_train.smoke import smoke_references
+    from himed_train.tiny import build_tiny_processor, build_tiny_tokenizer
+
+    if has_torchvision():
+        pytest.skip("torchvision is installed: AutoProcessor path, not the image-only one")
+    processor = build_tiny_processor(build_tiny_tokenizer(smoke_references()))
+    save_processor(processor, str(tmp_path))
+    loaded = load_processor(str(tmp_path), min_pixels=56 * 56, max_pixels=56 * 56)
+    assert loaded.tokenizer.padding_side == "left"
+    content = [
+        {"type": "image", "image": Image.new("RGB", (56, 56))},
+        {"type": "text", "text": "Write the report."},
+    ]
+    conversation = [[{"role": "user", "content": content}]]
+    kwargs = {"add_generation_prompt": True, "tokenize": True, "return_dict": True}
+    before = processor.apply_chat_template(conversation, **kwargs)
+    after = loaded.apply_chat_template(conversation, **kwargs)
+    assert after["input_ids"] == before["input_ids"]
+    assert after["image_grid_thw"].tolist() == before["image_grid_thw"].tolist()
