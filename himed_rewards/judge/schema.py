@@ -79,7 +79,7 @@ _SCHEMA = _json_schema()
 #: Longest evidence string a llama.cpp grammar allows. A small model can otherwise loop
 #: inside a string until max_tokens; OpenAI's strict mode refuses length keywords, so the
 #: ``openai`` dialect relies on ``max_tokens`` instead.
-EVIDENCE_MAX_CHARS = 300
+EVIDENCE_MAX_CHARS = 160
 
 
 def _bounded_schema() -> dict[str, Any]:

@@ -111,6 +111,8 @@ def create_app(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not 0 <= batch_wait_ms <= 1000:
+        raise ValueError(f"batch_wait_ms must be in [0, 1000], got {batch_wait_ms!r}")
     if not request_timeout > 0:
         raise ValueError(f"request_timeout must be > 0 seconds, got {request_timeout!r}")
     if token is not None and (not isinstance(token, str) or not token):

@@ -80,7 +80,7 @@ def test_response_format_dialects_carry_the_same_schema():
     assert openai_fmt["json_schema"]["strict"] is True
     schema = openai_fmt["json_schema"]["schema"]
     bounded = llama_fmt["schema"]
-    assert bounded["properties"]["accuracy_evidence"]["maxLength"] == 300
+    assert bounded["properties"]["accuracy_evidence"]["maxLength"] == 160
     assert "maxLength" not in schema["properties"]["accuracy_evidence"]  # strict-mode subset
     assert bounded["required"] == schema["required"]
     assert schema["additionalProperties"] is False

@@ -186,6 +186,8 @@ def test_factory_refuses_bad_settings():
         create_app(max_batch=0)
     with pytest.raises(ValueError, match="request_timeout"):
         create_app(request_timeout=0)
+    with pytest.raises(ValueError, match="batch_wait_ms"):
+        create_app(batch_wait_ms=5000)
     with pytest.raises(ValueError, match="token"):
         create_app(token="")
 
