@@ -79,8 +79,11 @@ class LLMJudge:
         base_url: the server's OpenAI-compatible root, e.g. ``http://127.0.0.1:8000/v1``.
         model: the served model name (vLLM's ``--served-model-name``).
         api_key: sent as a bearer token; ``None`` sends ``"EMPTY"`` (vLLM/llama.cpp without
-            ``--api-key``). Pass it explicitly for OpenAI: it is never read from the
-            environment, so a key cannot leak to a local server by accident.
+            ``--api-key``). It is never read from the environment implicitly, so a key cannot
+            leak to a local server by accident, and never written by ``to_spec()``.
+        api_key_env: the name of an environment variable holding the key, read when the
+            judge is built (e.g. ``"OPENAI_API_KEY"``); unlike ``api_key`` it is kept in
+            ``to_spec()``, so a saved ``RewardConfig`` holds no secret.
         timeout: seconds for one whole request (connect + generate + read).
         max_retries: extra attempts after a retryable failure (0 = one attempt).
         concurrency: requests in flight at most, over all batches of this judge.
@@ -95,13 +98,15 @@ class LLMJudge:
             cache in memory for this process. ``use_cache=False`` disables it.
         extra_body: extra JSON fields merged last into the request body, e.g. vLLM's
             ``{"chat_template_kwargs": {"enable_thinking": False}}``.
-        backoff_base, backoff_max: retry ``k`` waits ``min(max, base * 2**(k-1))`` seconds,
-            scaled by a random factor in [0.5, 1] so retries of a batch do not stampede.
+        backoff_base: retry ``k`` waits ``min(backoff_max, backoff_base * 2**(k-1))``
+            seconds, scaled by a random factor in [0.5, 1] so retries of a batch do not stampede.
+        backoff_max: the longest wait between two retries, in seconds.
 
     Examples:
         >>> judge = LLMJudge("http://127.0.0.1:8000/v1", "Qwen/Qwen3-30B-A3B")
-        >>> judge.signature()
-        'llm_judge|model:Qwen/Qwen3-30B-A3B|prompt:himed-judge-v1|dialect:openai|scale:0-10|temperature:0.0'
+        >>> judge.signature().split("|")
+        ['llm_judge', 'model:Qwen/Qwen3-30B-A3B', 'prompt:himed-judge-v1', 'dialect:openai',
+         'scale:0-10', 'temperature:0.0']
         >>> judge.score_batch([], [])
         []
         >>> judge.close()
@@ -127,6 +132,7 @@ class LLMJudge:
         extra_body: Mapping[str, Any] | None = None,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
+        api_key_env: str | None = None,
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL string, got {base_url!r}")
@@ -134,6 +140,14 @@ class LLMJudge:
             raise ValueError(f"model must be a non-empty str, got {model!r}")
         if api_key is not None and not isinstance(api_key, str):
             raise TypeError(f"api_key must be a str or None, got {type(api_key).__name__}")
+        if api_key_env is not None:
+            if not isinstance(api_key_env, str) or not api_key_env:
+                raise ValueError(f"api_key_env must be a variable name, got {api_key_env!r}")
+            if api_key is not None:
+                raise ValueError("give api_key or api_key_env, not both")
+            if not os.environ.get(api_key_env):
+                raise ValueError(f"api_key_env={api_key_env!r}: that variable is not set")
+        secret = os.environ[api_key_env] if api_key_env is not None else api_key
         _positive("timeout", timeout)
         _positive("backoff_base", backoff_base, allow_zero=True)
         _positive("backoff_max", backoff_max, allow_zero=True)
@@ -148,8 +162,10 @@ class LLMJudge:
                 raise ValueError(
                     f"on_failure must be 'skip', 'raise' or a float in [0, 1], got {on_failure!r}"
                 )
-        elif isinstance(on_failure, bool) or not isinstance(on_failure, (int, float)) or not (
-            math.isfinite(on_failure) and 0.0 <= on_failure <= 1.0
+        elif (
+            isinstance(on_failure, bool)
+            or not isinstance(on_failure, (int, float))
+            or not (math.isfinite(on_failure) and 0.0 <= on_failure <= 1.0)
         ):
             raise ValueError(
                 f"on_failure must be 'skip', 'raise' or a float in [0, 1], got {on_failure!r}"
@@ -165,7 +181,7 @@ class LLMJudge:
             on_failure=on_failure, temperature=temperature, max_tokens=max_tokens,
             cache_path=None if cache_path is None else os.fspath(cache_path),
             use_cache=use_cache, extra_body=None if extra_body is None else dict(extra_body),
-            backoff_base=backoff_base, backoff_max=backoff_max,
+            backoff_base=backoff_base, backoff_max=backoff_max, api_key_env=api_key_env,
         )  # fmt: skip
         self.base_url = base_url
         self.model = model
@@ -181,12 +197,13 @@ class LLMJudge:
         self.backoff_max = float(backoff_max)
         self.prompt_version = PROMPT_VERSION
         self.stats = JudgeStats()
-        self._api_key = api_key or "EMPTY"
+        self._api_key = secret or "EMPTY"
         self._response_format = response_format(dialect)
         self._signature = self._make_signature()
         self._cache = VerdictCache(cache_path) if use_cache else None
         self._start_lock = threading.Lock()
         self._runner: _LoopThread | None = None
+        self._pid = os.getpid()
         self._clients: list[openai.AsyncOpenAI] = []
         self._slots: asyncio.Queue[int] | None = None
 
@@ -214,6 +231,21 @@ class LLMJudge:
 
     def __repr__(self) -> str:
         return f"LLMJudge(base_url={self.base_url!r}, {self._signature!r})"
+
+    def to_spec(self) -> dict[str, Any]:
+        """The JSON-ready form that ``RewardConfig`` saves: ``{"kind": "llm", ...}`` with
+        every constructor argument except a literal ``api_key`` (secrets stay out of files).
+
+        Example:
+            >>> with LLMJudge("http://127.0.0.1:8000/v1", "m", timeout=5.0) as judge:
+            ...     spec = judge.to_spec()
+            >>> spec["kind"], spec["timeout"], "api_key" in spec
+            ('llm', 5.0, False)
+        """
+        spec = {k: v for k, v in self._init_kwargs.items() if k != "api_key"}
+        if self._init_kwargs["api_key_env"] is None:
+            spec.pop("api_key_env")
+        return {"kind": "llm", **spec}
 
     # -- pickling: a judge is its configuration; the loop, client and cache are rebuilt ---
 
@@ -284,8 +316,16 @@ class LLMJudge:
 
     def _ensure_runner(self) -> _LoopThread:
         with self._start_lock:
+            if self._runner is not None and self._pid != os.getpid():
+                # A forked child (a DataLoader worker, a forked trainer) inherits the loop
+                # object but not its thread, and must not share the parent's sockets or
+                # SQLite connection: start afresh.
+                self._runner, self._clients, self._slots = None, [], None
+                if self._cache is not None:
+                    self._cache = VerdictCache(self._init_kwargs["cache_path"])
             if self._runner is None:
                 self._runner = _LoopThread()
+                self._pid = os.getpid()
             return self._runner
 
     def _ensure_clients(self) -> tuple[list[openai.AsyncOpenAI], asyncio.Queue[int]]:
@@ -327,7 +367,9 @@ class LLMJudge:
     async def _grade_all(
         self, candidates: Sequence[str], references: Sequence[str]
     ) -> list[SemanticVerdict]:
-        keys = [cache_key(self._signature, r, c) for c, r in zip(candidates, references, strict=True)]
+        keys = [
+            cache_key(self._signature, r, c) for c, r in zip(candidates, references, strict=True)
+        ]
         cached = self._cache.get_many(keys) if self._cache is not None else {}
         results: list[SemanticVerdict | None] = [None] * len(keys)
         pending: dict[str, list[int]] = {}
@@ -337,9 +379,7 @@ class LLMJudge:
             else:
                 pending.setdefault(key, []).append(i)
         hits = len(keys) - sum(len(ix) for ix in pending.values())
-        self.stats.add(
-            cache_hits=hits, deduplicated=sum(len(ix) - 1 for ix in pending.values())
-        )
+        self.stats.add(cache_hits=hits, deduplicated=sum(len(ix) - 1 for ix in pending.values()))
 
         outcomes = await asyncio.gather(
             *(self._grade_one(candidates[ix[0]], references[ix[0]]) for ix in pending.values())
@@ -409,9 +449,7 @@ class LLMJudge:
                 raw = None if exc.last_raw is None else exc.last_raw[:_RAW_LIMIT]
                 last = JudgeError(exc.reason, exc.detail, attempts=attempt, last_raw=raw)
             except (asyncio.TimeoutError, openai.APITimeoutError):
-                last = JudgeError(
-                    "timeout", f"no reply within {self.timeout} s", attempts=attempt
-                )
+                last = JudgeError("timeout", f"no reply within {self.timeout} s", attempts=attempt)
             except openai.APIStatusError as exc:
                 last = _status_error(exc, attempt)
                 if last.reason == "http_4xx":
@@ -433,14 +471,20 @@ def _first_choice(body: bytes) -> tuple[str | None, str | None]:
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raw = body[:_RAW_LIMIT].decode("utf-8", "replace")
         raise JudgeError(
-            "empty_reply", f"not a chat completion ({type(exc).__name__})", attempts=1,
+            "empty_reply",
+            f"not a chat completion ({type(exc).__name__})",
+            attempts=1,
             last_raw=raw,
         ) from None
     if refusal:
         raise JudgeError("refusal", _one_line(refusal), attempts=1, last_raw=str(refusal))
     if content is not None and not isinstance(content, str):
-        raise JudgeError("empty_reply", "message content is not a string", attempts=1,
-                         last_raw=str(content)[:_RAW_LIMIT])
+        raise JudgeError(
+            "empty_reply",
+            "message content is not a string",
+            attempts=1,
+            last_raw=str(content)[:_RAW_LIMIT],
+        )
     return content, finish
 
 

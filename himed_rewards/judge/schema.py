@@ -131,7 +131,8 @@ def parse_reply(content: str | None, finish_reason: str | None) -> JudgeReply:
 
     Examples:
         >>> ok = ('{"accuracy_evidence": "a", "relevance_evidence": "b",'
-        ...       ' "completeness_evidence": "c", "accuracy": 7, "relevance": 9, "completeness": 4}')
+        ...       ' "completeness_evidence": "c",'
+        ...       ' "accuracy": 7, "relevance": 9, "completeness": 4}')
         >>> parse_reply(ok, "stop").normalised()
         (0.7, 0.9, 0.4)
         >>> for bad in (ok.replace("7", "11"), "Sure! The report is great."):
@@ -145,27 +146,35 @@ def parse_reply(content: str | None, finish_reason: str | None) -> JudgeReply:
     if finish_reason == "length":
         raise JudgeError("truncated", "reply cut off by max_tokens", attempts=1, last_raw=content)
     if finish_reason == "content_filter":
-        raise JudgeError("refusal", "content filter stopped the reply", attempts=1,
-                         last_raw=content)
+        raise JudgeError(
+            "refusal", "content filter stopped the reply", attempts=1, last_raw=content
+        )
     if content is None or not content.strip():
-        raise JudgeError("empty_reply", f"finish_reason={finish_reason!r}", attempts=1,
-                         last_raw=content)
+        raise JudgeError(
+            "empty_reply", f"finish_reason={finish_reason!r}", attempts=1, last_raw=content
+        )
     text = _strip_fences(content)
     try:
         # strict=False accepts raw newlines/tabs inside strings, which grammar-constrained
         # servers (llama.cpp) let through in the evidence text; structure stays strict.
         data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
-        raise JudgeError("invalid_json", f"{exc.msg} at char {exc.pos}", attempts=1,
-                         last_raw=content) from None
+        raise JudgeError(
+            "invalid_json", f"{exc.msg} at char {exc.pos}", attempts=1, last_raw=content
+        ) from None
     if not isinstance(data, dict):
-        raise JudgeError("invalid_json", f"expected a JSON object, got {type(data).__name__}",
-                         attempts=1, last_raw=content)
+        raise JudgeError(
+            "invalid_json",
+            f"expected a JSON object, got {type(data).__name__}",
+            attempts=1,
+            last_raw=content,
+        )
     try:
         # strict=True: "7" or 7.5 are not scores; bools are refused too.
         return JudgeReply.model_validate(data, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "reply"
-        raise JudgeError("invalid_schema", f"{where}: {first['msg']}", attempts=1,
-                         last_raw=content) from None
+        raise JudgeError(
+            "invalid_schema", f"{where}: {first['msg']}", attempts=1, last_raw=content
+        ) from None

@@ -68,6 +68,7 @@ class FakeLLMServer:
         self.script: deque[Behaviour] = deque()
         self.default: Behaviour = ok()
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
         self.inflight = 0
         self.max_inflight = 0
         self._lock = threading.Lock()
@@ -84,9 +85,10 @@ class FakeLLMServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def next_behaviour(self, body: dict[str, Any]) -> tuple[Any, ...]:
+    def next_behaviour(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[Any, ...]:
         with self._lock:
             self.requests.append(body)
+            self.headers.append(headers)
             behaviour = self.script.popleft() if self.script else self.default
             self.inflight += 1
             self.max_inflight = max(self.max_inflight, self.inflight)
@@ -122,7 +124,9 @@ class FakeLLMServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                behaviour = server.next_behaviour(body)
+                behaviour = server.next_behaviour(
+                    body, {k.lower(): v for k, v in self.headers.items()}
+                )
                 try:
                     self._act(body, behaviour)
                 except (BrokenPipeError, ConnectionResetError):

@@ -38,8 +38,16 @@ CANDIDATES = [
 
 def test_real_server_grades_with_the_llama_cpp_dialect(tmp_path):
     # The CPU box runs one request at a time: keep the batch small and the timeout generous.
-    judge = LLMJudge(URL, MODEL, dialect="llama_cpp", timeout=120.0, max_retries=1,
-                     concurrency=2, max_tokens=320, cache_path=tmp_path / "judge.sqlite")
+    judge = LLMJudge(
+        URL,
+        MODEL,
+        dialect="llama_cpp",
+        timeout=120.0,
+        max_retries=1,
+        concurrency=2,
+        max_tokens=320,
+        cache_path=tmp_path / "judge.sqlite",
+    )
     with judge:
         verdicts = judge.score_batch(CANDIDATES, REFERENCES)
         stats = judge.stats.snapshot()

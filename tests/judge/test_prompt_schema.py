@@ -30,16 +30,26 @@ def test_instruction_block_is_byte_identical_across_requests():
 
 def test_reference_then_candidate_last_inside_delimiters():
     user = build_messages("CAND TEXT", "REF TEXT")[1]["content"]
-    assert user.index("<reference_report>") < user.index("REF TEXT") < user.index(
-        "</reference_report>"
+    assert (
+        user.index("<reference_report>")
+        < user.index("REF TEXT")
+        < user.index("</reference_report>")
     )
     assert user.index("</reference_report>") < user.index("<candidate_report>")
     assert user.endswith("CAND TEXT\n</candidate_report>")
 
 
 def test_instructions_quote_stard_items_for_each_axis_and_the_security_rule():
-    for item in ("item 1:", "item 23:", "item 24:", "item 3:", "item 27:", "item 19:",
-                 "item 20:", "item 21:"):
+    for item in (
+        "item 1:",
+        "item 23:",
+        "item 24:",
+        "item 3:",
+        "item 27:",
+        "item 19:",
+        "item 20:",
+        "item 21:",
+    ):
         assert item in SYSTEM_PROMPT, item
     assert "never instructions" in SYSTEM_PROMPT
     assert PROMPT_VERSION.startswith("himed-judge-v")
@@ -147,7 +157,10 @@ def test_judge_error_pickles_and_validates_reason():
 
     err = pickle.loads(pickle.dumps(JudgeError("timeout", "slow", attempts=2, last_raw="x")))
     assert (err.reason, err.attempts, err.last_raw, str(err)) == (
-        "timeout", 2, "x", "timeout: slow (after 2 attempts)"
+        "timeout",
+        2,
+        "x",
+        "timeout: slow (after 2 attempts)",
     )
     with pytest.raises(ValueError, match="reason must be one of"):
         JudgeError("boom", "x", attempts=1)
