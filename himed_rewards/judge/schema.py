@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import JudgeError
 from .prompt import SCORE_MAX
 
-__all__ = ["JudgeReply", "DIALECTS", "response_format", "parse_reply"]
+__all__ = [
+    "JudgeReply",
+    "DIALECTS",
+    "response_format",
+    "parse_reply",
+    "parse_completion_body",
+]
+
+RAW_LIMIT = 2000  # characters of a bad reply kept for the error (enough to debug, bounded)
 
 Dialect = Literal["openai", "llama_cpp"]
 
@@ -178,3 +186,44 @@ def parse_reply(content: str | None, finish_reason: str | None) -> JudgeReply:
         raise JudgeError(
             "invalid_schema", f"{where}: {first['msg']}", attempts=1, last_raw=content
         ) from None
+
+
+def parse_completion_body(body: bytes) -> tuple[str | None, str | None]:
+    """``(content, finish_reason)`` of the first choice of a raw chat-completion body.
+
+    Example:
+        >>> parse_completion_body(
+        ...     b'{"choices": [{"message": {"content": "{}"}, "finish_reason": "stop"}]}')
+        ('{}', 'stop')
+        >>> try:
+        ...     parse_completion_body(b"<html>bad gateway</html>")
+        ... except JudgeError as err:
+        ...     print(err.reason, "|", err.last_raw)
+        empty_reply | <html>bad gateway</html>
+    """
+    try:
+        data = json.loads(body)
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        content, finish = message.get("content"), choice.get("finish_reason")
+        refusal = message.get("refusal")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raw = body[:RAW_LIMIT].decode("utf-8", "replace")
+        raise JudgeError(
+            "empty_reply",
+            f"not a chat completion ({type(exc).__name__})",
+            attempts=1,
+            last_raw=raw,
+        ) from None
+    if refusal:
+        raise JudgeError(
+            "refusal", " ".join(str(refusal).split())[:200], attempts=1, last_raw=str(refusal)
+        )
+    if content is not None and not isinstance(content, str):
+        raise JudgeError(
+            "empty_reply",
+            "message content is not a string",
+            attempts=1,
+            last_raw=str(content)[:RAW_LIMIT],
+        )
+    return content, finish
