@@ -125,3 +125,17 @@ def lcs_lengths(hyp_ids, hyp_offsets, ref_ids, ref_offsets, pair_hyp, pair_ref, 
     if current >= 0:
         _reset(ref_ids, ref_offsets[current], ref_offsets[current + 1], local_of)
     return out
+
+
+@kernel
+def lcs_pair(hyp, ref, local_of):
+    """LCS length of one pair (the single-call fast path of ``rouge_l``)."""
+    if hyp.shape[0] == 0 or ref.shape[0] == 0:
+        return 0
+    if ref.shape[0] > _SWAP_ABOVE and ref.shape[0] > hyp.shape[0]:
+        hyp, ref = ref, hyp
+    v = np.empty((ref.shape[0] + 63) // 64, dtype=np.uint64)
+    masks = _build_masks(ref, 0, ref.shape[0], local_of)
+    length = _stream(masks, ref.shape[0], hyp, 0, hyp.shape[0], local_of, v)
+    _reset(ref, 0, ref.shape[0], local_of)
+    return length

@@ -140,3 +140,13 @@ def ngram_matches(
             slot_prefix[slot] = _EMPTY
             slot_max[slot] = 0
     return matches
+
+
+@kernel
+def ngram_matches_one(hyp, ref_ids, ref_offsets, max_order):
+    """Clipped matches of one hypothesis against its references (the single-call path)."""
+    hyp_offsets = np.array([0, hyp.shape[0]], dtype=np.int64)
+    groups = np.array([0, ref_offsets.shape[0] - 1], dtype=np.int64)
+    one = np.array([0, 1], dtype=np.int64)
+    index = np.zeros(1, dtype=np.int64)
+    return ngram_matches(hyp, hyp_offsets, ref_ids, ref_offsets, groups, one, index, max_order)[0]

@@ -24,7 +24,7 @@ from himed_rewards.kernels.bleu import (
     bleu_rows,
     closest_ref_lens,
 )
-from himed_rewards.kernels.ngrams import ngram_matches
+from himed_rewards.kernels.ngrams import ngram_matches, ngram_matches_one
 from himed_rewards.metrics._inputs import (
     Text,
     check_choice,
@@ -33,12 +33,12 @@ from himed_rewards.metrics._inputs import (
     normalize_batch,
     normalize_references,
 )
-from himed_rewards.metrics._layout import Layout, build_layout
+from himed_rewards.metrics._layout import Layout, build_layout, concat, encode_text
 from himed_rewards.text.interning import as_token_input
 from himed_rewards.text.tokenizers import Tokenizer, get_tokenizer
 
 __all__ = ["BleuStats", "BleuScore", "sentence_bleu", "sentence_bleu_batch", "corpus_bleu",
-           "bleu_stats", "bleu_from_layout"]
+           "bleu_stats", "bleu_from_layout", "cumulative_bleu_from_stats"]
 
 _SMOOTH = {"none": SMOOTH_NONE, "floor": SMOOTH_FLOOR, "add-k": SMOOTH_ADD_K, "exp": SMOOTH_EXP}
 _SMOOTH_DEFAULT = {"none": 0.0, "floor": 0.1, "add-k": 1.0, "exp": 0.0}  # sacrebleu's defaults
@@ -187,11 +187,15 @@ def sentence_bleu(
     """
     max_order, smooth_code, value, tokenizer, mean_code = _options(
         max_order, smooth, smooth_value, tokenize, mean)
-    hyp = as_token_input(hypothesis, "hypothesis")
-    refs = normalize_references(references)
-    stats = _stats(build_layout([hyp], [refs], tokenizer, lowercase), max_order)
-    score, _ = bleu_row(stats.matches[0], stats.totals[0], stats.hyp_lens[0], stats.ref_lens[0],
-                        smooth_code, value, bool(effective_order), mean_code)
+    hyp = encode_text(as_token_input(hypothesis, "hypothesis"), tokenizer, lowercase)
+    ref_arrays = [encode_text(r, tokenizer, lowercase) for r in normalize_references(references)]
+    ref_ids, ref_offsets = concat(ref_arrays)
+    matches = ngram_matches_one(hyp, ref_ids, ref_offsets, max_order)
+    hyp_len = hyp.shape[0]
+    totals = np.maximum(hyp_len - np.arange(max_order, dtype=np.int64), 0)
+    ref_len = min((abs(hyp_len - a.shape[0]), a.shape[0]) for a in ref_arrays)[1]  # closest
+    score, _ = bleu_row(matches, totals, hyp_len, ref_len, smooth_code, value,
+                        bool(effective_order), mean_code)
     return min(score / 100.0, 1.0)
 
 
@@ -249,3 +253,46 @@ def corpus_bleu(
     precisions = tuple(float(m) / float(t) if t else 0.0 for m, t in zip(matches, totals, strict=True))
     return BleuScore(cumulative[-1], cumulative, precisions, float(bp), sys_len, ref_len,
                      signature)
+
+
+def cumulative_bleu_from_stats(
+    stats: BleuStats, *, convention: str = "sacrebleu", smooth: str = "exp",
+    smooth_value: float | None = None, effective_order: bool = False,
+) -> np.ndarray:
+    """BLEU-1..N of every row of ``stats`` as a corpus score, shape ``(rows, max_order)``.
+
+    Each row is treated as the summed statistics of one corpus, so the rows of a bootstrap
+    (resampled rows summed) are scored in one call. Row ``i`` equals
+    ``corpus_bleu(...).cumulative`` of the corpus it sums, with the same ``convention`` (the
+    tokenization happened when ``stats`` was built) and, for ``"sacrebleu"``, the same
+    ``smooth`` / ``smooth_value`` / ``effective_order``.
+
+    Examples:
+        >>> s = bleu_stats(["no acute disease", "heart is normal"],
+        ...                ["no acute disease", "the heart is normal"], tokenize="whitespace")
+        >>> cumulative_bleu_from_stats(s.sum(), convention="coco").round(4).tolist()
+        [[0.8465, 0.8465, 0.8465, 0.0268]]
+    """
+    convention = check_choice(convention, _CONVENTIONS, "convention")
+    matches = np.ascontiguousarray(stats.matches, dtype=np.int64)
+    totals = np.ascontiguousarray(stats.totals, dtype=np.int64)
+    sys_len = np.ascontiguousarray(stats.hyp_lens, dtype=np.int64)
+    ref_len = np.ascontiguousarray(stats.ref_lens, dtype=np.int64)
+    max_order = matches.shape[1]
+    if convention == "coco":
+        # pycocoevalcap's order of operations: running product, k-th root, then BP.
+        ratios = (matches + _COCO_TINY) / (totals + _COCO_SMALL)
+        cumulative = np.cumprod(ratios, axis=1) ** (1.0 / np.arange(1, max_order + 1))
+        ratio = (sys_len + _COCO_TINY) / (ref_len + _COCO_SMALL)
+        with np.errstate(divide="ignore"):
+            bp = np.where(ratio < 1, np.exp(1 - 1 / ratio), 1.0)
+        return cumulative * bp[:, None]
+    _, smooth_code, value, _, _ = _options(max_order, smooth, smooth_value, "whitespace",
+                                           "geometric")
+    out = np.empty((matches.shape[0], max_order), dtype=np.float64)
+    for n in range(1, max_order + 1):
+        scores = bleu_rows(np.ascontiguousarray(matches[:, :n]),
+                           np.ascontiguousarray(totals[:, :n]), sys_len, ref_len, smooth_code,
+                           value, bool(effective_order), MEAN_GEOMETRIC)
+        out[:, n - 1] = np.minimum(scores / 100.0, 1.0)
+    return out

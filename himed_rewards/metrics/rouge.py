@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from himed_rewards.kernels.lcs import lcs_lengths
+from himed_rewards.kernels.lcs import lcs_lengths, lcs_pair
 from himed_rewards.kernels.ngrams import ngram_matches
 from himed_rewards.metrics._inputs import (
     Text,
@@ -23,7 +23,7 @@ from himed_rewards.metrics._inputs import (
     normalize_batch,
     normalize_references,
 )
-from himed_rewards.metrics._layout import Layout, build_layout, scratch_for
+from himed_rewards.metrics._layout import Layout, build_layout, encode_text, scratch_for
 from himed_rewards.text.interning import as_token_input
 from himed_rewards.text.tokenizers import Tokenizer, get_tokenizer
 
@@ -181,6 +181,16 @@ def rouge_l(hypothesis: Text, references: object, *, use_stemmer: bool = False,
     """
     hyp = as_token_input(hypothesis, "hypothesis")
     refs = normalize_references(references)
+    if len(refs) == 1 and convention == "rouge-score":  # the common call, without batch layout
+        tokenizer = _tokenizer(use_stemmer, tokenize, convention)
+        h, r = encode_text(hyp, tokenizer), encode_text(refs[0], tokenizer)
+        if h.shape[0] == 0 or r.shape[0] == 0:
+            return 0.0
+        lcs = lcs_pair(h, r, scratch_for(h, r))
+        precision, recall = lcs / h.shape[0], lcs / r.shape[0]
+        if precision + recall == 0:
+            return 0.0
+        return 2 * precision * recall / (precision + recall)
     return float(rouge_l_batch([hyp], [refs], use_stemmer=use_stemmer, tokenize=tokenize,
                                convention=convention).fmeasure[0])
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["RewardBreakdown"]
 
 
-@dataclass(frozen=True)
-class RewardBreakdown:
+class RewardBreakdown(NamedTuple):
     """Every component of the HiMed reward for one (completion, reference) pair.
 
     Fields follow the paper's equations: ``token`` (R_token, Eq. 2-3), ``concept_base``
@@ -20,7 +18,8 @@ class RewardBreakdown:
     completeness in [0, 3], Eq. 6), ``alpha1``/``alpha2`` (Eq. 10) and ``total``
     (= alpha1*low_level + alpha2*semantic, Eq. 9).
 
-    ``semantic`` is None when the semantic level is off (then alpha1 = 1, alpha2 = 0 and
+    Immutable (a named tuple, like rouge-score's ``Score``: cheap to build for every
+    completion of every step). ``semantic`` is None when the semantic level is off (then alpha1 = 1, alpha2 = 0 and
     total = low_level) or when the judge failed under the ``skip`` policy (then ``total``
     is None too, which TRL skips, and ``semantic_error`` says why).
 
@@ -55,13 +54,13 @@ class RewardBreakdown:
     def check_finite(self) -> RewardBreakdown:
         """Raise ValueError if any number is NaN or infinite (``score_batch`` checks the
         whole batch at once, vectorised, instead of per object)."""
-        for name, value in self.__dict__.items():
+        for name, value in zip(self._fields, self, strict=True):
             if value.__class__ is float and not math.isfinite(value):
                 raise ValueError(f"RewardBreakdown.{name} is not finite: {value!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
-        out = asdict(self)
+        out = self._asdict()
         out["matched_keywords"] = list(self.matched_keywords)
         return out

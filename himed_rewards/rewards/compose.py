@@ -21,7 +21,7 @@ from himed_rewards.metrics.meteor import meteor_from_layout
 from himed_rewards.metrics.rouge import rouge_l_from_layout
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
-from himed_rewards.rewards.format import extract_report, format_reward
+from himed_rewards.rewards.format import parse_completion
 from himed_rewards.rewards.keywords import KeywordVocabulary, keyword_bonus_batch
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.text.tokenizers import get_tokenizer
@@ -77,8 +77,9 @@ def _layout(reports: list[str], references: list[str], config: RewardConfig):
 
 
 def _low_level(completions: list[str], references: list[str], config: RewardConfig):
-    reports = [extract_report(c) for c in completions]
-    formats = [format_reward(c) for c in completions]
+    parsed = [parse_completion(c) for c in completions]
+    reports = [p[0] for p in parsed]
+    formats = [p[1] for p in parsed]
     layout, hyp_arrays, ref_arrays = _layout(reports, references, config)
     token = bleu_from_layout(layout, max_order=config.bleu_max_order, smooth=config.bleu_smooth,
                              mean=config.bleu_mean)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["format_reward", "extract_report", "TAGS"]
+__all__ = ["format_reward", "extract_report", "parse_completion", "TAGS"]
 
 TAGS = ("think", "finding", "impression")
 _OPEN = {t: f"<{t}>" for t in TAGS}
@@ -22,6 +22,35 @@ def _check_str(completion: object, argument: str = "completion") -> str:
     return completion
 
 
+def _well_formed_sections(text: str) -> tuple[str, str] | None:
+    """(finding, impression) bodies if ``text`` is well formed (Eq. 7), else None."""
+    text = text.strip()
+    count = text.count
+    if (count("<think>") != 1 or count("</think>") != 1 or count("<finding>") != 1
+            or count("</finding>") != 1 or count("<impression>") != 1 or count("</impression>") != 1):
+        return None  # missing, repeated or nested tags
+    bodies = []
+    pos = 0
+    for tag in TAGS:
+        opening, closing = _OPEN[tag], _CLOSE[tag]
+        if not text.startswith(opening, pos):
+            return None
+        start = pos + len(opening)
+        end = text.find(closing, start)
+        if end < 0:
+            return None
+        body = text[start:end]
+        if "<" in body and any(_OPEN[t] in body or _CLOSE[t] in body for t in TAGS):
+            return None  # a tag inside another block
+        if tag != "think" and not body.strip():
+            return None
+        bodies.append(body)
+        pos = end + len(closing)
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return (bodies[1], bodies[2]) if pos == len(text) else None
+
+
 def format_reward(completion: str) -> float:
     """+1 if and only if the completion is exactly one ``<think>`` block, one ``<finding>``
     block and one ``<impression>`` block, in that order, with only whitespace around and
@@ -33,30 +62,22 @@ def format_reward(completion: str) -> float:
         >>> format_reward("<finding>Clear lungs.</finding><impression>Normal.</impression>")
         -1.0
     """
-    text = _check_str(completion).strip()
-    count = text.count
-    if (count("<think>") != 1 or count("</think>") != 1 or count("<finding>") != 1
-            or count("</finding>") != 1 or count("<impression>") != 1 or count("</impression>") != 1):
-        return -1.0  # missing, repeated or nested tags
-    pos = 0
-    for i, tag in enumerate(TAGS):
-        opening, closing = _OPEN[tag], _CLOSE[tag]
-        if not text.startswith(opening, pos):
-            return -1.0
-        start = pos + len(opening)
-        end = text.find(closing, start)
-        if end < 0:
-            return -1.0
-        body = text[start:end]
-        if "<" in body and any(_OPEN[t] in body or _CLOSE[t] in body for t in TAGS):
-            return -1.0  # a tag inside another block
-        if tag != "think" and not body.strip():
-            return -1.0
-        pos = end + len(closing)
-        if i < len(TAGS) - 1:
-            while pos < len(text) and text[pos].isspace():
-                pos += 1
-    return 1.0 if pos == len(text) else -1.0
+    return 1.0 if _well_formed_sections(_check_str(completion)) is not None else -1.0
+
+
+def parse_completion(completion: str) -> tuple[str, float]:
+    """``(extract_report(completion), format_reward(completion))`` in one pass when the
+    completion is well formed (the common case in training), two otherwise.
+
+    Examples:
+        >>> parse_completion("<think>x</think><finding>Clear.</finding><impression>Normal.</impression>")
+        ('Clear.\\nNormal.', 1.0)
+    """
+    sections = _well_formed_sections(_check_str(completion))
+    if sections is None:
+        return extract_report(completion), -1.0
+    finding, impression = sections[0].strip(), sections[1].strip()
+    return f"{finding}\n{impression}", 1.0
 
 
 def _drop_reasoning(text: str) -> str:
