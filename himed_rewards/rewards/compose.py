@@ -22,7 +22,11 @@ from himed_rewards.metrics.rouge import rouge_l_from_layout
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.format import parse_completion
-from himed_rewards.rewards.keywords import KeywordVocabulary, keyword_bonus_batch
+from himed_rewards.rewards.keywords import (
+    KeywordVocabulary,
+    keyword_bonus_batch,
+    keyword_bonus_flat,
+)
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.text.tokenizers import get_tokenizer
 
@@ -86,13 +90,19 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     rouge = rouge_l_from_layout(layout).fmeasure
     meteor = meteor_from_layout(layout, alpha=config.meteor_alpha, beta=config.meteor_beta,
                                 gamma=config.meteor_gamma)
+    vocabulary = _vocabulary(config.keywords)
+    plain = not (config.keyword_grounded or config.keyword_negation_aware)
+    if plain and config.tokenize == "default":  # the paper's bonus on the ids we already have
+        bonuses = keyword_bonus_flat(layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary,
+                                     beta=config.keyword_beta, cap=config.keyword_cap)
+        return reports, formats, token, rouge, meteor, bonuses, layout
     keyword_ids = hyp_arrays if config.tokenize == "default" else reports
     reference_ids = None
     if config.keyword_grounded or config.keyword_negation_aware:
         reference_ids = ([ref_arrays[g] for g in layout.hyp_group] if config.tokenize == "default"
                          else references)
     bonuses = keyword_bonus_batch(
-        keyword_ids, reference_ids, vocabulary=_vocabulary(config.keywords),
+        keyword_ids, reference_ids, vocabulary=vocabulary,
         beta=config.keyword_beta, cap=config.keyword_cap, grounded=config.keyword_grounded,
         negation_aware=config.keyword_negation_aware, report_texts=reports,
         reference_texts=references,
@@ -110,32 +120,29 @@ def _combine(config: RewardConfig, step: int, formats, token, rouge, meteor, bon
     for name, values in (("token", token), ("rouge_l", rouge), ("meteor", meteor)):
         if not np.isfinite(values).all():  # kernels never produce these; guard anyway
             raise FloatingPointError(f"{name} produced a non-finite score")
-    out = []
     token, rouge, meteor = token.tolist(), rouge.tolist(), meteor.tolist()
     w_token, w_concept, w_format = config.w_token, config.w_concept, config.w_format
+    make = tuple.__new__  # RewardBreakdown is a NamedTuple: build it positionally, in field order
+    out = []
     for i, fmt in enumerate(formats):
         concept_base = rouge[i] + meteor[i]
         bonus, matched = bonuses[i]
         concept = concept_base + bonus
         low = w_token * token[i] + w_concept * concept + w_format * fmt
-        verdict = None if verdicts is None else verdicts[i]
-        semantic = None if verdict is None else verdict.total
-        if verdict is None:
+        if verdicts is None:
+            semantic_fields = (None, None, None, None, None)
             total: float | None = low
-        elif semantic is None:
-            total = None  # the judge failed and the policy is "skip": no reward, not 0
         else:
-            total = alpha1 * low + alpha2 * semantic
-        out.append(RewardBreakdown(
-            token=token[i], rouge_l=rouge[i], meteor=meteor[i],
-            concept_base=concept_base, keyword_bonus=float(bonus), concept=concept,
-            matched_keywords=matched, format=fmt, low_level=low, semantic=semantic,
-            semantic_accuracy=None if verdict is None else verdict.accuracy,
-            semantic_relevance=None if verdict is None else verdict.relevance,
-            semantic_completeness=None if verdict is None else verdict.completeness,
-            semantic_error=None if verdict is None else verdict.error,
-            alpha1=alpha1, alpha2=alpha2, total=total,
-        ))
+            verdict = verdicts[i]
+            semantic = verdict.total
+            semantic_fields = (semantic, verdict.accuracy, verdict.relevance,
+                               verdict.completeness, verdict.error)
+            # a failed judge under the "skip" policy: no reward (None), never a silent 0
+            total = None if semantic is None else alpha1 * low + alpha2 * semantic
+        out.append(make(RewardBreakdown, (
+            token[i], rouge[i], meteor[i], concept_base, bonus, concept, matched, fmt, low,
+            *semantic_fields, alpha1, alpha2, total,
+        )))
     return out
 
 

@@ -22,33 +22,30 @@ def _check_str(completion: object, argument: str = "completion") -> str:
     return completion
 
 
+# With every tag present exactly once (checked first, by str.count), this pattern has one
+# way to match, so it runs in linear time even on megabytes of hostile text.
+_STRUCTURE = re.compile(
+    r"\s*<think>.*?</think>\s*<finding>(.*?)</finding>\s*<impression>(.*?)</impression>\s*",
+    re.DOTALL,
+)
+
+
 def _well_formed_sections(text: str) -> tuple[str, str] | None:
     """(finding, impression) bodies if ``text`` is well formed (Eq. 7), else None."""
-    text = text.strip()
     count = text.count
-    if (count("<think>") != 1 or count("</think>") != 1 or count("<finding>") != 1
+    if count("<") == 6:  # exactly the six tags' "<": each tag occurs at most once
+        match = _STRUCTURE.fullmatch(text)
+    elif (count("<think>") != 1 or count("</think>") != 1 or count("<finding>") != 1
             or count("</finding>") != 1 or count("<impression>") != 1 or count("</impression>") != 1):
         return None  # missing, repeated or nested tags
-    bodies = []
-    pos = 0
-    for tag in TAGS:
-        opening, closing = _OPEN[tag], _CLOSE[tag]
-        if not text.startswith(opening, pos):
-            return None
-        start = pos + len(opening)
-        end = text.find(closing, start)
-        if end < 0:
-            return None
-        body = text[start:end]
-        if "<" in body and any(_OPEN[t] in body or _CLOSE[t] in body for t in TAGS):
-            return None  # a tag inside another block
-        if tag != "think" and not body.strip():
-            return None
-        bodies.append(body)
-        pos = end + len(closing)
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-    return (bodies[1], bodies[2]) if pos == len(text) else None
+    else:
+        match = _STRUCTURE.fullmatch(text)
+    if match is None:
+        return None
+    finding, impression = match.group(1, 2)
+    if not finding.strip() or not impression.strip():
+        return None
+    return finding, impression
 
 
 def format_reward(completion: str) -> float:

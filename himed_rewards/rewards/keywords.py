@@ -80,7 +80,7 @@ class KeywordVocabulary:
         'keywords:user:2:...'
     """
 
-    __slots__ = ("_keywords", "_forms", "_source", "_signature", "_trie", "_lock")
+    __slots__ = ("_keywords", "_forms", "_source", "_signature", "_trie", "_lock", "_rank")
 
     def __init__(self, keywords: Iterable[str | Sequence[str]], *, source: str = "user") -> None:
         if isinstance(keywords, str) or not isinstance(keywords, Iterable):
@@ -104,6 +104,7 @@ class KeywordVocabulary:
         if not names:
             raise ValueError("keywords must hold at least one keyword, got an empty list")
         self._keywords = tuple(names)
+        self._rank: np.ndarray | None = None
         self._forms = tuple(forms)
         self._source = str(source)
         digest = hashlib.sha256("\n".join("|".join(f) for f in forms).encode()).hexdigest()
@@ -159,6 +160,16 @@ class KeywordVocabulary:
     def signature(self) -> str:
         """``keywords:<source>:<count>:<hash of the forms>``, for reproducibility records."""
         return self._signature
+
+    def name_rank(self) -> np.ndarray:
+        """Each keyword's rank in alphabetical order (to sort matches without Python sorts)."""
+        rank = self._rank
+        if rank is None:
+            order = sorted(range(len(self._keywords)), key=self._keywords.__getitem__)
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            self._rank = rank
+        return rank
 
     def trie(self) -> TokenTrie:
         """The token trie of all forms (built and interned on first call, then cached)."""
@@ -351,6 +362,36 @@ def keyword_bonus_batch(
         bonus = min(beta * len(keywords), cap)
         results.append((bonus, tuple(sorted(names[k] for k in keywords))))
     return results
+
+
+def keyword_bonus_flat(flat: np.ndarray, offsets: np.ndarray, *, vocabulary: KeywordVocabulary,
+                       beta: float, cap: float) -> list[tuple[float, tuple[str, ...]]]:
+    """The paper's bonus (no grounding, no negation) for reports already laid out as one
+    id array with offsets, as ``score_batch`` has them: one kernel call, no per-report
+    Python work beyond building the result tuples. Same results as
+    :func:`keyword_bonus_batch`.
+
+    Examples:
+        >>> from himed_rewards.metrics._layout import concat
+        >>> flat, offsets = concat([encode("No effusion.", get_tokenizer("default"))])
+        >>> keyword_bonus_flat(flat, offsets, vocabulary=KeywordVocabulary.default(), beta=0.1, cap=0.25)
+        [(0.1, ('effusion',))]
+    """
+    beta = _check_weight(beta, "beta")
+    cap = _check_weight(cap, "cap")
+    trie = vocabulary.trie()
+    out_offsets, out = distinct_keywords_batch(
+        flat, offsets, trie.root_child, trie.child_start, trie.child_token, trie.child_node,
+        trie.node_keyword, trie.n_keywords,
+    )  # fmt: skip
+    counts = np.diff(out_offsets)
+    report_of = np.repeat(np.arange(counts.shape[0]), counts)
+    order = np.lexsort((vocabulary.name_rank()[out], report_of))  # names sorted per report
+    names = vocabulary.keywords
+    matched = [names[k] for k in out[order].tolist()]
+    bounds = out_offsets.tolist()
+    bonuses = np.minimum(beta * counts, cap).tolist()
+    return [(bonuses[r], tuple(matched[bounds[r]:bounds[r + 1]])) for r in range(counts.shape[0])]
 
 
 def _distinct(texts: Sequence[object], argument: str, vocabulary: KeywordVocabulary):

@@ -266,3 +266,26 @@ def test_token_char_spans_on_real_reports():
         lowered, spans = token_char_spans(text)
         assert len(spans) == len(ids(text))
         assert all(0 <= s < e <= len(lowered) for s, e in spans)
+
+
+def test_flat_fast_path_equals_the_batch_form():
+    import csv
+    from pathlib import Path
+
+    from himed_rewards.metrics._layout import concat
+    from himed_rewards.rewards.keywords import (
+        KeywordVocabulary,
+        keyword_bonus_batch,
+        keyword_bonus_flat,
+    )
+    from himed_rewards.text import encode, get_tokenizer
+
+    path = Path(__file__).parents[1] / "fixtures" / "iu_xray" / "gts.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        reports = [row["report"] for row in csv.DictReader(handle)] + ["", "no"]
+    ids = [encode(r, get_tokenizer("default")) for r in reports]
+    flat, offsets = concat(ids)
+    vocabulary = KeywordVocabulary.default()
+    for beta, cap in ((0.05, 0.25), (0.1, 10.0), (0.0, 0.0)):
+        assert keyword_bonus_flat(flat, offsets, vocabulary=vocabulary, beta=beta, cap=cap) == \
+            keyword_bonus_batch(ids, vocabulary=vocabulary, beta=beta, cap=cap)
