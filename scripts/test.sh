@@ -10,6 +10,9 @@ echo "== install" >&2
 bash .ci/setup_train.sh                      # torch==2.13.0 (CPU, local) first, then TRL stack
 "$PY" -m pip install --quiet -e ".[dev,server,eval,docs]"
 
+echo "== Chromium for the docs-site test" >&2
+bash .ci/setup_docs_browser.sh               # Debian's chromium (idempotent)
+
 echo "== WordNet for nltk (reference tests)" >&2
 eval "$(bash .ci/setup_wordnet.sh)"          # exports NLTK_DATA
 
@@ -28,4 +31,4 @@ echo "== pytest" >&2
 "$PY" -m pytest -q -p no:warnings "$@"
 
 echo "== docs" >&2
-"$PY" -m mkdocs build --strict --quiet --site-dir /tmp/himed-site
+NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict --quiet --site-dir /tmp/himed-site

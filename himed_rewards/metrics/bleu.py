@@ -229,28 +229,18 @@ def corpus_bleu(
     sys_len, ref_len = int(total.hyp_lens[0]), int(total.ref_lens[0])
     signature = (f"bleu|conv:{convention}|n:{max_order}|tok:{tokenizer.signature()}"
                  f"|lc:{'yes' if lowercase else 'no'}")
+    cumulative = tuple(cumulative_bleu_from_stats(
+        total, convention=convention, smooth=smooth, smooth_value=smooth_value,
+        effective_order=effective_order)[0].tolist())
+    precisions = tuple(float(m) / float(t) if t else 0.0
+                       for m, t in zip(matches, totals, strict=True))
     if convention == "coco":
-        cumulative = []
-        product = 1.0
-        for k in range(max_order):
-            product *= (float(matches[k]) + _COCO_TINY) / (float(totals[k]) + _COCO_SMALL)
-            cumulative.append(product ** (1.0 / (k + 1)))
         ratio = (sys_len + _COCO_TINY) / (ref_len + _COCO_SMALL)
         bp = math.exp(1 - 1 / ratio) if ratio < 1 else 1.0
-        if ratio < 1:
-            cumulative = [c * bp for c in cumulative]
-        precisions = tuple(float(m) / float(t) if t else 0.0 for m, t in zip(matches, totals, strict=True))
-        return BleuScore(cumulative[-1], tuple(cumulative), precisions, bp, sys_len, ref_len,
-                         signature)
-    signature += f"|smooth:{smooth}|eff:{'yes' if effective_order else 'no'}"
-    cumulative = tuple(
-        min(1.0, bleu_row(matches[: n], totals[: n], sys_len, ref_len, smooth_code, value,
-                 bool(effective_order), MEAN_GEOMETRIC)[0] / 100.0)
-        for n in range(1, max_order + 1)
-    )
-    _, bp = bleu_row(matches, totals, sys_len, ref_len, smooth_code, value,
-                     bool(effective_order), MEAN_GEOMETRIC)
-    precisions = tuple(float(m) / float(t) if t else 0.0 for m, t in zip(matches, totals, strict=True))
+    else:
+        signature += f"|smooth:{smooth}|eff:{'yes' if effective_order else 'no'}"
+        _, bp = bleu_row(matches, totals, sys_len, ref_len, smooth_code, value,
+                         bool(effective_order), MEAN_GEOMETRIC)
     return BleuScore(cumulative[-1], cumulative, precisions, float(bp), sys_len, ref_len,
                      signature)
 

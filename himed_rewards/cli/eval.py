@@ -1,0 +1,137 @@
+"""``himed-rewards eval``: the paper's Table 3 for one or more systems, with 95% CIs and p-values.
+
+Each ``--predictions`` file is one system (``--system`` names them in the same order; the
+first is the baseline of the significance test). Writes Markdown to stdout and, with
+``--output-dir``, ``table.md``, ``table.csv``, ``results.json`` (with the reproducibility
+signature) and ``scores/<system>.jsonl`` (per-sample scores, for ``himed-rewards plot``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from himed_rewards.evaluation.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+    from himed_rewards.evaluation.ratescore import RATESCORE_MODELS
+    from himed_rewards.evaluation.significance import TESTS
+    from himed_rewards.evaluation.statistics import CONVENTIONS
+
+    parser = subparsers.add_parser(
+        "eval", help="corpus metrics, bootstrap CIs and significance (the paper's Table 3)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--predictions", action="append", required=True,
+                        help=".jsonl or .csv (id + text); repeat for several systems")
+    parser.add_argument("--references", required=True, help=".jsonl or .csv (id + text)")
+    parser.add_argument("--system", action="append",
+                        help="name of each system, in --predictions order (default: file stems)")
+    parser.add_argument("--convention", choices=CONVENTIONS, default="default",
+                        help="default: sacrebleu BLEU (13a), rouge-score ROUGE, nltk METEOR; "
+                             "coco: pycocoevalcap Bleu/Rouge/Meteor 1.5 (needs Java), the "
+                             "numbers report-generation papers print")
+    parser.add_argument("--lowercase", action="store_true",
+                        help="lowercase predictions and references first")
+    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES,
+                        help=f"bootstrap resamples / randomization trials ({DEFAULT_RESAMPLES})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="resampling seed")
+    parser.add_argument("--test", choices=TESTS, default="paired-bs",
+                        help="paired significance test vs the first system")
+    parser.add_argument("--config", help="a RewardConfig YAML/JSON file for the HiMed reward")
+    parser.add_argument("--step", type=int,
+                        help="schedule step of the reward (default: the schedule's T, where "
+                             "alpha1 has reached alpha_min; 0 when the schedule has no T)")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N reference ids")
+    parser.add_argument("--ratescore", action="store_true",
+                        help="add RaTEScore (the `ratescore` package and its two models, "
+                             "available locally)")
+    parser.add_argument("--ratescore-ner-model", default=RATESCORE_MODELS[0])
+    parser.add_argument("--ratescore-eval-model", default=RATESCORE_MODELS[1])
+    parser.add_argument("--ratescore-gpu", action="store_true", help="run RaTEScore on CUDA")
+    parser.add_argument("--output-dir", help="write table.md, table.csv, results.json, scores/")
+    parser.set_defaults(func=run)
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _names(args: argparse.Namespace) -> list[str] | str:
+    names = args.system or [Path(p).stem for p in args.predictions]
+    if len(names) != len(args.predictions):
+        return (f"--system was given {len(names)} times for {len(args.predictions)} "
+                f"--predictions files; give one name per file")
+    if len(set(names)) != len(names):
+        return f"system names must be distinct, got {names}"
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    from himed_rewards import RewardConfig
+    from himed_rewards.cli.io import read_texts, write_records
+    from himed_rewards.evaluation import (
+        RatescoreUnavailable,
+        evaluate,
+        load_ratescore,
+        to_csv,
+        to_markdown,
+    )
+
+    names = _names(args)
+    if isinstance(names, str):
+        return _error(names)
+    if args.resamples < 1:
+        return _error(f"--resamples must be >= 1, got {args.resamples}")
+    references = read_texts(args.references)
+    ids = list(references)
+    if args.limit is not None:
+        if args.limit < 1:
+            return _error(f"--limit must be >= 1, got {args.limit}")
+        ids = ids[: args.limit]
+    systems = {}
+    for name, path in zip(names, args.predictions, strict=True):
+        predictions = read_texts(path)
+        missing = [i for i in ids if i not in predictions]
+        if missing:
+            return _error(f"{path} has no prediction for {len(missing)} reference ids, e.g. "
+                          f"{', '.join(missing[:3])}")
+        systems[name] = [predictions[i] for i in ids]
+    config = RewardConfig.from_file(args.config) if args.config else RewardConfig()
+    step = args.step if args.step is not None else int(getattr(config.schedule, "T", 0))
+    ratescore = info = None
+    if args.ratescore:
+        try:
+            ratescore = load_ratescore(args.ratescore_ner_model, args.ratescore_eval_model,
+                                       use_gpu=args.ratescore_gpu)
+        except RatescoreUnavailable as error:
+            return _error(str(error))
+        info = {"ner_model": args.ratescore_ner_model, "eval_model": args.ratescore_eval_model}
+    try:
+        result = evaluate(systems, [references[i] for i in ids], ids=ids,
+                          convention=args.convention, n_resamples=args.resamples,
+                          seed=args.seed, test=args.test, reward_config=config, step=step,
+                          lowercase=args.lowercase, ratescore=ratescore, ratescore_info=info)
+    except RuntimeError as error:  # e.g. the coco METEOR jar without Java
+        return _error(str(error))
+    markdown = to_markdown(result)
+    print(markdown, end="")
+    if args.output_dir:
+        out = Path(args.output_dir)
+        (out / "scores").mkdir(parents=True, exist_ok=True)
+        (out / "table.md").write_text(markdown, encoding="utf-8")
+        (out / "table.csv").write_text(to_csv(result), encoding="utf-8")
+        (out / "results.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n",
+                                          encoding="utf-8")
+        for name in result.systems:
+            columns = result.per_sample[name]
+            write_records(out / "scores" / f"{_SAFE_NAME.sub('_', name)}.jsonl",
+                          ({"id": i, "system": name, **{k: v[j] for k, v in columns.items()}}
+                           for j, i in enumerate(result.ids)))
+        print(f"wrote {out}/table.md, table.csv, results.json, scores/", file=sys.stderr)
+    return 0

@@ -1,0 +1,53 @@
+"""Corpus evaluation as report-generation papers print it, with intervals and significance.
+
+:func:`evaluate` scores systems on the same references (BLEU-1..4, ROUGE-1/2/L, METEOR,
+CheXpert-14 clinical F1, the semantic axes and the HiMed reward, optionally RaTEScore),
+computing per-sample statistics once and reusing them for paired bootstrap 95% intervals
+and paired significance tests; :mod:`~himed_rewards.evaluation.tables` lays the result out
+as the paper's Table 3 and :mod:`~himed_rewards.evaluation.signature` records how.
+
+Examples:
+    >>> from himed_rewards.evaluation import evaluate, to_markdown
+    >>> refs = ["No acute disease.", "Small left pleural effusion."]
+    >>> r = evaluate({"model": ["No acute disease.", "Left effusion."]}, refs, n_resamples=50)
+    >>> round(r.scores["model"]["f1_micro"].value, 3)
+    1.0
+"""
+
+from himed_rewards.evaluation.bootstrap import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    bootstrap_weights,
+    confidence_interval,
+)
+from himed_rewards.evaluation.chexpert import (
+    CHEXPERT14,
+    chexpert_counts,
+    chexpert_present,
+    macro_f1,
+    micro_f1,
+)
+from himed_rewards.evaluation.evaluate import EvaluationResult, MetricResult, evaluate
+from himed_rewards.evaluation.ratescore import (
+    RATESCORE_MODELS,
+    RatescoreUnavailable,
+    load_ratescore,
+)
+from himed_rewards.evaluation.signature import evaluation_signature, package_versions
+from himed_rewards.evaluation.significance import TESTS, paired_p_value, randomization_masks
+from himed_rewards.evaluation.statistics import (
+    CONVENTIONS,
+    Metric,
+    SystemStatistics,
+    compute_statistics,
+)
+from himed_rewards.evaluation.tables import format_cell, to_csv, to_markdown
+
+__all__ = [
+    "CHEXPERT14", "CONVENTIONS", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "RATESCORE_MODELS",
+    "TESTS", "EvaluationResult", "Metric", "MetricResult", "RatescoreUnavailable",
+    "SystemStatistics", "bootstrap_weights", "chexpert_counts", "chexpert_present",
+    "compute_statistics", "confidence_interval", "evaluate", "evaluation_signature",
+    "format_cell", "load_ratescore", "macro_f1", "micro_f1", "package_versions",
+    "paired_p_value", "randomization_masks", "to_csv", "to_markdown",
+]  # fmt: skip

@@ -1,0 +1,131 @@
+"""Evaluate several systems on the same references: scores, intervals, p-values, signature."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from himed_rewards.evaluation.bootstrap import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    bootstrap_weights,
+    confidence_interval,
+)
+from himed_rewards.evaluation.signature import evaluation_signature
+from himed_rewards.evaluation.significance import TESTS, paired_p_value, randomization_masks
+from himed_rewards.evaluation.statistics import compute_statistics
+
+__all__ = ["MetricResult", "EvaluationResult", "evaluate", "TABLE_ORDER"]
+
+#: Column order of the Table-3 layout (metrics a run does not have are skipped).
+TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "meteor", "meteor_seg", "rouge1",
+               "rouge2", "f1_micro", "f1_macro", "sem_accuracy", "sem_relevance",
+               "sem_completeness", "himed_low_level", "himed", "ratescore")
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One cell: corpus value, 95% interval (None: point value only), p-value vs baseline."""
+
+    value: float | None
+    ci: tuple[float, float] | None
+    p_value: float | None
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "ci": list(self.ci) if self.ci else None,
+                "p_value": self.p_value}
+
+
+@dataclass
+class EvaluationResult:
+    """Scores of every system (the first is the baseline) and how they were computed."""
+
+    systems: list[str]
+    labels: dict[str, str]
+    scores: dict[str, dict[str, MetricResult]]
+    signature: dict
+    ids: list[str] = field(default_factory=list)
+    per_sample: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metric names present for every system, in table order."""
+        return [m for m in TABLE_ORDER if all(m in self.scores[s] for s in self.systems)]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: signature, labels, and one entry per system and metric."""
+        return {"signature": self.signature, "baseline": self.systems[0],
+                "labels": {m: self.labels[m] for m in self.metrics},
+                "systems": {s: {m: self.scores[s][m].to_dict() for m in self.metrics}
+                            for s in self.systems}}
+
+
+def evaluate(
+    systems: Mapping[str, Sequence[str]],
+    references: Sequence[str],
+    *,
+    ids: Sequence[str] | None = None,
+    convention: str = "default",
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    test: str = "paired-bs",
+    reward_config: object | None = None,
+    step: int = 0,
+    lowercase: bool = False,
+    ratescore: Callable[[list[str], list[str]], list[float]] | None = None,
+    ratescore_info: dict | None = None,
+) -> EvaluationResult:
+    """Score every system, with paired bootstrap intervals and p-values vs the first system.
+
+    Per-sample statistics are computed once per system; intervals and tests reuse them.
+    ``lowercase`` lowercases predictions and references before every metric (papers that
+    follow R2Gen evaluate lowercased, cleaned reports).
+
+    Examples:
+        >>> refs = ["No effusion.", "Mild edema.", "Lungs are clear.", "Cardiomegaly."] * 3
+        >>> r = evaluate({"copy": refs, "normal": ["Lungs are clear."] * 12}, refs,
+        ...              n_resamples=100)
+        >>> r.scores["copy"]["bleu4"].value, r.scores["normal"]["rouge_l"].p_value < 0.05
+        (1.0, True)
+    """
+    from himed_rewards import RewardConfig
+
+    if not systems:
+        raise ValueError("systems must name at least one system")
+    if test not in TESTS:
+        raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
+    def prepare(text: object) -> str:
+        return str(text).lower() if lowercase else str(text)
+
+    refs = [prepare(r) for r in references]
+    for name, hyps in systems.items():
+        if len(hyps) != len(refs):
+            raise ValueError(f"system {name!r} has {len(hyps)} predictions for "
+                             f"{len(refs)} references")
+    config = reward_config if reward_config is not None else RewardConfig()
+    stats = {name: compute_statistics([prepare(h) for h in hyps], refs, convention=convention,
+                                      reward_config=config, step=step, ratescore=ratescore)
+             for name, hyps in systems.items()}
+    weights = bootstrap_weights(len(refs), n_resamples, seed)
+    test_weights = weights if test == "paired-bs" else randomization_masks(
+        len(refs), n_resamples, seed)
+    names = list(systems)
+    baseline = stats[names[0]].metrics
+    scores: dict[str, dict[str, MetricResult]] = {}
+    labels: dict[str, str] = {}
+    for name in names:
+        row = {}
+        for key, metric in stats[name].metrics.items():
+            labels[key] = metric.label
+            p = None
+            if name != names[0] and key in baseline:
+                p = paired_p_value(baseline[key], metric, test, test_weights)
+            row[key] = MetricResult(metric.value(), confidence_interval(metric, weights), p)
+        scores[name] = row
+    signature = evaluation_signature(
+        convention=convention, lowercase=lowercase, n_resamples=n_resamples, seed=seed, test=test,
+        reward_config_signature=config.signature(), step=step,  # type: ignore[attr-defined]
+        n_samples=len(refs), ratescore=ratescore_info)
+    return EvaluationResult(names, labels, scores, signature,
+                            ids=list(ids) if ids is not None else [str(i) for i in range(len(refs))],
+                            per_sample={n: s.per_sample for n, s in stats.items()})

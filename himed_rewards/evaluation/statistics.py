@@ -1,0 +1,206 @@
+"""Per-sample statistics of one system, computed once, and the corpus metrics built on them.
+
+Every corpus metric of the evaluation is a function of **column sums** of a per-sample
+matrix: BLEU of summed matches / totals / lengths, clinical F1 of summed TP / FP / FN, and
+every averaged metric (ROUGE, METEOR, semantic axes, reward) of summed ``(value, present)``.
+A resample is a weight vector over samples (how often each one is drawn), so the corpus
+scores of ``B`` resamples are ``finalize(weights @ columns)``: one matrix product, no
+rescoring. The two conventions:
+
+* ``"default"``: BLEU as sacrebleu 2.x ``corpus_bleu`` (tokenizer 13a, exp smoothing),
+  ROUGE-1/2/L as rouge-score's F (no stemmer), METEOR as nltk's ``meteor_score``;
+* ``"coco"``: what report-generation papers print with pycocoevalcap: ``Bleu(4)``
+  (whitespace tokens), ``Rouge`` (ROUGE-L, beta 1.2), ``Meteor`` (METEOR 1.5 jar, Java).
+  The jar's corpus METEOR is computed from its own aggregated statistics, not the mean of
+  its per-segment scores; it is reported as ``meteor`` (point value only), and the mean of
+  the jar's per-segment scores as ``meteor_seg`` with intervals and p-values.
+  ROUGE-1/2 have no pycocoevalcap version: they stay rouge-score's in both conventions.
+
+Clinical F1 is described in :mod:`himed_rewards.evaluation.chexpert`; the semantic axes and
+the HiMed reward come from :func:`himed_rewards.score_batch` with the given configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["CONVENTIONS", "Metric", "SystemStatistics", "compute_statistics"]
+
+CONVENTIONS = ("default", "coco")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One corpus metric of one system: per-sample additive columns and their finaliser.
+
+    ``columns`` is ``(n, k)``; ``finalize`` maps summed columns ``(B, k)`` to scores ``(B,)``
+    (NaN where a resample leaves the metric undefined). ``columns is None`` marks a metric
+    with a point value only (``point``), such as the METEOR 1.5 jar's corpus score.
+    """
+
+    name: str
+    label: str
+    columns: np.ndarray | None
+    finalize: Callable[[np.ndarray], np.ndarray] | None
+    point: float | None = None
+
+    def resampled(self, weights: np.ndarray) -> np.ndarray:
+        """Scores of the corpora given by ``weights`` ``(B, n)`` -> ``(B,)``."""
+        if self.columns is None or self.finalize is None:
+            raise ValueError(f"metric {self.name!r} has no per-sample statistics to resample")
+        return self.finalize(weights @ self.columns)
+
+    def value(self) -> float | None:
+        """The corpus score (None when undefined, e.g. a reward missing for every sample)."""
+        if self.columns is None:
+            return self.point
+        score = float(self.resampled(np.ones((1, self.columns.shape[0]),
+                                             dtype=self.columns.dtype))[0])
+        return None if np.isnan(score) else score
+
+
+@dataclass
+class SystemStatistics:
+    """Everything computed for one system: its metrics and per-sample scores."""
+
+    metrics: dict[str, Metric]
+    per_sample: dict[str, list[float | None]] = field(default_factory=dict)
+
+
+def _mean_columns(values: Sequence[float | None]) -> np.ndarray:
+    present = np.array([v is not None for v in values], dtype=np.float64)
+    vals = np.array([0.0 if v is None else float(v) for v in values], dtype=np.float64)
+    return np.stack([vals, present], axis=1).reshape(-1, 2)
+
+
+def _finalize_mean(sums: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
+
+
+def _mean_metric(name: str, label: str, values: Sequence[float | None]) -> Metric:
+    return Metric(name, label, _mean_columns(values), _finalize_mean)
+
+
+def _bleu_finalizer(convention: str, order: int) -> Callable[[np.ndarray], np.ndarray]:
+    from himed_rewards.metrics.bleu import BleuStats, cumulative_bleu_from_stats
+
+    bleu_convention = "coco" if convention == "coco" else "sacrebleu"
+
+    def finalize(sums: np.ndarray) -> np.ndarray:
+        stats = BleuStats(sums[:, :4], sums[:, 4:8], sums[:, 8], sums[:, 9])
+        return cumulative_bleu_from_stats(stats, convention=bleu_convention)[:, order - 1]
+
+    return finalize
+
+
+def _f1_finalizer(kind: str) -> Callable[[np.ndarray], np.ndarray]:
+    from himed_rewards.evaluation.chexpert import macro_f1, micro_f1
+
+    f1 = micro_f1 if kind == "micro" else macro_f1
+    return lambda sums: f1(sums.reshape(sums.shape[0], 14, 3))
+
+
+def compute_statistics(
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    *,
+    convention: str = "default",
+    reward_config: object | None = None,
+    step: int = 0,
+    ratescore: Callable[[list[str], list[str]], list[float]] | None = None,
+) -> SystemStatistics:
+    """Per-sample statistics and corpus metrics of one system against its references.
+
+    Args:
+        hypotheses: the system's reports, aligned with ``references``.
+        references: one reference report per hypothesis.
+        convention: ``"default"`` or ``"coco"`` (see the module docstring).
+        reward_config: a :class:`~himed_rewards.RewardConfig` (default: ``RewardConfig()``,
+            whose semantic level is the offline clinical judge).
+        step: the training step the reward schedule is evaluated at.
+        ratescore: optional callable ``(candidates, references) -> per-sample scores``.
+
+    Examples:
+        >>> s = compute_statistics(["No acute disease.", "Mild cardiomegaly."],
+        ...                        ["No acute disease.", "Heart is enlarged."])
+        >>> round(s.metrics["rouge_l"].value(), 4), s.metrics["f1_micro"].value()
+        (0.5, 1.0)
+    """
+    from himed_rewards import RewardConfig, score_batch
+    from himed_rewards.evaluation.chexpert import chexpert_counts
+    from himed_rewards.metrics import bleu_stats, meteor_batch, rouge_l_batch, rouge_n_batch
+
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}, "
+                         f"got {convention!r}")
+    hyps, refs = list(hypotheses), list(references)
+    if len(hyps) != len(refs) or not hyps:
+        raise ValueError(f"hypotheses and references must be non-empty and aligned, got "
+                         f"{len(hyps)} and {len(refs)}")
+    coco = convention == "coco"
+    metrics: dict[str, Metric] = {}
+    per_sample: dict[str, list[float | None]] = {}
+
+    stats = bleu_stats(hyps, refs, tokenize="whitespace" if coco else "13a")
+    bleu_cols = np.concatenate([stats.matches, stats.totals, stats.hyp_lens[:, None],
+                                stats.ref_lens[:, None]], axis=1).astype(np.int64)
+    for order in range(1, 5):
+        metrics[f"bleu{order}"] = Metric(f"bleu{order}", f"B{order}", bleu_cols,
+                                         _bleu_finalizer(convention, order))
+
+    rouge_l = rouge_l_batch(hyps, refs, convention="coco" if coco else "rouge-score").fmeasure
+    per_sample["rouge_l"] = rouge_l.tolist()
+    metrics["rouge_l"] = _mean_metric("rouge_l", "RG-L", per_sample["rouge_l"])
+
+    if coco:
+        segment, corpus = _coco_meteor(hyps, refs)
+        metrics["meteor"] = Metric("meteor", "METEOR", None, None, point=corpus)
+        per_sample["meteor_seg"] = segment
+        metrics["meteor_seg"] = _mean_metric("meteor_seg", "METEOR-seg", segment)
+    else:
+        per_sample["meteor"] = [float(v) for v in meteor_batch(hyps, refs)]
+        metrics["meteor"] = _mean_metric("meteor", "METEOR", per_sample["meteor"])
+
+    for n in (1, 2):
+        per_sample[f"rouge{n}"] = rouge_n_batch(hyps, refs, n=n).fmeasure.tolist()
+        metrics[f"rouge{n}"] = _mean_metric(f"rouge{n}", f"RG-{n}", per_sample[f"rouge{n}"])
+
+    counts = chexpert_counts(hyps, refs).reshape(len(hyps), 42)
+    metrics["f1_micro"] = Metric("f1_micro", "F1-mic", counts, _f1_finalizer("micro"))
+    metrics["f1_macro"] = Metric("f1_macro", "F1-mac", counts, _f1_finalizer("macro"))
+
+    config = reward_config if reward_config is not None else RewardConfig()
+    breakdowns = score_batch(hyps, refs, step=step, config=config)  # type: ignore[arg-type]
+    for name, label, attr in (("sem_accuracy", "Sem-Acc", "semantic_accuracy"),
+                              ("sem_relevance", "Sem-Rel", "semantic_relevance"),
+                              ("sem_completeness", "Sem-Comp", "semantic_completeness"),
+                              ("himed_low_level", "HiMed-low", "low_level"),
+                              ("himed", "HiMed", "total")):
+        values = [getattr(b, attr) for b in breakdowns]
+        per_sample[name] = values
+        if any(v is not None for v in values):  # a switched-off semantic level has no axes
+            metrics[name] = _mean_metric(name, label, values)
+
+    if ratescore is not None:
+        values = [float(v) for v in ratescore(hyps, refs)]
+        if len(values) != len(hyps):
+            raise ValueError(f"ratescore returned {len(values)} scores for {len(hyps)} pairs")
+        per_sample["ratescore"] = values
+        metrics["ratescore"] = _mean_metric("ratescore", "RATE", values)
+    return SystemStatistics(metrics, per_sample)
+
+
+def _coco_meteor(hyps: list[str], refs: list[str]) -> tuple[list[float], float]:
+    """pycocoevalcap's METEOR 1.5: per-segment scores and the jar's corpus score."""
+    # The metrics module owns the one JVM; reuse it (and its one-line-per-text rule).
+    from himed_rewards.metrics.meteor import _coco_line, _coco_scorer
+
+    scorer = _coco_scorer()
+    gts = {i: [_coco_line(r)] for i, r in enumerate(refs)}
+    res = {i: [_coco_line(h)] for i, h in enumerate(hyps)}
+    corpus, segments = scorer.compute_score(gts, res)  # type: ignore[attr-defined]
+    return [float(s) for s in segments], float(corpus)
