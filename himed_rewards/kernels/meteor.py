@@ -4,13 +4,21 @@ nltk's ``_enum_align_words`` aligns in three greedy passes. Each pass walks the 
 unmatched hypothesis words from the last to the first and gives each the *highest* still
 unmatched reference position whose key fits: (1) same lowercased word, (2) same Porter stem,
 (3) a reference stem among the hypothesis stem's WordNet synonyms. Chunks are counted over
-the matches sorted by hypothesis position. Short pairs are aligned by scanning the
-reference from its end (``align_scan``); long ones with a stable sort of the reference keys
-(``align_sorted``): positions of one key form a run and "the highest still unmatched" is the
-end of that run, so every lookup is a binary search, O((n + m) log m).
+the matches sorted by hypothesis position.
+
+"The highest still unmatched reference position with key ``k``" is kept in O(1) per step by
+key-indexed chains: ``head[k]`` is that position (-1: none) and ``below[j]`` the next lower
+position holding the same key as ``j``; taking ``j = head[k]`` sets ``head[k] = below[j]``.
+Building a chain is one pass over the reference, so a pair costs O(n + m) plus, in pass 3,
+for each still unmatched hypothesis word one ``head`` read per synonym (or, when the synonyms
+outnumber the unmatched reference positions ``SCAN_ABOVE`` times, a scan of those positions
+with a binary search each). ``head`` is caller-owned scratch indexed by key, all -1 on entry
+and restored to all -1 on exit, so no pair allocates or clears anything of the key space's
+size.
 
 Token ids index the key tables of ``himed_rewards.text.wordnet.MeteorKeys``:
-``lower_key[v]``, ``stem_key[v]``, and ``syn_keys[syn_start[v]:syn_end[v]]``.
+``lower_key[v]``, ``stem_key[v]``, and ``syn_keys[syn_start[v]:syn_end[v]]`` (sorted). Every
+key is below ``len(head)``.
 """
 
 from __future__ import annotations
@@ -20,14 +28,19 @@ import numpy as np
 from himed_rewards.kernels._config import kernel
 
 __all__ = [
+    "SCAN_ABOVE",
     "count_unknown",
+    "align_pair",
     "meteor_align",
-    "align_scan",
-    "align_sorted",
     "meteor_pair_score",
     "meteor_batch_scores",
     "meteor_from_counts",
 ]
+
+
+# Pass 3 scans the unmatched reference (a binary search per position) instead of reading one
+# chain head per synonym when the synonyms outnumber those positions this many times.
+SCAN_ABOVE = 16
 
 
 @kernel
@@ -38,52 +51,6 @@ def count_unknown(ids, known):
         if v >= len(known) or not known[v]:
             missing += 1
     return missing
-
-@kernel
-def _take_highest(sorted_keys, order, run_end, key):
-    """Pop the highest unmatched position whose key is ``key`` (-1 when none is left).
-
-    ``run_end[lo]`` is the exclusive end of the still-unmatched part of the run of ``key``
-    that starts at ``lo`` in ``sorted_keys``; ``order`` maps sorted slots to positions.
-    """
-    lo = np.searchsorted(sorted_keys, key)
-    if lo == len(sorted_keys) or sorted_keys[lo] != key or run_end[lo] == lo:
-        return -1, lo
-    return order[run_end[lo] - 1], lo
-
-
-@kernel
-def _runs(keys):
-    """A stable sort of ``keys``: (sorted keys, positions, run ends).
-
-    ``run_end`` is only read at a run's first slot (where ``searchsorted`` lands), and starts
-    as the run's exclusive end; taking a position moves it down by one.
-    """
-    order = np.argsort(keys, kind="mergesort")
-    sorted_keys = keys[order]
-    run_end = np.empty(len(keys), dtype=np.int64)
-    first = 0
-    while first < len(keys):
-        end = first + 1
-        while end < len(keys) and sorted_keys[end] == sorted_keys[first]:
-            end += 1
-        run_end[first] = end
-        first = end
-    return sorted_keys, order, run_end
-
-
-# Below this many hypothesis x reference cells a plain scan beats sorting (report-length
-# texts); above it the sorted index keeps long inputs O((n + m) log m). Both align the same.
-SCAN_CELLS = 4096
-
-
-@kernel
-def meteor_align(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys):
-    """Align one pair; returns ``ref_of``: for each hypothesis position, its reference
-    position or -1."""
-    if len(hyp) * len(ref) <= SCAN_CELLS:
-        return align_scan(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys)
-    return align_sorted(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys)
 
 
 @kernel
@@ -100,105 +67,128 @@ def _in_sorted(values, start, stop, key):
 
 
 @kernel
-def align_scan(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys):
-    """:func:`meteor_align` by scanning the reference from its end for each hypothesis word."""
-    n, m = len(hyp), len(ref)
-    ref_of = np.full(n, -1, dtype=np.int64)
-    ref_used = np.zeros(m, dtype=np.bool_)
-    for i in range(n - 1, -1, -1):  # pass 1: exact (lowercased) words
-        key = lower_key[hyp[i]]
-        for j in range(m - 1, -1, -1):
-            if not ref_used[j] and lower_key[ref[j]] == key:
+def _chain(keys, ref_used, head, below):
+    """Chain the unmatched positions of ``keys`` by key, highest first (see the module doc)."""
+    for j in range(len(keys)):
+        if not ref_used[j]:
+            k = keys[j]
+            below[j] = head[k]
+            head[k] = j
+
+
+@kernel
+def _unchain(keys, head):
+    for j in range(len(keys)):
+        head[keys[j]] = -1
+
+
+@kernel
+def _greedy_pass(hyp, hyp_key, ref_of, ref_used, head, below):
+    """Passes 1 and 2: each unmatched hypothesis word, from the last, takes ``head`` of its key.
+
+    Returns how many reference positions it took.
+    """
+    taken = 0
+    for i in range(len(hyp) - 1, -1, -1):
+        if ref_of[i] < 0:
+            k = hyp_key[hyp[i]]
+            j = head[k]
+            if j >= 0:
+                head[k] = below[j]
                 ref_of[i] = j
                 ref_used[j] = True
-                break
-    for i in range(n - 1, -1, -1):  # pass 2: stems
-        if ref_of[i] < 0:
-            key = stem_key[hyp[i]]
-            for j in range(m - 1, -1, -1):
-                if not ref_used[j] and stem_key[ref[j]] == key:
-                    ref_of[i] = j
-                    ref_used[j] = True
-                    break
-    for i in range(n - 1, -1, -1):  # pass 3: the highest reference stem among the synonyms
-        if ref_of[i] < 0:
-            start, stop = syn_start[hyp[i]], syn_end[hyp[i]]
-            for j in range(m - 1, -1, -1):
-                if not ref_used[j] and _in_sorted(syn_keys, start, stop, stem_key[ref[j]]):
-                    ref_of[i] = j
-                    ref_used[j] = True
-                    break
-    return ref_of
+                taken += 1
+    return taken
 
 
 @kernel
-def align_sorted(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys):
-    """:func:`meteor_align` with a stable sort of the reference keys (long inputs)."""
-    n, m = len(hyp), len(ref)
-    ref_of = np.full(n, -1, dtype=np.int64)
-    ref_used = np.zeros(m, dtype=np.bool_)
+def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end, syn_keys,
+               head, below, ref_used, ref_of):  # fmt: skip
+    """Align ``hyp`` (token ids) with a reference given by its keys; fills ``ref_of``.
+
+    ``ref_lower[j]``/``ref_stem[j]`` are the lowercase and stem keys of reference position
+    ``j`` (prepared once per reference). ``below`` and ``ref_used`` are scratch of at least
+    the reference's length, ``ref_of`` of at least the hypothesis's; on return
+    ``ref_of[i]`` is hypothesis position ``i``'s reference position or -1. ``head`` must be
+    all -1 and is all -1 again on return. Returns the number of matches.
+    """
+    n, m = len(hyp), len(ref_lower)
+    for i in range(n):
+        ref_of[i] = -1
+    for j in range(m):
+        ref_used[j] = False
     if n == 0 or m == 0:
-        return ref_of
+        return 0
     # pass 1: exact (lowercased) words
-    keys = np.empty(m, dtype=np.int64)
-    for j in range(m):
-        keys[j] = lower_key[ref[j]]
-    sorted_keys, order, run_end = _runs(keys)
-    for i in range(n - 1, -1, -1):
-        j, lo = _take_highest(sorted_keys, order, run_end, lower_key[hyp[i]])
-        if j >= 0:
-            run_end[lo] -= 1
-            ref_of[i] = j
-            ref_used[j] = True
-    # passes 2 and 3 share one index of the unmatched reference stems
-    left = 0
-    for j in range(m):
-        if not ref_used[j]:
-            left += 1
-    if left == 0:
-        return ref_of
-    positions = np.empty(left, dtype=np.int64)
-    keys = np.empty(left, dtype=np.int64)
-    k = 0
-    for j in range(m):
-        if not ref_used[j]:
-            positions[k] = j
-            keys[k] = stem_key[ref[j]]
-            k += 1
-    sorted_keys, order, run_end = _runs(keys)
-    for i in range(n - 1, -1, -1):  # pass 2: stems
-        if ref_of[i] < 0:
-            slot, lo = _take_highest(sorted_keys, order, run_end, stem_key[hyp[i]])
-            if slot >= 0:
-                run_end[lo] -= 1
-                ref_of[i] = positions[slot]
-    for i in range(n - 1, -1, -1):  # pass 3: WordNet synonyms of the stem
-        if ref_of[i] < 0:
-            best_slot, best_lo = -1, -1
-            for s in range(syn_start[hyp[i]], syn_end[hyp[i]]):
-                slot, lo = _take_highest(sorted_keys, order, run_end, syn_keys[s])
-                if slot > best_slot:
-                    best_slot, best_lo = slot, lo
-            if best_slot >= 0:
-                run_end[best_lo] -= 1
-                ref_of[i] = positions[best_slot]
+    _chain(ref_lower, ref_used, head, below)
+    matched = _greedy_pass(hyp, lower_key, ref_of, ref_used, head, below)
+    _unchain(ref_lower, head)
+    if matched == min(n, m):  # nothing left to match on one side
+        return matched
+    # passes 2 and 3 share one chain of the unmatched reference stems
+    _chain(ref_stem, ref_used, head, below)
+    matched += _greedy_pass(hyp, stem_key, ref_of, ref_used, head, below)
+    for i in range(n - 1, -1, -1):  # pass 3: the highest reference stem among the synonyms
+        if matched == m:
+            break
+        if ref_of[i] >= 0:
+            continue
+        start, stop = syn_start[hyp[i]], syn_end[hyp[i]]
+        best = -1
+        # a head read is far cheaper than a binary search: scan only for huge synonym sets
+        if stop - start <= SCAN_ABOVE * (m - matched):  # the head of each synonym's chain
+            for s in range(start, stop):
+                j = head[syn_keys[s]]
+                if j > best:
+                    best = j
+        else:  # the first unmatched reference stem among the synonyms, from the end
+            for j in range(m - 1, -1, -1):
+                if not ref_used[j] and _in_sorted(syn_keys, start, stop, ref_stem[j]):
+                    best = j
+                    break
+        if best >= 0:  # ``best`` is the highest unmatched position of its stem: its head
+            head[ref_stem[best]] = below[best]
+            ref_of[i] = best
+            ref_used[best] = True
+            matched += 1
+    _unchain(ref_stem, head)
+    return matched
+
+
+@kernel
+def _reference_keys(ref, lower_key, stem_key):
+    ref_lower = np.empty(len(ref), dtype=lower_key.dtype)
+    ref_stem = np.empty(len(ref), dtype=stem_key.dtype)
+    for j in range(len(ref)):
+        ref_lower[j] = lower_key[ref[j]]
+        ref_stem[j] = stem_key[ref[j]]
+    return ref_lower, ref_stem
+
+
+@kernel
+def meteor_align(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys, head):
+    """Align one pair; returns ``ref_of``: for each hypothesis position, its reference
+    position or -1."""
+    ref_lower, ref_stem = _reference_keys(ref, lower_key, stem_key)
+    ref_of = np.empty(len(hyp), dtype=np.int64)
+    align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end, syn_keys,
+               head, np.empty(len(ref), dtype=np.int64), np.empty(len(ref), dtype=np.bool_),
+               ref_of)  # fmt: skip
     return ref_of
 
 
 @kernel
-def _matches_and_chunks(ref_of):
-    """nltk's ``len(matches)`` and ``_count_chunks(matches)`` (matches sorted by hypothesis)."""
-    matches = 0
+def _chunks(ref_of, n):
+    """nltk's ``_count_chunks(matches)`` over the matches sorted by hypothesis position."""
     chunks = 1
     previous = -1
-    for i in range(len(ref_of)):
+    for i in range(n):
         if ref_of[i] < 0:
             continue
-        if matches > 0 and not (i == previous + 1 and ref_of[i] == ref_of[previous] + 1):
+        if previous >= 0 and not (i == previous + 1 and ref_of[i] == ref_of[previous] + 1):
             chunks += 1
-        matches += 1
         previous = i
-    return matches, chunks
+    return chunks
 
 
 @kernel
@@ -216,32 +206,53 @@ def meteor_from_counts(matches, chunks, hyp_len, ref_len, alpha, beta, gamma):
 
 
 @kernel
-def meteor_pair_score(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys, alpha, beta,
-                      gamma):  # fmt: skip
+def meteor_pair_score(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys, head, alpha,
+                      beta, gamma):  # fmt: skip
     """The METEOR score of one hypothesis against one reference."""
-    ref_of = meteor_align(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys)
-    matches, chunks = _matches_and_chunks(ref_of)
+    ref_of = meteor_align(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys, head)
+    matches = 0
+    for i in range(len(ref_of)):
+        if ref_of[i] >= 0:
+            matches += 1
+    chunks = _chunks(ref_of, len(hyp))
     return meteor_from_counts(matches, chunks, len(hyp), len(ref), alpha, beta, gamma)
 
 
 @kernel
 def meteor_batch_scores(hyp_tokens, hyp_ptr, ref_tokens, ref_ptr, ref_first, ref_stop, lower_key,
-                        stem_key, syn_start, syn_end, syn_keys, alpha, beta, gamma):  # fmt: skip
+                        stem_key, syn_start, syn_end, syn_keys, head, alpha, beta,
+                        gamma):  # fmt: skip
     """Scores of many hypotheses, each the maximum over its references.
 
     Hypothesis ``h`` is ``hyp_tokens[hyp_ptr[h]:hyp_ptr[h + 1]]``; its references are the
     segments ``r`` in ``range(ref_first[h], ref_stop[h])`` (never empty), segment ``r`` being
-    ``ref_tokens[ref_ptr[r]:ref_ptr[r + 1]]``. Hypotheses may share references (GRPO).
+    ``ref_tokens[ref_ptr[r]:ref_ptr[r + 1]]``. Hypotheses may share references (GRPO): the
+    keys of every reference token are looked up once, whatever number of hypotheses use it.
+    ``head``: scratch of the key space, all -1 (restored on return).
     """
     n_hyp = len(hyp_ptr) - 1
     out = np.empty(n_hyp, dtype=np.float64)
+    base = ref_ptr[0]  # the references may sit behind the hypotheses in one shared array
+    ref_lower, ref_stem = _reference_keys(ref_tokens[base : ref_ptr[-1]], lower_key, stem_key)
+    longest_hyp, longest_ref = 0, 0
+    for h in range(n_hyp):
+        longest_hyp = max(longest_hyp, hyp_ptr[h + 1] - hyp_ptr[h])
+    for r in range(len(ref_ptr) - 1):
+        longest_ref = max(longest_ref, ref_ptr[r + 1] - ref_ptr[r])
+    ref_of = np.empty(longest_hyp, dtype=np.int64)
+    below = np.empty(longest_ref, dtype=np.int64)
+    ref_used = np.empty(longest_ref, dtype=np.bool_)
     for h in range(n_hyp):
         hyp = hyp_tokens[hyp_ptr[h] : hyp_ptr[h + 1]]
+        n = len(hyp)
         best = -1.0
         for r in range(ref_first[h], ref_stop[h]):
-            ref = ref_tokens[ref_ptr[r] : ref_ptr[r + 1]]
-            score = meteor_pair_score(hyp, ref, lower_key, stem_key, syn_start, syn_end,
-                                      syn_keys, alpha, beta, gamma)  # fmt: skip
+            lo, hi = ref_ptr[r] - base, ref_ptr[r + 1] - base
+            matches = align_pair(hyp, ref_lower[lo:hi], ref_stem[lo:hi], lower_key, stem_key,
+                                 syn_start, syn_end, syn_keys, head, below, ref_used,
+                                 ref_of)  # fmt: skip
+            chunks = _chunks(ref_of, n) if matches else 1
+            score = meteor_from_counts(matches, chunks, n, hi - lo, alpha, beta, gamma)
             if score > best:  # Python's max() keeps the first of equal values: same float
                 best = score
         out[h] = best

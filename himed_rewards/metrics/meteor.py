@@ -39,16 +39,17 @@ from himed_rewards.text.wordnet import METEOR_KEYS
 __all__ = ["meteor", "meteor_batch", "meteor_from_layout", "CONVENTIONS"]
 
 CONVENTIONS = ("nltk", "coco")
-_DEFAULTS = {"alpha": 0.9, "beta": 3.0, "gamma": 0.5}
+_ALPHA, _BETA, _GAMMA = 0.9, 3.0, 0.5  # the default objects: ``is`` tells them unchanged
+_DEFAULTS = {"alpha": _ALPHA, "beta": _BETA, "gamma": _GAMMA}
 
 
 def meteor(
     hypothesis: str | Sequence[str],
     references: str | Sequence[str | Sequence[str]],
     *,
-    alpha: float = 0.9,
-    beta: float = 3.0,
-    gamma: float = 0.5,
+    alpha: float = _ALPHA,
+    beta: float = _BETA,
+    gamma: float = _GAMMA,
     convention: str = "nltk",
     tokenize: str | Tokenizer = "default",
 ) -> float:
@@ -74,17 +75,19 @@ def meteor(
     alpha, beta, gamma = _check_parameters(alpha, beta, gamma)
     tokenizer = get_tokenizer(tokenize)
     hyp, ref = _ids(text, tokenizer), _ids(refs[0], tokenizer)
-    tables = METEOR_KEYS.arrays(np.concatenate((hyp, ref)))
-    return meteor_pair_score(hyp, ref, *tables, alpha, beta, gamma)
+    # the tables are read after the check in arrays(): they cover both sides even while
+    # another thread learns new words
+    tables = METEOR_KEYS.arrays(hyp, ref)
+    return meteor_pair_score(hyp, ref, *tables, METEOR_KEYS.head(), alpha, beta, gamma)
 
 
 def meteor_batch(
     hypotheses: Sequence[str | Sequence[str]],
     references: Sequence[str | Sequence[str | Sequence[str]]],
     *,
-    alpha: float = 0.9,
-    beta: float = 3.0,
-    gamma: float = 0.5,
+    alpha: float = _ALPHA,
+    beta: float = _BETA,
+    gamma: float = _GAMMA,
     convention: str = "nltk",
     tokenize: str | Tokenizer = "default",
 ) -> list[float]:
@@ -96,8 +99,20 @@ def meteor_batch(
         >>> [round(s, 4) for s in scores]
         [0.9375, 0.2632]
     """
+    if convention == "nltk" and _all_str(hypotheses) and _all_str(references):
+        # the common case (one reference text per hypothesis) skips the per-item checks
+        alpha, beta, gamma = _check_parameters(alpha, beta, gamma)
+        if len(hypotheses) != len(references):
+            normalize_batch(hypotheses, references)  # raises, naming both lengths
+        return _nltk_scores(list(hypotheses), None, references, alpha, beta, gamma,
+                            get_tokenizer(tokenize))  # fmt: skip
     texts, refs = normalize_batch(hypotheses, references)
     return _score(texts, refs, alpha, beta, gamma, convention, tokenize)
+
+
+def _all_str(values: object) -> bool:
+    # one C-level pass over the items; anything else goes the checked way
+    return isinstance(values, (list, tuple)) and all(map(str.__instancecheck__, values))
 
 
 def _score(texts: list[Text], refs: list[tuple[Text, ...]], alpha: object, beta: object,
@@ -114,26 +129,48 @@ def _score(texts: list[Text], refs: list[tuple[Text, ...]], alpha: object, beta:
             )
         return _coco_scores(texts, refs)
     tokenizer = get_tokenizer(tokenize)
-    if not texts:
+    flat = [r for group in refs for r in group]
+    return _nltk_scores(texts, refs, flat, alpha, beta, gamma, tokenizer)
+
+
+def _nltk_scores(texts: Sequence[Text], refs: list[tuple[Text, ...]] | None,
+                 flat_refs: Sequence[Text], alpha: float, beta: float, gamma: float,
+                 tokenizer: Tokenizer) -> list[float]:  # fmt: skip
+    """Score ``texts`` against ``refs`` (reference tuples whose texts, in order, are
+    ``flat_refs``); ``refs=None``: one reference per text, ``flat_refs[i]`` for ``texts[i]``."""
+    n = len(texts)
+    if not n:
         return []
-    hyp_arrays = [_ids(t, tokenizer) for t in texts]
-    ref_arrays = [_ids(r, tokenizer) for group in refs for r in group]
-    hyp_tokens, hyp_ptr = _concat(hyp_arrays)
-    ref_tokens, ref_ptr = _concat(ref_arrays)
-    group_ptr = np.zeros(len(refs) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, refs), dtype=np.int64, count=len(refs)), out=group_ptr[1:])
-    tables = METEOR_KEYS.arrays(np.concatenate((hyp_tokens, ref_tokens)))
-    scores = meteor_batch_scores(hyp_tokens, hyp_ptr, ref_tokens, ref_ptr, group_ptr[:-1],
-                                 group_ptr[1:], *tables, alpha, beta, gamma)  # fmt: skip
+    ids = tokenizer.ids
+    if all(map(str.__instancecheck__, texts)) and all(map(str.__instancecheck__, flat_refs)):
+        arrays = [*map(ids, texts), *map(ids, flat_refs)]
+    else:
+        arrays = [_ids(t, tokenizer) for t in texts] + [_ids(r, tokenizer) for r in flat_refs]
+    # hypotheses and references in one flat array: one concatenation, one key-table check
+    ptr = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)), out=ptr[1:])
+    tokens = np.concatenate(arrays)
+    if refs is None:
+        ref_first = np.arange(n, dtype=np.int64)
+        ref_stop = ref_first + 1
+    else:
+        group_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, refs), dtype=np.int64, count=n), out=group_ptr[1:])
+        ref_first, ref_stop = group_ptr[:-1], group_ptr[1:]
+    tables = METEOR_KEYS.arrays(tokens)
+    scores = meteor_batch_scores(tokens, ptr[: n + 1], tokens, ptr[n:], ref_first, ref_stop,
+                                 *tables, METEOR_KEYS.head(), alpha, beta, gamma)  # fmt: skip
     return scores.tolist()
 
 
-def meteor_from_layout(layout: Layout, *, alpha: float = 0.9, beta: float = 3.0,
-                       gamma: float = 0.5) -> np.ndarray:  # fmt: skip
+def meteor_from_layout(layout: Layout, *, alpha: float = _ALPHA, beta: float = _BETA,
+                       gamma: float = _GAMMA) -> np.ndarray:  # fmt: skip
     """nltk METEOR of every hypothesis of an interned batch layout (float64, one per hypothesis).
 
     For callers that already tokenized and interned (the reward's ``score_batch``): the
-    hypothesis ``i`` is scored against the references of its group ``layout.hyp_group[i]``.
+    hypothesis ``i`` is scored against the references of its group ``layout.hyp_group[i]``;
+    a group's references are looked up in the key tables once, however many hypotheses share
+    them (GRPO).
 
     Examples:
         >>> from himed_rewards.metrics._layout import build_layout
@@ -145,15 +182,17 @@ def meteor_from_layout(layout: Layout, *, alpha: float = 0.9, beta: float = 3.0,
     groups = layout.hyp_group
     if groups.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)
-    tables = METEOR_KEYS.arrays(np.concatenate((layout.hyp_ids, layout.ref_ids)))
+    tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
     return meteor_batch_scores(
         layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
         layout.group_ref_offsets[groups], layout.group_ref_offsets[groups + 1], *tables,
-        alpha, beta, gamma,
+        METEOR_KEYS.head(), alpha, beta, gamma,
     )  # fmt: skip
 
 
 def _check_parameters(alpha: object, beta: object, gamma: object) -> tuple[float, float, float]:
+    if alpha is _ALPHA and beta is _BETA and gamma is _GAMMA:  # the defaults, unchanged
+        return _ALPHA, _BETA, _GAMMA
     # alpha and gamma in [0, 1] and beta >= 0 keep every score in [0, 1] and never NaN
     return (
         check_number(alpha, "alpha", minimum=0.0, maximum=1.0),
@@ -170,13 +209,6 @@ def _ids(text: Text, tokenizer: Tokenizer) -> np.ndarray:
     if isinstance(text, str):
         return encode(text, tokenizer)
     return _encode_token_tuple(text)
-
-
-def _concat(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    ptr = np.zeros(len(arrays) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)), out=ptr[1:])
-    flat = np.concatenate(arrays) if ptr[-1] else np.zeros(0, dtype=np.int32)
-    return flat.astype(np.int32, copy=False), ptr
 
 
 # --- convention="coco": pycocoevalcap's METEOR 1.5 jar, wrapped -------------------------------

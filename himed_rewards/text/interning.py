@@ -51,7 +51,7 @@ def as_token_input(value: object, argument: str) -> str | tuple[str, ...]:
     """
     if isinstance(value, str):
         return value
-    if isinstance(value, (list, tuple)) and all(isinstance(t, str) for t in value):
+    if isinstance(value, (list, tuple)) and all(map(str.__instancecheck__, value)):  # C-speed check
         return tuple(value)
     if isinstance(value, (list, tuple)):
         bad = next(t for t in value if not isinstance(t, str))

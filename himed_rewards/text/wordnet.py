@@ -165,10 +165,11 @@ def meteor_stem(word: str) -> str:
 class MeteorKeys:
     """Per-vocabulary-id match keys for the METEOR kernel, computed once per id.
 
-    ``arrays(ids)`` makes sure every id in ``ids`` is known and returns
+    ``arrays(*id_arrays)`` makes sure every id in the arrays is known and returns
     ``(lower_key, stem_key, syn_start, syn_end, syn_keys)``: for a vocabulary id ``v``,
     ``lower_key[v]`` and ``stem_key[v]`` are the keys of its lowercased form and its stem, and
     ``syn_keys[syn_start[v]:syn_end[v]]`` the keys of its stem's synonyms (the stem included).
+    ``head()`` is the kernel's key-indexed scratch: all -1, longer than every key so far.
 
     Examples:
         >>> keys = MeteorKeys()
@@ -192,6 +193,8 @@ class MeteorKeys:
         self._syn = np.zeros(1024, dtype=np.int32)
         self._syn_used = 0
         self._stem_slice: dict[int, tuple[int, int]] = {}  # stem key -> its syn_keys slice
+        # kernels restore it to all -1 before returning and hold the GIL: one serves all threads
+        self._head = np.full(1024, -1, dtype=np.int32)
 
     def key_text(self, key: int) -> str:
         """The string of a key."""
@@ -238,16 +241,26 @@ class MeteorKeys:
                 self._lower[v] = self._keys.id(lowered)
                 self._stem[v] = stem_key
                 self._start[v], self._end[v] = self._synonym_slice(stem_text, stem_key)
+                if len(self._keys) > len(self._head):  # before ``known``: readers trust it
+                    self._head = np.full(2 * len(self._keys), -1, dtype=np.int32)
                 self._known[v] = True
 
     def arrays(
-        self, ids: np.ndarray
+        self, *id_arrays: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The key tables, covering at least every vocabulary id in ``ids``."""
-        if count_unknown(ids, self._known):
-            self._learn(ids)
+        """The key tables, covering at least every vocabulary id in ``id_arrays``."""
+        for ids in id_arrays:
+            if count_unknown(ids, self._known):
+                self._learn(ids)
         # _learn publishes new buffers; read them once so the five arrays agree
         return self._lower, self._stem, self._start, self._end, self._syn
+
+    def head(self) -> np.ndarray:
+        """Key-indexed scratch for the kernel (all -1), covering every key learnt so far.
+
+        Read it after :meth:`arrays`: it only ever grows, so it then covers their keys.
+        """
+        return self._head
 
 
 METEOR_KEYS = MeteorKeys()

@@ -21,7 +21,13 @@ from himed_rewards.metrics._layout import build_layout
 from himed_rewards.metrics.meteor import meteor, meteor_batch, meteor_from_layout
 from himed_rewards.text.tokenizers import get_tokenizer
 from himed_rewards.text.vocabulary import VOCAB
-from himed_rewards.text.wordnet import MeteorKeys, meteor_stem, synonyms, wordnet_table
+from himed_rewards.text.wordnet import (
+    METEOR_KEYS,
+    MeteorKeys,
+    meteor_stem,
+    synonyms,
+    wordnet_table,
+)
 
 meteor_module = importlib.import_module("himed_rewards.metrics.meteor")
 
@@ -161,6 +167,20 @@ def test_keys_are_computed_once_per_id_and_grow_with_the_vocabulary():
     assert len(low2) >= len(VOCAB)
     assert stem2[first[0]] == stem[first[0]]  # earlier entries kept across growth
     assert keys.texts(low2[fresh[:2]]) == [VOCAB.token(int(fresh[0])), VOCAB.token(int(fresh[1]))]
+    # the kernel's key-indexed scratch covers every key handed out, synonyms included, all -1
+    low3, stem3, start3, end3, syn3 = keys.arrays(first, fresh)
+    every = np.concatenate((low3[first], low3[fresh], stem3[fresh], syn3[: end3[fresh].max()]))
+    head = keys.head()
+    assert len(head) > every.max() and (head == -1).all()
+
+
+def test_batch_scores_leave_the_shared_scratch_clean_for_the_next_call():
+    hyps = ["the lungs are clear", "went home", "lungs lungs clear"]
+    refs = ["lungs are clear and the heart is normal", "go home", "clear lung"]
+    first = meteor_batch(hyps, refs)
+    assert (METEOR_KEYS.head() == -1).all()
+    assert meteor_batch(hyps, refs) == first
+    assert first == [meteor(h, r) for h, r in zip(hyps, refs, strict=True)]
 
 
 def test_concurrent_first_calls_agree():
