@@ -46,7 +46,7 @@ def _table_capacity(ref_offsets, group_ref_offsets, max_order):
         if total > largest:
             largest = total
     capacity = 16
-    while capacity < 2 * largest + 1:
+    while capacity < 8 * largest + 1:
         capacity *= 2
     return capacity
 
@@ -64,7 +64,6 @@ def ngram_matches(
     n_hyps = hyp_offsets.shape[0] - 1
     matches = np.zeros((n_hyps, max_order), dtype=np.int64)
     capacity = _table_capacity(ref_offsets, group_ref_offsets, max_order)
-    mask = capacity - 1
     slot_prefix = np.full(capacity, _EMPTY, dtype=np.int64)  # slot of the (n-1)-gram prefix
     slot_token = np.zeros(capacity, dtype=np.int64)  # last token of the n-gram
     slot_max = np.zeros(capacity, dtype=np.int32)  # max count over the group's references
@@ -74,6 +73,14 @@ def ngram_matches(
     touched = np.empty(capacity, dtype=np.int64)
 
     for g in range(group_ref_offsets.shape[0] - 1):
+        # A table sized for this group alone: small groups stay in L1 cache.
+        size = 0
+        for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
+            size += (ref_offsets[r + 1] - ref_offsets[r]) * max_order
+        group_capacity = 16
+        while group_capacity < 8 * size + 1:
+            group_capacity *= 2
+        mask = group_capacity - 1
         n_filled = 0
         for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
             start = ref_offsets[r]

@@ -104,6 +104,9 @@ def normalize_batch(
             "hypotheses and references must have the same length, "
             f"got {len(hypotheses)} and {len(references)}"  # type: ignore[arg-type]
         )
+    is_str = str.__instancecheck__
+    if all(map(is_str, hypotheses)) and all(map(is_str, references)):  # type: ignore[arg-type]
+        return list(hypotheses), [(r,) for r in references]  # type: ignore[arg-type, union-attr]
     hyps = [as_token_input(h, f"hypotheses[{i}]") for i, h in enumerate(hypotheses)]  # type: ignore[arg-type]
     refs = [normalize_references(r, f"references[{i}]") for i, r in enumerate(references)]  # type: ignore[arg-type]
     return hyps, refs

@@ -30,7 +30,7 @@ def concat(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate id arrays into (ids, offsets) with int64 offsets."""
     offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
     if arrays:
-        np.cumsum([a.shape[0] for a in arrays], out=offsets[1:])
+        np.cumsum(list(map(len, arrays)), out=offsets[1:])
         ids = np.concatenate(arrays) if offsets[-1] else np.zeros(0, dtype=np.int32)
     else:
         ids = np.zeros(0, dtype=np.int32)
@@ -73,18 +73,23 @@ def build_layout(
             return ids(text.lower() if lowercase else text)
         return encode_tokens(text, lowercase=lowercase)
 
-    hyp_arrays = [enc(h) for h in hypotheses]
+    if not lowercase and all(map(str.__instancecheck__, hypotheses)):
+        hyp_arrays = [ids(h) for h in hypotheses]  # type: ignore[arg-type]
+    else:
+        hyp_arrays = [enc(h) for h in hypotheses]
     group_of: dict[tuple[Text, ...], int] = {}
-    hyp_group = np.empty(len(hypotheses), dtype=np.int64)
+    groups: list[int] = []
     ref_arrays: list[np.ndarray] = []
     group_sizes: list[int] = []
-    for i, refs in enumerate(references):
+    for refs in references:
         g = group_of.get(refs)
         if g is None:
             g = group_of[refs] = len(group_sizes)
             group_sizes.append(len(refs))
-            ref_arrays.extend(enc(r) for r in refs)
-        hyp_group[i] = g
+            for r in refs:
+                ref_arrays.append(enc(r))
+        groups.append(g)
+    hyp_group = np.array(groups, dtype=np.int64)
     return layout_from_arrays(hyp_arrays, ref_arrays, group_sizes, hyp_group)
 
 
