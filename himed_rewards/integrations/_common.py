@@ -10,18 +10,31 @@ order: an explicit ``config=`` keyword (a ``RewardConfig`` or a YAML/JSON path; 
 ``HIMED_REWARDS_CONFIG`` environment variable (a path), then the library defaults.
 
 A reward that is ``None`` (the semantic judge failed and the failure policy is ``"skip"``)
-cannot be handed to a trainer that needs one number per sample; inventing 0 or NaN would
-corrupt advantages silently, so the adapters raise :class:`MissingRewardError` instead.
+cannot be handed to a trainer that needs one number per sample, and inventing 0 or NaN would
+corrupt advantages silently. What happens instead is the explicit ``missing`` policy
+(keyword ``missing=``, else ``$HIMED_REWARDS_MISSING``, else ``"impute"``):
+
+* ``"impute"`` (default): the sample's semantic score is the mean semantic score of the other
+  samples *with the same reference* in the same call (its GRPO group: it then adds no semantic
+  advantage inside the group); if none of those has a verdict, the mean of every sample of the
+  call that has one; if no sample of the call has a verdict, the sample's total is its
+  low-level reward (``alpha1 = 1``): with a constant semantic score for the whole group, a
+  group-normalised advantage depends on the low-level reward only, so this is the simplest
+  value that changes no advantage. Every imputed sample is flagged (``semantic_imputed = 1``
+  in the adapters' per-sample logs) and logged with its ``semantic_error`` (logger
+  ``himed_rewards.integrations``, WARNING).
+* ``"raise"``: :class:`MissingRewardError` (the behaviour before the policy existed).
 """
 
 from __future__ import annotations
 
+import logging
 import operator
 import os
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import himed_rewards as hr
 
@@ -31,7 +44,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_ENV",
     "STEP_ENV",
+    "MISSING_ENV",
+    "MISSING_POLICIES",
     "MissingRewardError",
+    "ResolvedReward",
+    "resolve_missing",
+    "resolve_rewards",
     "resolve_config",
     "resolve_step",
     "numeric_components",
@@ -42,6 +60,11 @@ __all__ = [
 
 CONFIG_ENV = "HIMED_REWARDS_CONFIG"
 STEP_ENV = "HIMED_REWARDS_STEP"
+MISSING_ENV = "HIMED_REWARDS_MISSING"
+MISSING_POLICIES: tuple[str, ...] = ("impute", "raise")
+
+_log = logging.getLogger("himed_rewards.integrations")
+_SEMANTIC_KEYS = ("semantic", "semantic_accuracy", "semantic_relevance", "semantic_completeness")
 
 
 class MissingRewardError(RuntimeError):
@@ -182,3 +205,112 @@ def extra_info_step(extra_info: Mapping[str, Any] | None) -> Any:
     if "global_step" in extra_info:
         return extra_info["global_step"]
     return extra_info.get("global_steps")
+
+
+def resolve_missing(missing: Any = None) -> str:
+    """The policy for samples without a total: ``missing``, else ``$HIMED_REWARDS_MISSING``,
+    else ``"impute"``.
+
+    Examples:
+        >>> resolve_missing("raise")
+        'raise'
+        >>> resolve_missing("zero")
+        Traceback (most recent call last):
+        ...
+        ValueError: missing must be one of ('impute', 'raise'), got 'zero'
+    """
+    if missing is None:
+        env_value = os.environ.get(MISSING_ENV, "").strip()
+        if not env_value:
+            return "impute"
+        if env_value not in MISSING_POLICIES:
+            raise ValueError(f"${MISSING_ENV} must be one of {MISSING_POLICIES}, got {env_value!r}")
+        return env_value
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+    return str(missing)
+
+
+class ResolvedReward(NamedTuple):
+    """The number handed to a trainer for one sample, and how it was obtained.
+
+    ``how`` is ``None`` for a sample whose total the reward computed, else the imputation
+    used: ``"group_mean"``, ``"call_mean"`` or ``"low_level"`` (see the module docstring).
+    ``components`` are the numeric components to log, with ``semantic_imputed`` (0.0 or 1.0)
+    always present so every sample of a call has the same keys.
+    """
+
+    total: float
+    how: str | None
+    error: str | None
+    components: dict[str, float]
+
+    @property
+    def imputed(self) -> bool:
+        return self.how is not None
+
+
+def resolve_rewards(
+    breakdowns: Sequence[RewardBreakdown],
+    references: Sequence[str],
+    *,
+    missing: str = "impute",
+) -> list[ResolvedReward]:
+    """One :class:`ResolvedReward` per breakdown under the ``missing`` policy.
+
+    Examples:
+        >>> import himed_rewards as hr
+        >>> [b] = hr.score_batch(["Heart size normal."], ["Heart size is normal."])
+        >>> [r] = resolve_rewards([b], ["Heart size is normal."])
+        >>> r.total == b.total, r.imputed, r.components["semantic_imputed"]
+        (True, False, 0.0)
+    """
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+    if len(breakdowns) != len(references):
+        raise ValueError(
+            f"breakdowns and references must have the same length, got {len(breakdowns)} "
+            f"and {len(references)}"
+        )
+    failed = [i for i, b in enumerate(breakdowns) if b.total is None]
+    if failed and missing == "raise":
+        require_total(breakdowns[failed[0]], failed[0])
+    ok = [i for i, b in enumerate(breakdowns) if b.total is not None and b.semantic is not None]
+    by_reference: dict[str, list[int]] = {}
+    for i in ok:
+        by_reference.setdefault(references[i], []).append(i)
+
+    out: list[ResolvedReward] = []
+    for i, b in enumerate(breakdowns):
+        components = numeric_components(b)
+        if b.total is not None:
+            out.append(ResolvedReward(float(b.total), None, None, _flag(components, 0.0)))
+            continue
+        donors, how = by_reference.get(references[i]), "group_mean"
+        if not donors:
+            donors, how = ok, "call_mean"
+        if donors:
+            for key in _SEMANTIC_KEYS:
+                values = [getattr(breakdowns[j], key) for j in donors]
+                if all(v is not None for v in values):
+                    components[key] = sum(values) / len(values)
+            total = b.alpha1 * b.low_level + b.alpha2 * components["semantic"]
+        else:  # no verdict in the whole call: a constant semantic score, i.e. alpha1 = 1
+            how, total = "low_level", float(b.low_level)
+            components["alpha1"], components["alpha2"] = 1.0, 0.0
+        out.append(ResolvedReward(float(total), how, b.semantic_error, _flag(components, 1.0)))
+    if failed:
+        errors = sorted({str(out[i].error) for i in failed})
+        _log.warning(
+            "%d of %d samples had no semantic verdict; imputed (%s). semantic_error: %s",
+            len(failed),
+            len(breakdowns),
+            ", ".join(sorted({str(out[i].how) for i in failed})),
+            "; ".join(errors[:5]) + (f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""),
+        )
+    return out
+
+
+def _flag(components: dict[str, float], value: float) -> dict[str, float]:
+    components["semantic_imputed"] = value
+    return components

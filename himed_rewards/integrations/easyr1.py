@@ -18,7 +18,9 @@ What this matches in EasyR1 (hiyouga/EasyR1, commit b44b311):
 
 EasyR1 passes no step: ``step=`` in ``reward_function_kwargs``, or a per-input
 ``"global_step"``, else ``$HIMED_REWARDS_STEP``, else 0. ``config=`` there may name a
-YAML/JSON ``RewardConfig``, else ``$HIMED_REWARDS_CONFIG``.
+YAML/JSON ``RewardConfig``, else ``$HIMED_REWARDS_CONFIG``; ``missing=`` there the policy for
+a failed semantic judge (``"impute"``, the default, or ``"raise"``), else
+``$HIMED_REWARDS_MISSING``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from himed_rewards.integrations._common import (
-    numeric_components,
-    require_total,
     resolve_config,
+    resolve_missing,
+    resolve_rewards,
     resolve_step,
     score_pairs,
 )
@@ -44,8 +46,13 @@ def compute_score(
     reward_inputs: Sequence[Mapping[str, Any]],
     step: int | None = None,
     config: Any = None,
+    missing: str | None = None,
 ) -> list[dict[str, float]]:
     """Score an EasyR1 batch: one ``{"overall": total, <numeric components>...}`` per input.
+
+    A sample whose semantic verdict failed is imputed from the samples with the same
+    ``ground_truth`` (``missing="impute"``) and flagged ``semantic_imputed = 1``, which
+    EasyR1 averages into the logged imputation rate.
 
     Examples:
         >>> rows = compute_score([{"response": "Lungs are clear.", "response_length": 4,
@@ -74,6 +81,5 @@ def compute_score(
     breakdowns = score_pairs(
         responses, references, step=resolved_step, config=resolve_config(config)
     )
-    return [
-        {"overall": require_total(b, i), **numeric_components(b)} for i, b in enumerate(breakdowns)
-    ]
+    resolved = resolve_rewards(breakdowns, references, missing=resolve_missing(missing))
+    return [{"overall": r.total, **r.components} for r in resolved]

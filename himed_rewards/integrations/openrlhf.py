@@ -19,7 +19,9 @@ What this matches in OpenRLHF (OpenRLHF/OpenRLHF, 0.11 line, commit 3c3be62):
   response is therefore taken after the last assistant header of the chat template.
 
 OpenRLHF passes no step: the schedule step comes from a ``global_step=`` keyword if a caller
-adds one, else ``$HIMED_REWARDS_STEP``, else 0. The config comes from ``$HIMED_REWARDS_CONFIG``.
+adds one, else ``$HIMED_REWARDS_STEP``, else 0. The config comes from ``$HIMED_REWARDS_CONFIG``,
+the policy for a failed semantic judge from a ``missing=`` keyword, else
+``$HIMED_REWARDS_MISSING``, else ``"impute"``.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from himed_rewards.integrations._common import (
+    ResolvedReward,
     numeric_components,
-    require_total,
     resolve_config,
+    resolve_missing,
+    resolve_rewards,
     resolve_step,
     score_pairs,
 )
@@ -116,7 +120,9 @@ def reward_func(
     """OpenRLHF's reward function: ``{"rewards", "scores", "extra_logs"}``, one value per query.
 
     ``labels`` are the reference reports (``--label_key``). ``rewards`` and ``scores`` are
-    both the HiMed-RL total; ``extra_logs`` holds one list per numeric component.
+    both the HiMed-RL total; ``extra_logs`` holds one list per numeric component, with
+    ``semantic_imputed`` (1.0 where a failed semantic verdict was imputed from the samples
+    with the same label, see ``missing``).
 
     Examples:
         >>> out = reward_func(["<|im_start|>assistant\\nHeart size normal.<|im_end|>"],
@@ -135,18 +141,25 @@ def reward_func(
     breakdowns = score_pairs(
         responses, labels, step=step, config=resolve_config(kwargs.get("config"))
     )
-    rewards = [require_total(b, i) for i, b in enumerate(breakdowns)]
+    resolved = resolve_rewards(
+        breakdowns, list(labels), missing=resolve_missing(kwargs.get("missing"))
+    )
+    rewards = [r.total for r in resolved]
     return {
         "rewards": rewards,
         "scores": list(rewards),
-        "extra_logs": collect_extra_logs(breakdowns),
+        "extra_logs": collect_extra_logs(resolved),
     }
 
 
-def collect_extra_logs(breakdowns: Sequence[Any]) -> dict[str, list[float]]:
-    """OpenRLHF's ``extra_logs``: one list per numeric component, aligned with the breakdowns."""
+def collect_extra_logs(items: Sequence[Any]) -> dict[str, list[float]]:
+    """OpenRLHF's ``extra_logs``: one list per numeric component, aligned with ``items``
+    (``ResolvedReward``s, whose components carry ``semantic_imputed``, or breakdowns)."""
     extra_logs: dict[str, list[float]] = {}
-    for breakdown in breakdowns:
-        for key, value in numeric_components(breakdown).items():
+    for item in items:
+        components = (
+            item.components if isinstance(item, ResolvedReward) else numeric_components(item)
+        )
+        for key, value in components.items():
             extra_logs.setdefault(key, []).append(value)
     return extra_logs

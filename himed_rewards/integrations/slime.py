@@ -14,7 +14,12 @@ What this matches in slime (THUDM/slime, commit 0b420f1):
   ``label`` (here: the reference report) and ``metadata`` (a dict).
 
 The step comes from ``sample.metadata["global_step"]``, else ``$HIMED_REWARDS_STEP``, else
-0; the config from ``args.himed_rewards_config`` if set, else ``$HIMED_REWARDS_CONFIG``.
+0; the config from ``args.himed_rewards_config`` if set, else ``$HIMED_REWARDS_CONFIG``; the
+policy for a failed semantic judge from ``args.himed_rewards_missing`` (or the ``missing=``
+keyword of ``group_reward``), else ``$HIMED_REWARDS_MISSING``, else ``"impute"``. slime takes
+a bare float, so the imputation flag and error are recorded in the log (WARNING on logger
+``himed_rewards.integrations``) and, when ``sample.metadata`` is a dict, in it as
+``himed_semantic_imputed`` / ``himed_semantic_error``.
 Scoring runs through ``ascore_batch`` so semantic judges are awaited concurrently.
 """
 
@@ -26,8 +31,9 @@ from typing import Any
 import himed_rewards as hr
 from himed_rewards.integrations._common import (
     check_texts,
-    require_total,
     resolve_config,
+    resolve_missing,
+    resolve_rewards,
     resolve_step,
 )
 
@@ -41,7 +47,9 @@ def _step_of(sample: Any, index: int) -> int:
     )
 
 
-async def group_reward(args: Any, samples: Sequence[Any]) -> list[float]:
+async def group_reward(
+    args: Any, samples: Sequence[Any], *, missing: str | None = None
+) -> list[float]:
     """slime group/batch reward (``--group-rm``): one total per ``Sample``, in order.
 
     Examples:
@@ -62,7 +70,16 @@ async def group_reward(args: Any, samples: Sequence[Any]) -> list[float]:
     breakdowns = await hr.ascore_batch(
         responses, labels, step=steps.pop() if steps else 0, config=config
     )
-    return [require_total(b, i) for i, b in enumerate(breakdowns)]
+    policy = resolve_missing(
+        missing if missing is not None else getattr(args, "himed_rewards_missing", None)
+    )
+    resolved = resolve_rewards(breakdowns, labels, missing=policy)
+    for sample, item in zip(samples, resolved, strict=True):
+        metadata = getattr(sample, "metadata", None)
+        if item.imputed and isinstance(metadata, dict):
+            metadata["himed_semantic_imputed"] = 1
+            metadata["himed_semantic_error"] = item.error
+    return [r.total for r in resolved]
 
 
 async def reward(args: Any, sample: Any) -> float:

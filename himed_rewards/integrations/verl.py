@@ -5,6 +5,7 @@ Configuration (one line each)::
     reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl
     reward.custom_reward_function.name=compute_score          # verl's default name
     # optional: +reward.custom_reward_function.reward_kwargs.config=/path/reward.yaml
+    # optional: +reward.custom_reward_function.reward_kwargs.missing=raise   # default impute
 
 What this matches in verl (volcengine/verl, read at 0.8.0.dev, commit b178a3c; the
 0.9 interface is unchanged):
@@ -32,9 +33,9 @@ from typing import Any
 
 from himed_rewards.integrations._common import (
     extra_info_step,
-    numeric_components,
-    require_total,
     resolve_config,
+    resolve_missing,
+    resolve_rewards,
     resolve_step,
     score_pairs,
 )
@@ -42,8 +43,11 @@ from himed_rewards.integrations._common import (
 __all__ = ["compute_score", "compute_score_batch"]
 
 
-def _result(breakdown: Any, index: int) -> dict[str, float]:
-    return {"score": require_total(breakdown, index), **numeric_components(breakdown)}
+def _results(
+    breakdowns: Sequence[Any], references: Sequence[str], missing: Any
+) -> list[dict[str, float]]:
+    resolved = resolve_rewards(breakdowns, references, missing=resolve_missing(missing))
+    return [{"score": r.total, **r.components} for r in resolved]
 
 
 def compute_score(
@@ -57,8 +61,11 @@ def compute_score(
 
     ``data_source`` is accepted and ignored (every source is a report). The step is
     ``extra_info["global_step"]`` (0 when absent, or ``$HIMED_REWARDS_STEP``); ``config=``
-    in ``reward_kwargs`` may name a YAML/JSON ``RewardConfig``. Other keywords verl adds
-    (``reward_router_address``...) are ignored.
+    in ``reward_kwargs`` may name a YAML/JSON ``RewardConfig`` and ``missing=`` the policy
+    for a failed semantic judge (``"impute"``, the default, or ``"raise"``; see
+    ``_common``). One sample has no group to impute from, so an imputed total here is its
+    low-level reward; ``compute_score_batch`` imputes from the sample's group. Other
+    keywords verl adds (``reward_router_address``...) are ignored.
 
     Examples:
         >>> out = compute_score("iu_xray", "No acute cardiopulmonary process.",
@@ -69,8 +76,8 @@ def compute_score(
     del data_source
     config = resolve_config(kwargs.get("config"))
     step = resolve_step(extra_info_step(extra_info), name="extra_info['global_step']")
-    (breakdown,) = score_pairs([solution_str], [ground_truth], step=step, config=config)
-    return _result(breakdown, 0)
+    breakdowns = score_pairs([solution_str], [ground_truth], step=step, config=config)
+    return _results(breakdowns, [ground_truth], kwargs.get("missing"))[0]
 
 
 def compute_score_batch(
@@ -83,7 +90,9 @@ def compute_score_batch(
     """Score a whole verl batch (``reward_manager=batch``) in one kernel call.
 
     All samples of a batch share one step (the first sample's ``global_step``); a batch that
-    mixes steps is refused rather than scored with the wrong curriculum weight.
+    mixes steps is refused rather than scored with the wrong curriculum weight. A sample
+    whose semantic verdict failed gets the mean semantic score of the samples with the same
+    ``ground_truth`` (``missing="impute"``, flagged ``semantic_imputed = 1``).
 
     Examples:
         >>> rows = compute_score_batch(["a", "a"], ["Normal chest.", "Small effusion."],
@@ -105,4 +114,4 @@ def compute_score_batch(
     step = steps.pop() if steps else 0
     config = resolve_config(kwargs.get("config"))
     breakdowns = score_pairs(solution_strs, ground_truths, step=step, config=config)
-    return [_result(b, i) for i, b in enumerate(breakdowns)]
+    return _results(breakdowns, list(ground_truths), kwargs.get("missing"))

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PROMPT_VERSION", "SYSTEM_PROMPT", "SCORE_MAX", "build_messages", "neutralise"]
+__all__ = [
+    "PROMPT_VERSION",
+    "SYSTEM_PROMPT",
+    "SCORE_MAX",
+    "build_messages",
+    "build_user_content",
+    "neutralise",
+]
 
 PROMPT_VERSION = "himed-judge-v1"
 
@@ -111,12 +118,22 @@ def build_messages(candidate: str, reference: str) -> list[dict[str, str]]:
         No effusion.
         </candidate_report>
     """
+    user = build_user_content(candidate, reference)
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def build_user_content(candidate: str, reference: str) -> str:
+    """The user message alone (the only part of a request that changes between samples).
+
+    Example:
+        >>> build_user_content("No effusion.", "Clear.").splitlines()[1]
+        'Clear.'
+    """
     if not isinstance(candidate, str):
         raise TypeError(f"candidate must be a str, got {type(candidate).__name__}")
     if not isinstance(reference, str):
         raise TypeError(f"reference must be a str, got {type(reference).__name__}")
-    user = (
+    return (
         f"{_REF_OPEN}\n{neutralise(reference)}\n{_REF_CLOSE}\n"
         f"{_CAND_OPEN}\n{neutralise(candidate)}\n{_CAND_CLOSE}"
     )
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -22,30 +22,37 @@ def _check_str(completion: object, argument: str = "completion") -> str:
     return completion
 
 
-# With every tag present exactly once (checked first, by str.count), this pattern has one
-# way to match, so it runs in linear time even on megabytes of hostile text.
-_STRUCTURE = re.compile(
-    r"\s*<think>.*?</think>\s*<finding>(.*?)</finding>\s*<impression>(.*?)</impression>\s*",
-    re.DOTALL,
-)
+def _blank(text: str, start: int, stop: int) -> bool:
+    return start == stop or text[start:stop].isspace()
 
 
 def _well_formed_sections(text: str) -> tuple[str, str] | None:
-    """(finding, impression) bodies if ``text`` is well formed (Eq. 7), else None."""
+    """(finding, impression) bodies if ``text`` is well formed (Eq. 7), else None.
+
+    Plain ``str.count``/``str.find`` scans: linear time on any input.
+    """
     count = text.count
-    if count("<") == 6:  # exactly the six tags' "<": each tag occurs at most once
-        match = _STRUCTURE.fullmatch(text)
-    elif (count("<think>") != 1 or count("</think>") != 1 or count("<finding>") != 1
-            or count("</finding>") != 1 or count("<impression>") != 1 or count("</impression>") != 1):
+    # Exactly six "<" means each tag can occur at most once; otherwise count each tag.
+    if count("<") != 6 and (
+            count("<think>") != 1 or count("</think>") != 1 or count("<finding>") != 1
+            or count("</finding>") != 1 or count("<impression>") != 1
+            or count("</impression>") != 1):
         return None  # missing, repeated or nested tags
-    else:
-        match = _STRUCTURE.fullmatch(text)
-    if match is None:
+    find = text.find
+    think, think_end = find("<think>"), find("</think>")
+    finding, finding_end = find("<finding>"), find("</finding>")
+    impression, impression_end = find("<impression>"), find("</impression>")
+    if not 0 <= think < think_end < finding < finding_end < impression < impression_end:
+        return None  # a tag missing or out of order (nesting included)
+    if not (_blank(text, 0, think) and _blank(text, think_end + 8, finding)
+            and _blank(text, finding_end + 10, impression)
+            and _blank(text, impression_end + 13, len(text))):
+        return None  # something other than whitespace around the blocks
+    body_finding = text[finding + 9:finding_end]
+    body_impression = text[impression + 12:impression_end]
+    if not body_finding.strip() or not body_impression.strip():
         return None
-    finding, impression = match.group(1, 2)
-    if not finding.strip() or not impression.strip():
-        return None
-    return finding, impression
+    return body_finding, body_impression
 
 
 def format_reward(completion: str) -> float:

@@ -5,8 +5,11 @@ Endpoints: ``POST /get_reward`` (OpenRLHF), ``POST /score`` (slime), ``POST /v1/
 spec is at ``/openapi.json``. With a token configured every endpoint but ``/health`` needs
 ``Authorization: Bearer <token>``. Bodies over ``max_body_bytes`` get 413, requests with more
 than ``max_batch`` pairs get 413, malformed ones 422, requests slower than
-``request_timeout`` 504, and a pair with no reward (judge failed, policy "skip") 503 on the
-two framework endpoints, which need a number per pair. Concurrent requests are micro-batched
+``request_timeout`` 504. A pair with no reward (judge failed, policy "skip") follows the
+``missing`` policy on the two framework endpoints, which need a number per pair: ``"impute"``
+(default) answers 200 with the imputed value (see ``himed_rewards.integrations._common``),
+flagged in ``extra_logs["semantic_imputed"]`` (``/get_reward``) or the
+``X-Himed-Semantic-Imputed`` header (``/score``); ``"raise"`` answers 503. Concurrent requests are micro-batched
 (:mod:`himed_rewards.server.batcher`); on shutdown queued work is finished first.
 
 FastAPI is imported when an app is created, so ``import himed_rewards`` needs no server extra.
@@ -23,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from himed_rewards.integrations._common import (
     MissingRewardError,
-    require_total,
     resolve_config,
+    resolve_missing,
+    resolve_rewards,
 )
 from himed_rewards.integrations.openrlhf import collect_extra_logs, extract_response
 from himed_rewards.server.batcher import BatcherClosedError, MicroBatcher
@@ -71,7 +75,7 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "missing or wrong bearer token",
         413: "body or batch larger than the server limits",
         422: "malformed request",
-        503: "shutting down, or a pair has no reward (judge failed, policy 'skip')",
+        503: "shutting down, or a pair has no reward (judge failed) and missing='raise'",
         504: "scoring took longer than the request timeout",
     }
     # Spelled out as JSON so routes whose success is text (/metrics) document errors right.
@@ -91,6 +95,7 @@ def create_app(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     batch_wait_ms: float = 5.0,
     default_step: int = 0,
+    missing: str | None = None,
 ) -> FastAPI:
     """Build the reward server app (run it with uvicorn, or test it in process).
 
@@ -119,6 +124,7 @@ def create_app(
         raise ValueError("token must be a non-empty string or None")
 
     resolved = resolve_config(config)
+    missing_policy = resolve_missing(missing)  # keyword, else $HIMED_REWARDS_MISSING, else impute
     metrics = ServerMetrics()
 
     def on_batch(pairs: int, breakdowns: Any) -> None:
@@ -191,9 +197,9 @@ def create_app(
         except (ValueError, TypeError) as exc:
             raise HTTPException(422, str(exc)) from None
 
-    def totals(breakdowns: list[Any]) -> list[float]:
+    def totals(breakdowns: list[Any], references: list[str]) -> list[Any]:
         try:
-            return [require_total(b, i) for i, b in enumerate(breakdowns)]
+            return resolve_rewards(breakdowns, references, missing=missing_policy)
         except MissingRewardError as exc:
             raise HTTPException(503, str(exc)) from None
 
@@ -218,10 +224,10 @@ def create_app(
             responses = [extract_response(q, p) for q, p in zip(body.query, prompts, strict=True)]
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-        breakdowns = await score(responses, body.labels, body.step)
-        rewards = totals(breakdowns)
+        resolved = totals(await score(responses, body.labels, body.step), body.labels)
+        rewards = [r.total for r in resolved]
         return GetRewardResponse(
-            rewards=rewards, scores=list(rewards), extra_logs=collect_extra_logs(breakdowns)
+            rewards=rewards, scores=list(rewards), extra_logs=collect_extra_logs(resolved)
         )
 
     @post(
@@ -229,9 +235,13 @@ def create_app(
         response_model=float,
         summary="slime remote reward (--rm-type remote_rm --rm-url http://host:port/score)",
     )
-    async def score_one(body: SlimeScoreRequest) -> float:
-        (value,) = totals(await score([body.response], [body.label], body.step))
-        return value
+    async def score_one(body: SlimeScoreRequest) -> Any:
+        (value,) = totals(await score([body.response], [body.label], body.step), [body.label])
+        if value.imputed:  # the body is a bare float (slime's protocol): flag in headers
+            error = " ".join(str(value.error).split())[:200].encode("ascii", "replace").decode()
+            headers = {"X-Himed-Semantic-Imputed": "1", "X-Himed-Semantic-Error": error}
+            return JSONResponse(value.total, headers=headers)
+        return value.total
 
     @post(
         "/v1/score_batch",

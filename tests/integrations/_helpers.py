@@ -49,3 +49,29 @@ class SlowJudge:
 
     def signature(self) -> str:
         return f"slow-judge/{self.delay}"
+
+
+class PartlyFailingJudge:
+    """A user SemanticScorer whose backend fails for candidates containing ``marker`` and
+    grades the others by word overlap with the reference (so verdicts differ per sample)."""
+
+    name = "partly-failing-judge"
+
+    def __init__(self, marker: str = "FAIL") -> None:
+        self.marker = marker
+
+    def score_batch(self, candidates, references):
+        from himed_rewards.judge.verdict import SemanticVerdict
+
+        out = []
+        for cand, ref in zip(candidates, references, strict=True):
+            if self.marker in cand:
+                out.append(SemanticVerdict.failed("timeout: no reply", source=self.name))
+                continue
+            c, r = set(cand.lower().split()), set(ref.lower().split())
+            overlap = len(c & r) / max(1, len(c | r))
+            out.append(SemanticVerdict(overlap, min(1.0, 2 * overlap), 1.0 - overlap / 2))
+        return out
+
+    def signature(self) -> str:
+        return f"partly-failing-judge/{self.marker}"

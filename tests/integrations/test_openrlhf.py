@@ -82,8 +82,9 @@ def test_reward_func_file_matches_the_public_api(iu_pairs):
     assert out["rewards"] == pytest.approx([b.total for b in expected])
     assert out["scores"] == out["rewards"]
     for key, values in out["extra_logs"].items():
-        assert values == pytest.approx([numeric_components(b)[key] for b in expected])
-    assert set(out["extra_logs"]) == set(numeric_components(expected[0]))
+        flags = {"semantic_imputed": 0.0}
+        assert values == pytest.approx([{**numeric_components(b), **flags}[key] for b in expected])
+    assert set(out["extra_logs"]) == {*numeric_components(expected[0]), "semantic_imputed"}
 
 
 def test_step_keyword_and_environment(iu_pairs, monkeypatch):

@@ -68,4 +68,5 @@ def test_config_from_args_and_bad_samples(tmp_path, failing_judge):
         )
     args = SimpleNamespace(himed_rewards_config=hr.RewardConfig(semantic=failing_judge))
     with pytest.raises(MissingRewardError):
-        asyncio.run(slime.reward(args, Sample("p", "Normal.", "Normal.")))
+        sample = Sample("p", "Normal.", "Normal.")
+        asyncio.run(slime.group_reward(args, [sample], missing="raise"))

@@ -30,7 +30,7 @@ def test_score_and_components_equal_the_public_api(iu_pairs):
     (expected,) = hr.score_batch([pred], [ref], step=4000)
     assert out["score"] == pytest.approx(expected.total)
     assert {k: v for k, v in out.items() if k != "score"} == pytest.approx(
-        numeric_components(expected)
+        {**numeric_components(expected), "semantic_imputed": 0.0}
     )
     assert all(isinstance(v, float) for v in out.values())
 
@@ -104,10 +104,10 @@ def test_missing_config_file_and_bad_config_type_are_named(tmp_path):
         verl.compute_score("x", "a", "b", {}, config=42)
 
 
-def test_a_pair_without_reward_raises_instead_of_inventing_one(failing_judge):
+def test_a_pair_without_reward_raises_under_the_raise_policy(failing_judge):
     config = hr.RewardConfig(semantic=failing_judge)
     with pytest.raises(MissingRewardError, match="backend unreachable"):
-        verl.compute_score("x", "Normal heart.", "Normal heart.", {}, config=config)
+        verl.compute_score("x", "Normal.", "Normal.", {}, config=config, missing="raise")
 
 
 def test_non_text_inputs_are_refused():
@@ -116,4 +116,5 @@ def test_non_text_inputs_are_refused():
 
 
 def _as_dict(breakdown) -> dict[str, float]:
-    return {"score": breakdown.total, **numeric_components(breakdown)}
+    flags = {"semantic_imputed": 0.0}
+    return {"score": breakdown.total, **numeric_components(breakdown), **flags}

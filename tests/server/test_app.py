@@ -155,7 +155,7 @@ def test_timeout_answers_504(slow_judge):
 
 def test_judge_failures_503_on_framework_endpoints_null_on_ours_and_counted(failing_judge):
     config = hr.RewardConfig(semantic=failing_judge)
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config, missing="raise")) as c:
         r = c.post("/score", json={"response": "Normal.", "label": "Normal."})
         assert r.status_code == 503 and "backend unreachable" in r.json()["detail"]
         r = c.post("/v1/score_batch", json={"completions": ["a", "b"], "references": ["a", "b"]})
@@ -165,6 +165,20 @@ def test_judge_failures_503_on_framework_endpoints_null_on_ours_and_counted(fail
         metrics = c.get("/metrics").text
         assert "himed_rewards_judge_failures_total 3\n" in metrics
         assert c.get("/health").json()["semantic_judge"] is True
+
+
+def test_judge_failures_are_imputed_and_flagged_by_default(failing_judge):
+    config = hr.RewardConfig(semantic=failing_judge)
+    with TestClient(create_app(config)) as c:
+        r = c.post("/score", json={"response": "Normal.", "label": "Normal."})
+        [b] = hr.score_batch(["Normal."], ["Normal."])  # no judge: total = low level
+        assert r.status_code == 200 and r.json() == pytest.approx(b.low_level)
+        assert r.headers["x-himed-semantic-imputed"] == "1"
+        assert "backend unreachable" in r.headers["x-himed-semantic-error"]
+        r = c.post("/get_reward", json={"query": ["a", "b"], "labels": ["a", "b"]})
+        assert r.status_code == 200
+        assert r.json()["extra_logs"]["semantic_imputed"] == [1.0, 1.0]
+        assert r.json()["extra_logs"]["alpha1"] == [1.0, 1.0]
 
 
 def test_metrics_count_requests_latency_and_pairs(client, iu_pairs):
