@@ -95,7 +95,7 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     if plain and config.tokenize == "default":  # the paper's bonus on the ids we already have
         bonuses = keyword_bonus_flat(layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary,
                                      beta=config.keyword_beta, cap=config.keyword_cap)
-        return reports, formats, token, rouge, meteor, bonuses, layout
+        return reports, formats, token, rouge, meteor, bonuses
     keyword_ids = hyp_arrays if config.tokenize == "default" else reports
     reference_ids = None
     if config.keyword_grounded or config.keyword_negation_aware:
@@ -107,7 +107,7 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
         negation_aware=config.keyword_negation_aware, report_texts=reports,
         reference_texts=references,
     )
-    return reports, formats, token, rouge, meteor, bonuses, layout
+    return reports, formats, token, rouge, meteor, bonuses
 
 
 def _combine(config: RewardConfig, step: int, formats, token, rouge, meteor, bonuses,
@@ -169,15 +169,13 @@ def score_batch(completions: Sequence[str], references: Sequence[str], *, step: 
         >>> b.format, b.total == b.low_level, b.alpha1
         (1.0, True, 1.0)
     """
-    config = default_config() if config is None else _check_config(config)
-    step = check_step(step)
-    completions, references = _check_inputs(completions, references)
-    reports, formats, token, rouge, meteor, bonuses, _ = _low_level(completions, references, config)
+    config, step, references, low = _prepare(completions, references, step, config)
     verdicts = None
     if config.semantic is not None:
+        reports = low[0]
         verdicts = _checked_verdicts(config.semantic.score_batch(reports, references),
                                      len(reports), config.semantic)
-    return _combine(config, step, formats, token, rouge, meteor, bonuses, verdicts)
+    return _combine(config, step, *low[1:], verdicts)
 
 
 async def ascore_batch(completions: Sequence[str], references: Sequence[str], *, step: int = 0,
@@ -190,17 +188,22 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
         >>> b.format
         -1.0
     """
-    config = default_config() if config is None else _check_config(config)
-    step = check_step(step)
-    completions, references = _check_inputs(completions, references)
-    reports, formats, token, rouge, meteor, bonuses, _ = _low_level(completions, references, config)
+    config, step, references, low = _prepare(completions, references, step, config)
     verdicts = None
     if config.semantic is not None:
-        scorer = config.semantic
+        scorer, reports = config.semantic, low[0]
         ascore = getattr(scorer, "ascore_batch", None)
         raw = await ascore(reports, references) if ascore else scorer.score_batch(reports, references)
         verdicts = _checked_verdicts(raw, len(reports), scorer)
-    return _combine(config, step, formats, token, rouge, meteor, bonuses, verdicts)
+    return _combine(config, step, *low[1:], verdicts)
+
+
+def _prepare(completions: object, references: object, step: object, config: object):
+    """Validate the arguments and compute every level but the semantic one."""
+    config = default_config() if config is None else _check_config(config)
+    step = check_step(step)
+    completions, references = _check_inputs(completions, references)
+    return config, step, references, _low_level(completions, references, config)
 
 
 def _check_config(config: object) -> RewardConfig:
