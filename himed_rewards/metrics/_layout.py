@@ -67,16 +67,10 @@ def build_layout(
 ) -> Layout:
     """Encode and group a validated batch."""
     ids = tokenizer.ids
-
-    def enc(text: Text) -> np.ndarray:
-        if type(text) is str:
-            return ids(text.lower() if lowercase else text)
-        return encode_tokens(text, lowercase=lowercase)
-
     if not lowercase and all(map(str.__instancecheck__, hypotheses)):
         hyp_arrays = [ids(h) for h in hypotheses]  # type: ignore[arg-type]
     else:
-        hyp_arrays = [enc(h) for h in hypotheses]
+        hyp_arrays = [encode_text(h, tokenizer, lowercase) for h in hypotheses]
     group_of: dict[tuple[Text, ...], int] = {}
     groups: list[int] = []
     ref_arrays: list[np.ndarray] = []
@@ -87,7 +81,7 @@ def build_layout(
             g = group_of[refs] = len(group_sizes)
             group_sizes.append(len(refs))
             for r in refs:
-                ref_arrays.append(enc(r))
+                ref_arrays.append(encode_text(r, tokenizer, lowercase))
         groups.append(g)
     hyp_group = np.array(groups, dtype=np.int64)
     return layout_from_arrays(hyp_arrays, ref_arrays, group_sizes, hyp_group)

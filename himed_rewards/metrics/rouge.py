@@ -94,7 +94,7 @@ def _best_per_hypothesis(pair_hyp: np.ndarray, p: np.ndarray, r: np.ndarray, f: 
     return RougeScore(*out)
 
 
-def _pairs_sorted_by_pair_index(pair_hyp: np.ndarray, pair_ref: np.ndarray, layout: Layout):
+def _pairs_sorted_by_pair_index(pair_hyp: np.ndarray, pair_ref: np.ndarray):
     # Restore, within each hypothesis, the order of its references (score_multi's argmax
     # picks the first best reference).
     order = np.lexsort((pair_ref, pair_hyp))
@@ -157,7 +157,7 @@ def rouge_l_from_layout(layout: Layout, *, convention: str = "rouge-score") -> R
         return RougeScore(best_p, best_r, _f(best_p, best_r, _COCO_BETA))
     empty = (hyp_len == 0) | (ref_len == 0)  # rouge-score returns (0, 0, 0) for these
     p, r = np.where(empty, 0.0, p), np.where(empty, 0.0, r)
-    pair_hyp, pair_ref, order = _pairs_sorted_by_pair_index(pair_hyp, pair_ref, layout)
+    pair_hyp, pair_ref, order = _pairs_sorted_by_pair_index(pair_hyp, pair_ref)
     p, r = p[order], r[order]
     return _best_per_hypothesis(pair_hyp, p, r, _f(p, r), n_hyps)
 
@@ -209,7 +209,7 @@ def rouge_n_batch(hypotheses: Sequence[Text], references: Sequence[object], *, n
     base = build_layout(hyps, refs, tokenizer)
     # One reference per group: each (hypothesis, reference) pair is scored on its own.
     pair_hyp, pair_ref = _expand(base)
-    pair_hyp, pair_ref, _ = _pairs_sorted_by_pair_index(pair_hyp, pair_ref, base)
+    pair_hyp, pair_ref, _ = _pairs_sorted_by_pair_index(pair_hyp, pair_ref)
     n_pairs = len(pair_hyp)
     layout_groups = np.arange(n_pairs + 1, dtype=np.int64)
     hyp_ids, hyp_offsets = _gather(base.hyp_ids, base.hyp_offsets, pair_hyp)
