@@ -28,7 +28,7 @@ echo "== ruff" >&2
 "$PY" -m ruff check .
 
 echo "== pytest" >&2
-"$PY" -m pytest -q -p no:warnings "$@"
+"$PY" -m pytest -q -rs -p no:warnings "$@"
 
 echo "== docs" >&2
 NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict --quiet --site-dir /tmp/himed-site
