@@ -42,21 +42,22 @@ def _my_log(x):
 
 
 @kernel
-def bleu_row(correct_in, total_in, sys_len, ref_len, smooth, smooth_value, effective_order, mean):
-    """One BLEU score in [0, 100] and its brevity penalty, from one row of statistics."""
+def _bleu_into(correct_in, total_in, sys_len, ref_len, smooth, smooth_value, effective_order,
+               mean, correct, total, precisions):
+    """``bleu_row`` writing into caller-owned float buffers (no allocation per row)."""
     max_order = correct_in.shape[0]
     bp = 1.0
     if sys_len < ref_len:
         bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
     any_correct = False
     for n in range(max_order):
+        correct[n] = correct_in[n]
+        total[n] = total_in[n]
+        precisions[n] = 0.0
         if correct_in[n] != 0:
             any_correct = True
     if not any_correct:
         return 0.0, bp
-    correct = correct_in.astype(np.float64)
-    total = total_in.astype(np.float64)
-    precisions = np.zeros(max_order, dtype=np.float64)
     smooth_mteval = 1.0
     eff_order = max_order
     for n in range(1, max_order + 1):
@@ -88,10 +89,20 @@ def bleu_row(correct_in, total_in, sys_len, ref_len, smooth, smooth_value, effec
 
 
 @kernel
+def bleu_row(correct_in, total_in, sys_len, ref_len, smooth, smooth_value, effective_order, mean):
+    """One BLEU score in [0, 100] and its brevity penalty, from one row of statistics."""
+    n = correct_in.shape[0]
+    return _bleu_into(correct_in, total_in, sys_len, ref_len, smooth, smooth_value,
+                      effective_order, mean, np.empty(n), np.empty(n), np.empty(n))
+
+
+@kernel
 def bleu_rows(correct, total, sys_len, ref_len, smooth, smooth_value, effective_order, mean):
     """``bleu_row`` over many rows; returns scores in [0, 100]."""
+    n = correct.shape[1]
+    buf_correct, buf_total, buf_precisions = np.empty(n), np.empty(n), np.empty(n)
     out = np.empty(correct.shape[0], dtype=np.float64)
     for i in range(correct.shape[0]):
-        out[i] = bleu_row(correct[i], total[i], sys_len[i], ref_len[i], smooth, smooth_value,
-                          effective_order, mean)[0]
+        out[i] = _bleu_into(correct[i], total[i], sys_len[i], ref_len[i], smooth, smooth_value,
+                            effective_order, mean, buf_correct, buf_total, buf_precisions)[0]
     return out
