@@ -26,11 +26,11 @@ def main() -> None:
     ours_rouge = rouge_l_batch(hyps, refs).fmeasure
     rows = []
     t_sacre = per_pair_us(lambda: [sacrebleu.sentence_bleu(h, [r]) for h, r in zip(hyps, refs, strict=True)], n)
-    t_bleu = per_pair_us(lambda: sentence_bleu_batch(hyps, refs), n)
+    t_bleu = per_pair_us(lambda: sentence_bleu_batch(hyps, refs), n, repeats=30)
     t_bleu1 = per_pair_us(lambda: [sentence_bleu(h, r) for h, r in zip(hyps, refs, strict=True)], n)
     rows.append(("sentence BLEU", t_sacre, t_bleu, t_bleu1, np.abs(ours_bleu - ref_bleu).max()))
     t_rs = per_pair_us(lambda: [scorer.score(r, h) for h, r in zip(hyps, refs, strict=True)], n)
-    t_rl = per_pair_us(lambda: rouge_l_batch(hyps, refs), n)
+    t_rl = per_pair_us(lambda: rouge_l_batch(hyps, refs), n, repeats=30)
     from himed_rewards.metrics import rouge_l
 
     t_rl1 = per_pair_us(lambda: [rouge_l(h, r) for h, r in zip(hyps, refs, strict=True)], n)

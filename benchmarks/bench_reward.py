@@ -37,7 +37,7 @@ def main() -> None:
                 scorer.score(r, h)
                 meteor_score([r.split()], h.split())
 
-        t_ref = per_pair_us(reference, n, repeats=2)
+        t_ref = per_pair_us(reference, n, repeats=3)
     else:
         t_ref = float("nan")
         print("nltk WordNet not found (run .ci/setup_wordnet.sh and export NLTK_DATA)")

@@ -8,8 +8,9 @@ holds one reference.
 How: the n-grams (all orders) of a group's references go into one open-addressing hash
 table, built once per group and reused by every hypothesis of the group (a GRPO group shares
 its reference). An n-gram is keyed by (slot of its (n-1)-gram prefix, last token): prefixes
-are unique by induction, so two ints identify an n-gram exactly, whatever the hash
-collisions, and no token comparison is needed. A hypothesis walks its n-grams with a per-slot "used" counter, which clips.
+are unique by induction, so the pair, packed into one int64 (slot indices and token ids are
+below 2**31), identifies an n-gram exactly, whatever the hash collisions, and no token
+comparison is needed. A hypothesis walks its n-grams with a per-slot "used" counter, which clips.
 If an (n-1)-gram is absent from the references, no longer n-gram starting there can be
 present, so the walk stops early.
 
@@ -22,9 +23,8 @@ import numpy as np
 
 from himed_rewards.kernels._config import kernel
 
-_MUL = 0x100000001B3  # an odd 64-bit multiplier; wrapping int64 arithmetic is intended
-_ROOT = -1  # the "prefix slot" of a unigram
-_EMPTY = -2  # marks a free slot
+_ROOT = -1  # the "prefix slot" of a unigram (keys store prefix + 2, so always >= 1 << 32)
+_FREE = -1  # marks a free slot
 
 
 @kernel
@@ -64,8 +64,8 @@ def ngram_matches(
     n_hyps = hyp_offsets.shape[0] - 1
     matches = np.zeros((n_hyps, max_order), dtype=np.int64)
     capacity = _table_capacity(ref_offsets, group_ref_offsets, max_order)
-    slot_prefix = np.full(capacity, _EMPTY, dtype=np.int64)  # slot of the (n-1)-gram prefix
-    slot_token = np.zeros(capacity, dtype=np.int64)  # last token of the n-gram
+    # key = (slot of the (n-1)-gram prefix + 2) << 32 | last token: one int64 per n-gram
+    slot_key = np.full(capacity, _FREE, dtype=np.int64)
     slot_max = np.zeros(capacity, dtype=np.int32)  # max count over the group's references
     slot_cur = np.zeros(capacity, dtype=np.int32)  # count in the reference being added
     slot_used = np.zeros(capacity, dtype=np.int32)  # hypothesis occurrences consumed
@@ -90,16 +90,15 @@ def ngram_matches(
                 prefix = _ROOT
                 top = min(max_order, stop - i)
                 for n in range(top):
-                    token = np.int64(ref_ids[i + n])
-                    slot = _mix(prefix * _MUL + token) & mask
+                    key = ((prefix + 2) << 32) | np.int64(ref_ids[i + n])
+                    slot = _mix(key) & mask
                     while True:
-                        if slot_prefix[slot] == _EMPTY:
-                            slot_prefix[slot] = prefix
-                            slot_token[slot] = token
+                        if slot_key[slot] == _FREE:
+                            slot_key[slot] = key
                             filled[n_filled] = slot
                             n_filled += 1
                             break
-                        if slot_prefix[slot] == prefix and slot_token[slot] == token:
+                        if slot_key[slot] == key:
                             break
                         slot = (slot + 1) & mask
                     if slot_cur[slot] == 0:
@@ -122,11 +121,11 @@ def ngram_matches(
                 prefix = _ROOT
                 top = min(max_order, stop - i)
                 for n in range(top):
-                    token = np.int64(hyp_ids[i + n])
-                    slot = _mix(prefix * _MUL + token) & mask
+                    key = ((prefix + 2) << 32) | np.int64(hyp_ids[i + n])
+                    slot = _mix(key) & mask
                     found = -1
-                    while slot_prefix[slot] != _EMPTY:
-                        if slot_prefix[slot] == prefix and slot_token[slot] == token:
+                    while slot_key[slot] != _FREE:
+                        if slot_key[slot] == key:
                             found = slot
                             break
                         slot = (slot + 1) & mask
@@ -144,7 +143,7 @@ def ngram_matches(
 
         for t in range(n_filled):  # empty the table for the next group
             slot = filled[t]
-            slot_prefix[slot] = _EMPTY
+            slot_key[slot] = _FREE
             slot_max[slot] = 0
     return matches
 
