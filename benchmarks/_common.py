@@ -40,3 +40,11 @@ def cold_cost(statement: str, cache_dir: str | None) -> float:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, cwd=ROOT)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_costs(statement: str) -> tuple[float, float]:
+    """``cold_cost`` with a fresh, empty numba cache, then again with that cache warm."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        return cold_cost(statement, cache), cold_cost(statement, cache)

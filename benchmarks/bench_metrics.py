@@ -6,11 +6,9 @@ the cold cost (fresh interpreter: import + first call, with an empty and a warm 
 
 from __future__ import annotations
 
-import tempfile
-
 import numpy as np
 import sacrebleu
-from _common import cold_cost, pairs, per_pair_us
+from _common import cold_costs, pairs, per_pair_us
 from rouge_score.rouge_scorer import RougeScorer
 
 from himed_rewards.metrics import rouge_l_batch, sentence_bleu, sentence_bleu_batch
@@ -42,9 +40,7 @@ def main() -> None:
         print(f"| {name} | {ref_t:.1f} | {batch_t:.2f} | {ref_t / batch_t:.0f}x | {single_t:.1f} | {delta:.1e} |")
     stmt = ("from himed_rewards.metrics import sentence_bleu, rouge_l; "
             "sentence_bleu('a b c', ['a b d']); rouge_l('a b c', 'a b d')")
-    with tempfile.TemporaryDirectory() as cache:
-        empty = cold_cost(stmt, cache)
-        warm = cold_cost(stmt, cache)
+    empty, warm = cold_costs(stmt)
     print(f"\ncold cost (import + first BLEU and ROUGE-L call): {empty:.2f} s with an empty numba "
           f"cache, {warm:.2f} s with a warm cache")
 

@@ -36,17 +36,13 @@ def _mix(h):
 
 
 @kernel
-def _table_capacity(ref_offsets, group_ref_offsets, max_order):
-    largest = 0
-    for g in range(group_ref_offsets.shape[0] - 1):
-        total = 0
-        for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
-            length = ref_offsets[r + 1] - ref_offsets[r]
-            total += length * max_order
-        if total > largest:
-            largest = total
+def _group_capacity(ref_offsets, group_ref_offsets, g, max_order):
+    """Table slots for group g: a power of two, at most 1/8 full (short probe chains)."""
+    size = 0
+    for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
+        size += (ref_offsets[r + 1] - ref_offsets[r]) * max_order
     capacity = 16
-    while capacity < 8 * largest + 1:
+    while capacity < 8 * size + 1:
         capacity *= 2
     return capacity
 
@@ -63,7 +59,10 @@ def ngram_matches(
     """
     n_hyps = hyp_offsets.shape[0] - 1
     matches = np.zeros((n_hyps, max_order), dtype=np.int64)
-    capacity = _table_capacity(ref_offsets, group_ref_offsets, max_order)
+    n_groups = group_ref_offsets.shape[0] - 1
+    capacity = 16
+    for g in range(n_groups):
+        capacity = max(capacity, _group_capacity(ref_offsets, group_ref_offsets, g, max_order))
     # key = (slot of the (n-1)-gram prefix + 2) << 32 | last token: one int64 per n-gram
     slot_key = np.full(capacity, _FREE, dtype=np.int64)
     slot_max = np.zeros(capacity, dtype=np.int32)  # max count over the group's references
@@ -72,15 +71,9 @@ def ngram_matches(
     filled = np.empty(capacity, dtype=np.int64)
     touched = np.empty(capacity, dtype=np.int64)
 
-    for g in range(group_ref_offsets.shape[0] - 1):
+    for g in range(n_groups):
         # A table sized for this group alone: small groups stay in L1 cache.
-        size = 0
-        for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
-            size += (ref_offsets[r + 1] - ref_offsets[r]) * max_order
-        group_capacity = 16
-        while group_capacity < 8 * size + 1:
-            group_capacity *= 2
-        mask = group_capacity - 1
+        mask = _group_capacity(ref_offsets, group_ref_offsets, g, max_order) - 1
         n_filled = 0
         for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
             start = ref_offsets[r]

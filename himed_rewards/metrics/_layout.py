@@ -16,7 +16,7 @@ from himed_rewards.text.interning import encode, encode_tokens
 from himed_rewards.text.tokenizers import Tokenizer
 from himed_rewards.text.vocabulary import VOCAB
 
-__all__ = ["Layout", "build_layout", "layout_from_arrays", "encode_text", "concat", "scratch_for"]
+__all__ = ["Layout", "build_layout", "layout_from_arrays", "encode_text", "concat", "scratch"]
 
 
 def encode_text(text: Text, tokenizer: Tokenizer, lowercase: bool = False) -> np.ndarray:
@@ -105,14 +105,15 @@ def layout_from_arrays(hyp_arrays: list[np.ndarray], ref_arrays: list[np.ndarray
 _SCRATCH = np.full(1024, -1, dtype=np.int32)
 
 
-def scratch_for(*id_arrays: np.ndarray) -> np.ndarray:
-    """The shared id -> local-row scratch (all -1), grown to cover every id given.
+def scratch() -> np.ndarray:
+    """The shared id -> local-row scratch (all -1), grown to cover every vocabulary id.
 
-    Kernels restore it to all -1 before returning; they hold the GIL, so one buffer serves
+    Every id a layout holds comes from ``VOCAB``, so its size bounds them all. Kernels
+    restore the buffer to all -1 before returning; they hold the GIL, so one buffer serves
     every thread.
     """
     global _SCRATCH
-    need = max(len(VOCAB), *(int(a.max()) + 1 if a.size else 0 for a in id_arrays))
+    need = len(VOCAB)
     if _SCRATCH.shape[0] < need:
         _SCRATCH = np.full(max(need, 2 * _SCRATCH.shape[0]), -1, dtype=np.int32)
     return _SCRATCH

@@ -82,15 +82,25 @@ class BleuScore:
     signature: str
 
 
-def _options(max_order: int, smooth: str, smooth_value: float | None, tokenize: object,
-             mean: str) -> tuple[int, int, float, Tokenizer, int]:
+def _options(max_order: int, smooth: str, smooth_value: float | None,
+             mean: str) -> tuple[int, int, float, int]:
+    """Validated scoring options: (max_order, smooth code, smooth value, mean code)."""
     max_order = check_positive_int(max_order, "max_order", maximum=32)
     smooth = check_choice(smooth, tuple(_SMOOTH), "smooth")
     value = _SMOOTH_DEFAULT[smooth] if smooth_value is None else check_number(
         smooth_value, "smooth_value", minimum=0.0)
-    tokenizer = get_tokenizer(tokenize)  # type: ignore[arg-type]
     mean = check_choice(mean, tuple(_MEAN), "mean")
-    return max_order, _SMOOTH[smooth], value, tokenizer, _MEAN[mean]
+    return max_order, _SMOOTH[smooth], value, _MEAN[mean]
+
+
+def _scores(layout: Layout, options: tuple[int, int, float, int],
+            effective_order: bool) -> np.ndarray:
+    max_order, smooth_code, value, mean_code = options
+    stats = _stats(layout, max_order)
+    scores = bleu_rows(stats.matches, stats.totals, stats.hyp_lens, stats.ref_lens, smooth_code,
+                       value, bool(effective_order), mean_code)
+    # exp(log) round trips can land 4e-16 above 1 (sacrebleu too): clip into [0, 1].
+    return np.minimum(scores / 100.0, 1.0)
 
 
 def _stats(layout: Layout, max_order: int) -> BleuStats:
@@ -132,12 +142,10 @@ def sentence_bleu_batch(
         >>> sentence_bleu_batch(["no effusion .", "effusion ."], ["no effusion ."] * 2).round(4).tolist()
         [1.0, 0.6065]
     """
-    max_order, smooth_code, value, tokenizer, mean_code = _options(
-        max_order, smooth, smooth_value, tokenize, mean)
+    options = _options(max_order, smooth, smooth_value, mean)
+    tokenizer = get_tokenizer(tokenize)
     hyps, refs = normalize_batch(hypotheses, references)
-    layout = build_layout(hyps, refs, tokenizer, lowercase)
-    return bleu_from_layout(layout, max_order=max_order, smooth=smooth, smooth_value=smooth_value,
-                            effective_order=effective_order, mean=mean)
+    return _scores(build_layout(hyps, refs, tokenizer, lowercase), options, effective_order)
 
 
 def bleu_from_layout(layout: Layout, *, max_order: int = 4, smooth: str = "exp",
@@ -147,13 +155,7 @@ def bleu_from_layout(layout: Layout, *, max_order: int = 4, smooth: str = "exp",
 
     The reward layer uses this to tokenize once for all metrics.
     """
-    max_order, smooth_code, value, _, mean_code = _options(
-        max_order, smooth, smooth_value, "whitespace", mean)
-    stats = _stats(layout, max_order)
-    scores = bleu_rows(stats.matches, stats.totals, stats.hyp_lens, stats.ref_lens, smooth_code,
-                       value, bool(effective_order), mean_code)
-    # exp(log) round trips can land 4e-16 above 1 (sacrebleu too): clip into [0, 1].
-    return np.minimum(scores / 100.0, 1.0)
+    return _scores(layout, _options(max_order, smooth, smooth_value, mean), effective_order)
 
 
 def sentence_bleu(
@@ -185,8 +187,8 @@ def sentence_bleu(
         >>> round(sentence_bleu("Lungs are clear.", "The lungs are clear."), 4)
         0.4631
     """
-    max_order, smooth_code, value, tokenizer, mean_code = _options(
-        max_order, smooth, smooth_value, tokenize, mean)
+    max_order, smooth_code, value, mean_code = _options(max_order, smooth, smooth_value, mean)
+    tokenizer = get_tokenizer(tokenize)
     hyp = encode_text(as_token_input(hypothesis, "hypothesis"), tokenizer, lowercase)
     ref_arrays = [encode_text(r, tokenizer, lowercase) for r in normalize_references(references)]
     ref_ids, ref_offsets = concat(ref_arrays)
@@ -221,8 +223,8 @@ def corpus_bleu(
     convention = check_choice(convention, _CONVENTIONS, "convention")
     if tokenize is None:
         tokenize = "13a" if convention == "sacrebleu" else "whitespace"
-    max_order, smooth_code, value, tokenizer, _ = _options(
-        max_order, smooth, smooth_value, tokenize, "geometric")
+    max_order, smooth_code, value, _ = _options(max_order, smooth, smooth_value, "geometric")
+    tokenizer = get_tokenizer(tokenize)
     hyps, refs = normalize_batch(hypotheses, references)
     total = _stats(build_layout(hyps, refs, tokenizer, lowercase), max_order).sum()
     matches, totals = total.matches[0], total.totals[0]
@@ -277,8 +279,7 @@ def cumulative_bleu_from_stats(
         with np.errstate(divide="ignore"):
             bp = np.where(ratio < 1, np.exp(1 - 1 / ratio), 1.0)
         return cumulative * bp[:, None]
-    _, smooth_code, value, _, _ = _options(max_order, smooth, smooth_value, "whitespace",
-                                           "geometric")
+    _, smooth_code, value, _ = _options(max_order, smooth, smooth_value, "geometric")
     out = np.empty((matches.shape[0], max_order), dtype=np.float64)
     for n in range(1, max_order + 1):
         scores = bleu_rows(np.ascontiguousarray(matches[:, :n]),

@@ -23,7 +23,7 @@ from himed_rewards.metrics._inputs import (
     normalize_batch,
     normalize_references,
 )
-from himed_rewards.metrics._layout import Layout, build_layout, encode_text, scratch_for
+from himed_rewards.metrics._layout import Layout, build_layout, encode_text, scratch
 from himed_rewards.text.interning import as_token_input
 from himed_rewards.text.tokenizers import Tokenizer, get_tokenizer
 
@@ -80,14 +80,12 @@ def _best_per_hypothesis(pair_hyp: np.ndarray, p: np.ndarray, r: np.ndarray, f: 
                          n_hyps: int) -> RougeScore:
     """rouge-score's score_multi: the pair with the highest F (first one on ties)."""
     if len(pair_hyp) == n_hyps:  # one pair per hypothesis: nothing to choose
-        out = [np.zeros(n_hyps) for _ in range(3)]
-        for arr, src in zip(out, (p, r, f), strict=True):
-            arr[pair_hyp] = src
-        return RougeScore(*out)
-    order = np.lexsort((np.arange(len(f)), -f, pair_hyp))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = pair_hyp[order][1:] != pair_hyp[order][:-1]
-    chosen = order[first]
+        chosen = np.arange(n_hyps)
+    else:
+        order = np.lexsort((np.arange(len(f)), -f, pair_hyp))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = pair_hyp[order][1:] != pair_hyp[order][:-1]
+        chosen = order[first]
     out = [np.zeros(n_hyps) for _ in range(3)]
     for arr, src in zip(out, (p, r, f), strict=True):
         arr[pair_hyp[chosen]] = src[chosen]
@@ -109,12 +107,15 @@ def lcs_batch(hypotheses: Sequence[Text], references: Sequence[Text], *,
         >>> lcs_batch(["the lungs are clear"], ["lungs clear"]).tolist()
         [2]
     """
-    hyps, refs = normalize_batch(hypotheses, [[r] if isinstance(r, str) else [tuple(r)]
-                                              for r in references])
+    if isinstance(references, str) or not isinstance(references, Sequence):
+        raise TypeError(f"references must be a sequence (list or tuple), got "
+                        f"{type(references).__name__}")
+    # each entry is one reference: wrap it so a token list is not read as several references
+    hyps, refs = normalize_batch(hypotheses, [[r] for r in references])
     layout = build_layout(hyps, refs, get_tokenizer(tokenize))
     pair_hyp, pair_ref = _expand(layout)
     lengths = lcs_lengths(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
-                          pair_hyp, pair_ref, scratch_for(layout.hyp_ids, layout.ref_ids))
+                          pair_hyp, pair_ref, scratch())
     out = np.zeros(len(hyps), dtype=np.int64)
     out[pair_hyp] = lengths
     return out
@@ -142,7 +143,7 @@ def rouge_l_from_layout(layout: Layout, *, convention: str = "rouge-score") -> R
     convention = check_choice(convention, _CONVENTIONS, "convention")
     pair_hyp, pair_ref = _expand(layout)
     lengths = lcs_lengths(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
-                          pair_hyp, pair_ref, scratch_for(layout.hyp_ids, layout.ref_ids))
+                          pair_hyp, pair_ref, scratch())
     hyp_len = layout.hyp_lens[pair_hyp].astype(np.float64)
     ref_len = layout.ref_lens[pair_ref].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -186,7 +187,7 @@ def rouge_l(hypothesis: Text, references: object, *, use_stemmer: bool = False,
         h, r = encode_text(hyp, tokenizer), encode_text(refs[0], tokenizer)
         if h.shape[0] == 0 or r.shape[0] == 0:
             return 0.0
-        lcs = lcs_pair(h, r, scratch_for(h, r))
+        lcs = lcs_pair(h, r, scratch())
         precision, recall = lcs / h.shape[0], lcs / r.shape[0]
         if precision + recall == 0:
             return 0.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 __all__ = ["RewardBreakdown"]
@@ -50,14 +49,6 @@ class RewardBreakdown(NamedTuple):
     alpha1: float
     alpha2: float
     total: float | None
-
-    def check_finite(self) -> RewardBreakdown:
-        """Raise ValueError if any number is NaN or infinite (``score_batch`` checks the
-        whole batch at once, vectorised, instead of per object)."""
-        for name, value in zip(self._fields, self, strict=True):
-            if value.__class__ is float and not math.isfinite(value):
-                raise ValueError(f"RewardBreakdown.{name} is not finite: {value!r}")
-        return self
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""

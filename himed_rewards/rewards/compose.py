@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from himed_rewards.judge.verdict import SemanticVerdict
-from himed_rewards.metrics._layout import layout_from_arrays
+from himed_rewards.metrics._layout import build_layout
 from himed_rewards.metrics.bleu import bleu_from_layout
 from himed_rewards.metrics.meteor import meteor_from_layout
 from himed_rewards.metrics.rouge import rouge_l_from_layout
@@ -54,37 +54,24 @@ def _check_inputs(completions: object, references: object) -> tuple[list[str], l
             f"{len(completions)} and {len(references)}"  # type: ignore[arg-type]
         )
     for name, values in (("completions", completions), ("references", references)):
-        for i, v in enumerate(values):  # type: ignore[union-attr]
-            if not isinstance(v, str):
-                raise TypeError(f"{name}[{i}] must be str, got {type(v).__name__}")
+        if not all(map(str.__instancecheck__, values)):  # type: ignore[arg-type]
+            i, v = next((i, v) for i, v in enumerate(values)  # type: ignore[arg-type]
+                        if not isinstance(v, str))
+            raise TypeError(f"{name}[{i}] must be str, got {type(v).__name__}")
     return list(completions), list(references)  # type: ignore[arg-type]
 
 
-def _layout(reports: list[str], references: list[str], config: RewardConfig):
-    """Encode once; returns the metric layout and the default-tokenizer report ids."""
-    tokenizer = get_tokenizer(config.tokenize)
-    ids = tokenizer.ids
-    group_of: dict[str, int] = {}
-    hyp_group = np.empty(len(reports), dtype=np.int64)
-    ref_arrays = []
-    ref_texts = []
-    for i, ref in enumerate(references):
-        g = group_of.get(ref)
-        if g is None:
-            g = group_of[ref] = len(ref_arrays)
-            ref_arrays.append(ids(ref))
-            ref_texts.append(ref)
-        hyp_group[i] = g
-    hyp_arrays = [ids(r) for r in reports]
-    layout = layout_from_arrays(hyp_arrays, ref_arrays, [1] * len(ref_arrays), hyp_group)
-    return layout, hyp_arrays, ref_arrays
+def _rows(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    """The id arrays of the given rows of a CSR layout (views, no copy)."""
+    return [ids[offsets[r]:offsets[r + 1]] for r in rows.tolist()]
 
 
 def _low_level(completions: list[str], references: list[str], config: RewardConfig):
     parsed = [parse_completion(c) for c in completions]
     reports = [p[0] for p in parsed]
     formats = [p[1] for p in parsed]
-    layout, hyp_arrays, ref_arrays = _layout(reports, references, config)
+    # One layout for every metric: each report and each distinct reference is tokenized once.
+    layout = build_layout(reports, [(r,) for r in references], get_tokenizer(config.tokenize))
     token = bleu_from_layout(layout, max_order=config.bleu_max_order, smooth=config.bleu_smooth,
                              mean=config.bleu_mean)
     rouge = rouge_l_from_layout(layout).fmeasure
@@ -92,14 +79,18 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
                                 gamma=config.meteor_gamma)
     vocabulary = _vocabulary(config.keywords)
     plain = not (config.keyword_grounded or config.keyword_negation_aware)
-    if plain and config.tokenize == "default":  # the paper's bonus on the ids we already have
+    shared_ids = config.tokenize == "default"  # the keyword trie uses the default tokenizer
+    if plain and shared_ids:  # the paper's bonus, on the ids we already have
         bonuses = keyword_bonus_flat(layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary,
                                      beta=config.keyword_beta, cap=config.keyword_cap)
         return reports, formats, token, rouge, meteor, bonuses
-    keyword_ids = hyp_arrays if config.tokenize == "default" else reports
+    n = len(reports)
+    keyword_ids = (_rows(layout.hyp_ids, layout.hyp_offsets, np.arange(n)) if shared_ids
+                   else reports)
     reference_ids = None
-    if config.keyword_grounded or config.keyword_negation_aware:
-        reference_ids = ([ref_arrays[g] for g in layout.hyp_group] if config.tokenize == "default"
+    if not plain:
+        reference_rows = layout.group_ref_offsets[layout.hyp_group]  # one reference per group
+        reference_ids = (_rows(layout.ref_ids, layout.ref_offsets, reference_rows) if shared_ids
                          else references)
     bonuses = keyword_bonus_batch(
         keyword_ids, reference_ids, vocabulary=vocabulary,

@@ -40,6 +40,7 @@ from himed_rewards.kernels.keywords import (
     distinct_keywords_batch,
     match_spans,
 )
+from himed_rewards.metrics._layout import concat
 from himed_rewards.text.interning import VOCAB, encode
 from himed_rewards.text.tokenizers import DefaultTokenizer, get_tokenizer
 
@@ -379,11 +380,7 @@ def keyword_bonus_flat(flat: np.ndarray, offsets: np.ndarray, *, vocabulary: Key
     """
     beta = _check_weight(beta, "beta")
     cap = _check_weight(cap, "cap")
-    trie = vocabulary.trie()
-    out_offsets, out = distinct_keywords_batch(
-        flat, offsets, trie.root_child, trie.child_start, trie.child_token, trie.child_node,
-        trie.node_keyword, trie.n_keywords,
-    )  # fmt: skip
+    out_offsets, out = _distinct_flat(flat, offsets, vocabulary)
     counts = np.diff(out_offsets)
     report_of = np.repeat(np.arange(counts.shape[0]), counts)
     order = np.lexsort((vocabulary.name_rank()[out], report_of))  # names sorted per report
@@ -394,16 +391,19 @@ def keyword_bonus_flat(flat: np.ndarray, offsets: np.ndarray, *, vocabulary: Key
     return [(bonuses[r], tuple(matched[bounds[r]:bounds[r + 1]])) for r in range(counts.shape[0])]
 
 
-def _distinct(texts: Sequence[object], argument: str, vocabulary: KeywordVocabulary):
-    arrays = [_as_ids(t, f"{argument}[{i}]") for i, t in enumerate(texts)]
-    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-    np.cumsum([len(a) for a in arrays], out=offsets[1:])
-    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32)
+def _distinct_flat(flat: np.ndarray, offsets: np.ndarray,
+                   vocabulary: KeywordVocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """One kernel call: (out_offsets, keyword indices) of every report of a CSR layout."""
     trie = vocabulary.trie()
-    out_offsets, out = distinct_keywords_batch(
+    return distinct_keywords_batch(
         flat, offsets, trie.root_child, trie.child_start, trie.child_token, trie.child_node,
         trie.node_keyword, trie.n_keywords,
     )  # fmt: skip
+
+
+def _distinct(texts: Sequence[object], argument: str, vocabulary: KeywordVocabulary):
+    arrays = [_as_ids(t, f"{argument}[{i}]") for i, t in enumerate(texts)]
+    out_offsets, out = _distinct_flat(*concat(arrays), vocabulary)
     keywords = out.tolist()
     bounds = out_offsets.tolist()
     return [set(keywords[bounds[r] : bounds[r + 1]]) for r in range(len(arrays))]
