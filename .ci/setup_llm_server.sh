@@ -24,8 +24,9 @@ WHEEL_DIR="$STATE_DIR/wheels"
 ENV_FILE="${HIMED_LLM_ENV_FILE:-$STATE_DIR/env.sh}"
 LOG_FILE="$STATE_DIR/server-$PORT.log"
 PID_FILE="$STATE_DIR/server-$PORT.pid"
-READY_TIMEOUT_S="${HIMED_LLM_READY_TIMEOUT_S:-120}"
+READY_TIMEOUT_S="${HIMED_LLM_READY_TIMEOUT_S:-600}"
 URL="http://$HOST:$PORT/v1"
+CONSTRAINTS="$(cd "$(dirname "$0")/.." && pwd)/constraints.txt"
 
 mkdir -p "$WHEEL_DIR"
 log() { echo "[setup_llm_server] $*" >&2; }
@@ -70,7 +71,7 @@ if ! "$PY" -c "import llama_cpp, llama_cpp.server.app, uvicorn, sse_starlette, s
       "$PY" -m pip wheel --no-deps --wheel-dir "$WHEEL_DIR" \
       "llama-cpp-python==$LLAMA_CPP_VERSION" >&2
   fi
-  "$PY" -m pip install --find-links "$WHEEL_DIR" \
+  "$PY" -m pip install --find-links "$WHEEL_DIR" -c "$CONSTRAINTS" \
     "llama-cpp-python[server]==$LLAMA_CPP_VERSION" >&2
 fi
 
@@ -113,4 +114,18 @@ until server_ready; do
   sleep 1
 done
 log "server ready at $URL (pid $(cat "$PID_FILE"))"
+
+# 4. Warm-up: one tiny completion, so the first test request does not also pay the model's
+#    first evaluation (page-in of the weights, kernel set-up). Bounded; a failure here is only
+#    logged, since the tests report the server's real behaviour themselves.
+"$PY" - "$URL" <<'PY' >&2 || log "warm-up request failed (the tests will show why)"
+import json, sys, time, urllib.request
+body = json.dumps({"messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 4}).encode()
+req = urllib.request.Request(sys.argv[1] + "/chat/completions", data=body,
+                             headers={"Content-Type": "application/json"})
+start = time.monotonic()
+with urllib.request.urlopen(req, timeout=600) as r:
+    r.read()
+print(f"[setup_llm_server] warm-up completion in {time.monotonic() - start:.1f} s")
+PY
 write_env

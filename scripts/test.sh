@@ -8,7 +8,8 @@ PY="${PYTHON:-python3}"
 
 echo "== install" >&2
 bash .ci/setup_train.sh                      # torch==2.13.0 (CPU, local) first, then TRL stack
-"$PY" -m pip install --quiet -e ".[dev,server,eval,docs]"
+# constraints.txt pins every test/dev dependency, so a fresh clone reproduces CI.
+"$PY" -m pip install --quiet -c constraints.txt -e ".[dev,server,eval,docs]"
 
 echo "== Chromium for the docs-site test" >&2
 bash .ci/setup_docs_browser.sh               # Debian's chromium (idempotent)
@@ -18,10 +19,7 @@ eval "$(bash .ci/setup_wordnet.sh)"          # exports NLTK_DATA
 
 echo "== local LLM server for the judge integration test" >&2
 eval "$(bash .ci/setup_llm_server.sh)"       # exports HIMED_TEST_LLM_URL
-stop_server() {
-  pid_file="${HIMED_LLM_STATE_DIR:-$HOME/.cache/himed-rewards/llm-server}/server.pid"
-  [ -f "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null || true
-}
+stop_server() { bash .ci/setup_llm_server.sh --stop || true; }
 trap stop_server EXIT
 
 echo "== ruff" >&2

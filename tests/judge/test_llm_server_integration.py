@@ -18,6 +18,10 @@ pytestmark = pytest.mark.llm_server
 
 URL = os.environ.get("HIMED_TEST_LLM_URL")
 MODEL = os.environ.get("HIMED_TEST_LLM_MODEL", "smollm2-135m-instruct")
+# A busy 2-core CI box once needed over 120 s for one verdict. llama.cpp's server handles one
+# request at a time, so each request gets its own generous budget (concurrency 1: a queued
+# request's clock would otherwise run while the other one is decoded).
+TIMEOUT_S = float(os.environ.get("HIMED_TEST_LLM_TIMEOUT", "600"))
 
 if not URL:
     pytest.skip(
@@ -42,9 +46,9 @@ def test_real_server_grades_with_the_llama_cpp_dialect(tmp_path):
         URL,
         MODEL,
         dialect="llama_cpp",
-        timeout=120.0,
+        timeout=TIMEOUT_S,
         max_retries=1,
-        concurrency=2,
+        concurrency=1,
         max_tokens=320,
         cache_path=tmp_path / "judge.sqlite",
     )
@@ -74,7 +78,7 @@ def test_real_server_grades_with_the_llama_cpp_dialect(tmp_path):
 def test_real_server_rejection_of_json_schema_is_a_typed_failure():
     # llama-cpp-python's server accepts only response_format type "text"/"json_object";
     # the OpenAI dialect's "json_schema" is refused (with HTTP 500, so it is retried).
-    with LLMJudge(URL, MODEL, dialect="openai", timeout=60.0, max_retries=0) as judge:
+    with LLMJudge(URL, MODEL, dialect="openai", timeout=TIMEOUT_S, max_retries=0) as judge:
         [verdict] = judge.score_batch(CANDIDATES[:1], REFERENCES[:1])
     assert verdict.total is None
     assert verdict.error.split(":")[0] in ("http_5xx", "http_4xx")
