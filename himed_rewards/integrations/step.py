@@ -40,6 +40,7 @@ __all__ = [
     "StepClock",
     "publish_step",
     "read_published_step",
+    "read_logged_step",
     "resolve_training_step",
     "coerce_step",
 ]
@@ -169,6 +170,50 @@ def read_published_step(path: str | os.PathLike[str] | None = None) -> int | Non
         return None
     with _cache_lock:
         _cache[key] = (mtime, step)
+    return step
+
+
+def read_logged_step(path: str | os.PathLike[str]) -> int | None:
+    """The ``"step"`` of the last line of a JSON-lines training log, or None when the file
+    does not exist yet or holds no complete line.
+
+    This reads a log the trainer writes anyway (EasyR1's ``file`` logger appends
+    ``{"step": N, ...}`` to ``experiment_log.jsonl`` after every step), so no trainer-side
+    change is needed. Only the file's tail is read; a last line that is not valid JSON or has
+    no valid ``"step"`` is warned about once and read as None.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "experiment_log.jsonl"
+        >>> _ = f.write_text('{"step": 1, "reward": {"overall": 0.5}}\\n{"step": 2}\\n')
+        >>> read_logged_step(f)
+        2
+    """
+    target = Path(path)
+    try:
+        size = target.stat().st_size
+    except OSError:
+        return None
+    with open(target, "rb") as handle:
+        # Read backwards until a complete line is in memory. A last line without its newline
+        # is being appended right now: it is skipped, the line before it is the last step.
+        tail, position = b"", size
+        while position > 0 and tail.count(b"\n") < 2:
+            start = max(0, position - (1 << 16))
+            handle.seek(start)
+            tail = handle.read(position - start) + tail
+            position = start
+    parts = tail.split(b"\n")
+    complete = parts[1 if position > 0 else 0 : -1]  # a cut first line, the unfinished last
+    lines = [line.strip() for line in complete if line.strip()]
+    if not lines:
+        return None
+    last = lines[-1]
+    try:
+        step = coerce_step(json.loads(last)["step"], name=f"{target}: last line's 'step'")
+    except (ValueError, TypeError, KeyError) as exc:
+        _warn_once(f"bad-log:{target}", f"ignoring training log {target}: {exc}")
+        return None
     return step
 
 
