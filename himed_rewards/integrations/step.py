@@ -8,8 +8,8 @@ tried in this order after the framework's own field (see :func:`resolve_training
    :func:`publish_step` (a callback, a hook, a wrapper around the training loop); every
    reward worker, in any process, thread or Ray actor that sees the same file system, reads
    it. Writes are atomic (write a temporary file, then ``os.replace``) so a reader never sees
-   half a number; reads are cached on the file's ``mtime_ns`` so a hot reward path pays one
-   ``stat`` per call.
+   half a number; a settled file's step is cached on its ``(mtime_ns, inode, size)`` so a
+   hot reward path pays one ``stat`` per call.
 2. **A fixed step** (``$HIMED_REWARDS_STEP``): evaluation, debugging, a resumed run's fixed
    phase.
 3. **A step clock** (``$HIMED_REWARDS_SAMPLES_PER_STEP``): the step is the number of samples
@@ -134,7 +134,8 @@ def publish_step(step: int, path: str | os.PathLike[str] | None = None) -> Path:
 
 
 _cache_lock = threading.Lock()
-_cache: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, step)
+_cache: dict[str, tuple[tuple[int, int, int], int]] = {}  # path -> ((mtime, ino, size), step)
+_SETTLED_NS = 100_000_000
 _warned: set[str] = set()
 
 
@@ -156,20 +157,25 @@ def read_published_step(path: str | os.PathLike[str] | None = None) -> int | Non
     if target is None:
         return None
     try:
-        mtime = target.stat().st_mtime_ns
+        stat = target.stat()
     except OSError:
         return None
-    key = str(target)
+    key, version = str(target), (stat.st_mtime_ns, stat.st_ino, stat.st_size)
     cached = _cache.get(key)
-    if cached is not None and cached[0] == mtime:
+    if cached is not None and cached[0] == version:
         return cached[1]
     try:
         step = coerce_step(json.loads(target.read_text())["step"], name=f"{target}['step']")
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError, TypeError, KeyError) as exc:
         _warn_once(f"bad-file:{key}", f"ignoring step file {key}: {exc}")
         return None
-    with _cache_lock:
-        _cache[key] = (mtime, step)
+    # File times are coarse (a clock tick), so a second publish within the tick of this one
+    # could keep the same mtime: cache only a file that has been settled for longer than that.
+    if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+        with _cache_lock:
+            _cache[key] = (version, step)
     return step
 
 
