@@ -303,7 +303,8 @@ class ResolvedReward(NamedTuple):
     """The number handed to a trainer for one sample, and how it was obtained.
 
     ``how`` is ``None`` for a sample whose total the reward computed, else the imputation
-    used: ``"group_mean"``, ``"call_mean"`` or ``"low_level"`` (see the module docstring).
+    used: ``"group_mean"``, ``"call_mean"`` or ``"low_level"`` (see the module docstring;
+    the OpenRLHF adapter adds ``"scored_mates_mean"``).
     ``components`` are the numeric components to log, with ``semantic_imputed`` (0.0 or 1.0)
     always present so every sample of a call has the same keys.
     """
