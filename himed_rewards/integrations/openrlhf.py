@@ -196,6 +196,12 @@ def reward_func(
             f"{len(prompts)} and {len(labels)}"
         )
     references = [require_text(label, f"labels[{i}]") for i, label in enumerate(labels)]
+    for i, reference in enumerate(references):
+        if not reference.strip():
+            # OpenRLHF's PromptDataset gives "" for every label when --data.label_key is unset
+            raise ValueError(
+                f"labels[{i}] is empty: pass --data.label_key <column with the reference report>"
+            )
     responses = [
         extract_response(require_text(q, f"queries[{i}]"), require_text(p, f"prompts[{i}]"))
         for i, (q, p) in enumerate(zip(queries, prompts, strict=True))

@@ -136,9 +136,12 @@ def _group_step(samples: Sequence[Any]) -> int:
     ).step
 
 
-async def group_reward(args: Any, samples: Any, *, missing: str | None = None) -> list[float]:
-    """slime reward for a list of ``Sample`` (``--group-rm``) or one ``Sample``: one total
-    per sample, in order, always a list.
+async def group_reward(
+    args: Any, samples: Any, *, missing: str | None = None
+) -> float | list[float]:
+    """slime reward: one total per ``Sample`` of a list (what ``batched_async_rm`` passes with
+    ``--group-rm``), in order; a float for a single ``Sample`` (what ``async_rm`` passes
+    without it), so it works as ``--custom-rm-path`` in both modes.
 
     Examples:
         >>> import asyncio, types
@@ -147,8 +150,14 @@ async def group_reward(args: Any, samples: Any, *, missing: str | None = None) -
         >>> rewards = asyncio.run(group_reward(types.SimpleNamespace(), [s, s]))
         >>> len(rewards), rewards[0] == rewards[1], s.metadata["himed_rewards"]["alpha1"]
         (2, True, 0.5)
+        >>> isinstance(asyncio.run(group_reward(types.SimpleNamespace(), s)), float)
+        True
     """
-    samples = _as_samples(samples)
+    rewards = await _score(args, _as_samples(samples), missing)
+    return rewards if isinstance(samples, list | tuple) else rewards[0]
+
+
+async def _score(args: Any, samples: list[Any], missing: str | None) -> list[float]:
     responses = [require_text(getattr(s, "response", None), f"sample[{i}].response")
                  for i, s in enumerate(samples)]  # fmt: skip
     labels = [require_text(getattr(s, "label", None), f"sample[{i}].label")
@@ -175,7 +184,7 @@ async def group_reward(args: Any, samples: Any, *, missing: str | None = None) -
 async def reward(args: Any, sample: Any) -> float | list[float]:
     """slime ``--custom-rm-path`` function: the HiMed-RL total of one ``Sample`` (what
     ``async_rm`` passes without ``--group-rm``), or one total per sample for a list (what
-    ``batched_async_rm`` passes with ``--group-rm``).
+    ``batched_async_rm`` passes with ``--group-rm``). The same as :func:`group_reward`.
 
     Examples:
         >>> import asyncio, types
@@ -184,8 +193,7 @@ async def reward(args: Any, sample: Any) -> float | list[float]:
         >>> isinstance(asyncio.run(reward(types.SimpleNamespace(), s)), float)
         True
     """
-    rewards = await group_reward(args, sample)
-    return rewards if isinstance(sample, list | tuple) else rewards[0]
+    return await group_reward(args, sample)
 
 
 def stamp_step(

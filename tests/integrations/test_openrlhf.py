@@ -113,6 +113,8 @@ def test_misaligned_and_bad_inputs_are_refused():
         openrlhf.reward_func(["a"], ["a", "b"], ["a"])
     with pytest.raises(TypeError, match=r"labels\[0\] must be a str, got None"):
         openrlhf.reward_func(["<|im_start|>assistant\nx"], [""], [None])
+    with pytest.raises(ValueError, match=r"labels\[0\] is empty: pass --data.label_key"):
+        openrlhf.reward_func(["<|im_start|>assistant\nx"], [""], [""])
     with pytest.raises(TypeError, match="labels must be a list"):
         openrlhf.reward_func(["q"], ["p"], "ref")
     with pytest.raises(TypeError, match="global_step"):

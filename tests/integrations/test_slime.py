@@ -144,10 +144,10 @@ def fresh_step_state(monkeypatch):
     SampleHooks.current_rollout_id = None
 
 
-def make_args(tmp_path, *, group_rm, hook=True, **custom):
+def make_args(tmp_path, *, group_rm, hook=True, rm="reward", **custom):
     """The parsed command line, with --custom-config-path applied (arguments.py:2013-2018)."""
     args = SimpleNamespace(
-        custom_rm_path="himed_rewards.integrations.slime.reward",
+        custom_rm_path=f"himed_rewards.integrations.slime.{rm}",
         group_rm=group_rm,
         rollout_sample_hook_path=["himed_rewards.integrations.slime.stamp_step"] if hook else [],
         custom_rollout_log_function_path="himed_rewards.integrations.slime.log_rollout",
@@ -237,8 +237,14 @@ def test_single_sample_and_list_shapes(iu_pairs):
             SimpleNamespace(), Sample(response=pred, label=ref, metadata={"global_step": 4000})
         )  # fmt: skip
     )
+    as_list = asyncio.run(
+        slime.group_reward(
+            SimpleNamespace(), [Sample(response=pred, label=ref, metadata={"global_step": 4000})]
+        )  # fmt: skip
+    )
     (expected,) = hr.score_batch([pred], [ref], step=4000)
-    assert one == pytest.approx(expected.total) and many == pytest.approx([expected.total])
+    assert one == pytest.approx(expected.total) and many == pytest.approx(expected.total)
+    assert isinstance(many, float) and as_list == pytest.approx([expected.total])
 
 
 def test_bad_samples_name_the_argument():
