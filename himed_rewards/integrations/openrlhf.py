@@ -40,7 +40,7 @@ the group mates **this process already scored** at the same step with the same l
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -142,17 +142,18 @@ _SEMANTIC_AXES = ("semantic", "semantic_accuracy", "semantic_relevance", "semant
 
 class _ScoredMates:
     """Semantic verdicts this process already scored, per (step, label): the group mates a
-    one-sample call can impute from. Bounded (oldest keys dropped) and thread-safe, because
-    OpenRLHF runs reward_func in worker threads."""
+    one-sample call can impute from. Bounded (oldest keys dropped, at most ``per_group``
+    recent verdicts per key, since a constant step would otherwise pool a label's verdicts
+    over the whole run) and thread-safe, because OpenRLHF runs reward_func in worker threads."""
 
-    def __init__(self, max_groups: int = 4096) -> None:
-        self.max_groups = max_groups
-        self._groups: OrderedDict[tuple[int, str], list[dict[str, float]]] = OrderedDict()
+    def __init__(self, max_groups: int = 4096, per_group: int = 64) -> None:
+        self.max_groups, self.per_group = max_groups, per_group
+        self._groups: OrderedDict[tuple[int, str], deque[dict[str, float]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def add(self, key: tuple[int, str], axes: dict[str, float]) -> None:
         with self._lock:
-            self._groups.setdefault(key, []).append(axes)
+            self._groups.setdefault(key, deque(maxlen=self.per_group)).append(axes)
             self._groups.move_to_end(key)
             while len(self._groups) > self.max_groups:
                 self._groups.popitem(last=False)

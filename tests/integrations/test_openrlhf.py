@@ -315,3 +315,13 @@ def test_failed_verdict_is_imputed_from_group_mates_scored_earlier(iu_pairs):
     )
     assert alone["rewards"] == pytest.approx(b.low_level)
     assert alone["extra_logs"]["alpha1"] == 1.0
+
+
+def test_scored_mates_memory_is_bounded():
+    mates = openrlhf._ScoredMates(max_groups=2, per_group=3)
+    for value in range(5):
+        mates.add((0, "a"), {"semantic": float(value)})
+    assert mates.mean((0, "a")) == {"semantic": 3.0}  # the last three: 2, 3, 4
+    mates.add((0, "b"), {"semantic": 1.0})
+    mates.add((1, "a"), {"semantic": 1.0})
+    assert mates.mean((0, "a")) is None and mates.mean((0, "b")) == {"semantic": 1.0}
