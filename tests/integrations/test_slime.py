@@ -167,12 +167,13 @@ def groups_of(pairs, n):
     ]
 
 
+@pytest.mark.parametrize("rm", ["reward", "group_reward"])
 @pytest.mark.parametrize("group_rm", [False, True], ids=["per-sample", "group-rm"])
 @pytest.mark.parametrize(("rollout_id", "alpha1"), [(0, 1.0), (5_000, 0.5), (20_000, 0.1)])
 def test_rollout_id_reaches_the_reward_and_the_log(
-    iu_pairs, tmp_path, group_rm, rollout_id, alpha1
+    iu_pairs, tmp_path, group_rm, rm, rollout_id, alpha1
 ):
-    args = make_args(tmp_path, group_rm=group_rm)
+    args = make_args(tmp_path, group_rm=group_rm, rm=rm)
     pairs = iu_pairs[:3]
     samples, log_dict = generate(args, rollout_id, groups_of(pairs, 2))
     expected = hr.score_batch([p for p, _ in pairs], [r for _, r in pairs], step=rollout_id)
