@@ -124,12 +124,18 @@ def compute_score(
     framework_step = step if step is not None else (steps.pop() if steps else None)
     if framework_step is None:
         framework_step = _step_from_log(step_log)
+    how_to_fix = HOW_TO_FIX
+    if step_log is not None and framework_step is None:
+        how_to_fix = (
+            f"step_log {os.fspath(step_log)!r} does not exist: give the absolute "
+            'trainer.save_checkpoint_path and include "file" in trainer.logger.'
+        )
     resolved_step = resolve_training_step(
         framework_step,
         framework="easyr1",
         n_samples=len(references),
         name="step",
-        how_to_fix=HOW_TO_FIX,
+        how_to_fix=how_to_fix,
     ).step
     breakdowns = score_pairs(
         responses, references, step=resolved_step, config=resolve_config(config)

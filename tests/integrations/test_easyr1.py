@@ -197,3 +197,11 @@ def test_fixed_step_kwarg_wins_and_no_step_warns_once(iu_pairs, caplog):
         compute_reward_batch(bare, iu_pairs[:1])
     warnings = [r for r in caplog.records if "handed no training step" in r.getMessage()]
     assert len(warnings) == 1 and "step_log" in warnings[0].getMessage()
+
+
+def test_a_step_log_that_does_not_exist_is_named_in_the_warning(iu_pairs, tmp_path, caplog):
+    missing = tmp_path / "nowhere" / "experiment_log.jsonl"
+    fn, _, _ = load_like_easyr1(step_log=str(missing))
+    with caplog.at_level(logging.WARNING, logger="himed_rewards.integrations"):
+        assert compute_reward_batch(fn, iu_pairs[:1])[1]["alpha1"] == [1.0]
+    assert str(missing) in caplog.text and "does not exist" in caplog.text
