@@ -60,6 +60,7 @@ from typing import Any
 import himed_rewards as hr
 from himed_rewards.integrations._common import (
     level_means,
+    require_mapping,
     require_text,
     resolve_config,
     resolve_missing,
@@ -90,16 +91,8 @@ HOW_TO_FIX = (
 _log = logging.getLogger("himed_rewards.integrations")
 
 
-def _metadata(sample: Any, index: int) -> dict[str, Any]:
-    metadata = getattr(sample, "metadata", None)
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping):
-        raise TypeError(
-            f"sample[{index}].metadata must be a dict, got {metadata!r:.80} "
-            f"({type(metadata).__name__})"
-        )
-    return metadata  # type: ignore[return-value]
+def _metadata(sample: Any, index: int) -> Mapping[str, Any]:
+    return require_mapping(getattr(sample, "metadata", None), f"sample[{index}].metadata")
 
 
 def _current_rollout_id() -> Any:
