@@ -5,7 +5,7 @@ Configuration (OpenRLHF 0.11.x; the reference column is ``--data.label_key``)::
     F=$(python -c 'import himed_rewards.integrations.openrlhf as m; print(m.__file__)')
     --reward.remote_url "$F" --data.label_key reference
 
-What this matches in OpenRLHF 0.11.2 (PyPI wheel; the same code at OpenRLHF/OpenRLHF 3c3be62):
+What this matches in OpenRLHF 0.11.2 (PyPI wheel; OpenRLHF/OpenRLHF 3c3be62 calls alike):
 
 - ``openrlhf/utils/agent.py:SingleTurnAgentExecutor.__init__`` loads a ``--reward.remote_url``
   that ends in ``.py`` with ``importlib.util.spec_from_file_location`` (so this file uses
