@@ -14,7 +14,7 @@ What this matches in slime (624b824):
 
 - ``slime/rollout/rm_hub/__init__.py``: ``async_rm`` (l. 57-64) awaits
   ``load_function(args.custom_rm_path)(args, sample)`` with **one** ``Sample``;
-  ``batched_async_rm`` (l. 101-111) awaits it with a **list** of ``Sample``. Without
+  ``batched_async_rm`` (l. 99-111) awaits it with a **list** of ``Sample``. Without
   ``--group-rm``, ``sglang_rollout.py:generate_and_rm`` (l. 267-288) calls ``async_rm`` per
   sample (``batched_async_rm`` only when a custom generate function returns a list); with
   ``--group-rm``, ``generate_and_rm_group`` (l. 330-335) calls ``batched_async_rm`` with the
