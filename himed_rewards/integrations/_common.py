@@ -56,6 +56,10 @@ __all__ = [
     "require_total",
     "score_pairs",
     "check_texts",
+    "require_text",
+    "require_mapping",
+    "LEVEL_KEYS",
+    "level_means",
 ]
 
 CONFIG_ENV = "HIMED_REWARDS_CONFIG"
@@ -198,6 +202,70 @@ def score_pairs(
     return hr.score_batch(completions, references, step=step, config=config)
 
 
+def require_text(value: Any, name: str) -> str:
+    """``value`` if it is a str, else a TypeError naming ``name`` (a None reference must never
+    be scored against the string "None").
+
+    Examples:
+        >>> require_text(None, "sample.label")
+        Traceback (most recent call last):
+        ...
+        TypeError: sample.label must be a str, got None (NoneType)
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {value!r:.80} ({type(value).__name__})")
+    return value
+
+
+def require_mapping(value: Any, name: str) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, ``{}`` for None, else a TypeError naming ``name``.
+
+    Examples:
+        >>> require_mapping(None, "extra_info")
+        {}
+        >>> require_mapping("x", "extra_info")
+        Traceback (most recent call last):
+        ...
+        TypeError: extra_info must be a dict or None, got 'x' (str)
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a dict or None, got {value!r:.80} ({type(value).__name__})"
+        )
+    return value
+
+
+#: The per-level values whose batch means the adapters log (plus any semantic axis present).
+LEVEL_KEYS: tuple[str, ...] = (
+    "alpha1",
+    "alpha2",
+    "token",
+    "concept",
+    "format",
+    "low_level",
+    "semantic",
+    "semantic_imputed",
+)
+
+
+def level_means(rows: Sequence[Mapping[str, float]], prefix: str = "") -> dict[str, float]:
+    """Batch means of :data:`LEVEL_KEYS` and ``total`` over per-sample component dicts; a key
+    absent from every row (``semantic`` without a judge) is left out, never logged as 0.
+
+    Examples:
+        >>> level_means([{"alpha1": 1.0, "total": 2.0}, {"alpha1": 0.5, "total": 1.0}], "himed/")
+        {'himed/alpha1': 0.75, 'himed/total': 1.5}
+    """
+    out: dict[str, float] = {}
+    for key in (*LEVEL_KEYS, "total"):
+        values = [float(row[key]) for row in rows if row.get(key) is not None]
+        if values:
+            out[prefix + key] = sum(values) / len(values)
+    return out
+
+
 def extra_info_step(extra_info: Mapping[str, Any] | None) -> Any:
     """The raw step in a verl ``extra_info`` dict (``global_step``, else ``global_steps``)."""
     if not extra_info:
@@ -235,7 +303,8 @@ class ResolvedReward(NamedTuple):
     """The number handed to a trainer for one sample, and how it was obtained.
 
     ``how`` is ``None`` for a sample whose total the reward computed, else the imputation
-    used: ``"group_mean"``, ``"call_mean"`` or ``"low_level"`` (see the module docstring).
+    used: ``"group_mean"``, ``"call_mean"`` or ``"low_level"`` (see the module docstring;
+    the OpenRLHF adapter adds ``"scored_mates_mean"``).
     ``components`` are the numeric components to log, with ``semantic_imputed`` (0.0 or 1.0)
     always present so every sample of a call has the same keys.
     """

@@ -8,8 +8,8 @@ tried in this order after the framework's own field (see :func:`resolve_training
    :func:`publish_step` (a callback, a hook, a wrapper around the training loop); every
    reward worker, in any process, thread or Ray actor that sees the same file system, reads
    it. Writes are atomic (write a temporary file, then ``os.replace``) so a reader never sees
-   half a number; reads are cached on the file's ``mtime_ns`` so a hot reward path pays one
-   ``stat`` per call.
+   half a number; a settled file's step is cached on its ``(mtime_ns, inode, size)`` so a
+   hot reward path pays one ``stat`` per call.
 2. **A fixed step** (``$HIMED_REWARDS_STEP``): evaluation, debugging, a resumed run's fixed
    phase.
 3. **A step clock** (``$HIMED_REWARDS_SAMPLES_PER_STEP``): the step is the number of samples
@@ -40,6 +40,7 @@ __all__ = [
     "StepClock",
     "publish_step",
     "read_published_step",
+    "read_logged_step",
     "resolve_training_step",
     "coerce_step",
 ]
@@ -133,7 +134,8 @@ def publish_step(step: int, path: str | os.PathLike[str] | None = None) -> Path:
 
 
 _cache_lock = threading.Lock()
-_cache: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, step)
+_cache: dict[str, tuple[tuple[int, int, int], int]] = {}  # path -> ((mtime, ino, size), step)
+_SETTLED_NS = 100_000_000
 _warned: set[str] = set()
 
 
@@ -155,20 +157,69 @@ def read_published_step(path: str | os.PathLike[str] | None = None) -> int | Non
     if target is None:
         return None
     try:
-        mtime = target.stat().st_mtime_ns
+        stat = target.stat()
     except OSError:
         return None
-    key = str(target)
+    key, version = str(target), (stat.st_mtime_ns, stat.st_ino, stat.st_size)
     cached = _cache.get(key)
-    if cached is not None and cached[0] == mtime:
+    if cached is not None and cached[0] == version:
         return cached[1]
     try:
         step = coerce_step(json.loads(target.read_text())["step"], name=f"{target}['step']")
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError, TypeError, KeyError) as exc:
         _warn_once(f"bad-file:{key}", f"ignoring step file {key}: {exc}")
         return None
-    with _cache_lock:
-        _cache[key] = (mtime, step)
+    # File times are coarse (a clock tick), so a second publish within the tick of this one
+    # could keep the same mtime: cache only a file that has been settled for longer than that.
+    if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+        with _cache_lock:
+            _cache[key] = (version, step)
+    return step
+
+
+def read_logged_step(path: str | os.PathLike[str]) -> int | None:
+    """The ``"step"`` of the last line of a JSON-lines training log, or None when the file
+    does not exist yet or holds no complete line.
+
+    This reads a log the trainer writes anyway (EasyR1's ``file`` logger appends
+    ``{"step": N, ...}`` to ``experiment_log.jsonl`` after every step), so no trainer-side
+    change is needed. Only the file's tail is read; a last line that is not valid JSON or has
+    no valid ``"step"`` is warned about once and read as None.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "experiment_log.jsonl"
+        >>> _ = f.write_text('{"step": 1, "reward": {"overall": 0.5}}\\n{"step": 2}\\n')
+        >>> read_logged_step(f)
+        2
+    """
+    target = Path(path)
+    try:
+        size = target.stat().st_size
+    except OSError:
+        return None
+    with open(target, "rb") as handle:
+        # Read backwards until a complete line is in memory. A last line without its newline
+        # is being appended right now: it is skipped, the line before it is the last step.
+        tail, position = b"", size
+        while position > 0 and tail.count(b"\n") < 2:
+            start = max(0, position - (1 << 16))
+            handle.seek(start)
+            tail = handle.read(position - start) + tail
+            position = start
+    parts = tail.split(b"\n")
+    complete = parts[1 if position > 0 else 0 : -1]  # a cut first line, the unfinished last
+    lines = [line.strip() for line in complete if line.strip()]
+    if not lines:
+        return None
+    last = lines[-1]
+    try:
+        step = coerce_step(json.loads(last)["step"], name=f"{target}: last line's 'step'")
+    except (ValueError, TypeError, KeyError) as exc:
+        _warn_once(f"bad-log:{target}", f"ignoring training log {target}: {exc}")
+        return None
     return step
 
 
