@@ -240,9 +240,10 @@ class LaunchSection(_Section):
 
     The training processes (``grpo.num_processes``) take GPUs of ``nodes`` nodes;
     ``generation_gpus`` (``trl vllm-serve``, for ``grpo.vllm_mode: server``) and
-    ``verifier_gpus`` (the verifier's server on a loopback ``reward.verifier.base_url``)
-    sit on the first node beside them. ``verifier_gpus: 0`` means the verifier is
-    elsewhere (a second node or an external endpoint). Model sizes default to a table of
+    ``verifier_gpus`` (the verifier's server) sit on the first node beside them.
+    ``verifier_placement`` says where the verifier runs: ``auto`` reads it from
+    ``reward.verifier.base_url`` (a loopback URL is this node), ``remote`` is another node or
+    an external endpoint even behind a loopback URL (an SSH tunnel), ``local`` this node. Model sizes default to a table of
     known models (``himed_train.preflight.memory``); set ``*_params_b`` (billions) for
     others. ``world_size_mismatch`` is what ``himed-train grpo`` does when the launcher
     started a different number of processes than ``grpo.num_processes``: ``adjust`` the
@@ -260,6 +261,7 @@ class LaunchSection(_Section):
     gpu_memory_gib: PositiveFloat = 80.0
     generation_gpus: int = Field(0, ge=0)
     verifier_gpus: int = Field(0, ge=0)
+    verifier_placement: Literal["auto", "local", "remote"] = "auto"
     policy_params_b: PositiveFloat | None = None
     verifier_params_b: PositiveFloat | None = None
     world_size_mismatch: Literal["adjust", "error"] = "adjust"

@@ -66,7 +66,15 @@ def _deepspeed_json(raw: dict[str, Any], base: Path) -> dict[str, Any]:
 
 
 def read_accelerate_file(path: str | os.PathLike[str]) -> AccelerateFile:
-    """Parse an accelerate YAML; a missing or malformed file raises ``ValueError``."""
+    """Parse an accelerate YAML; a missing or malformed file raises ``ValueError``.
+
+    Examples:
+        >>> from importlib import resources
+        >>> configs = Path(str(resources.files("himed_train").joinpath("configs")))
+        >>> f = read_accelerate_file(configs / "accelerate_zero3_1gpu_offload.yaml")
+        >>> f.num_processes, f.deepspeed, f.zero_stage, f.offload_optimizer
+        (1, True, 3, True)
+    """
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"launch.accelerate_config: no such file {str(file)!r}")
@@ -90,7 +98,13 @@ def read_accelerate_file(path: str | os.PathLike[str]) -> AccelerateFile:
 
 
 def accelerate_checks(config: TrainConfig, accel: AccelerateFile | None) -> list[CheckResult]:
-    """The accelerate file against ``grpo.num_processes``, ``launch.nodes`` and ``grpo.bf16``."""
+    """The accelerate file against ``grpo.num_processes``, ``launch.nodes`` and ``grpo.bf16``.
+
+    Examples:
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {}})
+        >>> accelerate_checks(cfg, None)[0].status
+        'skip'
+    """
     name = "launch/accelerate"
     if accel is None:
         return [skip(name, "no launch.accelerate_config: processes come from the command line")]

@@ -38,7 +38,15 @@ def _open_image(path: str) -> str | None:
 
 
 def data_checks(config: TrainConfig) -> tuple[list[CheckResult], str | None]:
-    """A ``data/rows`` row, and the first study's reference (for the reward call) or None."""
+    """A ``data/rows`` row, and the first study's reference (for the reward call) or None.
+
+    Examples:
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {
+        ...     "annotation_path": "missing.json", "images_dir": "."}})
+        >>> (row,), reference = data_checks(cfg)
+        >>> row.status, reference
+        ('FAIL', None)
+    """
     from himed_train.data.from_config import load_records
 
     section = config.data
@@ -62,7 +70,14 @@ def data_checks(config: TrainConfig) -> tuple[list[CheckResult], str | None]:
 
 
 def reward_checks(config: TrainConfig, reference: str | None) -> list[CheckResult]:
-    """Compile the kernels, then call the configured reward once the way TRL does."""
+    """Compile the kernels, then call the configured reward once the way TRL does.
+
+    Examples:
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {}},
+        ...                   reward={"judge": "offline"})
+        >>> reward_checks(cfg, None)[0].status
+        'ok'
+    """
     from himed_train.reward_setup import build_reward
     from himed_train.warmup import warm_up_reward
 

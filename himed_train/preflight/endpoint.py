@@ -39,7 +39,12 @@ def _served_models(base_url: str, key: str | None, timeout: float) -> tuple[list
 
 
 def verifier_checks(section: RewardSection) -> list[CheckResult]:
-    """``verifier/reachable`` and ``verifier/verdict`` rows (skipped unless judge is llm)."""
+    """``verifier/reachable`` and ``verifier/verdict`` rows (skipped unless judge is llm).
+
+    Examples:
+        >>> verifier_checks(RewardSection(judge="offline"))[0].status
+        'skip'
+    """
     if section.judge != "llm":
         return [skip("verifier/endpoint", f"reward.judge is {section.judge!r}: no endpoint")]
     v = section.verifier

@@ -124,7 +124,7 @@ def server_kv_gib(params_b: float, gpus: int, gpu_gib: float) -> tuple[float, fl
 def _gpu_gib(config: TrainConfig, cuda: CudaInfo) -> tuple[float, str]:
     if cuda.min_memory_gib is not None:
         return cuda.min_memory_gib, "measured"
-    return config.launch.gpu_memory_gib, "assumed (launch.gpu_memory_gib)"
+    return config.launch.gpu_memory_gib, "assumed: launch.gpu_memory_gib"
 
 
 def _server_row(name: str, label: str, params: tuple[float | None, str], gpus: int,
@@ -177,7 +177,7 @@ def memory_checks(
     if config.reward.judge != "llm":
         results.append(skip("memory/verifier", f"reward.judge is {config.reward.judge!r}"))
     elif launch.verifier_gpus == 0:
-        results.append(skip("memory/verifier", "the verifier runs off this node"))
+        results.append(skip("memory/verifier", "no GPU of this node serves the verifier"))
     else:
         verifier = params_billions(config.reward.verifier.model, launch.verifier_params_b)
         results.append(_server_row("memory/verifier", "verifier", verifier,

@@ -121,10 +121,12 @@ def _verifier_row(config: TrainConfig) -> CheckResult:
     if reward.judge == "none":
         return ok("plan/verifier", "no semantic level (reward.judge: none)")
     url = reward.verifier.base_url
-    if is_loopback(url):
+    placement = launch.verifier_placement
+    local = is_loopback(url) if placement == "auto" else placement == "local"
+    if local:
         if launch.verifier_gpus == 0:
             return fail("plan/verifier", (
-                f"reward.verifier.base_url {url} is on this node but launch.verifier_gpus is 0: "
+                f"the verifier at {url} runs on this node but launch.verifier_gpus is 0: "
                 "every GPU is taken by training; serve the verifier on another node / endpoint "
                 "or reserve GPUs for it"
             ))  # fmt: skip
@@ -136,7 +138,7 @@ def _verifier_row(config: TrainConfig) -> CheckResult:
             f"launch.verifier_gpus {launch.verifier_gpus} reserved here but the verifier is "
             f"at {url}"
         ))  # fmt: skip
-    return ok("plan/verifier", f"{reward.verifier.model} at {url} (another node or endpoint)")
+    return ok("plan/verifier", f"{reward.verifier.model} at {url}: another node or endpoint")
 
 
 def placement_checks(config: TrainConfig, cuda: CudaInfo) -> list[CheckResult]:

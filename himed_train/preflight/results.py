@@ -69,7 +69,7 @@ def render_table(results: Sequence[CheckResult]) -> str:
     Examples:
         >>> print(render_table([ok("packages/trl", "1.16.0"), fail("gpus", "none visible")]))
         check         status  detail
-        ------------  ------  -------------
+        ------------  ------  ------------
         packages/trl  ok      1.16.0
         gpus          FAIL    none visible
         1 problem(s): fix every FAIL row before launching
