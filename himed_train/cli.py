@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--max-completion-length", type=int, default=24)
     smoke.add_argument("--schedule-t", type=int, default=10_000, help="reward schedule T")
     smoke.add_argument("--sync", action="store_true", help="use the synchronous reward form")
+    smoke.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu",
+        help="cpu (float32, default) or cuda (bfloat16 on the first GPU)",
+    )  # fmt: skip
+    smoke.add_argument(
+        "--vllm", action="store_true", help="generate with colocated vLLM (needs --device cuda)"
+    )
     return parser
 
 
@@ -68,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_completion_length=args.max_completion_length,
                 schedule_t=args.schedule_t,
                 use_async=not args.sync,
+                device=args.device,
+                use_vllm=args.vllm,
             )
             sys.stdout.flush()
             print(json.dumps(summary), flush=True)
