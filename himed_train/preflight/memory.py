@@ -144,7 +144,14 @@ def _server_row(name: str, label: str, params: tuple[float | None, str], gpus: i
 def memory_checks(
     config: TrainConfig, accel: AccelerateFile | None, cuda: CudaInfo
 ) -> list[CheckResult]:
-    """One row per role that holds GPU memory: trainer, generation server, verifier."""
+    """One row per role that holds GPU memory: trainer, generation server, verifier.
+
+    Examples:
+        >>> from himed_train.preflight.probes import CudaInfo
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {}})
+        >>> [(r.name, r.status) for r in memory_checks(cfg, None, CudaInfo(None))]
+        [('memory/trainer', 'FAIL'), ('memory/verifier', 'skip')]
+    """
     gpu_gib, how = _gpu_gib(config, cuda)
     launch = config.launch
     results: list[CheckResult] = []

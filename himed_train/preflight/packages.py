@@ -64,7 +64,16 @@ def package_checks(
     *,
     version_of: Callable[[str], str | None] = installed_version,
 ) -> list[CheckResult]:
-    """One row per package the plan needs (``skip`` for those it does not)."""
+    """One row per package the plan needs (``skip`` for those it does not).
+
+    Examples:
+        >>> from himed_train.preflight.probes import CudaInfo
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {}})
+        >>> rows = package_checks(cfg, None, CudaInfo("12.8"),
+        ...                       version_of={"vllm": "0.33.0"}.get)
+        >>> [(r.name, r.status) for r in rows if r.name in ("packages/trl", "packages/vllm")]
+        [('packages/trl', 'FAIL'), ('packages/vllm', 'FAIL')]
+    """
     results: list[CheckResult] = []
     torch = version_of("torch")
     if torch is None:

@@ -41,7 +41,13 @@ def generation_server(config: TrainConfig) -> str:
 
 
 def batch_checks(config: TrainConfig) -> list[CheckResult]:
-    """The batch arithmetic for ``grpo.num_processes`` training processes."""
+    """The batch arithmetic for ``grpo.num_processes`` training processes.
+
+    Examples:
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {}})
+        >>> batch_checks(cfg)[0].detail
+        '32 prompts x 16 generations = 512 completions per step = 8 processes x 8 per device x 8 accumulation'
+    """
     g = config.grpo
     problems = batch_problems(g, g.num_processes)
     if problems:
@@ -142,7 +148,16 @@ def _verifier_row(config: TrainConfig) -> CheckResult:
 
 
 def placement_checks(config: TrainConfig, cuda: CudaInfo) -> list[CheckResult]:
-    """Batch arithmetic, GPU counts per node, generation and verifier placement."""
+    """Batch arithmetic, GPU counts per node, generation and verifier placement.
+
+    Examples:
+        >>> from himed_train.preflight.probes import GpuInfo
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {}})
+        >>> rows = placement_checks(cfg, CudaInfo("12.8", [GpuInfo("H100", 79.2)] * 8))
+        >>> [(r.name, r.status) for r in rows]  # doctest: +NORMALIZE_WHITESPACE
+        [('plan/batch', 'ok'), ('plan/gpus', 'ok'), ('gpus/visible', 'ok'),
+         ('plan/generation', 'ok'), ('plan/verifier', 'FAIL')]
+    """
     return [
         *batch_checks(config),
         *_gpu_rows(config, cuda),

@@ -29,7 +29,14 @@ __all__ = ["read_raw", "config_kind", "run_preflight", "preflight_config"]
 
 
 def read_raw(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed YAML/JSON mapping of a config file (``ValueError`` when it is not one)."""
+    """The parsed YAML/JSON mapping of a config file (``ValueError`` when it is not one).
+
+    Examples:
+        >>> from importlib import resources
+        >>> configs = Path(str(resources.files("himed_train").joinpath("configs")))
+        >>> sorted(read_raw(configs / "grpo_qwen2_5_vl_3b.yaml"))
+        ['data', 'grpo', 'launch', 'model', 'reward', 'sft']
+    """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"config: no such file {str(file)!r}")
@@ -64,6 +71,13 @@ def preflight_config(
 
     ``probe`` reports the CUDA build and the visible GPUs (tests inject one); everything
     else is real: installed packages, files, the verifier endpoint, the reward.
+
+    Examples:
+        >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {}},
+        ...                   reward={"judge": "none"}, grpo={"use_vllm": False})
+        >>> results = preflight_config(cfg, probe=lambda: CudaInfo(None))
+        >>> [r.detail for r in results if r.name == "gpus/visible"]
+        ['no CUDA GPU visible here (the plan needs 8 on this node)']
     """
     cuda = probe()
     results: list[CheckResult] = []
@@ -96,6 +110,13 @@ def run_preflight(
     """Check the plan in ``path`` (a ``himed_train`` config or a verl recipe).
 
     A file that does not validate raises ``ValueError`` with pydantic's message.
+
+    Examples:
+        >>> import tempfile
+        >>> recipe = Path(tempfile.mkdtemp()) / "verl.yaml"
+        >>> _ = recipe.write_text("actor_rollout_ref: {rollout: {n: 16}}")
+        >>> [r.name for r in run_preflight(recipe, probe=lambda: CudaInfo(None))][-2:]
+        ['plan/batch', 'plan/paper']
     """
     raw = read_raw(path)
     if config_kind(raw) == "verl":

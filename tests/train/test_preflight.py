@@ -242,3 +242,17 @@ def test_verl_recipe_dispatch(tmp_path: Path):
     path.write_text(yaml.safe_dump(recipe))
     (row,) = rows(run_preflight(path, probe=lambda: h100s(8)))["plan/batch"]
     assert row.status == "FAIL" and "ppo_micro_batch_size_per_gpu 48" in row.detail
+
+
+def test_extras_pin_the_vllm_range_and_deepspeed():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    low, high = VLLM_SUPPORTED
+    assert f"vllm>={low},<={high}" in extras["gpu"]
+    assert extras["vllm"] == [f"vllm>={low},<={high}"]
+    assert any(req.startswith("deepspeed") for req in extras["gpu"])
+    assert any(req.startswith("flash-attn") for req in extras["flash"])
