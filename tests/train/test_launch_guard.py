@@ -130,3 +130,35 @@ def test_check_cli_rejects_an_impossible_plan(tmp_path: Path, capsys):
     bad.write_text("data: {dataset: iu_xray, paths: {}}\ngrpo: {num_processes: 6}\n")
     assert main(["check", str(bad)]) == 2
     assert "512 has no factor 3" in capsys.readouterr().err
+
+
+LAYOUT_FILES = {
+    "grpo_qwen2_5_vl_3b.yaml": "accelerate_zero3_8gpu.yaml",
+    "grpo_qwen2_5_vl_3b_1node_6plus2.yaml": "accelerate_zero3_4gpu.yaml",
+    "grpo_qwen2_5_vl_3b_1gpu_debug.yaml": "accelerate_zero3_1gpu_offload.yaml",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT_FILES))
+def test_shipped_layouts_are_accepted_by_trl_and_accelerate(name: str):
+    pytest.importorskip("trl", reason="trl (train extra) is not installed")
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    from himed_train.config import TrainConfig
+    from himed_train.grpo import make_grpo_config
+
+    cfg = TrainConfig.from_file(CONFIGS / name)
+    assert cfg.launch.accelerate_config == LAYOUT_FILES[name]
+    accel = load_config_from_file(str(CONFIGS / LAYOUT_FILES[name]))
+    assert accel.num_processes == cfg.grpo.num_processes
+    assert str(accel.distributed_type) in ("DEEPSPEED", "DistributedType.DEEPSPEED")
+    # every key is one TRL 1.16 knows; only the CPU of this machine is swapped in
+    kwargs = {**cfg.grpo.to_trl_kwargs(), "bf16": False, "use_cpu": True, "report_to": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the flash-attn fallback warning where it is absent
+        args = make_grpo_config(kwargs, cfg.model)
+    assert args.gradient_accumulation_steps == cfg.grpo.gradient_accumulation_steps
+    assert (args.beta, args.epsilon, args.learning_rate, args.num_generations) == (
+        0.1, 0.2, 1e-6, 16
+    )
+    assert args.vllm_mode == cfg.grpo.vllm_mode
