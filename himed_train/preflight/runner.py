@@ -23,7 +23,7 @@ from himed_train.preflight.packages import installed_version, package_checks
 from himed_train.preflight.placement import placement_checks
 from himed_train.preflight.probes import CudaInfo, probe_cuda
 from himed_train.preflight.results import CheckResult, fail
-from himed_train.preflight.verl_recipe import is_verl_recipe, verl_checks
+from himed_train.preflight.verl_recipe import is_verl_recipe, read_verl_script, verl_checks
 
 __all__ = ["read_raw", "config_kind", "run_preflight", "preflight_config"]
 
@@ -107,7 +107,8 @@ def run_preflight(
     accelerate_config: str | os.PathLike[str] | None = None,
     version_of: Callable[[str], str | None] = installed_version,
 ) -> list[CheckResult]:
-    """Check the plan in ``path`` (a ``himed_train`` config or a verl recipe).
+    """Check the plan in ``path`` (a ``himed_train`` config, a verl recipe YAML, or a verl
+    launch script ``.sh`` read as its Hydra overrides).
 
     A file that does not validate raises ``ValueError`` with pydantic's message.
 
@@ -118,6 +119,8 @@ def run_preflight(
         >>> [r.name for r in run_preflight(recipe, probe=lambda: CudaInfo(None))][-2:]
         ['plan/batch', 'plan/paper']
     """
+    if Path(path).suffix == ".sh":  # a verl launch script: its Hydra overrides
+        return verl_checks(read_verl_script(path), probe(), version_of=version_of)
     raw = read_raw(path)
     if config_kind(raw) == "verl":
         return verl_checks(raw, probe(), version_of=version_of)

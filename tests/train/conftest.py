@@ -94,7 +94,7 @@ def loopback_verifier() -> Iterator[LoopbackVerifier]:
 @pytest.fixture
 def tiny_iu_xray(tmp_path: Path) -> dict[str, str]:
     """``data.paths`` of a three-study IU X-ray release (R2Gen layout) with real PNGs."""
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image", reason="Pillow (train extra) is not installed")
 
     from himed_train.smoke import synthetic_reports
 

@@ -256,3 +256,30 @@ def test_extras_pin_the_vllm_range_and_deepspeed():
     assert extras["vllm"] == [f"vllm>={low},<={high}"]
     assert any(req.startswith("deepspeed") for req in extras["gpu"])
     assert any(req.startswith("flash-attn") for req in extras["flash"])
+
+
+def test_verl_launch_script_is_read_as_its_overrides(tmp_path: Path):
+    from himed_train.preflight import run_preflight
+
+    (tmp_path / "recipe.yaml").write_text(
+        "data: {train_batch_size: 64}\n"
+        "actor_rollout_ref: {actor: {ppo_mini_batch_size: 32, ppo_micro_batch_size_per_gpu: 8,"
+        " optim: {lr: 1.0e-6}, clip_ratio: 0.2, kl_loss_coef: 0.1}, rollout: {n: 16}}\n"
+    )
+    script = tmp_path / "recipe.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        "python3 -m verl.trainer.main_ppo \\\n"
+        "    data.train_batch_size=32 \\\n"
+        "    reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl \\\n"
+        "    reward.custom_reward_function.name=compute_score \\\n"
+        "    trainer.n_gpus_per_node=8 +trainer.nnodes=1 \"$@\"\n"
+    )
+    table = rows(run_preflight(script, probe=lambda: h100s(8)))
+    assert table["plan/batch"][0].status == "ok"  # the script's 32 overrides the YAML's 64
+    assert table["plan/paper"][0].status == "ok"
+    assert table["reward/function"][0].detail == "pkg://himed_rewards.integrations.verl:compute_score"
+
+    script.write_text(script.read_text().replace("name=compute_score", "name=no_such_fn"))
+    (row,) = rows(run_preflight(script, probe=lambda: h100s(8)))["reward/function"]
+    assert row.status == "FAIL" and "no function 'no_such_fn'" in row.detail
