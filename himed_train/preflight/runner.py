@@ -43,7 +43,10 @@ def read_raw(path: str | os.PathLike[str]) -> dict[str, Any]:
     if file.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise ValueError(f"config must be a .yaml, .yml or .json file, got {str(file)!r}")
     text = file.read_text(encoding="utf-8")
-    raw = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    try:
+        raw = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ValueError(f"{file}: not valid {file.suffix[1:].upper()}: {err}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"{file}: the top level must be a mapping")
     return raw

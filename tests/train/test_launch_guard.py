@@ -162,3 +162,12 @@ def test_shipped_layouts_are_accepted_by_trl_and_accelerate(name: str):
         0.1, 0.2, 1e-6, 16
     )
     assert args.vllm_mode == cfg.grpo.vllm_mode
+
+
+def test_check_cli_reports_a_broken_file_cleanly(tmp_path: Path, capsys):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("grpo: [unclosed\n")
+    assert main(["check", str(bad)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "absent.yaml")]) == 2
+    assert "config: no such file" in capsys.readouterr().err
