@@ -31,6 +31,7 @@ __all__ = [
     "RewardSection",
     "GRPOSection",
     "SFTSection",
+    "LaunchSection",
     "TrainConfig",
     "load_config",
     "REMOVED_TRL_ARGS",
@@ -164,18 +165,17 @@ class GRPOSection(_Section):
 
     @model_validator(mode="after")
     def _batch_geometry(self) -> GRPOSection:
-        completions = self.prompts_per_step * self.num_generations
-        per_pass = self.num_processes * self.per_device_train_batch_size
-        if completions % per_pass:
-            raise ValueError(
-                f"grpo: prompts_per_step * num_generations ({completions}) must be divisible by "
-                f"num_processes * per_device_train_batch_size ({per_pass})"
-            )
         for key in self.extra:
             if key in REMOVED_TRL_ARGS:
                 raise ValueError(f"grpo.extra.{key}: {REMOVED_TRL_ARGS[key]}")
             if key in type(self).model_fields and key != "extra":
                 raise ValueError(f"grpo.extra.{key} duplicates the grpo.{key} field; set it there")
+        # Imported here: himed_train.batch builds on this module (TRL 1.16's batch rules).
+        from himed_train.batch import batch_problems
+
+        problems = batch_problems(self, self.num_processes)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -235,8 +235,40 @@ class SFTSection(_Section):
         return {**own, **self.extra}
 
 
+class LaunchSection(_Section):
+    """Where each role of a GRPO run lives; read by ``himed-train check`` and at launch.
+
+    The training processes (``grpo.num_processes``) take GPUs of ``nodes`` nodes;
+    ``generation_gpus`` (``trl vllm-serve``, for ``grpo.vllm_mode: server``) and
+    ``verifier_gpus`` (the verifier's server) sit on the first node beside them.
+    ``verifier_placement`` says where the verifier runs: ``auto`` reads it from
+    ``reward.verifier.base_url`` (a loopback URL is this node), ``remote`` is another node or
+    an external endpoint even behind a loopback URL (an SSH tunnel), ``local`` this node. Model sizes default to a table of
+    known models (``himed_train.preflight.memory``); set ``*_params_b`` (billions) for
+    others. ``world_size_mismatch`` is what ``himed-train grpo`` does when the launcher
+    started a different number of processes than ``grpo.num_processes``: ``adjust`` the
+    gradient accumulation so one step still holds ``prompts_per_step`` prompts (with a
+    warning), or ``error``; a split that cannot hold them is refused either way.
+
+    Examples:
+        >>> LaunchSection().world_size_mismatch, LaunchSection().gpus_per_node
+        ('adjust', 8)
+    """
+
+    accelerate_config: str | None = None
+    nodes: PositiveInt = 1
+    gpus_per_node: PositiveInt = 8
+    gpu_memory_gib: PositiveFloat = 80.0
+    generation_gpus: int = Field(0, ge=0)
+    verifier_gpus: int = Field(0, ge=0)
+    verifier_placement: Literal["auto", "local", "remote"] = "auto"
+    policy_params_b: PositiveFloat | None = None
+    verifier_params_b: PositiveFloat | None = None
+    world_size_mismatch: Literal["adjust", "error"] = "adjust"
+
+
 class TrainConfig(_Section):
-    """The whole file: ``model``, ``data``, ``reward``, ``grpo`` and ``sft`` sections.
+    """The whole file: ``model``, ``data``, ``reward``, ``grpo``, ``sft`` and ``launch``.
 
     Examples:
         >>> cfg = TrainConfig(data={"dataset": "iu_xray", "paths": {"annotation_path": "a.json",
@@ -250,6 +282,7 @@ class TrainConfig(_Section):
     reward: RewardSection = Field(default_factory=RewardSection)
     grpo: GRPOSection = Field(default_factory=GRPOSection)
     sft: SFTSection = Field(default_factory=SFTSection)
+    launch: LaunchSection = Field(default_factory=LaunchSection)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrainConfig:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from himed_train.attention import resolve_attn_implementation
+from himed_train.batch import reconcile_world_size, world_size_from_env
 from himed_train.config import ModelSection, TrainConfig
 
 __all__ = ["make_grpo_config", "make_grpo_trainer", "model_init_kwargs", "run_grpo"]
@@ -19,8 +21,9 @@ log = logging.getLogger("himed_train")
 def model_init_kwargs(model: ModelSection) -> dict[str, Any]:
     """``from_pretrained`` keyword arguments TRL uses for the policy and reference model."""
     kwargs: dict[str, Any] = {"dtype": model.dtype}
-    if model.attn_implementation is not None:
-        kwargs["attn_implementation"] = model.attn_implementation
+    attn = resolve_attn_implementation(model.attn_implementation)  # flash-attn or sdpa
+    if attn is not None:
+        kwargs["attn_implementation"] = attn
     if model.trust_remote_code:
         kwargs["trust_remote_code"] = True
     return kwargs
@@ -71,6 +74,11 @@ def run_grpo(config: TrainConfig) -> Any:
     from himed_train.reward_setup import build_reward
     from himed_train.warmup import warm_up_reward
 
+    # Refuse (or adjust loudly) before any model is loaded when the launcher's process
+    # count would change how many prompts one optimizer step holds.
+    section = reconcile_world_size(
+        config.grpo, world_size_from_env(), config.launch.world_size_mismatch
+    )
     warm_up_reward()
     reward = build_reward(config.reward)
     dataset = build_dataset(config.data, kind="grpo")
@@ -81,11 +89,11 @@ def run_grpo(config: TrainConfig) -> Any:
         max_pixels=config.model.max_pixels,
         trust_remote_code=config.model.trust_remote_code,
     )
-    args = make_grpo_config(config.grpo.to_trl_kwargs(), config.model)
+    args = make_grpo_config(section.to_trl_kwargs(), config.model)
     trainer = make_grpo_trainer(
         model=config.model.name_or_path, processor=processor, dataset=dataset,
         reward=reward, args=args, callbacks=[reward_timing_callback(reward.log_prefix)],
     )  # fmt: skip
     trainer.train()
-    trainer.save_model(config.grpo.output_dir)
+    trainer.save_model(section.output_dir)
     return trainer

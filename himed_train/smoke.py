@@ -104,6 +104,11 @@ def _last_logged(history: list[dict[str, Any]], key: str) -> float | None:
     return float(values[-1]) if values else None
 
 
+def _mean_logged(history: list[dict[str, Any]], key: str) -> float | None:
+    values = [float(entry[key]) for entry in history if key in entry]
+    return sum(values) / len(values) if values else None
+
+
 def run_smoke(
     steps: int = 2,
     *,
@@ -113,13 +118,21 @@ def run_smoke(
     max_completion_length: int = 24,
     schedule_t: int = 10_000,
     use_async: bool = True,
+    device: str = "cpu",
+    use_vllm: bool = False,
 ) -> dict[str, Any]:
-    """Run ``steps`` GRPO steps on CPU and return the summary printed as JSON.
+    """Run ``steps`` GRPO steps and return the summary printed as JSON.
+
+    ``device="cpu"`` trains in float32 single-threaded; ``"cuda"`` trains on the first GPU
+    in bfloat16, generating with colocated vLLM when ``use_vllm`` (else transformers).
 
     Keys: ``steps``, ``reward_token``, ``reward_concept``, ``reward_format``,
     ``reward_semantic``, ``reward_total``, ``alpha1`` (all as logged at the last step),
-    ``reward_compute_seconds`` (mean per step), ``warmup_seconds``, ``params_changed``,
-    ``n_params`` and ``seconds`` (wall time of the whole run).
+    ``mean_token``, ``mean_concept``, ``mean_format``, ``mean_semantic``, ``mean_total``
+    (means over the logged steps), ``reward_compute_seconds`` (mean per step),
+    ``warmup_seconds``, ``params_changed``, ``n_params``, ``device``, ``dtype``,
+    ``generation``, ``step_seconds`` (training time per step), ``peak_gpu_memory_gib``
+    (``None`` on CPU) and ``seconds`` (wall time of the whole run).
     """
     for name, value in (("steps", steps), ("prompts_per_step", prompts_per_step),
                         ("max_completion_length", max_completion_length),
@@ -134,6 +147,10 @@ def run_smoke(
         raise ValueError(
             f"num_generations must be an int >= 2 (GRPO needs a group), got {num_generations!r}"
         )
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if use_vllm and device != "cuda":
+        raise ValueError("use_vllm needs device='cuda' (vLLM generates on a GPU)")
     os.environ.update(OFFLINE_ENV)
     started = time.perf_counter()
 
@@ -142,6 +159,12 @@ def run_smoke(
     # The tiny model's matrices are a few dozen wide: a second thread only adds sync cost
     # (about 10x slower per matmul on a busy 2-core machine), so stay single-threaded.
     torch.set_num_threads(1)
+    on_gpu = device == "cuda"
+    if on_gpu:
+        if not torch.cuda.is_available():
+            raise ValueError("device='cuda' but torch sees no CUDA GPU")
+        torch.cuda.reset_peak_memory_stats()
+    dtype = "bfloat16" if on_gpu else "float32"
 
     from himed_train.callbacks import reward_timing_callback
     from himed_train.config import GRPOSection, RewardSection, ScheduleSection
@@ -166,6 +189,10 @@ def run_smoke(
         # beta > 0 makes TRL load a reference model *by path*, so the policy starts from disk.
         init_dir = Path(tmp) / "init"
         model.save_pretrained(init_dir)
+        if use_vllm:  # vLLM loads the tokenizer and image processor from the model folder
+            from himed_train.processing import save_processor
+
+            save_processor(processor, str(init_dir))
         section = GRPOSection(
             output_dir=str(Path(tmp) / "out"),
             learning_rate=1e-2,  # large on purpose: a visible update within two steps
@@ -175,17 +202,20 @@ def run_smoke(
             per_device_train_batch_size=prompts_per_step * num_generations,
             max_completion_length=max_completion_length,
             max_steps=steps,
-            use_vllm=False,
-            bf16=False,
+            use_vllm=use_vllm,
+            vllm_mode="colocate",
+            vllm_gpu_memory_utilization=0.2,
+            bf16=on_gpu,
             gradient_checkpointing=False,
             log_completions=False,
             seed=seed,
             extra={
-                "use_cpu": True,
+                "use_cpu": not on_gpu,
                 "save_strategy": "no",
                 "disable_tqdm": True,
                 "dataloader_num_workers": 0,
-                "model_init_kwargs": {"dtype": "float32"},
+                "model_init_kwargs": {"dtype": dtype},
+                **({"vllm_max_model_length": 512} if use_vllm else {}),
             },
         )
         trainer = make_grpo_trainer(
@@ -196,13 +226,22 @@ def run_smoke(
             args=make_grpo_config(section.to_trl_kwargs()),
             callbacks=[reward_timing_callback(reward.log_prefix)],
         )
-        trainer.train()
+        output = trainer.train()
         final = trainer.model.state_dict()
-        params_changed = any(not torch.equal(initial[k], final[k].cpu()) for k in initial)
+        # compare in the dtype trained in (bf16 on GPU): loading alone must not count
+        params_changed = any(
+            not torch.equal(initial[k].to(final[k].dtype), final[k].cpu()) for k in initial
+        )
         history = list(trainer.state.log_history)
         global_step = int(trainer.state.global_step)
 
     times = [e["himed/compute_seconds"] for e in history if "himed/compute_seconds" in e]
+    runtime = float(output.metrics.get("train_runtime", 0.0))
+    peak = torch.cuda.max_memory_allocated() / 2**30 if on_gpu else None
+    means = {
+        f"mean_{level}": _mean_logged(history, f"himed/{level}")
+        for level in ("token", "concept", "format", "semantic", "total")
+    }
     return {
         "steps": global_step,
         "reward_token": _last_logged(history, "himed/token"),
@@ -211,9 +250,15 @@ def run_smoke(
         "reward_semantic": _last_logged(history, "himed/semantic"),
         "reward_total": _last_logged(history, "himed/total"),
         "alpha1": _last_logged(history, "himed/alpha1"),
+        **means,
         "reward_compute_seconds": sum(times) / len(times) if times else None,
         "warmup_seconds": round(warmup_seconds, 3),
         "params_changed": params_changed,
         "n_params": sum(p.numel() for p in model.parameters()),
+        "device": device,
+        "dtype": dtype,
+        "generation": "vllm" if use_vllm else "transformers",
+        "step_seconds": round(runtime / global_step, 4) if global_step else None,
+        "peak_gpu_memory_gib": None if peak is None else round(peak, 4),
         "seconds": round(time.perf_counter() - started, 2),
     }

@@ -66,7 +66,7 @@ def test_round_trip_yaml_and_json(tmp_path: Path):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"grpo": {"prompts_per_step": 3}}, "must be divisible"),
+        ({"grpo": {"prompts_per_step": 3}}, "cannot be split over 8 training processes"),
         ({"grpo": {"num_generations": 1}}, "greater than or equal to 2"),
         ({"grpo": {"extra": {"max_prompt_length": 512}}}, "TRL 1.16 removed it"),
         ({"grpo": {"extra": {"beta": 0.0}}}, "duplicates the grpo.beta field"),

@@ -22,6 +22,18 @@ TORCH_FREE = [
     "himed_train.data.padchest_gr",
     "himed_train.data.from_config",
     "himed_train.smoke",
+    "himed_train.batch",
+    "himed_train.attention",
+    "himed_train.preflight.results",
+    "himed_train.preflight.probes",
+    "himed_train.preflight.accelerate_file",
+    "himed_train.preflight.packages",
+    "himed_train.preflight.memory",
+    "himed_train.preflight.placement",
+    "himed_train.preflight.verl_recipe",
+    "himed_train.preflight.runner",
+    "himed_train.preflight.endpoint",
+    "himed_train.preflight.data_reward",
 ]
 NEEDS_DATASETS = ["himed_train.data.hf"]
 

@@ -68,6 +68,25 @@ def test_smoke_rejects_bad_arguments():
     done = run_cli("smoke", "--num-generations", "1")
     assert done.returncode == 2
     assert "num_generations must be an int >= 2" in done.stderr
+    done = run_cli("smoke", "--vllm")
+    assert done.returncode == 2
+    assert "use_vllm needs device='cuda'" in done.stderr
+
+
+def test_gpu_smoke_script_dry_run_prints_one_json_line():
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "gpu_smoke.sh"), "--dry-run"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    (line,) = done.stdout.strip().splitlines()
+    summary = json.loads(line)
+    assert (summary["steps"], summary["device"], summary["dtype"]) == (3, "cpu", "float32")
+    assert summary["generation"] == "transformers" and summary["peak_gpu_memory_gib"] is None
+    for level in ("token", "concept", "format", "semantic", "total"):
+        assert isinstance(summary[f"mean_{level}"], float), level
+    assert summary["step_seconds"] > 0 and summary["params_changed"] is True
+    assert 0.99 < summary["alpha1"] <= 1.0
 
 
 def test_tiny_model_processor_and_tokenizer():
