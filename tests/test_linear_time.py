@@ -14,6 +14,7 @@ the product when both grow; that is documented in docs/quickstart.md.)
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 import time
@@ -68,6 +69,9 @@ ENTRY_POINTS: dict[str, Callable[[str], object]] = {
     "parse_completion": lambda c: hr.rewards.format.parse_completion(c),
     "format_reward": hr.format_reward,
     "sentence_bleu": lambda c: metrics.sentence_bleu(c, REFERENCE),
+    "sentence_bleu_batch": lambda c: metrics.sentence_bleu_batch([c, c], [REFERENCE] * 2),
+    "meteor_batch": lambda c: metrics.meteor_batch([c, c], [REFERENCE] * 2),
+    "lcs_batch": lambda c: metrics.lcs_batch([c], [REFERENCE]),
     "corpus_bleu": lambda c: metrics.corpus_bleu([c], [REFERENCE]),
     "rouge_l": lambda c: metrics.rouge_l(c, REFERENCE),
     "rouge_l_batch": lambda c: metrics.rouge_l_batch([c, c], [REFERENCE, REFERENCE]),
@@ -78,6 +82,8 @@ ENTRY_POINTS: dict[str, Callable[[str], object]] = {
     "score": lambda c: hr.score(c, REFERENCE, step=10, config=_NO_JUDGE),
     "score_batch": lambda c: hr.score_batch([c, c[: len(c) // 2]], [REFERENCE] * 2, step=10,
                                             config=_NO_JUDGE),
+    "ascore_batch": lambda c: asyncio.run(hr.ascore_batch([c], [REFERENCE], step=10,
+                                                          config=_NO_JUDGE)),
     "total_reward": lambda c: hr.total_reward(c, REFERENCE, step=10, config=_DEFAULT),
 }
 
