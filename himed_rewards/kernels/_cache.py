@@ -124,6 +124,8 @@ _warned_no_folder = False
 def enable_recovering_cache(dispatcher) -> None:
     """Give a ``cache=False`` dispatcher a :class:`RecoveringCache` (none if nowhere fits)."""
     global _warned_no_folder
+    if not hasattr(dispatcher, "py_func"):  # NUMBA_DISABLE_JIT=1 hands back the plain function
+        return
     try:
         dispatcher._cache = RecoveringCache(dispatcher.py_func)
     except (RuntimeError, OSError):  # no writable folder: compile in memory, once per process

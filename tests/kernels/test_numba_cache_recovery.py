@@ -91,3 +91,13 @@ def test_user_cache_folder_when_the_package_is_read_only(tmp_path):
     first = _run(site, XDG_CACHE_HOME=str(home_cache), HOME=str(tmp_path / "nohome" / "x"))
     assert Path(first["path"]).is_relative_to(home_cache / "himed-rewards" / "numba")
     assert _run(site, XDG_CACHE_HOME=str(home_cache))["hits"] >= 1
+
+
+def test_disabled_jit_still_imports_and_scores():
+    # NUMBA_DISABLE_JIT=1 (coverage, debugging) returns plain functions: nothing to cache.
+    code = "from himed_rewards.metrics import rouge_l; print(round(rouge_l('a b c', 'a c'), 4))"
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_DISABLE_JIT": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "0.8"
