@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -404,6 +405,7 @@ def main() -> int:
         close = getattr(config.semantic, "close", None)
         if callable(close):
             close()
+        shutil.rmtree(workdir, ignore_errors=True)  # the two verdict caches and the config
 
 
 if __name__ == "__main__":
