@@ -6,14 +6,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from himed_rewards.judge.verdict import SemanticScorer
-from himed_rewards.rewards.schedule import AnySchedule, LinearSchedule
+from himed_rewards.rewards.schedule import AnySchedule, LinearSchedule, refuse_bools
 
 __all__ = ["RewardConfig", "semantic_from_spec", "semantic_to_spec"]
 
 _DEFAULT = "default"
+# Every weight, the keyword bonus and its cap stay at or below this, so that the total
+# (weights times scores in [-1, 3]) is always finite: 1e308 validated yet gave inf or nan.
+MAX_WEIGHT = 1e6
 
 
 def semantic_from_spec(spec: Any) -> SemanticScorer | None:
@@ -75,12 +85,12 @@ class RewardConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    w_token: float = Field(1.0, ge=0.0, allow_inf_nan=False, description="weight of R_token")
-    w_concept: float = Field(1.0, ge=0.0, allow_inf_nan=False, description="weight of R_concept")
-    w_format: float = Field(1.0, ge=0.0, allow_inf_nan=False, description="weight of R_format")
-    keyword_beta: float = Field(0.05, ge=0.0, allow_inf_nan=False,
+    w_token: float = Field(1.0, ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False, description="weight of R_token")
+    w_concept: float = Field(1.0, ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False, description="weight of R_concept")
+    w_format: float = Field(1.0, ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False, description="weight of R_format")
+    keyword_beta: float = Field(0.05, ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False,
                                 description="bonus per distinct keyword (beta, Eq. 5)")
-    keyword_cap: float = Field(0.25, ge=0.0, allow_inf_nan=False,
+    keyword_cap: float = Field(0.25, ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False,
                                description="cap of the keyword bonus (tau_limit, Eq. 5)")
     keywords: tuple[str, ...] | None = Field(
         None, description="your own keyword list; None uses the shipped vocabulary")
@@ -94,10 +104,18 @@ class RewardConfig(BaseModel):
     bleu_smooth: str = Field("exp", pattern="^(none|floor|add-k|exp)$")
     bleu_mean: str = Field("geometric", pattern="^(geometric|arithmetic)$")
     meteor_alpha: float = Field(0.9, ge=0.0, le=1.0)
-    meteor_beta: float = Field(3.0, ge=0.0, allow_inf_nan=False)
+    meteor_beta: float = Field(3.0, ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False)
     meteor_gamma: float = Field(0.5, ge=0.0, le=1.0)
     semantic: Any = Field(default=_DEFAULT, validate_default=True,
                           description="semantic scorer; None switches it off")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bools(cls, values: Any) -> Any:
+        flags = ("keyword_grounded", "keyword_negation_aware")  # the only bool fields
+        if isinstance(values, dict):
+            refuse_bools({k: v for k, v in values.items() if k not in flags}, cls.__name__)
+        return values
 
     @field_validator("tokenize")
     @classmethod

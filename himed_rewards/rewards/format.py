@@ -84,44 +84,79 @@ def parse_completion(completion: str) -> tuple[str, float]:
     return f"{finding}\n{impression}", 1.0
 
 
+class _NextTag:
+    """``text.find(tag, start)`` for non-decreasing ``start``, in linear time overall.
+
+    A plain ``find`` per call rescans the same tail again and again when a tag never
+    closes (``"<finding>" * n`` is quadratic that way). The last answer stays valid while
+    ``start`` has not passed it, and each rescan begins after the previous answer, so
+    every character is scanned at most once per tag.
+    """
+
+    __slots__ = ("_text", "_tag", "_found", "_missing")
+
+    def __init__(self, text: str, tag: str) -> None:
+        self._text, self._tag = text, tag
+        self._found = -1
+        self._missing = False  # no occurrence at or after the last scan start
+
+    def __call__(self, start: int) -> int:
+        if self._missing:
+            return -1
+        if self._found < start:
+            self._found = self._text.find(self._tag, start)
+            self._missing = self._found < 0
+        return self._found
+
+
+def _first_of(finders: list[_NextTag], start: int) -> int:
+    """Position of the first of several tags at or after ``start``, else -1."""
+    hits = [i for i in (find(start) for find in finders) if i >= 0]
+    return min(hits) if hits else -1
+
+
 def _drop_reasoning(text: str) -> str:
     """Remove ``<think>...</think>`` blocks (and reasoning cut off by a missing tag)."""
     stray = text.rfind(_CLOSE["think"])
     if stray >= 0 and text.rfind(_OPEN["think"], 0, stray) < 0:
         text = text[stray + len(_CLOSE["think"]):]  # the open tag was in the prompt
+    next_open, next_close = _NextTag(text, _OPEN["think"]), _NextTag(text, _CLOSE["think"])
+    report_tags = [_NextTag(text, _OPEN[t]) for t in ("finding", "impression")]
     parts: list[str] = []
     pos = 0
     while True:
-        start = text.find(_OPEN["think"], pos)
+        start = next_open(pos)
         if start < 0:
             parts.append(text[pos:])
             break
         parts.append(text[pos:start])
-        end = text.find(_CLOSE["think"], start)
+        end = next_close(start)
         if end >= 0:
             pos = end + len(_CLOSE["think"])
             continue
         # Unclosed: the reasoning runs to the first report tag after it, else to the end.
-        nexts = [i for i in (text.find(_OPEN["finding"], start), text.find(_OPEN["impression"], start)) if i >= 0]
-        if not nexts:
+        pos = _first_of(report_tags, start)
+        if pos < 0:
             break
-        pos = min(nexts)
     return "".join(parts)
 
 
 def _sections(text: str, tag: str) -> list[str]:
     opening, closing = _OPEN[tag], _CLOSE[tag]
+    next_open, next_close = _NextTag(text, opening), _NextTag(text, closing)
+    any_open = [_NextTag(text, _OPEN[t]) for t in TAGS]
     out: list[str] = []
     pos = 0
     while True:
-        start = text.find(opening, pos)
+        start = next_open(pos)
         if start < 0:
             return out
         start += len(opening)
-        end = text.find(closing, start)
+        end = next_close(start)
         if end < 0:  # unclosed: up to the next report tag or the end
-            nexts = [i for i in (text.find(_OPEN[t], start) for t in TAGS) if i >= 0]
-            end = min(nexts) if nexts else len(text)
+            end = _first_of(any_open, start)
+            if end < 0:
+                end = len(text)
             pos = end
         else:
             pos = end + len(closing)

@@ -9,8 +9,9 @@ pydantic models with a ``kind`` so that configurations round-trip through YAML.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
@@ -21,7 +22,32 @@ __all__ = [
     "StepSchedule",
     "AnySchedule",
     "check_step",
+    "refuse_bools",
 ]
+
+
+def refuse_bools(values: Any, owner: str) -> Any:
+    """Reject ``True``/``False`` given for a number (``step: false`` in YAML is not step 0).
+
+    Pydantic's lax mode reads a bool as 0 or 1; a config file with a typo would then train
+    with a silently different schedule or weight. Lists of numbers are checked too.
+
+    Examples:
+        >>> refuse_bools({"T": 100}, "LinearSchedule")
+        {'T': 100}
+        >>> refuse_bools({"T": False}, "LinearSchedule")
+        Traceback (most recent call last):
+        ...
+        ValueError: LinearSchedule.T must be a number, got bool False
+    """
+    if not isinstance(values, dict):
+        return values
+    for name, value in values.items():
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        for item in items:
+            if isinstance(item, (bool, np.bool_)):
+                raise ValueError(f"{owner}.{name} must be a number, got bool {item!r}")
+    return values
 
 
 def check_step(step: object) -> int:
@@ -55,6 +81,11 @@ class Schedule(Protocol):
 
 class _Base(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bools(cls, values: Any) -> Any:
+        return refuse_bools(values, cls.__name__)
 
     def alpha2(self, step: int) -> float:
         """``1 - alpha1(step)``."""
