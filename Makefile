@@ -1,7 +1,7 @@
 .PHONY: demo test bench docs
 
 demo:  ## score the bundled example pairs with every reward level
-	python3 -m pip install --quiet -e . && himed-rewards demo
+	python3 -m pip install --quiet -c constraints.txt -e . && himed-rewards demo
 
 test:  ## the whole test suite (installs what it needs; see scripts/test.sh)
 	bash scripts/test.sh
