@@ -551,6 +551,8 @@ class LLMJudge:
             except JudgeError as exc:
                 raw = None if exc.last_raw is None else exc.last_raw[:RAW_LIMIT]
                 last = JudgeError(exc.reason, exc.detail, attempts=attempt, last_raw=raw)
+            except ReplyTooLargeError as exc:  # raised while the body is read
+                return JudgeError("too_large", str(exc), attempts=attempt)
             except (asyncio.TimeoutError, openai.APITimeoutError):
                 last = JudgeError("timeout", f"no reply within {self.timeout} s", attempts=attempt)
             except openai.APIStatusError as exc:
