@@ -339,6 +339,7 @@ def create_app(
         summary="Prometheus metrics (text exposition format 0.0.4)",
     )
     async def prometheus() -> PlainTextResponse:
+        metrics.queued_pairs = batcher.queued_pairs
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.exception_handler(MissingRewardError)
