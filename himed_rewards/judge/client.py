@@ -321,6 +321,7 @@ class LLMJudge:
         with self._start_lock:
             runner, self._runner = self._runner, None
             if runner is not None and self._pid == os.getpid():  # a forked child owns no thread
+                runner.cancel_tasks()  # first: wakes the callers waiting on requests in flight
                 for client in self._clients:
                     # Closing must not fail half-way, whatever a client does.
                     with contextlib.suppress(Exception):

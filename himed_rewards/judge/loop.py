@@ -58,6 +58,16 @@ class LoopThread:
                 raise LoopStoppedError("the judge's event loop is stopped")
             return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
+    def cancel_tasks(self, timeout: float = 10.0) -> None:
+        """Cancel every task on the loop and wait (at most ``timeout``) for their cleanup;
+        the loop keeps running. Threads waiting on their futures wake up."""
+        if not self.thread.is_alive() or self.loop.is_closed():
+            return
+        cancelled = asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop)
+        # A task that ignores cancellation must not keep us here: go on after the timeout.
+        with contextlib.suppress(concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            cancelled.result(timeout=timeout)
+
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel the loop's tasks, stop the loop and join the thread (the loop is closed
         once the thread is gone). Idempotent."""
@@ -66,12 +76,7 @@ class LoopThread:
                 return
             self._stopping = True
         if self.thread.is_alive():
-            cancelled = asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop)
-            # A task that ignores cancellation must not keep the loop alive: stop it anyway.
-            with contextlib.suppress(
-                concurrent.futures.TimeoutError, concurrent.futures.CancelledError
-            ):
-                cancelled.result(timeout=timeout)
+            self.cancel_tasks(timeout)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=timeout)
         if not self.thread.is_alive():

@@ -46,6 +46,26 @@ def test_close_wakes_a_thread_waiting_in_score_batch(llm_server):
     assert judge.stats.snapshot()["failures"] == {"closed": 1}
 
 
+@pytest.mark.parametrize("lean", [True, False], ids=["lean-transport", "default-stack"])
+def test_close_wakes_an_awaiting_ascore_batch(llm_server, lean):
+    import asyncio
+
+    llm_server.default = llm_server.hang(5.0)
+    judge = _judge(llm_server.url, timeout=30.0, lean_transport=lean, on_failure=0.25)
+
+    async def main():
+        task = asyncio.ensure_future(judge.ascore_batch(*PAIR))
+        while not llm_server.requests:
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(judge.close)
+        return await asyncio.wait_for(task, 5.0)
+
+    start = time.monotonic()
+    (verdict,) = asyncio.run(main())
+    assert time.monotonic() - start < 5.0
+    assert verdict.accuracy == 0.25 and verdict.error.startswith("closed:")
+
+
 def test_close_while_waiting_raises_under_the_raise_policy(llm_server):
     from himed_rewards.judge import JudgeError
 
