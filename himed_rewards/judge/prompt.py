@@ -31,7 +31,9 @@ __all__ = [
     "neutralise",
 ]
 
-PROMPT_VERSION = "himed-judge-v1"
+# v2: the delimiter neutraliser also catches look-alike tags (entities, fullwidth forms,
+# invisible characters), which changes the user message, hence the grade, of such reports.
+PROMPT_VERSION = "himed-judge-v2"
 
 #: Each axis is an integer 0..SCORE_MAX in the reply, divided by SCORE_MAX afterwards.
 SCORE_MAX = 10
