@@ -125,6 +125,26 @@ def test_read_only_cache_file_warns_and_scores(llm_server, tmp_path):
         assert any("verdict cache" in str(w.message) for w in caught)
 
 
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores file permissions"
+)
+def test_read_only_permissions_warn_and_score(llm_server, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "cache.sqlite"
+    _filled_cache(path, rows=10)
+    path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with _judge(llm_server.url, path) as judge:
+                assert _all_ok(judge.score_batch(*PAIRS))
+        assert any("verdict cache" in str(w.message) for w in caught)
+    finally:
+        folder.chmod(0o755)
+
+
 def test_disk_full_on_a_tiny_tmpfs(llm_server, tmp_path):
     with _tmpfs(tmp_path / "full", "96k") as mount:
         path = mount / "cache.sqlite"
