@@ -158,7 +158,7 @@ def test_health_reports_the_default_offline_judge():
 
 
 def test_a_full_queue_sheds_with_503_and_retry_after(slow_judge):
-    app = create_app(hr.RewardConfig(semantic=slow_judge(0.5)), max_batch=4, max_queued_pairs=8)
+    app = create_app(hr.RewardConfig(semantic=slow_judge(1.0)), max_batch=4, max_queued_pairs=8)
 
     async def flood() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
@@ -175,11 +175,11 @@ def test_a_full_queue_sheds_with_503_and_retry_after(slow_judge):
     shed = [r for r in replies if r.status_code == 503]
     assert all(r.headers["retry-after"] == "1" for r in shed)
     assert "capacity" in shed[0].json()["detail"]
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 15
 
 
 def test_requests_whose_client_left_are_not_scored(slow_judge):
-    app = create_app(hr.RewardConfig(semantic=slow_judge(1.0)), batch_wait_ms=0)
+    app = create_app(hr.RewardConfig(semantic=slow_judge(2.0)), batch_wait_ms=0)
     with live_server(app) as port:
         url = f"http://127.0.0.1:{port}"
         busy = threading.Thread(
@@ -187,7 +187,7 @@ def test_requests_whose_client_left_are_not_scored(slow_judge):
             args=(f"{url}/score",),
             kwargs={"json": {"response": "Normal.", "label": "Normal."}, "timeout": 30},
         )
-        busy.start()  # keeps the worker busy for a second
+        busy.start()  # keeps the worker busy for two seconds
         time.sleep(0.3)
         body = json.dumps({"completions": ["Gone."] * 5, "references": ["Gone."] * 5}).encode()
         head = (
@@ -198,7 +198,7 @@ def test_requests_whose_client_left_are_not_scored(slow_judge):
             conn.sendall(head + body)
             time.sleep(0.2)  # queued behind the busy batch; then the client hangs up
         busy.join(timeout=30)
-        time.sleep(1.5)  # the worker would have scored the abandoned job by now
+        time.sleep(2.5)  # the worker would have scored the abandoned job by now
         metrics = httpx.get(f"{url}/metrics", timeout=10).text
     assert "himed_rewards_pairs_scored_total 1\n" in metrics  # before: 6
     assert 'endpoint="/v1/score_batch",status="499"' in metrics
