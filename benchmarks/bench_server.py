@@ -8,6 +8,14 @@ whichever comes first, and the server is stopped at the end (SIGTERM, then kill)
 
     python benchmarks/bench_server.py                       # defaults: 1, 4, 16, 64 clients
     python benchmarks/bench_server.py --pairs-per-request 1 --concurrency 1 8 32
+    python benchmarks/bench_server.py --overload            # admission control under overload
+
+``--overload`` sends ``--overload-requests`` requests of ``--pairs-per-request`` pairs (256
+by default there) from ``--overload-clients`` concurrent clients that give up after
+``--client-timeout`` seconds, and reports answers by status, client timeouts, pairs the
+server scored for requests nobody received (wasted work, from ``/metrics``), and whether
+every 200 matches in-process scoring. A client retries a 503 after its ``Retry-After``
+(for at most six client timeouts), as a well-behaved trainer would.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import os
 import signal
 import socket
@@ -49,7 +58,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def start_server(port: int, batch_wait_ms: float) -> subprocess.Popen:
+def start_server(port: int, batch_wait_ms: float, extra: list[str] | None = None) -> subprocess.Popen:
     code = (
         "import sys, argparse\n"
         "from himed_rewards.cli import serve\n"
@@ -57,7 +66,7 @@ def start_server(port: int, batch_wait_ms: float) -> subprocess.Popen:
         "sys.exit(serve.run(p.parse_args(sys.argv[1:])))\n"
     )
     argv = ["serve", "--port", str(port), "--log-level", "warning"]
-    argv += ["--batch-wait-ms", str(batch_wait_ms)]
+    argv += ["--batch-wait-ms", str(batch_wait_ms), *(extra or [])]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-c", code, *argv], cwd=REPO, env=env)
     deadline = time.monotonic() + 120
@@ -137,6 +146,102 @@ def in_process(batches: list[dict], repeats: int) -> float:
     return statistics.median(times)
 
 
+def pairs_scored(url: str) -> int:
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    for line in text.splitlines():
+        if line.startswith("himed_rewards_pairs_scored_total "):
+            return int(float(line.split()[1]))
+    raise RuntimeError("no himed_rewards_pairs_scored_total in /metrics")
+
+
+async def overload(
+    url: str, batches: list[dict], clients: int, requests: int, client_timeout: float
+) -> dict[str, object]:
+    """Bounded overload: ``requests`` requests from ``clients`` clients, each giving up after
+    ``client_timeout`` seconds (and closing its connection, as a trainer's client would)."""
+    codes: dict[str, int] = {}
+    answered: list[tuple[int, list[float]]] = []
+    sent = 0
+    # Encoded once: the client's own JSON encoding would otherwise compete for the CPU.
+    encoded = [json.dumps(b).encode() for b in batches]
+    headers = {"content-type": "application/json"}
+
+    def count(key: str) -> None:
+        codes[key] = codes.get(key, 0) + 1
+
+    async def worker() -> None:
+        # One client per worker, made once: building an httpx client costs milliseconds of
+        # CPU, which would starve the probe itself. A timed-out request closes its
+        # connection (the server sees the client go); the next one opens a fresh one.
+        nonlocal sent
+        async with httpx.AsyncClient(base_url=url, timeout=client_timeout) as client:
+            while sent < requests:
+                index = sent
+                sent += 1
+                await one(client, index)
+
+    async def one(client: httpx.AsyncClient, index: int) -> None:
+        body = encoded[index % len(batches)]
+        give_up = time.perf_counter() + 6 * client_timeout  # bounded retries of a 503
+        response = None
+        while True:
+            try:
+                response = await client.post("/v1/score_batch", content=body, headers=headers)
+            except httpx.TimeoutException:
+                count("client timeout")
+                response = None
+                break
+            if response.status_code != 503 or time.perf_counter() > give_up:
+                count(str(response.status_code))
+                break
+            count("503 (retried after Retry-After)")
+            await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+        if response is not None and response.status_code == 200:
+            answered.append((index % len(batches), response.json()["totals"]))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return {"codes": codes, "answered": answered, "wall_s": time.perf_counter() - start}
+
+
+def run_overload(args: argparse.Namespace, batches: list[dict]) -> None:
+    from himed_rewards import score_batch
+
+    expected = [
+        [b.total for b in score_batch(x["completions"], x["references"], step=x["step"])]
+        for x in batches
+    ]
+    port = free_port()
+    extra = [] if args.max_queued_pairs is None else ["--max-queued-pairs", str(args.max_queued_pairs)]
+    proc = start_server(port, args.batch_wait_ms, extra)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        asyncio.run(load_level(url, batches, 2, 4, 30))  # server-side warmup
+        before = pairs_scored(url)
+        result = asyncio.run(
+            overload(url, batches, args.overload_clients, args.overload_requests,
+                     args.client_timeout)
+        )  # fmt: skip
+        time.sleep(args.client_timeout)  # let the server finish what is still queued
+        scored = pairs_scored(url) - before
+    finally:
+        stop_server(proc)
+    answered = result["answered"]
+    matched = sum(totals == expected[i] for i, totals in answered)
+    delivered = sum(len(t) for _, t in answered)
+    print(
+        f"\noverload: {args.overload_requests} requests x {args.pairs_per_request} pairs, "
+        f"{args.overload_clients} clients, client timeout {args.client_timeout} s, "
+        f"{result['wall_s']:.1f} s"
+    )
+    print("answers:", dict(sorted(result["codes"].items())))
+    print(
+        f"pairs scored by the server {scored:,}, delivered in 200s {delivered:,}, "
+        f"wasted {scored - delivered:,} ({(scored - delivered) / max(scored, 1):.0%})"
+    )
+    print(f"200 answers matching in-process scoring: {matched}/{len(answered)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
@@ -144,7 +249,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="per concurrency level")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="per concurrency level")
     parser.add_argument("--batch-wait-ms", type=float, default=5.0)
+    parser.add_argument("--overload", action="store_true", help="run the overload probe only")
+    parser.add_argument("--overload-clients", type=int, default=64)
+    parser.add_argument("--overload-requests", type=int, default=128)
+    parser.add_argument("--client-timeout", type=float, default=10.0)
+    parser.add_argument("--max-queued-pairs", type=int, default=None, help="server setting")
     args = parser.parse_args()
+    if args.overload and "--pairs-per-request" not in sys.argv:
+        args.pairs_per_request = 256
 
     pairs = load_pairs()
     k = args.pairs_per_request
@@ -156,6 +268,9 @@ def main() -> None:
         }
         for i in range(0, len(pairs) - k + 1, k)
     ]
+    if args.overload:
+        run_overload(args, batches)
+        return
     import himed_rewards
 
     if hasattr(himed_rewards, "warmup"):

@@ -70,6 +70,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--default-step", type=int, default=0, help="step for requests that do not send one"
     )
+    parser.add_argument(
+        "--max-queued-pairs",
+        type=_positive_int,
+        default=None,
+        help="pairs queued or being scored before new requests get 503 (default: 4 x max-batch)",
+    )
+    parser.add_argument(
+        "--body-timeout", type=_positive_float, default=30.0, help="seconds to receive a body"
+    )
+    parser.add_argument(
+        "--docs", action="store_true", help="serve /openapi.json, /docs and /redoc"
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     parser.add_argument("--openapi", action="store_true", help="print the OpenAPI spec and exit")
     parser.set_defaults(func=run)
@@ -88,6 +100,9 @@ def build_app(args: argparse.Namespace) -> Any:
         request_timeout=args.request_timeout,
         batch_wait_ms=args.batch_wait_ms,
         default_step=args.default_step,
+        docs=args.docs,
+        max_queued_pairs=args.max_queued_pairs,
+        body_timeout=args.body_timeout,
     )
 
 

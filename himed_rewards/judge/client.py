@@ -15,6 +15,8 @@ private event loop in a background thread, which gives three properties at once:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import hashlib
 import inspect
 import json
@@ -30,11 +32,19 @@ import openai
 from .body import RequestBody
 from .cache import VerdictCache, cache_key
 from .errors import JudgeError
-from .loop import LoopThread
+from .loop import LoopStoppedError, LoopThread
 from .prompt import PROMPT_VERSION, SCORE_MAX, build_user_content
+from .retry import retry_after_seconds
 from .schema import DIALECTS, RAW_LIMIT, parse_axes, parse_completion_body, response_format
 from .stats import JudgeStats
-from .transport import KeepAliveTransport, httpx_module, usable_for
+from .transport import (
+    MAX_REPLY_BYTES,
+    KeepAliveTransport,
+    ReplyTooLargeError,
+    cap_reply_size,
+    httpx_module,
+    usable_for,
+)
 from .verdict import SemanticVerdict
 
 __all__ = ["LLMJudge"]
@@ -87,7 +97,9 @@ class LLMJudge:
             ``{"chat_template_kwargs": {"enable_thinking": False}}``.
         backoff_base: retry ``k`` waits ``min(backoff_max, backoff_base * 2**(k-1))``
             seconds, scaled by a random factor in [0.5, 1] so retries of a batch do not stampede.
-        backoff_max: the longest wait between two retries, in seconds.
+        backoff_max: the longest wait between two retries, in seconds. A 429 or 503 reply
+            with a ``Retry-After`` header (seconds or an HTTP-date) waits what the server
+            asks instead, if that is longer, up to ``timeout`` seconds at most.
         lean_transport: carry requests over the small keep-alive HTTP/1.1 transport of
             ``transport.py`` (about 3x less client CPU per verdict) instead of httpx's default
             stack. ``None`` (default) uses it for plain ``http://`` URLs without a proxy;
@@ -97,7 +109,7 @@ class LLMJudge:
     Examples:
         >>> judge = LLMJudge("http://127.0.0.1:8000/v1", "Qwen/Qwen3-30B-A3B")
         >>> judge.signature().split("|")
-        ['llm_judge', 'model:Qwen/Qwen3-30B-A3B', 'prompt:himed-judge-v1', 'dialect:openai',
+        ['llm_judge', 'model:Qwen/Qwen3-30B-A3B', 'prompt:himed-judge-v2', 'dialect:openai',
          'scale:0-10', 'temperature:0.0']
         >>> judge.score_batch([], [])
         []
@@ -210,6 +222,9 @@ class LLMJudge:
         self._pid = os.getpid()
         self._clients: list[openai.AsyncOpenAI] = []
         self._slots: asyncio.Queue[int] | None = None
+        # Requests in flight on the private loop, by cache key: a pair that another caller
+        # is already grading joins that request instead of sending its own.
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
 
     # -- identity -------------------------------------------------------------------------
 
@@ -275,7 +290,10 @@ class LLMJudge:
         runner = self._ensure_runner()
         if threading.current_thread() is runner.thread:
             raise RuntimeError("score_batch cannot be called from the judge's own event loop")
-        return runner.submit(self._grade_all(candidates, references)).result()
+        try:
+            return runner.submit(self._grade_all(candidates, references)).result()
+        except (LoopStoppedError, concurrent.futures.CancelledError):
+            return self._closed_verdicts(len(candidates))  # close() ran while we waited
 
     async def ascore_batch(
         self, candidates: Sequence[str], references: Sequence[str]
@@ -284,21 +302,36 @@ class LLMJudge:
         self._check_pairs(candidates, references)
         if not candidates:
             return []
-        future = self._ensure_runner().submit(self._grade_all(candidates, references))
-        return await asyncio.wrap_future(future)
+        try:
+            future = self._ensure_runner().submit(self._grade_all(candidates, references))
+        except LoopStoppedError:
+            return self._closed_verdicts(len(candidates))
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            if not future.cancelled():
+                raise  # our caller was cancelled, not the judge closed
+            return self._closed_verdicts(len(candidates))
 
     def close(self) -> None:
-        """Close the HTTP client, stop the background loop and close the cache."""
+        """Close the HTTP client, stop the background loop and close the cache.
+
+        Batches still waiting in other threads end at once with failed verdicts (reason
+        ``closed``, handled by ``on_failure``). A later call starts afresh."""
         with self._start_lock:
             runner, self._runner = self._runner, None
-        if runner is not None and self._pid == os.getpid():  # a forked child owns no thread
-            for client in self._clients:
-                runner.submit(client.close()).result(timeout=10)
-            runner.stop()
-        self._clients = []
-        self._slots = None
-        if self._cache is not None:
-            self._cache.close()
+            if runner is not None and self._pid == os.getpid():  # a forked child owns no thread
+                runner.cancel_tasks()  # first: wakes the callers waiting on requests in flight
+                for client in self._clients:
+                    # Closing must not fail half-way, whatever a client does.
+                    with contextlib.suppress(Exception):
+                        runner.submit(client.close()).result(timeout=10)
+                runner.stop()
+            self._clients = []
+            self._slots = None
+            self._inflight = {}
+            if self._cache is not None:
+                self._cache.close()
 
     def __enter__(self) -> LLMJudge:
         return self
@@ -325,8 +358,11 @@ class LLMJudge:
                 # object but not its thread, and must not share the parent's sockets or
                 # SQLite connection: start afresh.
                 self._runner, self._clients, self._slots = None, [], None
+                self._inflight = {}
                 if self._cache is not None:
                     self._cache = VerdictCache(self._init_kwargs["cache_path"])
+            if self._cache is not None and self._cache.closed and self._cache.disabled is None:
+                self._cache = VerdictCache(self._init_kwargs["cache_path"])  # used after close()
             if self._runner is None:
                 self._runner = LoopThread()
                 self._pid = os.getpid()
@@ -348,13 +384,22 @@ class LLMJudge:
                 # stack is O(1) per request whatever the pool size, so no sharding is needed.
                 httpx = httpx_module()
                 http_client = httpx.AsyncClient(
-                    transport=KeepAliveTransport(max_idle=self.concurrency),
+                    transport=KeepAliveTransport(
+                        max_idle=self.concurrency, max_body=MAX_REPLY_BYTES
+                    ),
                     timeout=self.timeout,
                 )
                 self._clients = [self._make_client(http_client)]
             else:
                 shards = -(-self.concurrency // _SHARD_SIZE)
-                self._clients = [self._make_client(None) for _ in range(shards)]
+                self._clients = [
+                    self._make_client(
+                        openai.DefaultAsyncHttpxClient(
+                            event_hooks={"response": [cap_reply_size(MAX_REPLY_BYTES)]}
+                        )
+                    )
+                    for _ in range(shards)
+                ]
             slots: asyncio.Queue[int] = asyncio.Queue()
             for slot in range(self.concurrency):
                 slots.put_nowait(slot % len(self._clients))
@@ -396,6 +441,29 @@ class LLMJudge:
         value = float(self.on_failure)
         return SemanticVerdict(value, value, value, error=str(err), source=self._signature)
 
+    def _closed_verdicts(self, n: int) -> list[SemanticVerdict]:
+        err = JudgeError("closed", "close() was called while this batch waited", attempts=0)
+        self.stats.fail(err.reason, n)
+        if self.on_failure == "raise":
+            raise err
+        verdict = self._failed_verdict(err)
+        return [verdict] * n
+
+    def _join_or_start(self, key: str, candidate: str, reference: str) -> tuple[Any, bool]:
+        """The in-flight request for ``key``, started here if no other caller has one."""
+        task = self._inflight.get(key)
+        if task is not None:
+            return task, False
+        task = asyncio.ensure_future(self._grade_one(candidate, reference))
+        self._inflight[key] = task
+
+        def forget(done: asyncio.Future[Any], key: str = key) -> None:
+            if self._inflight.get(key) is done:
+                del self._inflight[key]
+
+        task.add_done_callback(forget)
+        return task, True
+
     async def _grade_all(
         self, candidates: Sequence[str], references: Sequence[str]
     ) -> list[SemanticVerdict]:
@@ -411,14 +479,28 @@ class LLMJudge:
             else:
                 pending.setdefault(key, []).append(i)
         hits = len(keys) - sum(len(ix) for ix in pending.values())
-        self.stats.add(cache_hits=hits, deduplicated=sum(len(ix) - 1 for ix in pending.values()))
-
+        started = [
+            self._join_or_start(key, candidates[ix[0]], references[ix[0]])
+            for key, ix in pending.items()
+        ]
+        # A joined key costs no request at all; an owned one costs one for all its indices.
+        deduplicated = sum(
+            len(ix) - (1 if own else 0) for (_, own), ix in zip(started, pending.values(), strict=True)
+        )
+        self.stats.add(cache_hits=hits, deduplicated=deduplicated)
+        # shield: one caller giving up (cancelled) must not cancel a request others await.
         outcomes = await asyncio.gather(
-            *(self._grade_one(candidates[ix[0]], references[ix[0]]) for ix in pending.values())
+            *(asyncio.shield(task) for task, _ in started), return_exceptions=True
         )
         to_store = []
         first_error: JudgeError | None = None
-        for (key, indices), outcome in zip(pending.items(), outcomes, strict=True):
+        for (key, indices), outcome, (_, own) in zip(
+            pending.items(), outcomes, started, strict=True
+        ):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, JudgeError):
+                if isinstance(outcome, asyncio.CancelledError):
+                    raise outcome  # the loop is shutting down (close())
+                outcome = JudgeError("internal", _one_line(repr(outcome)), attempts=1)
             if isinstance(outcome, JudgeError):
                 verdict = self._failed_verdict(outcome)
                 self.stats.fail(outcome.reason, len(indices))
@@ -426,7 +508,8 @@ class LLMJudge:
             else:
                 axes, raw = outcome
                 verdict = self._ok_verdict(axes)
-                to_store.append((key, axes, raw))
+                if own:  # a joined request is stored by the caller that sent it
+                    to_store.append((key, axes, raw))
             for i in indices:
                 results[i] = verdict
         if self._cache is not None:
@@ -448,10 +531,15 @@ class LLMJudge:
         user = build_user_content(candidate, reference)
         attempts = self.max_retries + 1
         last: JudgeError | None = None
+        asked: float | None = None  # the server's Retry-After, in seconds
         for attempt in range(1, attempts + 1):
             if attempt > 1:
                 self.stats.add(retries=1)
-                await asyncio.sleep(self._backoff(attempt - 1))
+                wait = self._backoff(attempt - 1)
+                if asked is not None:  # honoured, but never past one request timeout
+                    wait = max(wait, min(asked, self.timeout))
+                await asyncio.sleep(wait)
+            asked = None
             try:
                 shard = await slots.get()
                 try:
@@ -464,13 +552,20 @@ class LLMJudge:
             except JudgeError as exc:
                 raw = None if exc.last_raw is None else exc.last_raw[:RAW_LIMIT]
                 last = JudgeError(exc.reason, exc.detail, attempts=attempt, last_raw=raw)
+            except ReplyTooLargeError as exc:  # raised while the body is read
+                return JudgeError("too_large", str(exc), attempts=attempt)
             except (asyncio.TimeoutError, openai.APITimeoutError):
                 last = JudgeError("timeout", f"no reply within {self.timeout} s", attempts=attempt)
             except openai.APIStatusError as exc:
                 last = _status_error(exc, attempt)
                 if last.reason == "http_4xx":
                     return last  # the same request would be rejected again
+                if exc.status_code in (429, 503):
+                    asked = retry_after_seconds(exc.response.headers.get("retry-after"))
             except openai.APIConnectionError as exc:
+                if isinstance(exc.__cause__, ReplyTooLargeError):
+                    # A server that floods us once will again: fail without a retry.
+                    return JudgeError("too_large", str(exc.__cause__), attempts=attempt)
                 last = JudgeError("connection", _one_line(exc), attempts=attempt)
         assert last is not None  # at least one attempt ran
         return last

@@ -20,6 +20,9 @@ REASONS: dict[str, str] = {
     "truncated": "the reply was cut off (finish_reason='length')",
     "refusal": "the model refused or a content filter stopped it",
     "empty_reply": "the reply has no content",
+    "too_large": "the reply is larger than the transport's cap (not retried)",
+    "closed": "the judge was closed while the request waited",
+    "internal": "an unexpected error inside the client (a bug: please report it)",
 }
 
 

@@ -23,9 +23,31 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["KeepAliveTransport", "usable_for", "httpx_module"]
+__all__ = [
+    "KeepAliveTransport",
+    "MAX_REPLY_BYTES",
+    "ReplyTooLargeError",
+    "cap_reply_size",
+    "usable_for",
+    "httpx_module",
+]
 
 _MAX_HEAD = 64 * 1024  # bytes of status line + headers; more is not an HTTP server we know
+
+#: The largest reply body the judge reads. A verdict is a few hundred bytes (``max_tokens``
+#: bounds it); a broken or hostile server could otherwise make us buffer gigabytes.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+
+
+class ReplyTooLargeError(Exception):
+    """A reply body larger than the cap; the connection is dropped before it is read whole."""
+
+    def __init__(self, limit: int, seen: int | None = None) -> None:
+        size = "" if seen is None else f" ({seen} bytes announced or read)"
+        super().__init__(f"reply body larger than {limit} bytes{size}")
+        self.limit = limit
+
+
 _NO_BODY = frozenset((204, 304))
 
 
@@ -67,6 +89,45 @@ def usable_for(base_url: str) -> bool:
     if not (proxies.get("http") or proxies.get("all")):
         return True
     return bool(urllib.request.proxy_bypass(parts.hostname))
+
+
+def _capped(stream: Any, limit: int) -> Any:
+    """``stream`` as an httpx async byte stream that raises ``ReplyTooLargeError`` past
+    ``limit`` bytes (an ``AsyncByteStream`` subclass, or httpx would treat it as sync)."""
+    httpx = httpx_module()
+
+    class CappedStream(httpx.AsyncByteStream):
+        async def __aiter__(self) -> Any:
+            seen = 0
+            async for chunk in stream:
+                seen += len(chunk)
+                if seen > limit:
+                    raise ReplyTooLargeError(limit, seen)
+                yield chunk
+
+        async def aclose(self) -> None:
+            await stream.aclose()
+
+    return CappedStream()
+
+
+def cap_reply_size(limit: int = MAX_REPLY_BYTES) -> Any:
+    """An httpx ``response`` event hook that bounds the body read for the default HTTP stack:
+    a ``Content-Length`` over ``limit`` fails at once, a longer stream fails when it passes.
+
+    Example:
+        >>> hook = cap_reply_size(1024)
+        >>> callable(hook)
+        True
+    """
+
+    async def hook(response: Any) -> None:
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise ReplyTooLargeError(limit, int(length))
+        response.stream = _capped(response.stream, limit)
+
+    return hook
 
 
 class _Connection(asyncio.Protocol):
@@ -114,9 +175,11 @@ class _Connection(asyncio.Protocol):
             self._waiter = None
 
     async def exchange(
-        self, httpx: Any, request_bytes: bytes, head_only: bool
+        self, httpx: Any, request_bytes: bytes, head_only: bool, max_body: int = MAX_REPLY_BYTES
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-        """Send one request, read one response: ``(status, headers, body, keep_alive)``."""
+        """Send one request, read one response: ``(status, headers, body, keep_alive)``.
+
+        A body over ``max_body`` raises ``ReplyTooLargeError`` as soon as that is known."""
         assert self.transport is not None
         self.transport.write(request_bytes)
         buf = self.buf
@@ -154,21 +217,27 @@ class _Connection(asyncio.Protocol):
         if head_only or status in _NO_BODY or 100 <= status < 200:
             return status, headers, b"", keep_alive
         if chunked:
-            return status, headers, await self._read_chunked(httpx), keep_alive
+            return status, headers, await self._read_chunked(httpx, max_body), keep_alive
         if length is not None:
+            if length > max_body:
+                raise ReplyTooLargeError(max_body, length)
             while len(buf) < length:
                 await self._more(httpx)
             body = bytes(buf[:length])
             del buf[:length]
             return status, headers, body, keep_alive
         while not self.closed:  # no length: the body ends when the server closes
+            if len(buf) > max_body:
+                raise ReplyTooLargeError(max_body, len(buf))
             await self._more(httpx)
+        if len(buf) > max_body:
+            raise ReplyTooLargeError(max_body, len(buf))
         body = bytes(buf)
         buf.clear()
         return status, headers, body, False
 
-    async def _read_chunked(self, httpx: Any) -> bytes:
-        buf, parts = self.buf, []
+    async def _read_chunked(self, httpx: Any, max_body: int) -> bytes:
+        buf, parts, total = self.buf, [], 0
         while True:
             while (eol := buf.find(b"\r\n")) < 0:
                 await self._more(httpx)
@@ -176,6 +245,9 @@ class _Connection(asyncio.Protocol):
                 size = int(bytes(buf[:eol]).split(b";", 1)[0], 16)
             except ValueError:
                 raise httpx.RemoteProtocolError("bad chunk size") from None
+            total += size
+            if total > max_body:
+                raise ReplyTooLargeError(max_body, total)
             if size == 0:  # the last chunk, then optional trailers and an empty line
                 while (end := buf.find(b"\r\n\r\n", eol)) < 0:
                     await self._more(httpx)
@@ -194,6 +266,8 @@ class KeepAliveTransport:
     Args:
         max_idle: idle connections kept open at most (the judge passes its concurrency, so
             every request slot finds a warm connection).
+        max_body: the largest response body read (``ReplyTooLargeError`` past it, and the
+            connection is closed).
 
     Example:
         >>> import openai
@@ -205,10 +279,13 @@ class KeepAliveTransport:
         'KeepAliveTransport'
     """
 
-    def __init__(self, max_idle: int = 64) -> None:
+    def __init__(self, max_idle: int = 64, max_body: int = MAX_REPLY_BYTES) -> None:
         if isinstance(max_idle, bool) or not isinstance(max_idle, int) or max_idle < 1:
             raise ValueError(f"max_idle must be an int >= 1, got {max_idle!r}")
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+            raise ValueError(f"max_body must be an int >= 1, got {max_body!r}")
         self.max_idle = max_idle
+        self.max_body = max_body
         self._idle: deque[_Connection] = deque()
         self._httpx = httpx_module()
 
@@ -236,7 +313,7 @@ class KeepAliveTransport:
             keep = False
             try:
                 status, headers, content, keep = await conn.exchange(
-                    httpx, request_bytes, head_only
+                    httpx, request_bytes, head_only, self.max_body
                 )
             except httpx.RemoteProtocolError:
                 # A reused keep-alive connection the server closed while idle fails before

@@ -7,6 +7,11 @@ thread, so the event loop keeps accepting requests while the kernels run. A conf
 semantic judge goes through ``ascore_batch`` (judges awaited concurrently) on an event loop of
 that thread. If a combined call fails, each job is retried alone so one bad request cannot fail
 its neighbours.
+
+Admission control: at most ``max_queued_pairs`` pairs wait or are being scored at once; a
+request that would pass that bound is refused at once with ``BatcherFullError`` (the server
+answers 503 with ``Retry-After``), rather than queued behind work it would time out on. A job
+whose request was abandoned (timed out, client gone) is dropped before it is scored.
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ from typing import Any
 
 import himed_rewards as hr
 
-__all__ = ["BatcherClosedError", "MicroBatcher"]
+__all__ = ["BatcherClosedError", "BatcherFullError", "MicroBatcher"]
 
 
 class BatcherClosedError(RuntimeError):
     """The server is shutting down and takes no new work."""
+
+
+class BatcherFullError(RuntimeError):
+    """The queue holds ``max_queued_pairs`` pairs already: come back later."""
 
 
 @dataclass
@@ -59,9 +68,18 @@ class MicroBatcher:
         max_wait_s: float = 0.005,
         on_batch: Callable[[int, Sequence[Any]], None] | None = None,
         in_flight: Callable[[], int] | None = None,
+        max_queued_pairs: int | None = None,
     ) -> None:
         if max_pairs < 1:
             raise ValueError(f"max_pairs must be >= 1, got {max_pairs}")
+        if max_queued_pairs is None:
+            max_queued_pairs = 4 * max_pairs
+        if (
+            isinstance(max_queued_pairs, bool)
+            or not isinstance(max_queued_pairs, int)
+            or max_queued_pairs < 1
+        ):
+            raise ValueError(f"max_queued_pairs must be an int >= 1, got {max_queued_pairs!r}")
         if not 0 <= max_wait_s <= 1:
             raise ValueError(f"max_wait_s must be in [0, 1] seconds, got {max_wait_s}")
         self.config = config
@@ -69,6 +87,9 @@ class MicroBatcher:
         self.max_wait_s = max_wait_s
         self.on_batch = on_batch
         self.in_flight = in_flight
+        self.max_queued_pairs = max_queued_pairs
+        #: Pairs admitted and not answered yet (queued or being scored).
+        self.queued_pairs = 0
         self._queue: asyncio.Queue[_Job | None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -95,9 +116,20 @@ class MicroBatcher:
         assert self._queue is not None
         if not completions:
             return []
+        n = len(completions)
+        if self.queued_pairs and self.queued_pairs + n > self.max_queued_pairs:
+            # An empty queue admits any one request (max_pairs bounds its size elsewhere).
+            raise BatcherFullError(
+                f"the reward server is at capacity ({self.queued_pairs} pairs queued, "
+                f"limit {self.max_queued_pairs}); retry later"
+            )
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(completions, references, step, future))
-        return await future
+        self.queued_pairs += n
+        try:
+            self._queue.put_nowait(_Job(completions, references, step, future))
+            return await future  # a cancelled caller cancels the future: its job is dropped
+        finally:
+            self.queued_pairs -= n
 
     async def close(self, timeout: float = 30.0) -> None:
         """Stop taking jobs, finish the queued ones (bounded by ``timeout``), stop the worker."""

@@ -57,6 +57,7 @@ class ServerMetrics:
         self.batches_total = 0
         self.judge_failures_total = 0
         self.in_flight = 0
+        self.queued_pairs = 0  # set by the server before rendering (admission control)
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         self.requests[(endpoint, status)] += 1
@@ -106,6 +107,12 @@ class ServerMetrics:
                 self.judge_failures_total,
             ),
             ("requests_in_flight", "gauge", "Requests being served now.", self.in_flight),
+            (
+                "queued_pairs",
+                "gauge",
+                "Pairs admitted and not answered yet (queued or being scored).",
+                self.queued_pairs,
+            ),
         ):
             lines += [
                 f"# HELP himed_rewards_{name} {help_text}",

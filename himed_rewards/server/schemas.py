@@ -84,7 +84,10 @@ class ScoreBatchResponse(BaseModel):
 class HealthResponse(BaseModel):
     status: str
     version: str
-    semantic_judge: bool
+    semantic_judge: bool = Field(description="whether rewards include a semantic judge")
+    semantic_scorer: str | None = Field(
+        default=None, description="that judge's name (clinical, llm_judge, ...)"
+    )
     max_batch: int
 
 

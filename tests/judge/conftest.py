@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,11 +21,14 @@ Behaviour = tuple[Any, ...] | Callable[[dict[str, Any]], tuple[Any, ...]]
 MAX_HANG_S = 5.0  # upper bound on any deliberate hang, whatever a test asks for
 
 
-def verdict_json(accuracy: Any = 8, relevance: Any = 6, completeness: Any = 4, **extra: Any) -> str:
-    """A reply body as a well-behaved judge would write it."""
+def verdict_json(
+    accuracy: Any = 8, relevance: Any = 6, completeness: Any = 4, evidence_size: int = 0, **extra: Any
+) -> str:
+    """A reply body as a well-behaved judge would write it (``evidence_size`` pads the first
+    evidence string to that many characters)."""
     return json.dumps(
         {
-            "accuracy_evidence": "no contradiction",
+            "accuracy_evidence": "no contradiction".ljust(evidence_size, "."),
             "relevance_evidence": "concise",
             "completeness_evidence": "one omission",
             "accuracy": accuracy,
@@ -39,8 +43,13 @@ def ok(content: str | None = None, finish_reason: str = "stop") -> tuple[Any, ..
     return ("reply", verdict_json() if content is None else content, finish_reason)
 
 
-def status(code: int) -> tuple[Any, ...]:
-    return ("status", code)
+def status(code: int, headers: dict[str, str] | None = None) -> tuple[Any, ...]:
+    return ("status", code, headers or {})
+
+
+def flood(size: int, length_header: bool = True) -> tuple[Any, ...]:
+    """A valid verdict padded to ``size`` bytes, with or without a Content-Length."""
+    return ("flood", size, length_header)
 
 
 def hang(seconds: float) -> tuple[Any, ...]:
@@ -61,6 +70,7 @@ class FakeLLMServer:
     ok = staticmethod(ok)
     status = staticmethod(status)
     hang = staticmethod(hang)
+    flood = staticmethod(flood)
     delay = staticmethod(delay)
     verdict_json = staticmethod(verdict_json)
 
@@ -69,6 +79,7 @@ class FakeLLMServer:
         self.default: Behaviour = ok()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.times: list[float] = []  # time.monotonic() of each request's arrival
         self.inflight = 0
         self.max_inflight = 0
         self._lock = threading.Lock()
@@ -88,6 +99,7 @@ class FakeLLMServer:
     def next_behaviour(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[Any, ...]:
         with self._lock:
             self.requests.append(body)
+            self.times.append(time.monotonic())
             self.headers.append(headers)
             behaviour = self.script.popleft() if self.script else self.default
             self.inflight += 1
@@ -113,13 +125,30 @@ class FakeLLMServer:
             def log_message(self, *args: Any) -> None:  # keep pytest output clean
                 pass
 
-            def _send(self, code: int, payload: dict[str, Any]) -> None:
+            def _send(
+                self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _flood(self, size: int, length_header: bool) -> None:
+                data = json.dumps(_completion("m", verdict_json(evidence_size=size))).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if length_header:
+                    self.send_header("Content-Length", str(len(data)))
+                else:  # the body ends when the connection closes
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                for start in range(0, len(data), 1 << 16):
+                    self.wfile.write(data[start : start + (1 << 16)])
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -137,7 +166,11 @@ class FakeLLMServer:
             def _act(self, body: dict[str, Any], behaviour: tuple[Any, ...]) -> None:
                 kind = behaviour[0]
                 if kind == "status":
-                    self._send(behaviour[1], {"error": {"message": "scripted failure"}})
+                    headers = behaviour[2] if len(behaviour) > 2 else None
+                    self._send(behaviour[1], {"error": {"message": "scripted failure"}}, headers)
+                    return
+                if kind == "flood":
+                    self._flood(behaviour[1], behaviour[2])
                     return
                 if kind == "hang":
                     server._stop.wait(min(behaviour[1], MAX_HANG_S))
@@ -146,25 +179,26 @@ class FakeLLMServer:
                     server._stop.wait(min(behaviour[1], MAX_HANG_S))
                     behaviour = ("reply", behaviour[2], "stop")
                 _, content, finish_reason = behaviour
-                self._send(
-                    200,
-                    {
-                        "id": "chatcmpl-test",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body.get("model", "?"),
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": content},
-                                "finish_reason": finish_reason,
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                    },
-                )
+                self._send(200, _completion(body.get("model", "?"), content, finish_reason))
 
         return Handler
+
+
+def _completion(model: str, content: str, finish_reason: str = "stop") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_default_step_applies_when_a_request_sends_none(iu_pairs):
 
 
 def test_bearer_token(iu_pairs):
-    with TestClient(create_app(token="s3cret")) as c:
+    with TestClient(create_app(token="s3cret", docs=True)) as c:
         body = {"response": "Normal.", "label": "Normal."}
         assert c.get("/health").status_code == 200  # liveness stays open
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret"}):
@@ -89,7 +89,8 @@ def test_bearer_token(iu_pairs):
         ok = {"Authorization": "Bearer s3cret"}
         assert c.post("/score", json=body, headers=ok).status_code == 200
         assert c.get("/metrics", headers=ok).status_code == 200
-        spec = c.get("/openapi.json").json()
+        assert c.get("/openapi.json").status_code == 401  # the docs need the token too
+        spec = c.get("/openapi.json", headers=ok).json()
         assert "HTTPBearer" in spec["components"]["securitySchemes"]
 
 

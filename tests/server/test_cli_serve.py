@@ -47,6 +47,17 @@ def test_openapi_flag_prints_the_spec(capsys):
     assert "/get_reward" in spec["paths"] and "HTTPBearer" in spec["components"]["securitySchemes"]
 
 
+def test_admission_and_docs_flags_reach_the_app():
+    from fastapi.testclient import TestClient
+
+    app = serve.build_app(parse("--max-queued-pairs", "7", "--body-timeout", "2", "--docs"))
+    assert app.state.batcher.max_queued_pairs == 7
+    with TestClient(app) as c:
+        assert c.get("/openapi.json").status_code == 200
+    with TestClient(serve.build_app(parse())) as c:
+        assert c.get("/openapi.json").status_code == 404
+
+
 def test_token_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(serve.TOKEN_ENV, "from-env")
     app = serve.build_app(parse())

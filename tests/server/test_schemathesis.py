@@ -17,7 +17,9 @@ from himed_rewards.server import create_app
 
 TOKEN = "fuzz-token"
 schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(token=TOKEN, max_batch=64, request_timeout=30)
+    "/openapi.json",
+    create_app(token=TOKEN, max_batch=64, request_timeout=30, docs=True),
+    headers={"Authorization": f"Bearer {TOKEN}"},
 )
 EXCLUDED = [
     schemathesis.checks.positive_data_acceptance,
