@@ -1,39 +1,52 @@
-"""verl reward managers that hand the training step to ``compute_score`` via ``extra_info``.
+"""verl reward managers that copy the training step into each sample's ``extra_info``.
 
-verl keeps the step in ``DataProto.meta_info["global_steps"]`` (set by
-``verl/trainer/ppo/ray_trainer.py`` on every generation batch) and, in some pipelines, per
-sample in ``non_tensor_batch["global_steps"]``; its reward managers never pass it to the
-reward function (``verl/workers/reward_manager/naive.py``,
-``verl/experimental/reward_loop/reward_manager/naive.py``; volcengine/verl b178a3c). The
-subclasses here copy it into each sample's ``extra_info["global_step"]`` and then run verl's
-own naive manager unchanged, so HiMed-RL's curriculum (alpha1/alpha2 over steps) follows
-training.
+verl 0.9's trainer scores through reward-loop managers only
+(``verl/experimental/reward_loop/reward_manager``; loaded by
+``verl/trainer/ppo/reward.py:load_reward_manager`` inside each ``RewardLoopWorker`` Ray actor
+with ``config=, tokenizer=, compute_score=`` and, with a reward model, the router address).
+They never pass the step to ``compute_score``. :class:`HimedRewardLoopManager` subclasses
+verl's own reward-loop ``NaiveRewardManager`` and, before verl's ``run_single`` scores the
+sample, copies the step into ``extra_info["global_step"]``: the per-sample
+``non_tensor_batch["global_steps"]`` that
+:class:`~himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager` adds (it is the
+only route: the agent loop builds the per-sample reward batch without ``meta_info``), else
+``meta_info["global_steps"]`` when a caller kept it (the colocated reward-model path,
+``RewardLoopManager.compute_rm_score``, slices the trainer batch).
+
+With ``HimedAgentLoopManager`` and verl's default streaming reward, verl's plain ``naive``
+manager already receives the step (the agent-loop manager also stamps ``extra_info``), so
+this manager is needed only with a colocated reward model, where ``extra_info`` cannot be
+stamped (``DataProto.union`` would refuse the changed column).
 
 verl is imported only when a class is first looked up (PEP 562 ``__getattr__``), so this
-module imports without verl. Configuration::
+module imports without verl. Configuration (verl 0.9.x)::
 
-    # classic reward managers (verl/trainer/ppo/reward.py:load_reward_manager)
     reward.reward_manager.source=importlib
     reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager
-    reward.reward_manager.name=HimedRewardManager
-    # reward loop (verl/experimental/reward_loop/reward_loop.py)
-    reward_model.reward_loop_source=importlib
-    reward_model.reward_loop_module_path=pkg://himed_rewards.integrations.verl_manager
-    reward_model.reward_loop_class_name=HimedRewardLoopManager
+    reward.reward_manager.name=HimedRewardLoopManager      # HimedRewardManager: same class
+
+verl 0.9's legacy keys ``reward_model.reward_loop_source/_module_path/_class_name`` do not
+load it: ``migrate_legacy_reward_impl`` copies the class name to
+``reward.reward_manager.module.name``, which ``resolve_reward_manager_cls`` never reads (it
+looks up ``reward.reward_manager.name``, still ``naive``). ``HimedClassicRewardManager``
+wraps verl's classic ``verl/workers/reward_manager/naive.py`` (``__call__(data,
+return_dict)``), which 0.9's trainer no longer calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-# The two manager classes are built on first access (module __getattr__), hence the noqa.
+# The manager classes are built on first access (module __getattr__), hence the noqa.
 __all__ = [  # noqa: F822
     "inject_global_step",
     "make_step_aware",
-    "HimedRewardManager",
     "HimedRewardLoopManager",
+    "HimedRewardManager",
+    "HimedClassicRewardManager",
 ]
 
 STEP_KEY = "global_steps"  # verl's name, in meta_info and (per sample) in non_tensor_batch
@@ -41,12 +54,14 @@ EXTRA_INFO_KEY = "global_step"  # what himed_rewards.integrations.verl.compute_s
 
 # Lazily built classes: name -> (module of verl's base class, base class name).
 _LAZY_BASES = {
-    "HimedRewardManager": ("verl.workers.reward_manager.naive", "NaiveRewardManager"),
     "HimedRewardLoopManager": (
         "verl.experimental.reward_loop.reward_manager.naive",
         "NaiveRewardManager",
     ),
+    "HimedClassicRewardManager": ("verl.workers.reward_manager.naive", "NaiveRewardManager"),
 }
+# The name earlier docs showed; verl 0.9 only builds reward-loop managers.
+_ALIASES = {"HimedRewardManager": "HimedRewardLoopManager"}
 _built: dict[str, type] = {}
 
 
@@ -85,12 +100,17 @@ def inject_global_step(data: Any) -> bool:
     new = np.empty(n, dtype=object)
     for i in range(n):
         info = old[i] if old is not None else None
-        new[i] = {**(dict(info) if info else {}), EXTRA_INFO_KEY: steps[i]}
+        if info is not None and not isinstance(info, Mapping):
+            raise TypeError(
+                f"non_tensor_batch['extra_info'][{i}] must be a dict or None, got {info!r} "
+                f"({type(info).__name__})"
+            )
+        new[i] = {**(info or {}), EXTRA_INFO_KEY: steps[i]}
     non_tensor["extra_info"] = new
     return True
 
 
-def make_step_aware(base: type, name: str = "HimedRewardManager") -> type:
+def make_step_aware(base: type, name: str = "HimedRewardLoopManager") -> type:
     """Subclass a verl naive reward manager so it injects the step before scoring.
 
     A reward-loop manager (one with ``async run_single``) gets the injection there; a classic
@@ -119,6 +139,7 @@ def make_step_aware(base: type, name: str = "HimedRewardManager") -> type:
 
 
 def __getattr__(name: str) -> type:
+    name = _ALIASES.get(name, name)
     if name not in _LAZY_BASES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name not in _built:
