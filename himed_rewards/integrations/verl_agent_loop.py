@@ -134,6 +134,21 @@ def _streams_rewards(manager: Any) -> bool:
     return getattr(manager, "reward_loop_worker_handles", None) is not None
 
 
+def _refuse_v1_trainer(config: Any) -> None:
+    # verl 0.9's default trainer (trainer.use_v1=true) needs its TransferQueue manager
+    # (AgentLoopManagerTQ) and already hands global_steps to the reward worker.
+    trainer = config.get("trainer", {}) if hasattr(config, "get") else {}
+    if trainer.get("use_v1", False):
+        raise ValueError(
+            "HimedAgentLoopManager is for verl's legacy trainer (trainer.use_v1=false). "
+            "verl's v1 trainer already hands global_steps to the reward worker: drop "
+            "actor_rollout_ref.rollout.agent.agent_loop_manager_class and set "
+            "reward.reward_manager.source=importlib, reward.reward_manager.module.path="
+            "pkg://himed_rewards.integrations.verl_manager, "
+            "reward.reward_manager.name=HimedRewardLoopManager"
+        )
+
+
 def _after(output: Any) -> Any:
     metrics = reward_metrics(output)
     if metrics:
@@ -167,8 +182,13 @@ def make_agent_loop_manager(base: type, name: str = "HimedAgentLoopManager") -> 
             stamp_global_step(prompts, into_extra_info=_streams_rewards(self))
             return _after(original(self, prompts))
 
+    def __init__(self: Any, config: Any, *args: Any, **kwargs: Any) -> None:
+        _refuse_v1_trainer(config)
+        base.__init__(self, config, *args, **kwargs)
+
     generate_sequences.__doc__ = original.__doc__
     members = {
+        "__init__": __init__,
         "generate_sequences": generate_sequences,
         "__module__": __name__,
         "__doc__": (

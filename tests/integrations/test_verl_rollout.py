@@ -77,6 +77,11 @@ def _config(tmp: Path, manager_fqn: str):
             "reward.num_workers=1",
             "reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl",
             "reward.custom_reward_function.name=compute_score",
+            "reward.reward_manager.source=importlib",
+            "reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager",
+            "reward.reward_manager.name=HimedRewardLoopManager",
+            # the legacy trainer (RayPPOTrainer) whose lines _trainer_step replays
+            "trainer.use_v1=false",
             f"+actor_rollout_ref.rollout.agent.agent_loop_manager_class={manager_fqn}",
         ]
     )
@@ -129,8 +134,14 @@ def verl_rollout(tmp_path_factory):
         ray.shutdown()
 
 
-def _trainer_step(manager, step: int):
-    """RayPPOTrainer.fit (verl 0.9.1, ray_trainer.py 1477-1568) around generation."""
+def _trainer_step(manager, step: int, *, v1_step_field: bool = False):
+    """RayPPOTrainer.fit (verl 0.9.1, ray_trainer.py 1477-1568) around generation.
+
+    ``v1_step_field`` adds what verl's v1 trainer adds to every prompt instead
+    (``trainer/ppo/v1/trainer_base.py:1493``, ``assign_non_tensor_data(batch, "global_steps",
+    step)``), which its ``AgentLoopWorkerTQ`` hands to the agent loop as a keyword, as verl's
+    ``AgentLoopWorker`` does with every non-tensor column.
+    """
     import torch
     from verl import DataProto
     from verl.trainer.ppo.metric_utils import compute_timing_metrics
@@ -153,6 +164,8 @@ def _trainer_step(manager, step: int):
     batch.non_tensor_batch["uid"] = np.array([str(uuid.uuid4()) for _ in rows], dtype=object)
     gen_batch = RayPPOTrainer._get_gen_batch(None, batch)
     gen_batch.meta_info["global_steps"] = step
+    if v1_step_field:
+        gen_batch.non_tensor_batch["global_steps"] = np.full(len(gen_batch), step, dtype=object)
     gen_batch_output = gen_batch.repeat(repeat_times=G, interleave=True)
     output = manager.generate_sequences(gen_batch_output)
     timing_raw = dict(output.meta_info["timing"])
@@ -208,3 +221,16 @@ def test_verls_own_manager_drops_the_step_and_the_step_file_restores_it(verl_rol
     publish_step(5000, step_file)
     _, _, extra, _ = _trainer_step(plain, 5000)
     assert set(np.asarray(extra["alpha1"], dtype=float)) == {0.5}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("step", "alpha1"), [(5000, 0.5), (20000, 0.1)])
+def test_v1_trainers_per_prompt_step_reaches_the_reward_loop_manager(verl_rollout, step, alpha1):
+    """verl's v1 trainer (0.9's default) passes global_steps with every prompt: with
+    HimedRewardLoopManager no agent-loop manager of ours is needed (a published step file
+    for 5000 exists from the test above: the framework's step wins over it)."""
+    manager, config, _ = verl_rollout
+    batch, reward_tensor, extra, _ = _trainer_step(manager(VERL_MANAGER), step, v1_step_field=True)
+    expected = _expected(config, batch, step)
+    assert set(np.asarray(extra["alpha1"], dtype=float)) == {alpha1}
+    assert reward_tensor.sum(-1).tolist() == pytest.approx([b.total for b in expected], rel=1e-5)
