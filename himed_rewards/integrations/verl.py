@@ -1,12 +1,12 @@
 """verl adapter: the ``custom_reward_function`` that verl 0.9's reward loop calls per sample.
 
-Configuration (verl 0.9.x; the full recipe and the table of what is passed are in
-``docs/verl.md``)::
+Configuration (verl 0.9.x; what is passed and logged, and the recipe, are in ``docs/verl.md``)::
 
     reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl
     reward.custom_reward_function.name=compute_score          # verl's default name
-    +actor_rollout_ref.rollout.agent.agent_loop_manager_class=\\
-        himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager   # hands over the step
+    reward.reward_manager.source=importlib                     # hands over the step
+    reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager
+    reward.reward_manager.name=HimedRewardLoopManager
     # optional: +reward.custom_reward_function.reward_kwargs.config=/path/reward.yaml
     # optional: +reward.custom_reward_function.reward_kwargs.missing=raise   # default impute
 
@@ -16,24 +16,25 @@ What this matches in verl 0.9.1 (read from the published wheel):
   ``verl.utils.import_utils.load_extern_object`` (``pkg://dotted.module`` accepted) and
   binds ``reward_kwargs`` as extra keywords.
 - ``verl/experimental/reward_loop/reward_manager/naive.py:NaiveRewardManager.run_single``
-  (the default ``reward.reward_manager.name=naive``) calls
+  (which ``HimedRewardLoopManager`` extends) calls
   ``compute_score(data_source=, solution_str=, ground_truth=, extra_info=)`` once per
   sample, inside a ``RewardLoopWorker`` Ray actor; every key of the returned dict becomes a
-  ``reward_extra_info`` column (validation metrics ``val-aux/<source>/<key>/...``, rollout
-  dumps).
+  ``reward_extra_info`` column (validation metrics ``val-aux/<source>/<key>/...``).
 
-verl never puts its step into ``extra_info``: ``meta_info["global_steps"]`` stops at the agent
-loop, which builds each sample's reward batch without ``meta_info``.
-:class:`~himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager` copies it into
-``extra_info["global_step"]``, read here. Without it the step comes from
+verl never puts its step into ``extra_info``. Its v1 trainer (0.9's default) sends it with
+every sample as ``non_tensor_batch["global_steps"]``, which
+:class:`~himed_rewards.integrations.verl_manager.HimedRewardLoopManager` copies into
+``extra_info["global_step"]``; its legacy trainer keeps it in ``meta_info``, which
+:class:`~himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager` carries over.
+Without either, the step comes from
 :func:`himed_rewards.integrations.step.resolve_training_step` (published step file,
 ``$HIMED_REWARDS_STEP``, step clock), and failing those is 0 with a warning once per
 process, never silently.
 
 verl 0.9 has no batch reward manager on its reward-loop path (registered: ``naive``,
 ``dapo``, ``gdpo``, ``rate_limited``, ``remote``): ``compute_score_batch`` serves verl's
-classic ``BatchRewardManager`` (``verl/workers/reward_manager/batch.py``, still shipped but no
-longer called by 0.9's trainer) and direct use.
+classic ``BatchRewardManager`` (``verl/workers/reward_manager/batch.py``, still shipped but not
+called by 0.9's trainers) and direct use.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ from himed_rewards.integrations.step import resolve_training_step
 __all__ = ["compute_score", "compute_score_batch", "HOW_TO_FIX"]
 
 HOW_TO_FIX = (
-    "In verl 0.9 set +actor_rollout_ref.rollout.agent.agent_loop_manager_class="
-    "himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager (it copies "
-    "meta_info['global_steps'] into each sample's extra_info['global_step'])."
+    "In verl 0.9 set reward.reward_manager.source=importlib, reward.reward_manager.module.path="
+    "pkg://himed_rewards.integrations.verl_manager, reward.reward_manager.name="
+    "HimedRewardLoopManager, and with trainer.use_v1=false also "
+    "+actor_rollout_ref.rollout.agent.agent_loop_manager_class="
+    "himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager (docs/verl.md)."
 )
 _STEP_NAME = "extra_info['global_step']"
 
@@ -110,7 +113,7 @@ def compute_score(
     """Score one verl sample: ``{"score": total, <every numeric component>...}``.
 
     ``data_source`` is accepted and ignored (every source is a report). The step is
-    ``extra_info["global_step"]`` (what ``HimedAgentLoopManager`` puts there), else
+    ``extra_info["global_step"]`` (where ``HimedRewardLoopManager`` puts verl's step), else
     ``resolve_training_step``'s fallbacks; ``config=`` in ``reward_kwargs`` may name a
     YAML/JSON ``RewardConfig`` and ``missing=`` the policy for a failed semantic judge
     (``"impute"``, the default, or ``"raise"``; see ``_common``). One sample has no group to

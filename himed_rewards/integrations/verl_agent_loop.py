@@ -1,4 +1,9 @@
-"""verl agent-loop manager that carries the trainer step to the reward, and logs the reward.
+"""verl agent-loop manager for verl's legacy trainer: carries the step to the reward, logs it.
+
+Only for ``trainer.use_v1=false`` (``verl/trainer/main_ppo_v0.py``, ``RayPPOTrainer``): verl
+0.9's default v1 trainer already sends ``global_steps`` with every prompt, read by
+:class:`~himed_rewards.integrations.verl_manager.HimedRewardLoopManager`, and needs its own
+TransferQueue agent-loop manager, so this class refuses to start under it.
 
 Why it is needed (verl 0.9.1, read from the published wheel): ``RayPPOTrainer.fit`` puts the
 step in ``gen_batch.meta_info["global_steps"]`` and calls

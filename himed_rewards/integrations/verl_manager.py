@@ -1,22 +1,20 @@
 """verl reward managers that copy the training step into each sample's ``extra_info``.
 
-verl 0.9's trainer scores through reward-loop managers only
-(``verl/experimental/reward_loop/reward_manager``; loaded by
+verl 0.9's trainers score through reward-loop managers only
+(``verl/experimental/reward_loop/reward_manager``, loaded by
 ``verl/trainer/ppo/reward.py:load_reward_manager`` inside each ``RewardLoopWorker`` Ray actor
 with ``config=, tokenizer=, compute_score=`` and, with a reward model, the router address).
-They never pass the step to ``compute_score``. :class:`HimedRewardLoopManager` subclasses
-verl's own reward-loop ``NaiveRewardManager`` and, before verl's ``run_single`` scores the
-sample, copies the step into ``extra_info["global_step"]``: the per-sample
-``non_tensor_batch["global_steps"]`` that
-:class:`~himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager` adds (it is the
-only route: the agent loop builds the per-sample reward batch without ``meta_info``), else
-``meta_info["global_steps"]`` when a caller kept it (the colocated reward-model path,
-``RewardLoopManager.compute_rm_score``, slices the trainer batch).
+None passes the step to ``compute_score``. :class:`HimedRewardLoopManager` is verl's own
+reward-loop ``NaiveRewardManager`` plus one step before verl's ``run_single`` scores the
+sample: it copies the step into ``extra_info["global_step"]``, taken from
 
-With ``HimedAgentLoopManager`` and verl's default streaming reward, verl's plain ``naive``
-manager already receives the step (the agent-loop manager also stamps ``extra_info``), so
-this manager is needed only with a colocated reward model, where ``extra_info`` cannot be
-stamped (``DataProto.union`` would refuse the changed column).
+* the per-sample ``non_tensor_batch["global_steps"]``: verl's v1 trainer (0.9's default) adds
+  ``global_steps`` to every prompt (``trainer/ppo/v1/trainer_base.py``) and the agent loop
+  forwards every prompt field into the reward batch (``AgentLoopWorker._compute_score``); under
+  the legacy trainer :class:`~himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager`
+  adds the same column;
+* else ``meta_info["global_steps"]`` when the caller kept it (the legacy trainer's colocated
+  reward-model path, ``RewardLoopManager.compute_rm_score``, chunks the trainer batch).
 
 verl is imported only when a class is first looked up (PEP 562 ``__getattr__``), so this
 module imports without verl. Configuration (verl 0.9.x)::
@@ -26,11 +24,11 @@ module imports without verl. Configuration (verl 0.9.x)::
     reward.reward_manager.name=HimedRewardLoopManager      # HimedRewardManager: same class
 
 verl 0.9's legacy keys ``reward_model.reward_loop_source/_module_path/_class_name`` do not
-load it: ``migrate_legacy_reward_impl`` copies the class name to
-``reward.reward_manager.module.name``, which ``resolve_reward_manager_cls`` never reads (it
-looks up ``reward.reward_manager.name``, still ``naive``). ``HimedClassicRewardManager``
-wraps verl's classic ``verl/workers/reward_manager/naive.py`` (``__call__(data,
-return_dict)``), which 0.9's trainer no longer calls.
+load it: ``main_ppo`` ignores them, and the fully-async entry point's
+``migrate_legacy_reward_impl`` copies the class name to ``reward.reward_manager.module.name``,
+which ``resolve_reward_manager_cls`` never reads. ``HimedClassicRewardManager`` wraps verl's
+classic ``verl/workers/reward_manager/naive.py`` (``__call__(data, return_dict)``), which 0.9's
+trainers no longer call.
 """
 
 from __future__ import annotations
