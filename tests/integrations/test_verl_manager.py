@@ -252,3 +252,24 @@ def test_step_array_of_the_wrong_length_is_refused(tokenizer):
     data.non_tensor_batch["global_steps"] = np.array([1], dtype=object)
     with pytest.raises(ValueError, match="1 items for 3 samples"):
         verl_manager.inject_global_step(data)
+
+
+def test_bad_rows_fail_by_name_inside_verls_reward_worker(model_dir):
+    from verl.experimental.reward_loop import RewardLoopWorker
+
+    config = _config(
+        model_dir,
+        *MANAGER_KEYS,
+        "reward.reward_manager.name=HimedRewardLoopManager",
+        *FUNCTION_KEYS,
+    )
+    worker = RewardLoopWorker(config)
+    tok = worker.input_tokenizer
+    no_reference = _batch(tok, steps=[5000] * 3)
+    no_reference.non_tensor_batch["reward_model"][0] = {"ground_truth": None}
+    with pytest.raises(TypeError, match="ground_truth must be the reference report"):
+        worker.loop.run_until_complete(worker.compute_score_batch(no_reference))
+    bad_info = _batch(tok, steps=[5000] * 3)
+    bad_info.non_tensor_batch["extra_info"][2] = "index=2"
+    with pytest.raises(TypeError, match=r"extra_info'\]\[0\] must be a dict"):
+        worker.loop.run_until_complete(worker.compute_score_batch(bad_info))
