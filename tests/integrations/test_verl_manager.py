@@ -268,8 +268,8 @@ def test_bad_rows_fail_by_name_inside_verls_reward_worker(model_dir):
     no_reference = _batch(tok, steps=[5000] * 3)
     no_reference.non_tensor_batch["reward_model"][0] = {"ground_truth": None}
     with pytest.raises(TypeError, match="ground_truth must be the reference report"):
-        worker.loop.run_until_complete(worker.compute_score_batch(no_reference))
+        worker.loop.run_until_complete(worker.compute_score_batch(no_reference[0:1]))
     bad_info = _batch(tok, steps=[5000] * 3)
     bad_info.non_tensor_batch["extra_info"][2] = "index=2"
     with pytest.raises(TypeError, match=r"extra_info'\]\[0\] must be a dict"):
-        worker.loop.run_until_complete(worker.compute_score_batch(bad_info))
+        worker.loop.run_until_complete(worker.compute_score_batch(bad_info[2:3]))

@@ -11,8 +11,8 @@
   a YAML list of ``{name, _target_}``) inside its own ``AgentLoopWorker`` Ray actor, which then
   runs everything after generation itself: padding, ``_compute_score`` (the per-sample reward
   batch sent to the ``RewardLoopWorker`` actor) and ``_postprocess``. It knows nothing of the
-  training step: its answer depends only on ``extra_info["responses"]`` and verl's
-  ``priority`` (the sample's index in the repeated batch).
+  training step: its answer depends only on ``extra_info["responses"]`` and the sample's number
+  that verl passes (``priority`` in the legacy worker, ``session_id`` in v1's TQ worker).
 """
 
 from __future__ import annotations
@@ -67,9 +67,7 @@ def build_tiny_model_dir(directory: Path, texts: Sequence[str]) -> Path:
 def write_agent_loop_config(path: Path) -> Path:
     """verl's agent-loop registry file naming :class:`CannedReportAgentLoop`."""
     module = Path(__file__).stem
-    path.write_text(
-        f"- name: {CANNED_LOOP_NAME}\n  _target_: {module}.CannedReportAgentLoop\n"
-    )
+    path.write_text(f"- name: {CANNED_LOOP_NAME}\n  _target_: {module}.CannedReportAgentLoop\n")
     return path
 
 
@@ -84,11 +82,14 @@ def actor_pythonpath() -> str:
 if verl is not None:
 
     class CannedReportAgentLoop(AgentLoopBase):
-        """Single turn: the prompt's text, then ``extra_info["responses"][priority % G]``."""
+        """Single turn: the prompt's text, then ``extra_info["responses"][i % G]``."""
 
         async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
             responses = kwargs["extra_info"]["responses"]
-            text = responses[int(kwargs["priority"]) % len(responses)]
+            # v1's AgentLoopWorkerTQ numbers the G samples of a prompt (session_id); the legacy
+            # AgentLoopWorker gives each sample a global priority (its index in the batch)
+            which = kwargs["session_id"] if "session_id" in kwargs else kwargs["priority"]
+            text = responses[int(which) % len(responses)]
             prompt_ids = self.tokenizer.encode(kwargs["raw_prompt"][-1]["content"])
             response_ids = self.tokenizer.encode(text)
             return AgentLoopOutput(
@@ -99,4 +100,3 @@ if verl is not None:
                 metrics=AgentLoopMetrics(),
                 extra_fields={"turn_scores": [], "tool_rewards": []},
             )
-
