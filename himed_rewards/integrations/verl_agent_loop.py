@@ -167,7 +167,27 @@ def make_agent_loop_manager(base: type, name: str = "HimedAgentLoopManager") -> 
 
     verl 0.9 declares ``generate_sequences`` ``async`` under ``verl.utils.ray_utils.auto_await``
     (awaited inside a loop, run to completion when called plainly); the subclass keeps that
-    calling convention.
+    calling convention. A plain (synchronous) base stays synchronous:
+
+    Examples:
+        >>> class Batch:
+        ...     meta_info = {"global_steps": 3}
+        ...     non_tensor_batch = {}
+        ...     def __len__(self):
+        ...         return 2
+        >>> class Manager:  # the members of verl's AgentLoopManager that the subclass wraps
+        ...     reward_loop_worker_handles = None
+        ...     def __init__(self, config):
+        ...         self.config = config
+        ...     def generate_sequences(self, prompts):
+        ...         return prompts
+        >>> Himed = make_agent_loop_manager(Manager, "Himed")
+        >>> Himed({"trainer": {"use_v1": False}}).generate_sequences(Batch()).non_tensor_batch
+        {'global_steps': array([3, 3])}
+        >>> Himed({"trainer": {"use_v1": True}})
+        Traceback (most recent call last):
+        ...
+        ValueError: HimedAgentLoopManager is for verl's legacy trainer (trainer.use_v1=false)...
     """
     original = base.generate_sequences
     if inspect.iscoroutinefunction(inspect.unwrap(original)):

@@ -113,6 +113,20 @@ def make_step_aware(base: type, name: str = "HimedRewardLoopManager") -> type:
 
     A reward-loop manager (one with ``async run_single``) gets the injection there; a classic
     one (``__call__(data, return_dict=False)``) gets it in ``__call__``.
+
+    Examples:
+        >>> import asyncio
+        >>> class Batch:
+        ...     meta_info = {}
+        ...     non_tensor_batch = {"global_steps": np.array([5000]), "extra_info": np.array([None])}
+        ...     def __len__(self):
+        ...         return 1
+        >>> class Naive:  # verl's reward-loop manager: scores data[0] with its extra_info
+        ...     async def run_single(self, data):
+        ...         return data.non_tensor_batch["extra_info"][0]
+        >>> info = asyncio.run(make_step_aware(Naive)().run_single(Batch()))
+        >>> list(info), int(info["global_step"])
+        (['global_step'], 5000)
     """
     if hasattr(base, "run_single"):
 
