@@ -1,7 +1,8 @@
 """Adapters that make HiMed-RL rewards one or two lines of another RL framework's config.
 
-- :mod:`himed_rewards.integrations.verl` (``compute_score``, ``compute_score_batch``) and
-  :mod:`himed_rewards.integrations.verl_manager` (step-aware reward managers)
+- :mod:`himed_rewards.integrations.verl` (``compute_score``, ``compute_score_batch``),
+  :mod:`himed_rewards.integrations.verl_manager` (step-aware reward-loop manager) and
+  :mod:`himed_rewards.integrations.verl_agent_loop` (legacy-trainer agent-loop manager)
 - :mod:`himed_rewards.integrations.openrlhf` (``reward_func`` file for ``--reward.remote_url``)
 - :mod:`himed_rewards.integrations.easyr1` (batch ``compute_score``, ``REWARD_TYPE = "batch"``;
   the step from EasyR1's own ``experiment_log.jsonl``)

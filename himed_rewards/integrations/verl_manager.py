@@ -1,39 +1,50 @@
-"""verl reward managers that hand the training step to ``compute_score`` via ``extra_info``.
+"""verl reward managers that copy the training step into each sample's ``extra_info``.
 
-verl keeps the step in ``DataProto.meta_info["global_steps"]`` (set by
-``verl/trainer/ppo/ray_trainer.py`` on every generation batch) and, in some pipelines, per
-sample in ``non_tensor_batch["global_steps"]``; its reward managers never pass it to the
-reward function (``verl/workers/reward_manager/naive.py``,
-``verl/experimental/reward_loop/reward_manager/naive.py``; volcengine/verl b178a3c). The
-subclasses here copy it into each sample's ``extra_info["global_step"]`` and then run verl's
-own naive manager unchanged, so HiMed-RL's curriculum (alpha1/alpha2 over steps) follows
-training.
+verl 0.9's trainers score through reward-loop managers only
+(``verl/experimental/reward_loop/reward_manager``, loaded by
+``verl/trainer/ppo/reward.py:load_reward_manager`` inside each ``RewardLoopWorker`` Ray actor
+with ``config=, tokenizer=, compute_score=`` and, with a reward model, the router address).
+None passes the step to ``compute_score``. :class:`HimedRewardLoopManager` is verl's own
+reward-loop ``NaiveRewardManager`` plus one step before verl's ``run_single`` scores the
+sample: it copies the step into ``extra_info["global_step"]``, taken from
+
+* the per-sample ``non_tensor_batch["global_steps"]``: verl's v1 trainer (0.9's default) adds
+  ``global_steps`` to every prompt (``trainer/ppo/v1/trainer_base.py``) and the agent loop
+  forwards every prompt field into the reward batch (``AgentLoopWorker._compute_score``); under
+  the legacy trainer :class:`~himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager`
+  adds the same column;
+* else ``meta_info["global_steps"]`` when the caller kept it (the legacy trainer's colocated
+  reward-model path, ``RewardLoopManager.compute_rm_score``, chunks the trainer batch).
 
 verl is imported only when a class is first looked up (PEP 562 ``__getattr__``), so this
-module imports without verl. Configuration::
+module imports without verl. Configuration (verl 0.9.x)::
 
-    # classic reward managers (verl/trainer/ppo/reward.py:load_reward_manager)
     reward.reward_manager.source=importlib
     reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager
-    reward.reward_manager.name=HimedRewardManager
-    # reward loop (verl/experimental/reward_loop/reward_loop.py)
-    reward_model.reward_loop_source=importlib
-    reward_model.reward_loop_module_path=pkg://himed_rewards.integrations.verl_manager
-    reward_model.reward_loop_class_name=HimedRewardLoopManager
+    reward.reward_manager.name=HimedRewardLoopManager      # HimedRewardManager: same class
+
+verl 0.9's legacy keys ``reward_model.reward_loop_source/_module_path/_class_name`` do not
+load it: ``main_ppo`` ignores them, and the fully-async entry point's
+``migrate_legacy_reward_impl`` copies the class name to ``reward.reward_manager.module.name``,
+which ``resolve_reward_manager_cls`` never reads. ``HimedClassicRewardManager`` wraps verl's
+classic ``verl/workers/reward_manager/naive.py`` (``__call__(data, return_dict)``), which 0.9's
+trainers no longer call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-# The two manager classes are built on first access (module __getattr__), hence the noqa.
+# The manager classes are built on first access (module __getattr__), hence the noqa.
 __all__ = [  # noqa: F822
     "inject_global_step",
     "make_step_aware",
-    "HimedRewardManager",
     "HimedRewardLoopManager",
+    "HimedRewardManager",
+    "HimedClassicRewardManager",
 ]
 
 STEP_KEY = "global_steps"  # verl's name, in meta_info and (per sample) in non_tensor_batch
@@ -41,12 +52,14 @@ EXTRA_INFO_KEY = "global_step"  # what himed_rewards.integrations.verl.compute_s
 
 # Lazily built classes: name -> (module of verl's base class, base class name).
 _LAZY_BASES = {
-    "HimedRewardManager": ("verl.workers.reward_manager.naive", "NaiveRewardManager"),
     "HimedRewardLoopManager": (
         "verl.experimental.reward_loop.reward_manager.naive",
         "NaiveRewardManager",
     ),
+    "HimedClassicRewardManager": ("verl.workers.reward_manager.naive", "NaiveRewardManager"),
 }
+# The name earlier docs showed; verl 0.9 only builds reward-loop managers.
+_ALIASES = {"HimedRewardManager": "HimedRewardLoopManager"}
 _built: dict[str, type] = {}
 
 
@@ -85,16 +98,35 @@ def inject_global_step(data: Any) -> bool:
     new = np.empty(n, dtype=object)
     for i in range(n):
         info = old[i] if old is not None else None
-        new[i] = {**(dict(info) if info else {}), EXTRA_INFO_KEY: steps[i]}
+        if info is not None and not isinstance(info, Mapping):
+            raise TypeError(
+                f"non_tensor_batch['extra_info'][{i}] must be a dict or None, got {info!r} "
+                f"({type(info).__name__})"
+            )
+        new[i] = {**(info or {}), EXTRA_INFO_KEY: steps[i]}
     non_tensor["extra_info"] = new
     return True
 
 
-def make_step_aware(base: type, name: str = "HimedRewardManager") -> type:
+def make_step_aware(base: type, name: str = "HimedRewardLoopManager") -> type:
     """Subclass a verl naive reward manager so it injects the step before scoring.
 
     A reward-loop manager (one with ``async run_single``) gets the injection there; a classic
     one (``__call__(data, return_dict=False)``) gets it in ``__call__``.
+
+    Examples:
+        >>> import asyncio
+        >>> class Batch:
+        ...     meta_info = {}
+        ...     non_tensor_batch = {"global_steps": np.array([5000]), "extra_info": np.array([None])}
+        ...     def __len__(self):
+        ...         return 1
+        >>> class Naive:  # verl's reward-loop manager: scores data[0] with its extra_info
+        ...     async def run_single(self, data):
+        ...         return data.non_tensor_batch["extra_info"][0]
+        >>> info = asyncio.run(make_step_aware(Naive)().run_single(Batch()))
+        >>> list(info), int(info["global_step"])
+        (['global_step'], 5000)
     """
     if hasattr(base, "run_single"):
 
@@ -119,6 +151,7 @@ def make_step_aware(base: type, name: str = "HimedRewardManager") -> type:
 
 
 def __getattr__(name: str) -> type:
+    name = _ALIASES.get(name, name)
     if name not in _LAZY_BASES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name not in _built:

@@ -1,256 +1,275 @@
-"""verl step-aware reward managers, run against a stand-in for verl (verl is not installed).
+"""The verl adapters through verl 0.9.1's own loaders, reward managers and ``DataProto``.
 
-The stand-in reproduces what the managers rely on: a ``DataProto`` with ``batch`` (tensors,
-here numpy), ``non_tensor_batch`` (numpy object arrays) and ``meta_info``, and verl's naive
-managers, which decode each response and call ``compute_score(data_source=, solution_str=,
-ground_truth=, extra_info=)``, putting ``score["score"]`` on the last response token
-(verl/workers/reward_manager/naive.py, verl/experimental/reward_loop/reward_manager/naive.py).
+Everything verl-side is the installed wheel: the trainer config composed with Hydra,
+``resolve_reward_manager_cls`` / ``load_reward_manager`` / ``load_extern_object`` (the loaders
+behind ``reward.reward_manager`` and ``reward.custom_reward_function``), the
+``RewardLoopWorker`` that runs them (in-process here; ``test_verl_rollout.py`` runs it as a
+Ray actor), and the classic managers 0.9 still ships. Each batch carries the step only where
+verl itself puts it (``meta_info["global_steps"]``) or where ``HimedAgentLoopManager`` does
+(``non_tensor_batch["global_steps"]``, ``extra_info["global_step"]``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
 import sys
-import types
-from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-import himed_rewards as hr
-from himed_rewards.integrations import verl as verl_adapter
-from himed_rewards.integrations import verl_manager
+from himed_rewards.integrations import verl_agent_loop, verl_manager
+
+pytest.importorskip("verl", reason="verl is not installed (pip install --no-deps verl==0.9.1)")
+
+import torch  # noqa: E402  (verl depends on torch)
+from verl import DataProto  # noqa: E402
+
+import himed_rewards as hr  # noqa: E402
+from himed_rewards.integrations import verl as verl_adapter  # noqa: E402
 
 
-class StandInTokenizer:
-    """Word-level tokenizer: ids index into a vocabulary built on the fly."""
-
-    def __init__(self):
-        self.vocab: list[str] = ["<pad>"]
-
-    def encode(self, text: str) -> list[int]:
-        ids = []
-        for word in text.split(" "):
-            if word not in self.vocab:
-                self.vocab.append(word)
-            ids.append(self.vocab.index(word))
-        return ids
-
-    def decode(self, ids, skip_special_tokens: bool = True) -> str:
-        return " ".join(self.vocab[int(i)] for i in ids if int(i) != 0)
+def _load_support():
+    if "verl_support" not in sys.modules:
+        path = Path(__file__).with_name("verl_support.py")
+        spec = importlib.util.spec_from_file_location("verl_support", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["verl_support"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["verl_support"]
 
 
-class StandInDataProto:
-    def __init__(self, batch, non_tensor_batch, meta_info):
-        self.batch, self.non_tensor_batch, self.meta_info = batch, non_tensor_batch, meta_info
+support = _load_support()
 
-    def __len__(self):
-        return len(next(iter(self.batch.values())))
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return StandInDataProto(
-                {k: v[i] for k, v in self.batch.items()},
-                {k: v[i] for k, v in self.non_tensor_batch.items()},
-                self.meta_info,
-            )
-        return types.SimpleNamespace(
-            batch={k: v[i] for k, v in self.batch.items()},
-            non_tensor_batch={k: v[i] for k, v in self.non_tensor_batch.items()},
-        )
-
-
-def make_batch(tokenizer, prompts, responses, references, *, extra_infos=None, meta_info=None):
-    p_len = max(len(tokenizer.encode(p)) for p in prompts)
-    r_len = max(len(tokenizer.encode(r)) for r in responses)
-    prompt_ids = np.zeros((len(prompts), p_len), dtype=np.int64)
-    response_ids = np.zeros((len(prompts), r_len), dtype=np.int64)
-    mask = np.zeros((len(prompts), p_len + r_len), dtype=np.int64)
-    for i, (p, r) in enumerate(zip(prompts, responses, strict=True)):
-        pi, ri = tokenizer.encode(p), tokenizer.encode(r)
-        prompt_ids[i, p_len - len(pi) :] = pi  # verl left-pads prompts
-        response_ids[i, : len(ri)] = ri  # and right-pads responses
-        mask[i, p_len - len(pi) : p_len + len(ri)] = 1
-    non_tensor = {
-        "data_source": np.array(["iu_xray"] * len(prompts), dtype=object),
-        "reward_model": np.array([{"ground_truth": ref} for ref in references], dtype=object),
-    }
-    if extra_infos is not None:
-        non_tensor["extra_info"] = np.array(extra_infos, dtype=object)
-    return StandInDataProto(
-        {"prompts": prompt_ids, "responses": response_ids, "attention_mask": mask},
-        non_tensor,
-        dict(meta_info or {}),
-    )
-
-
-class StandInNaiveRewardManager:
-    """verl's classic NaiveRewardManager, reduced to what it does with compute_score."""
-
-    def __init__(self, tokenizer, num_examine, compute_score=None, reward_fn_key="data_source"):
-        self.tokenizer, self.compute_score, self.reward_fn_key = (
-            tokenizer,
-            compute_score,
-            reward_fn_key,
-        )
-
-    def __call__(self, data, return_dict=False):
-        reward = np.zeros(data.batch["responses"].shape, dtype=np.float32)
-        extra = defaultdict(list)
-        for i in range(len(data)):
-            item = data[i]
-            p_len = item.batch["prompts"].shape[-1]
-            valid = int(item.batch["attention_mask"][p_len:].sum())
-            response = self.tokenizer.decode(item.batch["responses"][:valid])
-            extra_info = item.non_tensor_batch.get("extra_info", {})
-            score = self.compute_score(
-                data_source=item.non_tensor_batch[self.reward_fn_key],
-                solution_str=response,
-                ground_truth=item.non_tensor_batch["reward_model"]["ground_truth"],
-                extra_info=extra_info,
-            )
-            reward[i, valid - 1] = score["score"]
-            for key, value in score.items():
-                extra[key].append(value)
-        return {"reward_tensor": reward, "reward_extra_info": extra} if return_dict else reward
-
-
-class StandInRewardLoopManager:
-    """verl's reward-loop NaiveRewardManager: one sample per ``run_single``."""
-
-    def __init__(self, config, tokenizer, compute_score=None, *_):
-        self.tokenizer, self.compute_score = tokenizer, compute_score
-
-    async def run_single(self, data):
-        assert len(data) == 1
-        item = data[0]
-        valid = int(item.batch["attention_mask"][-item.batch["responses"].shape[-1] :].sum())
-        result = self.compute_score(
-            data_source=item.non_tensor_batch["data_source"],
-            solution_str=self.tokenizer.decode(item.batch["responses"][:valid]),
-            ground_truth=item.non_tensor_batch["reward_model"]["ground_truth"],
-            extra_info=item.non_tensor_batch.get("extra_info", {}),
-        )
-        return {"reward_score": result["score"], "reward_extra_info": result}
-
-
-@pytest.fixture
-def stand_in_verl(monkeypatch):
-    """Put the stand-in where verl's modules would be; forget classes built from the real one."""
-    modules = {
-        "verl": types.ModuleType("verl"),
-        "verl.workers": types.ModuleType("verl.workers"),
-        "verl.workers.reward_manager": types.ModuleType("verl.workers.reward_manager"),
-        "verl.workers.reward_manager.naive": types.ModuleType("verl.workers.reward_manager.naive"),
-        "verl.experimental": types.ModuleType("verl.experimental"),
-        "verl.experimental.reward_loop": types.ModuleType("verl.experimental.reward_loop"),
-        "verl.experimental.reward_loop.reward_manager": types.ModuleType("x"),
-        "verl.experimental.reward_loop.reward_manager.naive": types.ModuleType("y"),
-    }
-    modules["verl.workers.reward_manager.naive"].NaiveRewardManager = StandInNaiveRewardManager
-    modules[
-        "verl.experimental.reward_loop.reward_manager.naive"
-    ].NaiveRewardManager = StandInRewardLoopManager
-    for name, module in modules.items():
-        monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(verl_manager, "_built", {})
-    return modules
-
-
-REPORTS = [
-    (
-        "Describe the chest X-ray.",
-        "Heart size normal. No pleural effusion.",
-        "Normal heart. No effusion.",
-    ),
-    (
-        "Describe the chest X-ray.",
-        "Small left pleural effusion.",
-        "Left pleural effusion is present.",
-    ),
-    ("Findings?", "No pneumothorax.", "No pneumothorax or effusion."),
+REPORTS = [  # (reference, response)
+    ("Heart size normal. No pleural effusion.", "Normal heart. No effusion."),
+    ("Small left pleural effusion.", "Left pleural effusion is present."),
+    ("No pneumothorax or effusion.", "No pneumothorax."),
+]
+MANAGER_KEYS = [
+    "reward.reward_manager.source=importlib",
+    "reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager",
+]
+FUNCTION_KEYS = [
+    "reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl",
+    "reward.custom_reward_function.name=compute_score",
 ]
 
 
-def test_module_imports_without_verl_and_names_it_when_a_class_is_needed(monkeypatch):
-    monkeypatch.setitem(sys.modules, "verl", None)  # makes `import verl...` fail
-    monkeypatch.setattr(verl_manager, "_built", {})
-    with pytest.raises(ImportError, match="install verl"):
-        verl_manager.HimedRewardManager  # noqa: B018
-    with pytest.raises(AttributeError):
-        verl_manager.NoSuchManager  # noqa: B018
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    texts = [t for pair in REPORTS for t in pair] + ["Describe the chest X-ray."]
+    return support.build_tiny_model_dir(tmp_path_factory.mktemp("verl") / "model", texts)
 
 
-def test_classic_manager_scores_with_the_batch_step(stand_in_verl):
-    tokenizer = StandInTokenizer()
-    prompts, responses, refs = zip(*REPORTS, strict=True)
-    infos = [{"index": i} for i in range(3)]
-    data = make_batch(
-        tokenizer, prompts, responses, refs, extra_infos=infos, meta_info={"global_steps": 6000}
+@pytest.fixture(scope="module")
+def tokenizer(model_dir):
+    from verl.utils import hf_tokenizer
+
+    return hf_tokenizer(str(model_dir))
+
+
+def _config(model_dir, *keys):
+    return support.compose_verl_config([f"actor_rollout_ref.model.path={model_dir}", *keys])
+
+
+def _batch(tokenizer, *, meta_info=None, steps=None, extra_infos=None) -> DataProto:
+    """A reward batch shaped as verl's agent loop builds it (left-padded prompts,
+    right-padded responses, ``reward_model.ground_truth``, ``extra_info``)."""
+    prompt = tokenizer.encode("Describe the chest X-ray.")
+    responses = [tokenizer.encode(r) for _, r in REPORTS]
+    width = max(map(len, responses))
+    response_ids = torch.zeros(len(REPORTS), width, dtype=torch.long)
+    mask = torch.zeros(len(REPORTS), len(prompt) + width, dtype=torch.long)
+    for i, ids in enumerate(responses):
+        response_ids[i, : len(ids)] = torch.tensor(ids)
+        mask[i, : len(prompt) + len(ids)] = 1
+    prompts = torch.tensor([prompt] * len(REPORTS))
+    non_tensor = {
+        "data_source": np.array(["iu_xray"] * len(REPORTS), dtype=object),
+        "reward_model": np.array([{"ground_truth": ref} for ref, _ in REPORTS], dtype=object),
+        "extra_info": np.array(
+            extra_infos or [{"index": i} for i in range(len(REPORTS))], dtype=object
+        ),
+    }
+    if steps is not None:
+        non_tensor["global_steps"] = np.asarray(steps, dtype=np.int64)
+    return DataProto.from_dict(
+        tensors={
+            "prompts": prompts,
+            "responses": response_ids,
+            "attention_mask": mask,
+            "input_ids": torch.cat([prompts, response_ids], dim=1),
+        },
+        non_tensors=non_tensor,
+        meta_info=dict(meta_info or {}),
     )
-    cls = verl_manager.HimedRewardManager
-    assert issubclass(cls, StandInNaiveRewardManager)
-    manager = cls(tokenizer, 0, compute_score=verl_adapter.compute_score)
-    out = manager(data, return_dict=True)
-    expected = hr.score_batch(list(responses), list(refs), step=6000)
-    for i, breakdown in enumerate(expected):
-        valid = len(responses[i].split(" "))
-        assert out["reward_tensor"][i, valid - 1] == pytest.approx(breakdown.total, rel=1e-6)
-        assert out["reward_tensor"][i].sum() == pytest.approx(breakdown.total, rel=1e-6)
-    assert out["reward_extra_info"]["alpha1"] == pytest.approx([b.alpha1 for b in expected])
-    assert infos == [{"index": 0}, {"index": 1}, {"index": 2}]  # the caller's dicts are untouched
 
 
-def test_per_sample_steps_win_over_the_batch_step(stand_in_verl):
-    tokenizer = StandInTokenizer()
-    prompts, responses, refs = zip(*REPORTS, strict=True)
-    data = make_batch(tokenizer, prompts, responses, refs, meta_info={"global_steps": 1})
-    data.non_tensor_batch["global_steps"] = np.array([0, 5000, 10000], dtype=object)
-    manager = verl_manager.HimedRewardManager(
-        tokenizer, 0, compute_score=verl_adapter.compute_score
-    )
-    extra = manager(data, return_dict=True)["reward_extra_info"]
-    expected = [
-        hr.score_batch([r], [g], step=s)[0]
-        for r, g, s in zip(responses, refs, (0, 5000, 10000), strict=True)
+def _expected(tokenizer, batch, steps):
+    decoded = [tokenizer.decode(ids, skip_special_tokens=True) for ids in batch.batch["responses"]]
+    refs = [ref for ref, _ in REPORTS]
+    return [
+        hr.score_batch([d], [r], step=s)[0] for d, r, s in zip(decoded, refs, steps, strict=True)
     ]
-    assert extra["score"] == pytest.approx([b.total for b in expected])
-    assert extra["alpha2"] == pytest.approx([b.alpha2 for b in expected])
 
 
-def test_without_any_step_the_batch_is_scored_at_step_zero(stand_in_verl):
-    tokenizer = StandInTokenizer()
-    prompts, responses, refs = zip(*REPORTS, strict=True)
-    data = make_batch(tokenizer, prompts, responses, refs)
-    assert verl_manager.inject_global_step(data) is False
-    manager = verl_manager.HimedRewardManager(
-        tokenizer, 0, compute_score=verl_adapter.compute_score
+def test_verls_loader_finds_compute_score_by_pkg_path():
+    from verl.utils.import_utils import load_extern_object
+
+    fn = load_extern_object("pkg://himed_rewards.integrations.verl", "compute_score")
+    assert fn is verl_adapter.compute_score
+
+
+@pytest.mark.parametrize("name", ["HimedRewardLoopManager", "HimedRewardManager"])
+def test_verls_resolver_loads_the_reward_loop_manager(model_dir, tokenizer, name):
+    from verl.experimental.reward_loop.reward_manager.naive import NaiveRewardManager
+    from verl.trainer.ppo.reward import load_reward_manager, resolve_reward_manager_cls
+
+    config = _config(model_dir, *MANAGER_KEYS, f"reward.reward_manager.name={name}", *FUNCTION_KEYS)
+    cls = resolve_reward_manager_cls(config)
+    assert cls is verl_manager.HimedRewardLoopManager
+    assert issubclass(cls, NaiveRewardManager)
+    # verl 0.9 builds it with config=, tokenizer=, compute_score= (the 0.8-era crash)
+    manager = load_reward_manager(config, tokenizer)
+    assert isinstance(manager, cls)
+
+
+@pytest.mark.parametrize("step", [0, 5000, 20000])
+def test_reward_loop_worker_scores_with_the_step_the_agent_loop_stamped(model_dir, step):
+    """RewardLoopWorker.compute_score_batch with our manager: the per-sample column that
+    HimedAgentLoopManager adds is the step (no meta_info, as in verl's agent loop)."""
+    from verl.experimental.reward_loop import RewardLoopWorker
+
+    config = _config(
+        model_dir,
+        *MANAGER_KEYS,
+        "reward.reward_manager.name=HimedRewardLoopManager",
+        *FUNCTION_KEYS,
     )
-    extra = manager(data, return_dict=True)["reward_extra_info"]
-    assert extra["score"] == pytest.approx(
-        [b.total for b in hr.score_batch(list(responses), list(refs), step=0)]
+    worker = RewardLoopWorker(config)
+    data = _batch(worker.input_tokenizer, steps=[step] * len(REPORTS))
+    results = worker.loop.run_until_complete(worker.compute_score_batch(data))
+    expected = _expected(worker.input_tokenizer, data, [step] * len(REPORTS))
+    assert [r["reward_score"] for r in results] == pytest.approx([b.total for b in expected])
+    assert [r["reward_extra_info"]["alpha1"] for r in results] == pytest.approx(
+        [b.alpha1 for b in expected]
     )
+    assert {r["reward_extra_info"]["alpha1"] for r in results} == {
+        hr.score_batch(["x"], ["x"], step=step)[0].alpha1
+    }
 
 
-def test_reward_loop_manager_injects_in_run_single(stand_in_verl):
-    tokenizer = StandInTokenizer()
-    prompts, responses, refs = zip(*REPORTS, strict=True)
-    data = make_batch(tokenizer, prompts, responses, refs, meta_info={"global_steps": 8000})
-    cls = verl_manager.HimedRewardLoopManager
-    assert issubclass(cls, StandInRewardLoopManager)
-    manager = cls({}, tokenizer, verl_adapter.compute_score)
+def test_colocated_path_keeps_meta_info_and_per_sample_steps_win(model_dir):
+    """RewardLoopManager.compute_rm_score chunks the trainer batch, meta_info included."""
+    from verl.experimental.reward_loop import RewardLoopWorker
 
-    async def run_all():
-        return await asyncio.gather(
-            *(manager.run_single(data[i : i + 1]) for i in range(len(data)))
-        )
-
-    results = asyncio.run(run_all())
-    expected = hr.score_batch(list(responses), list(refs), step=8000)
+    config = _config(
+        model_dir, *MANAGER_KEYS, "reward.reward_manager.name=HimedRewardManager", *FUNCTION_KEYS
+    )
+    worker = RewardLoopWorker(config)
+    tok = worker.input_tokenizer
+    batch_wide = _batch(tok, meta_info={"global_steps": 20000})
+    results = worker.loop.run_until_complete(worker.compute_score_batch(batch_wide))
+    assert [r["reward_extra_info"]["alpha1"] for r in results] == pytest.approx([0.1] * 3)
+    mixed = _batch(tok, meta_info={"global_steps": 1}, steps=[0, 5000, 20000])
+    results = worker.loop.run_until_complete(worker.compute_score_batch(mixed))
+    expected = _expected(tok, mixed, [0, 5000, 20000])
     assert [r["reward_score"] for r in results] == pytest.approx([b.total for b in expected])
 
 
-def test_step_array_of_the_wrong_length_is_refused():
-    data = StandInDataProto({"responses": np.zeros((2, 1))}, {"global_steps": np.array([1])}, {})
-    with pytest.raises(ValueError, match="1 items for 2 samples"):
+def test_verls_naive_manager_takes_the_step_from_extra_info(model_dir):
+    """Without our manager (reward.reward_manager.name=naive, verl's default), the step
+    arrives through extra_info, where HimedAgentLoopManager writes it when rewards stream."""
+    from verl.experimental.reward_loop import RewardLoopWorker
+
+    worker = RewardLoopWorker(_config(model_dir, *FUNCTION_KEYS))
+    infos = [{"index": i, "global_step": 5000} for i in range(len(REPORTS))]
+    data = _batch(worker.input_tokenizer, extra_infos=infos)
+    results = worker.loop.run_until_complete(worker.compute_score_batch(data))
+    assert [r["reward_extra_info"]["alpha1"] for r in results] == pytest.approx([0.5] * 3)
+
+
+def test_stamp_global_step_on_a_real_dataproto_survives_repeat_chunk_and_union(tokenizer):
+    batch = _batch(tokenizer, meta_info={"global_steps": 5000})
+    original = [dict(info) for info in batch.non_tensor_batch["extra_info"]]
+    repeated = batch.repeat(repeat_times=2, interleave=True)  # shares the dicts, as verl does
+    assert verl_agent_loop.stamp_global_step(repeated) == 5000
+    assert repeated.non_tensor_batch["global_steps"].tolist() == [5000] * 6
+    assert [i["global_step"] for i in repeated.non_tensor_batch["extra_info"]] == [5000] * 6
+    assert list(batch.non_tensor_batch["extra_info"]) == original  # never mutated
+    chunks = repeated.chunk(2)
+    assert [c.non_tensor_batch["global_steps"].tolist() for c in chunks] == [[5000] * 3] * 2
+    # the trainer's copy never had the column: union with the rollout output is accepted
+    plain = batch.repeat(repeat_times=2, interleave=True)
+    column_only = batch.repeat(repeat_times=2, interleave=True)
+    verl_agent_loop.stamp_global_step(column_only, into_extra_info=False)
+    assert plain.union(column_only).non_tensor_batch["global_steps"].tolist() == [5000] * 6
+    assert verl_agent_loop.stamp_global_step(_batch(tokenizer)) is None
+
+
+def test_classic_naive_manager_with_the_batch_step(tokenizer):
+    """verl's classic manager (0.8's trainer path; 0.9 still ships it) via our subclass."""
+    from verl.workers.reward_manager.naive import NaiveRewardManager
+
+    cls = verl_manager.HimedClassicRewardManager
+    assert issubclass(cls, NaiveRewardManager)
+    manager = cls(tokenizer, 0, compute_score=verl_adapter.compute_score)
+    data = _batch(tokenizer, meta_info={"global_steps": 5000})
+    out = manager(data, return_dict=True)
+    expected = _expected(tokenizer, data, [5000] * 3)
+    assert out["reward_tensor"].sum(-1).tolist() == pytest.approx(
+        [b.total for b in expected], rel=1e-5
+    )
+    assert out["reward_extra_info"]["alpha1"] == pytest.approx([0.5] * 3)
+
+
+def test_classic_batch_manager_calls_compute_score_batch(tokenizer):
+    from verl.workers.reward_manager.batch import BatchRewardManager
+
+    manager = BatchRewardManager(tokenizer, 0, compute_score=verl_adapter.compute_score_batch)
+    infos = [{"index": i, "global_step": 20000} for i in range(len(REPORTS))]
+    data = _batch(tokenizer, extra_infos=infos)
+    out = manager(data, return_dict=True)
+    expected = _expected(tokenizer, data, [20000] * 3)
+    assert out["reward_tensor"].sum(-1).tolist() == pytest.approx(
+        [b.total for b in expected], rel=1e-5
+    )
+    assert out["reward_extra_info"]["alpha1"] == pytest.approx([0.1] * 3)
+
+
+def test_non_dict_extra_info_in_a_batch_is_refused_by_name(tokenizer):
+    data = _batch(tokenizer, meta_info={"global_steps": 3})
+    data.non_tensor_batch["extra_info"][1] = "not a dict"
+    with pytest.raises(TypeError, match=r"extra_info'\]\[1\] must be a dict"):
         verl_manager.inject_global_step(data)
+    with pytest.raises(TypeError, match=r"extra_info'\]\[1\] must be a dict"):
+        verl_agent_loop.stamp_global_step(data)
+
+
+def test_step_array_of_the_wrong_length_is_refused(tokenizer):
+    data = _batch(tokenizer)
+    data.non_tensor_batch["global_steps"] = np.array([1], dtype=object)
+    with pytest.raises(ValueError, match="1 items for 3 samples"):
+        verl_manager.inject_global_step(data)
+
+
+def test_bad_rows_fail_by_name_inside_verls_reward_worker(model_dir):
+    from verl.experimental.reward_loop import RewardLoopWorker
+
+    config = _config(
+        model_dir,
+        *MANAGER_KEYS,
+        "reward.reward_manager.name=HimedRewardLoopManager",
+        *FUNCTION_KEYS,
+    )
+    worker = RewardLoopWorker(config)
+    tok = worker.input_tokenizer
+    no_reference = _batch(tok, steps=[5000] * 3)
+    no_reference.non_tensor_batch["reward_model"][0] = {"ground_truth": None}
+    with pytest.raises(TypeError, match="ground_truth must be the reference report"):
+        worker.loop.run_until_complete(worker.compute_score_batch(no_reference[0:1]))
+    bad_info = _batch(tok, steps=[5000] * 3)
+    bad_info.non_tensor_batch["extra_info"][2] = "index=2"
+    with pytest.raises(TypeError, match=r"extra_info'\]\[0\] must be a dict"):
+        worker.loop.run_until_complete(worker.compute_score_batch(bad_info[2:3]))
