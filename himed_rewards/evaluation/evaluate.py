@@ -18,8 +18,8 @@ from himed_rewards.evaluation.statistics import compute_statistics
 __all__ = ["MetricResult", "EvaluationResult", "evaluate", "TABLE_ORDER"]
 
 #: Column order of the Table-3 layout (metrics a run does not have are skipped).
-TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "meteor", "meteor_seg", "rouge1",
-               "rouge2", "f1_micro", "f1_macro", "sem_accuracy", "sem_relevance",
+TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "cxr_bleu2", "rougeL", "meteor",
+               "meteor_seg", "rouge1", "rouge2", "f1_micro", "f1_macro", "sem_accuracy", "sem_relevance",
                "sem_completeness", "himed_low_level", "himed", "ratescore")
 
 
@@ -85,7 +85,7 @@ def evaluate(
         >>> refs = ["No effusion.", "Mild edema.", "Lungs are clear.", "Cardiomegaly."] * 3
         >>> r = evaluate({"copy": refs, "normal": ["Lungs are clear."] * 12}, refs,
         ...              n_resamples=100)
-        >>> r.scores["copy"]["bleu4"].value, r.scores["normal"]["rouge_l"].p_value < 0.05
+        >>> r.scores["copy"]["bleu4"].value, r.scores["normal"]["rougeL"].p_value < 0.05
         (1.0, True)
     """
     from himed_rewards import RewardConfig

@@ -9,12 +9,23 @@ __all__ = ["package_versions", "evaluation_signature"]
 
 _PACKAGES = ("himed-rewards", "numpy", "numba", "nltk", "pycocoevalcap", "sacrebleu",
              "rouge-score", "ratescore")
+_COCO = {"bleu": "whitespace (pycocoevalcap Bleu)",
+         "rougeL": "str.split(' ') (pycocoevalcap Rouge, beta 1.2)",
+         "rouge1_2": "rouge-score (no stemmer)", "meteor": "METEOR 1.5 jar (pycocoevalcap Meteor)"}
+_DEFAULT = {"bleu": "13a (sacrebleu)", "rouge": "rouge-score (no stemmer)",
+            "meteor": "nltk (default tokenizer, WordNet 3.0 table)"}
 _TOKENIZERS = {
-    "default": {"bleu": "13a (sacrebleu)", "rouge": "rouge-score (no stemmer)",
-                "meteor": "nltk (default tokenizer, WordNet 3.0 table)"},
-    "coco": {"bleu": "whitespace (pycocoevalcap Bleu)", "rouge_l": "str.split(' ') "
-             "(pycocoevalcap Rouge, beta 1.2)", "rouge_1_2": "rouge-score (no stemmer)",
-             "meteor": "METEOR 1.5 jar (pycocoevalcap Meteor)"},
+    "default": _DEFAULT,
+    "coco": _COCO,
+    "r2gen": {"cleaning": "R2Gen clean_report_iu_xray (n-gram metrics only)", **_COCO},
+    "r2gen-mimic": {"cleaning": "R2Gen clean_report_mimic_cxr (n-gram metrics only)", **_COCO},
+    "cxr-metric": {**_DEFAULT, "bleu": "CXR-Report-Metric: lower, '.' -> ' .', split(' ')"},
+}
+_BLEU = {
+    "default": {"smooth": "exp", "effective_order": False},
+    "coco": {"guards": "1e-15 / 1e-9 (pycocoevalcap)"},
+    "cxr-metric": {"order": 2, "smooth": "floor 0.1 (NLTK method1)",
+                   "corpus": "mean of per-report scores"},
 }
 
 
@@ -39,6 +50,10 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
                          n_samples: int, ratescore: dict | None = None) -> dict:
     """A JSON-ready dict of the options and versions behind an evaluation.
 
+    Returns:
+        Convention, tokenizers, BLEU settings, clinical-F1 choices, resampling and test
+        settings, reward signature and step, and package versions.
+
     Examples:
         >>> sig = evaluation_signature(convention="coco", lowercase=False, n_resamples=1000,
         ...                            seed=12345, test="paired-bs", n_samples=590,
@@ -50,8 +65,7 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
         "convention": convention,
         "lowercase": lowercase,
         "tokenizers": _TOKENIZERS[convention],
-        "bleu": ({"smooth": "exp", "effective_order": False} if convention == "default"
-                 else {"guards": "1e-15 / 1e-9 (pycocoevalcap)"}),
+        "bleu": _BLEU.get(convention, _BLEU["coco"]),
         "clinical_f1": {"observations": "CheXpert-14", "positive": "label 'positive'",
                         "uncertain": "counted as negative",
                         "macro": "mean over observations that occur"},

@@ -5,7 +5,7 @@ matrix: BLEU of summed matches / totals / lengths, clinical F1 of summed TP / FP
 every averaged metric (ROUGE, METEOR, semantic axes, reward) of summed ``(value, present)``.
 A resample is a weight vector over samples (how often each one is drawn), so the corpus
 scores of ``B`` resamples are ``finalize(weights @ columns)``: one matrix product, no
-rescoring. The two conventions:
+rescoring. The conventions (:mod:`himed_rewards.evaluation.conventions`):
 
 * ``"default"``: BLEU as sacrebleu 2.x ``corpus_bleu`` (tokenizer 13a, exp smoothing),
   ROUGE-1/2/L as rouge-score's F (no stemmer), METEOR as nltk's ``meteor_score``;
@@ -14,7 +14,10 @@ rescoring. The two conventions:
   The jar's corpus METEOR is computed from its own aggregated statistics, not the mean of
   its per-segment scores; it is reported as ``meteor`` (point value only), and the mean of
   the jar's per-segment scores as ``meteor_seg`` with intervals and p-values.
-  ROUGE-1/2 have no pycocoevalcap version: they stay rouge-score's in both conventions.
+  ROUGE-1/2 have no pycocoevalcap version: they stay rouge-score's in every convention;
+* ``"r2gen"`` / ``"r2gen-mimic"``: R2Gen's cleaning of both sides, then ``"coco"``;
+* ``"cxr-metric"``: ``cxr_bleu2``, the mean of CXR-Report-Metric's per-report BLEU-2,
+  instead of BLEU-1..4; the rest as ``"default"``.
 
 Clinical F1 is described in :mod:`himed_rewards.evaluation.chexpert`; the semantic axes and
 the HiMed reward come from :func:`himed_rewards.score_batch` with the given configuration.
@@ -27,9 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CONVENTIONS", "Metric", "SystemStatistics", "compute_statistics"]
+from himed_rewards.evaluation.conventions import CONVENTIONS, get_convention
 
-CONVENTIONS = ("default", "coco")
+__all__ = ["CONVENTIONS", "Metric", "SystemStatistics", "compute_statistics"]
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,10 @@ def _mean_metric(name: str, label: str, values: Sequence[float | None]) -> Metri
     return Metric(name, label, _mean_columns(values), _finalize_mean)
 
 
-def _bleu_finalizer(convention: str, order: int) -> Callable[[np.ndarray], np.ndarray]:
+def _bleu_finalizer(family: str, order: int) -> Callable[[np.ndarray], np.ndarray]:
     from himed_rewards.metrics.bleu import BleuStats, cumulative_bleu_from_stats
 
-    bleu_convention = "coco" if convention == "coco" else "sacrebleu"
+    bleu_convention = "coco" if family == "coco" else "sacrebleu"
 
     def finalize(sums: np.ndarray) -> np.ndarray:
         stats = BleuStats(sums[:, :4], sums[:, 4:8], sums[:, 8], sums[:, 9])
@@ -118,55 +121,69 @@ def compute_statistics(
     Args:
         hypotheses: the system's reports, aligned with ``references``.
         references: one reference report per hypothesis.
-        convention: ``"default"`` or ``"coco"`` (see the module docstring).
+        convention: one of :data:`CONVENTIONS` (see the module docstring).
         reward_config: a :class:`~himed_rewards.RewardConfig` (default: ``RewardConfig()``,
             whose semantic level is the offline clinical judge).
         step: the training step the reward schedule is evaluated at.
         ratescore: optional callable ``(candidates, references) -> per-sample scores``.
 
+    Returns:
+        The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
+        and its per-sample scores.
+
     Examples:
         >>> s = compute_statistics(["No acute disease.", "Mild cardiomegaly."],
         ...                        ["No acute disease.", "Heart is enlarged."])
-        >>> round(s.metrics["rouge_l"].value(), 4), s.metrics["f1_micro"].value()
+        >>> round(s.metrics["rougeL"].value(), 4), s.metrics["f1_micro"].value()
         (0.5, 1.0)
     """
     from himed_rewards import RewardConfig, score_batch
     from himed_rewards.evaluation.chexpert import chexpert_counts
     from himed_rewards.metrics import bleu_stats, meteor_batch, rouge_l_batch, rouge_n_batch
 
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}, "
-                         f"got {convention!r}")
+    recipe = get_convention(convention)
     hyps, refs = list(hypotheses), list(references)
     if len(hyps) != len(refs) or not hyps:
         raise ValueError(f"hypotheses and references must be non-empty and aligned, got "
                          f"{len(hyps)} and {len(refs)}")
-    coco = convention == "coco"
+    coco = recipe.family == "coco"
     metrics: dict[str, Metric] = {}
     per_sample: dict[str, list[float | None]] = {}
+    # The n-gram metrics read cleaned text; clinical F1 and the reward read the reports.
+    ngram_hyps, ngram_refs = hyps, refs
+    if recipe.clean is not None:
+        ngram_hyps = [recipe.clean(h) for h in hyps]
+        ngram_refs = [recipe.clean(r) for r in refs]
 
-    stats = bleu_stats(hyps, refs, tokenize="whitespace" if coco else "13a")
-    bleu_cols = np.concatenate([stats.matches, stats.totals, stats.hyp_lens[:, None],
-                                stats.ref_lens[:, None]], axis=1).astype(np.int64)
-    for order in range(1, 5):
-        metrics[f"bleu{order}"] = Metric(f"bleu{order}", f"B{order}", bleu_cols,
-                                         _bleu_finalizer(convention, order))
+    if recipe.cxr_bleu:
+        from himed_rewards.evaluation.cxr_metric import cxr_metric_bleu
 
-    rouge_l = rouge_l_batch(hyps, refs, convention="coco" if coco else "rouge-score").fmeasure
-    per_sample["rouge_l"] = rouge_l.tolist()
-    metrics["rouge_l"] = _mean_metric("rouge_l", "RG-L", per_sample["rouge_l"])
+        per_sample["cxr_bleu2"] = cxr_metric_bleu(ngram_hyps, ngram_refs).tolist()
+        metrics["cxr_bleu2"] = _mean_metric("cxr_bleu2", "B2-CXR", per_sample["cxr_bleu2"])
+    else:
+        stats = bleu_stats(ngram_hyps, ngram_refs, tokenize="whitespace" if coco else "13a")
+        bleu_cols = np.concatenate([stats.matches, stats.totals, stats.hyp_lens[:, None],
+                                    stats.ref_lens[:, None]], axis=1).astype(np.int64)
+        for order in range(1, 5):
+            metrics[f"bleu{order}"] = Metric(f"bleu{order}", f"B{order}", bleu_cols,
+                                             _bleu_finalizer(recipe.family, order))
+
+    rouge_l = rouge_l_batch(ngram_hyps, ngram_refs,
+                            convention="coco" if coco else "rouge-score").fmeasure
+    per_sample["rougeL"] = rouge_l.tolist()
+    metrics["rougeL"] = _mean_metric("rougeL", "RG-L", per_sample["rougeL"])
 
     if coco:
-        segment, corpus = _coco_meteor(hyps, refs)
+        segment, corpus = _coco_meteor(ngram_hyps, ngram_refs)
         metrics["meteor"] = Metric("meteor", "METEOR", None, None, point=corpus)
         per_sample["meteor_seg"] = segment
         metrics["meteor_seg"] = _mean_metric("meteor_seg", "METEOR-seg", segment)
     else:
-        per_sample["meteor"] = [float(v) for v in meteor_batch(hyps, refs)]
+        per_sample["meteor"] = [float(v) for v in meteor_batch(ngram_hyps, ngram_refs)]
         metrics["meteor"] = _mean_metric("meteor", "METEOR", per_sample["meteor"])
 
     for n in (1, 2):
-        per_sample[f"rouge{n}"] = rouge_n_batch(hyps, refs, n=n).fmeasure.tolist()
+        per_sample[f"rouge{n}"] = rouge_n_batch(ngram_hyps, ngram_refs, n=n).fmeasure.tolist()
         metrics[f"rouge{n}"] = _mean_metric(f"rouge{n}", f"RG-{n}", per_sample[f"rouge{n}"])
 
     counts = chexpert_counts(hyps, refs).reshape(len(hyps), 42)
