@@ -46,7 +46,7 @@ _ALL = (
     Convention("coco", "coco", None,
                "pycocoevalcap Bleu/Rouge/METEOR 1.5 on the texts as given"),
     Convention("r2gen", "coco", clean_report_iu_xray,
-               "R2Gen IU X-ray cleaning, then pycocoevalcap (as R2Gen-style papers)"),
+               "R2Gen IU X-ray cleaning, then pycocoevalcap, as R2Gen-style papers"),
     Convention("r2gen-mimic", "coco", clean_report_mimic_cxr,
                "R2Gen MIMIC-CXR cleaning, then pycocoevalcap"),
     Convention("cxr-metric", "default", None,
