@@ -32,7 +32,25 @@ import numpy as np
 
 from himed_rewards.evaluation.conventions import CONVENTIONS, get_convention
 
-__all__ = ["CONVENTIONS", "Metric", "SystemStatistics", "compute_statistics"]
+__all__ = ["CONVENTIONS", "Metric", "SystemStatistics", "compute_statistics", "stage_names"]
+
+_STAGES = ("BLEU", "ROUGE-L", "METEOR", "ROUGE-1/2", "CheXpert F1", "reward and judge")
+
+
+def stage_names(ratescore: bool = False) -> tuple[str, ...]:
+    """The stages :func:`compute_statistics` reports to its ``on_stage`` callback, in order.
+
+    Args:
+        ratescore: whether a RaTEScore stage follows.
+
+    Returns:
+        Stage names.
+
+    Examples:
+        >>> stage_names()[:2]
+        ('BLEU', 'ROUGE-L')
+    """
+    return _STAGES + (("RaTEScore",) if ratescore else ())
 
 
 @dataclass(frozen=True)
@@ -113,8 +131,9 @@ def compute_statistics(
     *,
     convention: str = "default",
     reward_config: object | None = None,
-    step: int = 0,
+    step: int | None = None,
     ratescore: Callable[[list[str], list[str]], list[float]] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> SystemStatistics:
     """Per-sample statistics and corpus metrics of one system against its references.
 
@@ -124,8 +143,10 @@ def compute_statistics(
         convention: one of :data:`CONVENTIONS` (see the module docstring).
         reward_config: a :class:`~himed_rewards.RewardConfig` (default: ``RewardConfig()``,
             whose semantic level is the offline clinical judge).
-        step: the training step the reward schedule is evaluated at.
+        step: the schedule step of the reward; None: the schedule's final step.
         ratescore: optional callable ``(candidates, references) -> per-sample scores``.
+        on_stage: called with each name of :func:`stage_names` as that stage starts (for
+            progress bars).
 
     Returns:
         The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
@@ -142,6 +163,7 @@ def compute_statistics(
     from himed_rewards.metrics import bleu_stats, meteor_batch, rouge_l_batch, rouge_n_batch
 
     recipe = get_convention(convention)
+    report = on_stage if on_stage is not None else (lambda stage: None)
     hyps, refs = list(hypotheses), list(references)
     if len(hyps) != len(refs) or not hyps:
         raise ValueError(f"hypotheses and references must be non-empty and aligned, got "
@@ -155,6 +177,7 @@ def compute_statistics(
         ngram_hyps = [recipe.clean(h) for h in hyps]
         ngram_refs = [recipe.clean(r) for r in refs]
 
+    report("BLEU")
     if recipe.cxr_bleu:
         from himed_rewards.evaluation.cxr_metric import cxr_metric_bleu
 
@@ -168,11 +191,13 @@ def compute_statistics(
             metrics[f"bleu{order}"] = Metric(f"bleu{order}", f"B{order}", bleu_cols,
                                              _bleu_finalizer(recipe.family, order))
 
+    report("ROUGE-L")
     rouge_l = rouge_l_batch(ngram_hyps, ngram_refs,
                             convention="coco" if coco else "rouge-score").fmeasure
     per_sample["rougeL"] = rouge_l.tolist()
     metrics["rougeL"] = _mean_metric("rougeL", "RG-L", per_sample["rougeL"])
 
+    report("METEOR")
     if coco:
         segment, corpus = _coco_meteor(ngram_hyps, ngram_refs)
         metrics["meteor"] = Metric("meteor", "METEOR", None, None, point=corpus)
@@ -182,16 +207,21 @@ def compute_statistics(
         per_sample["meteor"] = [float(v) for v in meteor_batch(ngram_hyps, ngram_refs)]
         metrics["meteor"] = _mean_metric("meteor", "METEOR", per_sample["meteor"])
 
+    report("ROUGE-1/2")
     for n in (1, 2):
         per_sample[f"rouge{n}"] = rouge_n_batch(ngram_hyps, ngram_refs, n=n).fmeasure.tolist()
         metrics[f"rouge{n}"] = _mean_metric(f"rouge{n}", f"RG-{n}", per_sample[f"rouge{n}"])
 
+    report("CheXpert F1")
     counts = chexpert_counts(hyps, refs).reshape(len(hyps), 42)
     metrics["f1_micro"] = Metric("f1_micro", "F1-mic", counts, _f1_finalizer("micro"))
     metrics["f1_macro"] = Metric("f1_macro", "F1-mac", counts, _f1_finalizer("macro"))
 
+    report("reward and judge")
+    from himed_rewards.evaluation.steps import resolve_step
+
     config = reward_config if reward_config is not None else RewardConfig()
-    breakdowns = score_batch(hyps, refs, step=step, config=config)  # type: ignore[arg-type]
+    breakdowns = score_batch(hyps, refs, step=resolve_step(step, config), config=config)  # type: ignore[arg-type]
     for name, label, attr in (("sem_accuracy", "Sem-Acc", "semantic_accuracy"),
                               ("sem_relevance", "Sem-Rel", "semantic_relevance"),
                               ("sem_completeness", "Sem-Comp", "semantic_completeness"),
@@ -203,6 +233,7 @@ def compute_statistics(
             metrics[name] = _mean_metric(name, label, values)
 
     if ratescore is not None:
+        report("RaTEScore")
         values = [float(v) for v in ratescore(hyps, refs)]
         if len(values) != len(hyps):
             raise ValueError(f"ratescore returned {len(values)} scores for {len(hyps)} pairs")

@@ -45,7 +45,7 @@ def test_eval_subset_writes_table3_files(tmp_path, baseline_file, capsys):
     assert sig["versions"]["himed-rewards"] and "semantic:" in sig["reward"]["config"]
     assert sig["reward"]["step"] == 10_000  # the default schedule's T
     model = results["systems"]["model"]
-    for name in ("bleu1", "bleu4", "rouge_l", "meteor", "f1_micro", "f1_macro", "himed"):
+    for name in ("bleu1", "bleu4", "rougeL", "meteor", "f1_micro", "f1_macro", "himed"):
         lo, hi = model[name]["ci"]
         assert lo <= model[name]["value"] <= hi
         assert 0 < model[name]["p_value"] <= 1
@@ -56,7 +56,7 @@ def test_eval_subset_writes_table3_files(tmp_path, baseline_file, capsys):
     assert float(rows[1]["bleu4"]) == pytest.approx(model["bleu4"]["value"])
     assert (out / "table.md").read_text() == stdout
     scores = [json.loads(line) for line in (out / "scores" / "model.jsonl").open()]
-    assert len(scores) == 60 and {"id", "system", "rouge_l", "meteor", "himed"} <= set(scores[0])
+    assert len(scores) == 60 and {"id", "system", "rougeL", "meteor", "himed"} <= set(scores[0])
 
 
 def test_eval_is_reproducible_with_a_seed(tmp_path, capsys):
