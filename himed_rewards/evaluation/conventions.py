@@ -50,7 +50,7 @@ _ALL = (
     Convention("r2gen-mimic", "coco", clean_report_mimic_cxr,
                "R2Gen MIMIC-CXR cleaning, then pycocoevalcap"),
     Convention("cxr-metric", "default", None,
-               "CXR-Report-Metric BLEU-2 (per-report mean), other metrics as default",
+               "CXR-Report-Metric BLEU-2, mean of per-report scores; other metrics as default",
                cxr_bleu=True),
 )
 
