@@ -25,16 +25,30 @@ the HiMed reward come from :func:`himed_rewards.score_batch` with the given conf
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from himed_rewards.evaluation.conventions import CONVENTIONS, get_convention
 
-__all__ = ["CONVENTIONS", "Metric", "SystemStatistics", "compute_statistics", "stage_names"]
+__all__ = ["CONVENTIONS", "METRIC_KEYS", "STAGE_KEYS", "Metric", "SystemStatistics",
+           "compute_statistics", "stage_names"]
 
-_STAGES = ("BLEU", "ROUGE-L", "METEOR", "ROUGE-1/2", "CheXpert F1", "reward and judge")
+#: Stage -> the metric keys it produces (a stage runs when one of them is wanted).
+STAGE_KEYS = {
+    "BLEU": ("bleu1", "bleu2", "bleu3", "bleu4", "cxr_bleu2"),
+    "ROUGE-L": ("rougeL",),
+    "METEOR": ("meteor", "meteor_seg"),
+    "ROUGE-1/2": ("rouge1", "rouge2"),
+    "CheXpert F1": ("f1_micro", "f1_macro"),
+    "reward and judge": ("sem_accuracy", "sem_relevance", "sem_completeness",
+                         "himed_low_level", "himed"),
+    "RaTEScore": ("ratescore",),
+}
+#: Every metric key compute_statistics can produce (which ones depends on the convention).
+METRIC_KEYS = tuple(key for keys in STAGE_KEYS.values() for key in keys)
+_STAGES = tuple(stage for stage in STAGE_KEYS if stage != "RaTEScore")
 
 
 def stage_names(ratescore: bool = False) -> tuple[str, ...]:
@@ -134,6 +148,7 @@ def compute_statistics(
     step: int | None = None,
     ratescore: Callable[[list[str], list[str]], list[float]] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> SystemStatistics:
     """Per-sample statistics and corpus metrics of one system against its references.
 
@@ -147,6 +162,7 @@ def compute_statistics(
         ratescore: optional callable ``(candidates, references) -> per-sample scores``.
         on_stage: called with each name of :func:`stage_names` as that stage starts (for
             progress bars).
+        only: metric keys to compute (default all); stages none of them needs are skipped.
 
     Returns:
         The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
@@ -163,6 +179,15 @@ def compute_statistics(
     from himed_rewards.metrics import bleu_stats, meteor_batch, rouge_l_batch, rouge_n_batch
 
     recipe = get_convention(convention)
+    if only is not None:
+        unknown = sorted(set(only) - set(METRIC_KEYS))
+        if unknown:
+            raise ValueError(f"only names unknown metrics {unknown}; known: "
+                             f"{', '.join(METRIC_KEYS)}")
+
+    def wanted(stage: str) -> bool:
+        return only is None or any(key in only for key in STAGE_KEYS[stage])
+
     report = on_stage if on_stage is not None else (lambda stage: None)
     hyps, refs = list(hypotheses), list(references)
     if len(hyps) != len(refs) or not hyps:
@@ -177,62 +202,69 @@ def compute_statistics(
         ngram_hyps = [recipe.clean(h) for h in hyps]
         ngram_refs = [recipe.clean(r) for r in refs]
 
-    report("BLEU")
-    if recipe.cxr_bleu:
-        from himed_rewards.evaluation.cxr_metric import cxr_metric_bleu
+    if wanted("BLEU"):
+        report("BLEU")
+        if recipe.cxr_bleu:
+            from himed_rewards.evaluation.cxr_metric import cxr_metric_bleu
 
-        per_sample["cxr_bleu2"] = cxr_metric_bleu(ngram_hyps, ngram_refs).tolist()
-        metrics["cxr_bleu2"] = _mean_metric("cxr_bleu2", "B2-CXR", per_sample["cxr_bleu2"])
-    else:
-        stats = bleu_stats(ngram_hyps, ngram_refs, tokenize="whitespace" if coco else "13a")
-        bleu_cols = np.concatenate([stats.matches, stats.totals, stats.hyp_lens[:, None],
-                                    stats.ref_lens[:, None]], axis=1).astype(np.int64)
-        for order in range(1, 5):
-            metrics[f"bleu{order}"] = Metric(f"bleu{order}", f"B{order}", bleu_cols,
-                                             _bleu_finalizer(recipe.family, order))
+            per_sample["cxr_bleu2"] = cxr_metric_bleu(ngram_hyps, ngram_refs).tolist()
+            metrics["cxr_bleu2"] = _mean_metric("cxr_bleu2", "B2-CXR", per_sample["cxr_bleu2"])
+        else:
+            stats = bleu_stats(ngram_hyps, ngram_refs, tokenize="whitespace" if coco else "13a")
+            bleu_cols = np.concatenate([stats.matches, stats.totals, stats.hyp_lens[:, None],
+                                        stats.ref_lens[:, None]], axis=1).astype(np.int64)
+            for order in range(1, 5):
+                metrics[f"bleu{order}"] = Metric(f"bleu{order}", f"B{order}", bleu_cols,
+                                                 _bleu_finalizer(recipe.family, order))
 
-    report("ROUGE-L")
-    rouge_l = rouge_l_batch(ngram_hyps, ngram_refs,
-                            convention="coco" if coco else "rouge-score").fmeasure
-    per_sample["rougeL"] = rouge_l.tolist()
-    metrics["rougeL"] = _mean_metric("rougeL", "RG-L", per_sample["rougeL"])
+    if wanted("ROUGE-L"):
+        report("ROUGE-L")
+        rouge_l = rouge_l_batch(ngram_hyps, ngram_refs,
+                                convention="coco" if coco else "rouge-score").fmeasure
+        per_sample["rougeL"] = rouge_l.tolist()
+        metrics["rougeL"] = _mean_metric("rougeL", "RG-L", per_sample["rougeL"])
 
-    report("METEOR")
-    if coco:
-        segment, corpus = _coco_meteor(ngram_hyps, ngram_refs)
-        metrics["meteor"] = Metric("meteor", "METEOR", None, None, point=corpus)
-        per_sample["meteor_seg"] = segment
-        metrics["meteor_seg"] = _mean_metric("meteor_seg", "METEOR-seg", segment)
-    else:
-        per_sample["meteor"] = [float(v) for v in meteor_batch(ngram_hyps, ngram_refs)]
-        metrics["meteor"] = _mean_metric("meteor", "METEOR", per_sample["meteor"])
+    if wanted("METEOR"):
+        report("METEOR")
+        if coco:
+            segment, corpus = _coco_meteor(ngram_hyps, ngram_refs)
+            metrics["meteor"] = Metric("meteor", "METEOR", None, None, point=corpus)
+            per_sample["meteor_seg"] = segment
+            metrics["meteor_seg"] = _mean_metric("meteor_seg", "METEOR-seg", segment)
+        else:
+            per_sample["meteor"] = [float(v) for v in meteor_batch(ngram_hyps, ngram_refs)]
+            metrics["meteor"] = _mean_metric("meteor", "METEOR", per_sample["meteor"])
 
-    report("ROUGE-1/2")
-    for n in (1, 2):
-        per_sample[f"rouge{n}"] = rouge_n_batch(ngram_hyps, ngram_refs, n=n).fmeasure.tolist()
-        metrics[f"rouge{n}"] = _mean_metric(f"rouge{n}", f"RG-{n}", per_sample[f"rouge{n}"])
+    if wanted("ROUGE-1/2"):
+        report("ROUGE-1/2")
+        for n in (1, 2):
+            per_sample[f"rouge{n}"] = rouge_n_batch(ngram_hyps, ngram_refs, n=n).fmeasure.tolist()
+            metrics[f"rouge{n}"] = _mean_metric(f"rouge{n}", f"RG-{n}", per_sample[f"rouge{n}"])
 
-    report("CheXpert F1")
-    counts = chexpert_counts(hyps, refs).reshape(len(hyps), 42)
-    metrics["f1_micro"] = Metric("f1_micro", "F1-mic", counts, _f1_finalizer("micro"))
-    metrics["f1_macro"] = Metric("f1_macro", "F1-mac", counts, _f1_finalizer("macro"))
+    if wanted("CheXpert F1"):
+        report("CheXpert F1")
+        counts = chexpert_counts(hyps, refs).reshape(len(hyps), 42)
+        metrics["f1_micro"] = Metric("f1_micro", "F1-mic", counts, _f1_finalizer("micro"))
+        metrics["f1_macro"] = Metric("f1_macro", "F1-mac", counts, _f1_finalizer("macro"))
 
-    report("reward and judge")
-    from himed_rewards.evaluation.steps import resolve_step
+    if wanted("reward and judge"):
+        report("reward and judge")
+        from himed_rewards.evaluation.steps import resolve_step
 
-    config = reward_config if reward_config is not None else RewardConfig()
-    breakdowns = score_batch(hyps, refs, step=resolve_step(step, config), config=config)  # type: ignore[arg-type]
-    for name, label, attr in (("sem_accuracy", "Sem-Acc", "semantic_accuracy"),
-                              ("sem_relevance", "Sem-Rel", "semantic_relevance"),
-                              ("sem_completeness", "Sem-Comp", "semantic_completeness"),
-                              ("himed_low_level", "HiMed-low", "low_level"),
-                              ("himed", "HiMed", "total")):
-        values = [getattr(b, attr) for b in breakdowns]
-        per_sample[name] = values
-        if any(v is not None for v in values):  # a switched-off semantic level has no axes
-            metrics[name] = _mean_metric(name, label, values)
+        config = reward_config if reward_config is not None else RewardConfig()
+        breakdowns = score_batch(hyps, refs, step=resolve_step(step, config),
+                                 config=config)  # type: ignore[arg-type]
+        for name, label, attr in (("sem_accuracy", "Sem-Acc", "semantic_accuracy"),
+                                  ("sem_relevance", "Sem-Rel", "semantic_relevance"),
+                                  ("sem_completeness", "Sem-Comp", "semantic_completeness"),
+                                  ("himed_low_level", "HiMed-low", "low_level"),
+                                  ("himed", "HiMed", "total")):
+            values = [getattr(b, attr) for b in breakdowns]
+            per_sample[name] = values
+            if any(v is not None for v in values):  # a switched-off semantic level has no axes
+                metrics[name] = _mean_metric(name, label, values)
 
-    if ratescore is not None:
+    if ratescore is not None and wanted("RaTEScore"):
         report("RaTEScore")
         values = [float(v) for v in ratescore(hyps, refs)]
         if len(values) != len(hyps):
