@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=".jsonl, .csv or .tsv (id + text), plain text (one report per "
                              "line) or - (stdin); repeat for several systems")
     parser.add_argument("--references", required=True,
-                        help="the same formats; ids must cover every prediction file's")
+                        help="the same formats; every predictions file must cover its ids")
     parser.add_argument("--system", action="append",
                         help="name of each system, in --predictions order (default: file stems)")
     parser.add_argument("--convention", choices=CONVENTIONS, default="default",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tarfile
 import zipfile
 from pathlib import Path
@@ -36,6 +37,9 @@ def built(tmp_path_factory):
     """A wheel and an sdist built from the working tree (setuptools, no network)."""
     build_meta = pytest.importorskip("setuptools.build_meta")
     out = tmp_path_factory.mktemp("dist")
+    # setuptools leaves build/ and *.egg-info in the tree: remove what this build created.
+    leftovers = [ROOT / "build", ROOT / "himed_rewards.egg-info"]
+    existed = {path for path in leftovers if path.exists()}
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
@@ -43,6 +47,9 @@ def built(tmp_path_factory):
         sdist = out / build_meta.build_sdist(str(out))
     finally:
         os.chdir(cwd)
+        for path in leftovers:
+            if path not in existed:
+                shutil.rmtree(path, ignore_errors=True)
     return wheel, sdist
 
 
