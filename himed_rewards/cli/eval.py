@@ -18,6 +18,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from himed_rewards.evaluation.bertscore import BERTSCORE_MODEL
     from himed_rewards.evaluation.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
     from himed_rewards.evaluation.conventions import CONVENTIONS, get_convention
     from himed_rewards.evaluation.ratescore import RATESCORE_MODELS
@@ -55,6 +56,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ratescore-ner-model", default=RATESCORE_MODELS[0])
     parser.add_argument("--ratescore-eval-model", default=RATESCORE_MODELS[1])
     parser.add_argument("--ratescore-gpu", action="store_true", help="run RaTEScore on CUDA")
+    parser.add_argument("--bertscore", action="store_true",
+                        help="add BERTScore F1 (the `bert-score` package and its model, "
+                             "available locally)")
+    parser.add_argument("--bertscore-model", default=BERTSCORE_MODEL,
+                        help=f"model name in the Hugging Face cache or a directory "
+                             f"(default {BERTSCORE_MODEL}, as CXR-Report-Metric)")
+    parser.add_argument("--bertscore-layers", type=int,
+                        help="hidden layer to use (needed for models bert-score does not know)")
+    parser.add_argument("--bertscore-gpu", action="store_true", help="run BERTScore on CUDA")
     parser.add_argument("--output-dir", help="write table.md, table.csv, results.json, scores/")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -119,13 +129,24 @@ def run(args: argparse.Namespace) -> int:
         except RatescoreUnavailable as error:
             return _error(str(error))
         info = {"ner_model": args.ratescore_ner_model, "eval_model": args.ratescore_eval_model}
+    bertscore = bert_info = None
+    if args.bertscore:
+        from himed_rewards.evaluation.bertscore import BertScoreUnavailable, load_bertscore
+
+        try:
+            bertscore = load_bertscore(args.bertscore_model, args.bertscore_layers,
+                                       use_gpu=args.bertscore_gpu)
+        except BertScoreUnavailable as error:
+            return _error(str(error))
+        bert_info = {"model": args.bertscore_model, "num_layers": args.bertscore_layers,
+                     "score": "F1"}
     progress = StageProgress(progress_enabled(args.quiet))
     try:
         result = evaluate(systems, [references[i] for i in ids], ids=ids,
                           convention=args.convention, n_resamples=args.resamples,
                           seed=args.seed, test=args.test, reward_config=config, step=args.step,
                           lowercase=args.lowercase, ratescore=ratescore, ratescore_info=info,
-                          progress=progress)
+                          progress=progress, bertscore=bertscore, bertscore_info=bert_info)
     except RuntimeError as error:  # e.g. the coco METEOR jar without Java
         return _error(str(error))
     finally:

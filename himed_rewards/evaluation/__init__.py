@@ -16,6 +16,11 @@ Examples:
     1.0
 """
 
+from himed_rewards.evaluation.bertscore import (
+    BERTSCORE_MODEL,
+    BertScoreUnavailable,
+    load_bertscore,
+)
 from himed_rewards.evaluation.bootstrap import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -53,7 +58,7 @@ from himed_rewards.evaluation.steps import final_step, resolve_step
 from himed_rewards.evaluation.tables import format_cell, to_csv, to_markdown
 
 __all__ = [
-    "CHEXPERT14", "CONVENTIONS", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "METRIC_KEYS",
+    "BERTSCORE_MODEL", "BertScoreUnavailable", "load_bertscore", "CHEXPERT14", "CONVENTIONS", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "METRIC_KEYS",
     "RATESCORE_MODELS", "TESTS", "Convention", "EvaluationResult", "Evaluator",
     "EvaluatorResult", "Metric", "MetricResult", "MetricReward", "RatescoreUnavailable",
     "SystemStatistics", "available_metrics", "bootstrap_weights", "chexpert_counts",

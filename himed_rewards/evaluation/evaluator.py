@@ -13,7 +13,7 @@ F1 of that report's 14 observations (None where it is undefined).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +89,8 @@ class Evaluator:
         reward_config: the :class:`~himed_rewards.RewardConfig` of the semantic and HiMed
             metrics.
         step: schedule step of the reward; None: the schedule's final step.
+        bertscore: the scorer of the ``"bertscore"`` metric, from
+            :func:`~himed_rewards.evaluation.bertscore.load_bertscore`.
 
     Examples:
         >>> ev = Evaluator(["bleu4", "rougeL", "f1_micro"])
@@ -101,7 +103,9 @@ class Evaluator:
     """
 
     def __init__(self, metrics: Sequence[str] = DEFAULT_METRICS, *, convention: str = "default",
-                 reward_config: object | None = None, step: int | None = None) -> None:
+                 reward_config: object | None = None, step: int | None = None,
+                 bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
+                 ) -> None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
             raise TypeError(f"metrics must be a non-empty list of metric names, got {metrics!r}")
         available = available_metrics(convention)
@@ -109,7 +113,11 @@ class Evaluator:
         if unknown:
             raise ValueError(f"metrics {unknown} are not available under convention "
                              f"{convention!r}; available: {', '.join(available)}")
+        if "bertscore" in metrics and bertscore is None:
+            raise ValueError("metric 'bertscore' needs bertscore=load_bertscore(...) (the "
+                             "bert-score package and a local model)")
         self.metrics = tuple(dict.fromkeys(metrics))
+        self.bertscore = bertscore
         self.convention = convention
         self.reward_config = reward_config
         self.step = step
@@ -134,7 +142,7 @@ class Evaluator:
             only.add("meteor_seg")  # the jar's per-segment scores are meteor's per-sample
         stats = compute_statistics(hypotheses, references, convention=self.convention,
                                    reward_config=self.reward_config, step=self.step,
-                                   only=only)
+                                   only=only, bertscore=self.bertscore)
         corpus: dict[str, float | None] = {}
         per_sample: dict[str, list[float | None]] = {}
         for name in self.metrics:

@@ -8,7 +8,7 @@ import platform
 __all__ = ["package_versions", "evaluation_signature"]
 
 _PACKAGES = ("himed-rewards", "numpy", "numba", "nltk", "pycocoevalcap", "sacrebleu",
-             "rouge-score", "ratescore")
+             "rouge-score", "ratescore", "bert-score")
 _COCO = {"bleu": "whitespace (pycocoevalcap Bleu)",
          "rougeL": "str.split(' ') (pycocoevalcap Rouge, beta 1.2)",
          "rouge1_2": "rouge-score (no stemmer)", "meteor": "METEOR 1.5 jar (pycocoevalcap Meteor)"}
@@ -47,7 +47,8 @@ def package_versions() -> dict[str, str | None]:
 
 def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, seed: int,
                          test: str, reward_config_signature: str, step: int,
-                         n_samples: int, ratescore: dict | None = None) -> dict:
+                         n_samples: int, ratescore: dict | None = None,
+                         bertscore: dict | None = None) -> dict:
     """A JSON-ready dict of the options and versions behind an evaluation.
 
     Returns:
@@ -74,6 +75,7 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
         "significance": {"test": test, "trials": n_resamples, "seed": seed, "alpha": 0.05},
         "reward": {"config": reward_config_signature, "step": step},
         "ratescore": ratescore,
+        "bertscore": bertscore,
         "n_samples": n_samples,
         "versions": package_versions(),
     }

@@ -45,17 +45,19 @@ STAGE_KEYS = {
     "reward and judge": ("sem_accuracy", "sem_relevance", "sem_completeness",
                          "himed_low_level", "himed"),
     "RaTEScore": ("ratescore",),
+    "BERTScore": ("bertscore",),
 }
 #: Every metric key compute_statistics can produce (which ones depends on the convention).
 METRIC_KEYS = tuple(key for keys in STAGE_KEYS.values() for key in keys)
-_STAGES = tuple(stage for stage in STAGE_KEYS if stage != "RaTEScore")
+_STAGES = tuple(stage for stage in STAGE_KEYS if stage not in ("RaTEScore", "BERTScore"))
 
 
-def stage_names(ratescore: bool = False) -> tuple[str, ...]:
+def stage_names(ratescore: bool = False, bertscore: bool = False) -> tuple[str, ...]:
     """The stages :func:`compute_statistics` reports to its ``on_stage`` callback, in order.
 
     Args:
         ratescore: whether a RaTEScore stage follows.
+        bertscore: whether a BERTScore stage follows.
 
     Returns:
         Stage names.
@@ -64,7 +66,7 @@ def stage_names(ratescore: bool = False) -> tuple[str, ...]:
         >>> stage_names()[:2]
         ('BLEU', 'ROUGE-L')
     """
-    return _STAGES + (("RaTEScore",) if ratescore else ())
+    return _STAGES + (("RaTEScore",) if ratescore else ()) + (("BERTScore",) if bertscore else ())
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ def compute_statistics(
     ratescore: Callable[[list[str], list[str]], list[float]] | None = None,
     on_stage: Callable[[str], None] | None = None,
     only: Collection[str] | None = None,
+    bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
 ) -> SystemStatistics:
     """Per-sample statistics and corpus metrics of one system against its references.
 
@@ -163,6 +166,8 @@ def compute_statistics(
         on_stage: called with each name of :func:`stage_names` as that stage starts (for
             progress bars).
         only: metric keys to compute (default all); stages none of them needs are skipped.
+        bertscore: optional callable ``(candidates, references) -> per-sample BERTScore``
+            (see :func:`~himed_rewards.evaluation.bertscore.load_bertscore`).
 
     Returns:
         The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
@@ -271,6 +276,14 @@ def compute_statistics(
             raise ValueError(f"ratescore returned {len(values)} scores for {len(hyps)} pairs")
         per_sample["ratescore"] = values
         metrics["ratescore"] = _mean_metric("ratescore", "RATE", values)
+
+    if bertscore is not None and wanted("BERTScore"):
+        report("BERTScore")
+        values = [float(v) for v in bertscore(hyps, refs)]  # a model reads the reports
+        if len(values) != len(hyps):
+            raise ValueError(f"bertscore returned {len(values)} scores for {len(hyps)} pairs")
+        per_sample["bertscore"] = values
+        metrics["bertscore"] = _mean_metric("bertscore", "BERTScore", values)
     return SystemStatistics(metrics, per_sample)
 
 
