@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from himed_rewards.cli._table import format_table
@@ -16,17 +17,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--step", type=int,
                         help="schedule step (default: the schedule's final step, T)")
     parser.add_argument("--config", help="a RewardConfig YAML/JSON file")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from himed_rewards import RewardConfig, score_batch, warmup
+    from himed_rewards.cli._progress import progress_enabled
     from himed_rewards.evaluation.steps import resolve_step
     from himed_rewards.examples import example_pairs
 
     config = RewardConfig.from_file(args.config) if args.config else RewardConfig()
     step = resolve_step(args.step, config)
+    if progress_enabled(args.quiet):  # the first run compiles the kernels (cached afterwards)
+        print("compiling the scoring kernels (first run only)...", end="\r", file=sys.stderr,
+              flush=True)
     compile_s = warmup()
+    if progress_enabled(args.quiet):
+        print(" " * 50, end="\r", file=sys.stderr, flush=True)
     pairs = example_pairs()
     start = time.perf_counter()
     results = score_batch([p.completion for p in pairs], [p.reference for p in pairs],
