@@ -82,7 +82,7 @@ def to_markdown(result: EvaluationResult, digits: int = 3) -> str:
 
 
 def to_csv(result: EvaluationResult) -> str:
-    """One row per system: ``metric``, ``metric_lo``, ``metric_hi``, ``metric_p`` columns.
+    """One row per system: its convention, then ``metric``, ``_lo``, ``_hi``, ``_p`` columns.
 
     Args:
         result: what :func:`~himed_rewards.evaluation.evaluate` returned.
@@ -94,16 +94,16 @@ def to_csv(result: EvaluationResult) -> str:
         >>> from himed_rewards.evaluation.evaluate import evaluate
         >>> refs = ["No effusion.", "Mild edema."] * 2
         >>> to_csv(evaluate({"sys": refs}, refs, n_resamples=20)).splitlines()[0][:45]
-        'system,bleu1,bleu1_lo,bleu1_hi,bleu1_p,bleu2,'
+        'system,convention,bleu1,bleu1_lo,bleu1_hi,ble'
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = ["system"]
+    header = ["system", "convention"]
     for m in result.metrics:
         header += [m, f"{m}_lo", f"{m}_hi", f"{m}_p"]
     writer.writerow(header)
     for system in result.systems:
-        row: list[object] = [system]
+        row: list[object] = [system, result.signature["convention"]]
         for m in result.metrics:
             cell = result.scores[system][m]
             lo, hi = cell.ci if cell.ci else (None, None)

@@ -53,6 +53,7 @@ def test_eval_subset_writes_table3_files(tmp_path, baseline_file, capsys):
     assert model["bleu1"]["value"] > results["systems"]["majority"]["bleu1"]["value"]
     rows = list(csv.DictReader((out / "table.csv").open()))
     assert [r["system"] for r in rows] == ["majority", "model"]
+    assert {r["convention"] for r in rows} == {"default"}
     assert float(rows[1]["bleu4"]) == pytest.approx(model["bleu4"]["value"])
     assert (out / "table.md").read_text() == stdout
     scores = [json.loads(line) for line in (out / "scores" / "model.jsonl").open()]
