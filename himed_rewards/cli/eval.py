@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             hint = ("; plain-text files are matched by line number, so give both files as "
                     "plain text or both with an id column") if len(missing) == len(ids) else ""
-            return _error(f"{path} has no prediction for {len(missing)} reference ids, e.g. "
+            source = "stdin" if path == STDIN else path
+            return _error(f"{source} has no prediction for {len(missing)} reference ids, e.g. "
                           f"{', '.join(missing[:3])}{hint}")
         systems[name] = [predictions[i] for i in ids]
     config = RewardConfig.from_file(args.config) if args.config else RewardConfig()
