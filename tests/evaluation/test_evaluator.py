@@ -94,3 +94,25 @@ def test_metric_rewards_reject_bad_setup():
     (rouge,) = metric_reward_functions(["rougeL"], reference_column="report")
     with pytest.raises(ValueError, match="missing dataset column 'report'"):
         rouge(completions=["x"], reference=["x"])
+
+
+def test_coco_meteor_per_sample_is_the_jar_segment_score(pairs):
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("no Java: pycocoevalcap's METEOR 1.5 jar cannot run")
+    preds, refs = pairs
+    result = Evaluator(["meteor"], convention="r2gen")(preds[:10], refs[:10])
+    stats = compute_statistics(preds[:10], refs[:10], convention="r2gen",
+                               only={"meteor", "meteor_seg"})
+    assert result.corpus["meteor"] == stats.metrics["meteor"].value()  # the jar's corpus score
+    assert result.per_sample["meteor"] == stats.per_sample["meteor_seg"]
+
+
+def test_cxr_metric_reward_equals_published_scorer(pairs):
+    from himed_rewards.evaluation import cxr_metric_bleu
+
+    preds, refs = pairs
+    (reward,) = metric_reward_functions(["cxr_bleu2"], convention="cxr-metric")
+    assert reward(completions=preds[:20], reference=refs[:20]) == pytest.approx(
+        cxr_metric_bleu(preds[:20], refs[:20]).tolist(), abs=1e-15)
