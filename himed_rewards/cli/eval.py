@@ -65,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bertscore-layers", type=int,
                         help="hidden layer to use (needed for models bert-score does not know)")
     parser.add_argument("--bertscore-gpu", action="store_true", help="run BERTScore on CUDA")
+    parser.add_argument("--chexbert-checkpoint",
+                        help="add CheXbert F1: path of the CheXbert checkpoint (chexbert.pth)")
+    parser.add_argument("--chexbert-bert", default="bert-base-uncased",
+                        help="name or directory of CheXbert's BERT tokenizer and config")
+    parser.add_argument("--chexbert-gpu", action="store_true", help="run CheXbert on CUDA")
     parser.add_argument("--output-dir", help="write table.md, table.csv, results.json, scores/")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -141,13 +146,25 @@ def run(args: argparse.Namespace) -> int:
             return _error(str(error))
         bert_info = {"model": args.bertscore_model, "num_layers": args.bertscore_layers,
                      "score": "F1"}
+    chexbert = chexbert_info = None
+    if args.chexbert_checkpoint:
+        from himed_rewards.evaluation.chexbert import ChexbertUnavailable, load_chexbert
+
+        try:
+            chexbert = load_chexbert(args.chexbert_checkpoint, args.chexbert_bert,
+                                     use_gpu=args.chexbert_gpu)
+        except ChexbertUnavailable as error:
+            return _error(str(error))
+        chexbert_info = {"checkpoint": args.chexbert_checkpoint, "bert": args.chexbert_bert,
+                         "positive": "label 'positive'", "uncertain": "counted as negative"}
     progress = StageProgress(progress_enabled(args.quiet))
     try:
         result = evaluate(systems, [references[i] for i in ids], ids=ids,
                           convention=args.convention, n_resamples=args.resamples,
                           seed=args.seed, test=args.test, reward_config=config, step=args.step,
                           lowercase=args.lowercase, ratescore=ratescore, ratescore_info=info,
-                          progress=progress, bertscore=bertscore, bertscore_info=bert_info)
+                          progress=progress, bertscore=bertscore, bertscore_info=bert_info,
+                          chexbert=chexbert, chexbert_info=chexbert_info)
     except RuntimeError as error:  # e.g. the coco METEOR jar without Java
         return _error(str(error))
     finally:

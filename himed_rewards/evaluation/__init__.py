@@ -27,6 +27,12 @@ from himed_rewards.evaluation.bootstrap import (
     bootstrap_weights,
     confidence_interval,
 )
+from himed_rewards.evaluation.chexbert import (
+    CHEXBERT_CONDITIONS,
+    ChexbertUnavailable,
+    chexbert_counts,
+    load_chexbert,
+)
 from himed_rewards.evaluation.chexpert import (
     CHEXPERT14,
     chexpert_counts,
@@ -58,7 +64,8 @@ from himed_rewards.evaluation.steps import final_step, resolve_step
 from himed_rewards.evaluation.tables import format_cell, to_csv, to_markdown
 
 __all__ = [
-    "BERTSCORE_MODEL", "BertScoreUnavailable", "load_bertscore", "CHEXPERT14", "CONVENTIONS", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "METRIC_KEYS",
+    "BERTSCORE_MODEL", "BertScoreUnavailable", "load_bertscore", "CHEXBERT_CONDITIONS",
+    "ChexbertUnavailable", "chexbert_counts", "load_chexbert", "CHEXPERT14", "CONVENTIONS", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "METRIC_KEYS",
     "RATESCORE_MODELS", "TESTS", "Convention", "EvaluationResult", "Evaluator",
     "EvaluatorResult", "Metric", "MetricResult", "MetricReward", "RatescoreUnavailable",
     "SystemStatistics", "available_metrics", "bootstrap_weights", "chexpert_counts",

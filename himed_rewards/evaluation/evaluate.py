@@ -20,8 +20,9 @@ __all__ = ["MetricResult", "EvaluationResult", "evaluate", "TABLE_ORDER"]
 
 #: Column order of the Table-3 layout (metrics a run does not have are skipped).
 TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "cxr_bleu2", "rougeL", "meteor",
-               "meteor_seg", "rouge1", "rouge2", "f1_micro", "f1_macro", "sem_accuracy", "sem_relevance",
-               "sem_completeness", "himed_low_level", "himed", "ratescore", "bertscore")
+               "meteor_seg", "rouge1", "rouge2", "f1_micro", "f1_macro", "chexbert_f1_micro",
+               "chexbert_f1_macro", "sem_accuracy", "sem_relevance", "sem_completeness",
+               "himed_low_level", "himed", "ratescore", "bertscore")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def evaluate(
     progress: Callable[[int, int, str], None] | None = None,
     bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
     bertscore_info: dict | None = None,
+    chexbert: Callable[[Sequence[str]], object] | None = None,
+    chexbert_info: dict | None = None,
 ) -> EvaluationResult:
     """Score every system, with paired bootstrap intervals and p-values vs the first system.
 
@@ -102,6 +105,8 @@ def evaluate(
         progress: called as ``progress(done, total, stage)`` while computing (for bars).
         bertscore: optional ``(candidates, references) -> per-sample BERTScore`` callable.
         bertscore_info: what to record about ``bertscore`` in the signature.
+        chexbert: optional CheXbert labeler (CheXbert F1 columns).
+        chexbert_info: what to record about ``chexbert`` in the signature.
 
     Returns:
         Scores with 95% intervals and p-values per system and metric, the reproducibility
@@ -130,7 +135,7 @@ def evaluate(
                              f"{len(refs)} references")
     config = reward_config if reward_config is not None else RewardConfig()
     step = resolve_step(step, config)
-    stages = stage_names(ratescore is not None, bertscore is not None)
+    stages = stage_names(ratescore is not None, bertscore is not None, chexbert is not None)
     total = len(systems) * len(stages) + 1
     done = 0
 
@@ -144,7 +149,7 @@ def evaluate(
     for name, hyps in systems.items():
         stats[name] = compute_statistics(
             [prepare(h) for h in hyps], refs, convention=convention, reward_config=config,
-            step=step, ratescore=ratescore, bertscore=bertscore,
+            step=step, ratescore=ratescore, bertscore=bertscore, chexbert=chexbert,
             on_stage=lambda stage, n=name: tick(f"{n}: {stage}"))
     tick("intervals and tests")
     weights = bootstrap_weights(len(refs), n_resamples, seed)
@@ -166,7 +171,8 @@ def evaluate(
     signature = evaluation_signature(
         convention=convention, lowercase=lowercase, n_resamples=n_resamples, seed=seed, test=test,
         reward_config_signature=config.signature(), step=step,  # type: ignore[attr-defined]
-        n_samples=len(refs), ratescore=ratescore_info, bertscore=bertscore_info)
+        n_samples=len(refs), ratescore=ratescore_info, bertscore=bertscore_info,
+        chexbert=chexbert_info)
     if progress is not None:
         progress(total, total, "done")
     return EvaluationResult(names, labels, scores, signature,

@@ -91,6 +91,8 @@ class Evaluator:
         step: schedule step of the reward; None: the schedule's final step.
         bertscore: the scorer of the ``"bertscore"`` metric, from
             :func:`~himed_rewards.evaluation.bertscore.load_bertscore`.
+        chexbert: the labeler of the ``"chexbert_f1_*"`` metrics, from
+            :func:`~himed_rewards.evaluation.chexbert.load_chexbert`.
 
     Examples:
         >>> ev = Evaluator(["bleu4", "rougeL", "f1_micro"])
@@ -105,7 +107,7 @@ class Evaluator:
     def __init__(self, metrics: Sequence[str] = DEFAULT_METRICS, *, convention: str = "default",
                  reward_config: object | None = None, step: int | None = None,
                  bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
-                 ) -> None:
+                 chexbert: Callable[[Sequence[str]], object] | None = None) -> None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
             raise TypeError(f"metrics must be a non-empty list of metric names, got {metrics!r}")
         available = available_metrics(convention)
@@ -116,8 +118,12 @@ class Evaluator:
         if "bertscore" in metrics and bertscore is None:
             raise ValueError("metric 'bertscore' needs bertscore=load_bertscore(...) (the "
                              "bert-score package and a local model)")
+        if any(m.startswith("chexbert_") for m in metrics) and chexbert is None:
+            raise ValueError("CheXbert metrics need chexbert=load_chexbert(...) (torch, "
+                             "transformers and the CheXbert checkpoint)")
         self.metrics = tuple(dict.fromkeys(metrics))
         self.bertscore = bertscore
+        self.chexbert = chexbert
         self.convention = convention
         self.reward_config = reward_config
         self.step = step
@@ -142,7 +148,8 @@ class Evaluator:
             only.add("meteor_seg")  # the jar's per-segment scores are meteor's per-sample
         stats = compute_statistics(hypotheses, references, convention=self.convention,
                                    reward_config=self.reward_config, step=self.step,
-                                   only=only, bertscore=self.bertscore)
+                                   only=only, bertscore=self.bertscore,
+                                   chexbert=self.chexbert)  # type: ignore[arg-type]
         corpus: dict[str, float | None] = {}
         per_sample: dict[str, list[float | None]] = {}
         for name in self.metrics:

@@ -48,7 +48,7 @@ def package_versions() -> dict[str, str | None]:
 def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, seed: int,
                          test: str, reward_config_signature: str, step: int,
                          n_samples: int, ratescore: dict | None = None,
-                         bertscore: dict | None = None) -> dict:
+                         bertscore: dict | None = None, chexbert: dict | None = None) -> dict:
     """A JSON-ready dict of the options and versions behind an evaluation.
 
     Returns:
@@ -76,6 +76,7 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
         "reward": {"config": reward_config_signature, "step": step},
         "ratescore": ratescore,
         "bertscore": bertscore,
+        "chexbert": chexbert,
         "n_samples": n_samples,
         "versions": package_versions(),
     }

@@ -46,18 +46,22 @@ STAGE_KEYS = {
                          "himed_low_level", "himed"),
     "RaTEScore": ("ratescore",),
     "BERTScore": ("bertscore",),
+    "CheXbert F1": ("chexbert_f1_micro", "chexbert_f1_macro"),
 }
 #: Every metric key compute_statistics can produce (which ones depends on the convention).
 METRIC_KEYS = tuple(key for keys in STAGE_KEYS.values() for key in keys)
-_STAGES = tuple(stage for stage in STAGE_KEYS if stage not in ("RaTEScore", "BERTScore"))
+_OPTIONAL_STAGES = ("RaTEScore", "BERTScore", "CheXbert F1")
+_STAGES = tuple(stage for stage in STAGE_KEYS if stage not in _OPTIONAL_STAGES)
 
 
-def stage_names(ratescore: bool = False, bertscore: bool = False) -> tuple[str, ...]:
+def stage_names(ratescore: bool = False, bertscore: bool = False,
+                chexbert: bool = False) -> tuple[str, ...]:
     """The stages :func:`compute_statistics` reports to its ``on_stage`` callback, in order.
 
     Args:
         ratescore: whether a RaTEScore stage follows.
         bertscore: whether a BERTScore stage follows.
+        chexbert: whether a CheXbert stage follows.
 
     Returns:
         Stage names.
@@ -66,7 +70,8 @@ def stage_names(ratescore: bool = False, bertscore: bool = False) -> tuple[str, 
         >>> stage_names()[:2]
         ('BLEU', 'ROUGE-L')
     """
-    return _STAGES + (("RaTEScore",) if ratescore else ()) + (("BERTScore",) if bertscore else ())
+    chosen = {"RaTEScore": ratescore, "BERTScore": bertscore, "CheXbert F1": chexbert}
+    return _STAGES + tuple(stage for stage in _OPTIONAL_STAGES if chosen[stage])
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ def compute_statistics(
     on_stage: Callable[[str], None] | None = None,
     only: Collection[str] | None = None,
     bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
+    chexbert: Callable[[Sequence[str]], np.ndarray] | None = None,
 ) -> SystemStatistics:
     """Per-sample statistics and corpus metrics of one system against its references.
 
@@ -168,6 +174,8 @@ def compute_statistics(
         only: metric keys to compute (default all); stages none of them needs are skipped.
         bertscore: optional callable ``(candidates, references) -> per-sample BERTScore``
             (see :func:`~himed_rewards.evaluation.bertscore.load_bertscore`).
+        chexbert: optional CheXbert labeler ``reports -> (n, 14) classes`` (see
+            :func:`~himed_rewards.evaluation.chexbert.load_chexbert`) for CheXbert F1.
 
     Returns:
         The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
@@ -284,6 +292,18 @@ def compute_statistics(
             raise ValueError(f"bertscore returned {len(values)} scores for {len(hyps)} pairs")
         per_sample["bertscore"] = values
         metrics["bertscore"] = _mean_metric("bertscore", "BERTScore", values)
+
+    if chexbert is not None and wanted("CheXbert F1"):
+        from himed_rewards.evaluation.chexbert import chexbert_counts
+
+        report("CheXbert F1")
+        labels = np.asarray(chexbert(hyps + refs))  # one pass over both sides
+        counts = chexbert_counts(labels[:len(hyps)], labels[len(hyps):])
+        counts = counts.reshape(len(hyps), 42)
+        metrics["chexbert_f1_micro"] = Metric("chexbert_f1_micro", "CXB-F1-mic", counts,
+                                              _f1_finalizer("micro"))
+        metrics["chexbert_f1_macro"] = Metric("chexbert_f1_macro", "CXB-F1-mac", counts,
+                                              _f1_finalizer("macro"))
     return SystemStatistics(metrics, per_sample)
 
 
