@@ -18,23 +18,26 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from himed_rewards.evaluation.bertscore import BERTSCORE_MODEL
     from himed_rewards.evaluation.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+    from himed_rewards.evaluation.conventions import CONVENTIONS, get_convention
     from himed_rewards.evaluation.ratescore import RATESCORE_MODELS
     from himed_rewards.evaluation.significance import TESTS
-    from himed_rewards.evaluation.statistics import CONVENTIONS
 
     parser = subparsers.add_parser(
         "eval", help="corpus metrics, bootstrap CIs and significance (the paper's Table 3)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--predictions", action="append", required=True,
-                        help=".jsonl or .csv (id + text); repeat for several systems")
-    parser.add_argument("--references", required=True, help=".jsonl or .csv (id + text)")
+                        help=".jsonl, .csv or .tsv (id + text), plain text (one report per "
+                             "line) or - (stdin); repeat for several systems")
+    parser.add_argument("--references", required=True,
+                        help="the same formats; every predictions file must cover its ids")
     parser.add_argument("--system", action="append",
                         help="name of each system, in --predictions order (default: file stems)")
     parser.add_argument("--convention", choices=CONVENTIONS, default="default",
-                        help="default: sacrebleu BLEU (13a), rouge-score ROUGE, nltk METEOR; "
-                             "coco: pycocoevalcap Bleu/Rouge/Meteor 1.5 (needs Java), the "
-                             "numbers report-generation papers print")
+                        help="; ".join(f"{c}: {get_convention(c).summary}"
+                                       for c in CONVENTIONS)
+                        + " (coco and r2gen run the METEOR 1.5 jar: Java)")
     parser.add_argument("--lowercase", action="store_true",
                         help="lowercase predictions and references first")
     parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES,
@@ -44,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="paired significance test vs the first system")
     parser.add_argument("--config", help="a RewardConfig YAML/JSON file for the HiMed reward")
     parser.add_argument("--step", type=int,
-                        help="schedule step of the reward (default: the schedule's T, where "
-                             "alpha1 has reached alpha_min; 0 when the schedule has no T)")
+                        help="schedule step of the reward (default: the schedule's final "
+                             "step, T, where alpha1 has reached alpha_min)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N reference ids")
     parser.add_argument("--ratescore", action="store_true",
                         help="add RaTEScore (the `ratescore` package and its two models, "
@@ -53,17 +56,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ratescore-ner-model", default=RATESCORE_MODELS[0])
     parser.add_argument("--ratescore-eval-model", default=RATESCORE_MODELS[1])
     parser.add_argument("--ratescore-gpu", action="store_true", help="run RaTEScore on CUDA")
+    parser.add_argument("--bertscore", action="store_true",
+                        help="add BERTScore F1 (the `bert-score` package and its model, "
+                             "available locally)")
+    parser.add_argument("--bertscore-model", default=BERTSCORE_MODEL,
+                        help=f"model name in the Hugging Face cache or a directory "
+                             f"(default {BERTSCORE_MODEL}, as CXR-Report-Metric)")
+    parser.add_argument("--bertscore-layers", type=int,
+                        help="hidden layer to use (needed for models bert-score does not know)")
+    parser.add_argument("--bertscore-gpu", action="store_true", help="run BERTScore on CUDA")
+    parser.add_argument("--chexbert-checkpoint",
+                        help="add CheXbert F1: path of the CheXbert checkpoint (chexbert.pth)")
+    parser.add_argument("--chexbert-bert", default="bert-base-uncased",
+                        help="name or directory of CheXbert's BERT tokenizer and config")
+    parser.add_argument("--chexbert-gpu", action="store_true", help="run CheXbert on CUDA")
     parser.add_argument("--output-dir", help="write table.md, table.csv, results.json, scores/")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"himed-rewards eval: error: {message}", file=sys.stderr)
     return 2
 
 
 def _names(args: argparse.Namespace) -> list[str] | str:
-    names = args.system or [Path(p).stem for p in args.predictions]
+    names = args.system or [Path(p).stem if p != "-" else "stdin" for p in args.predictions]
     if len(names) != len(args.predictions):
         return (f"--system was given {len(names)} times for {len(args.predictions)} "
                 f"--predictions files; give one name per file")
@@ -74,7 +92,8 @@ def _names(args: argparse.Namespace) -> list[str] | str:
 
 def run(args: argparse.Namespace) -> int:
     from himed_rewards import RewardConfig
-    from himed_rewards.cli.io import read_texts, write_records
+    from himed_rewards.cli._progress import StageProgress, progress_enabled
+    from himed_rewards.cli.io import STDIN, read_texts, write_records
     from himed_rewards.evaluation import (
         RatescoreUnavailable,
         evaluate,
@@ -88,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         return _error(names)
     if args.resamples < 1:
         return _error(f"--resamples must be >= 1, got {args.resamples}")
+    if [*args.predictions, args.references].count(STDIN) > 1:
+        return _error("only one input can be - (stdin)")
     references = read_texts(args.references)
     ids = list(references)
     if args.limit is not None:
@@ -99,11 +120,13 @@ def run(args: argparse.Namespace) -> int:
         predictions = read_texts(path)
         missing = [i for i in ids if i not in predictions]
         if missing:
-            return _error(f"{path} has no prediction for {len(missing)} reference ids, e.g. "
-                          f"{', '.join(missing[:3])}")
+            hint = ("; plain-text files are matched by line number, so give both files as "
+                    "plain text or both with an id column") if len(missing) == len(ids) else ""
+            source = "stdin" if path == STDIN else path
+            return _error(f"{source} has no prediction for {len(missing)} reference ids, e.g. "
+                          f"{', '.join(missing[:3])}{hint}")
         systems[name] = [predictions[i] for i in ids]
     config = RewardConfig.from_file(args.config) if args.config else RewardConfig()
-    step = args.step if args.step is not None else int(getattr(config.schedule, "T", 0))
     ratescore = info = None
     if args.ratescore:
         try:
@@ -112,13 +135,40 @@ def run(args: argparse.Namespace) -> int:
         except RatescoreUnavailable as error:
             return _error(str(error))
         info = {"ner_model": args.ratescore_ner_model, "eval_model": args.ratescore_eval_model}
+    bertscore = bert_info = None
+    if args.bertscore:
+        from himed_rewards.evaluation.bertscore import BertScoreUnavailable, load_bertscore
+
+        try:
+            bertscore = load_bertscore(args.bertscore_model, args.bertscore_layers,
+                                       use_gpu=args.bertscore_gpu)
+        except BertScoreUnavailable as error:
+            return _error(str(error))
+        bert_info = {"model": args.bertscore_model, "num_layers": args.bertscore_layers,
+                     "score": "F1"}
+    chexbert = chexbert_info = None
+    if args.chexbert_checkpoint:
+        from himed_rewards.evaluation.chexbert import ChexbertUnavailable, load_chexbert
+
+        try:
+            chexbert = load_chexbert(args.chexbert_checkpoint, args.chexbert_bert,
+                                     use_gpu=args.chexbert_gpu)
+        except ChexbertUnavailable as error:
+            return _error(str(error))
+        chexbert_info = {"checkpoint": args.chexbert_checkpoint, "bert": args.chexbert_bert,
+                         "positive": "label 'positive'", "uncertain": "counted as negative"}
+    progress = StageProgress(progress_enabled(args.quiet))
     try:
         result = evaluate(systems, [references[i] for i in ids], ids=ids,
                           convention=args.convention, n_resamples=args.resamples,
-                          seed=args.seed, test=args.test, reward_config=config, step=step,
-                          lowercase=args.lowercase, ratescore=ratescore, ratescore_info=info)
+                          seed=args.seed, test=args.test, reward_config=config, step=args.step,
+                          lowercase=args.lowercase, ratescore=ratescore, ratescore_info=info,
+                          progress=progress, bertscore=bertscore, bertscore_info=bert_info,
+                          chexbert=chexbert, chexbert_info=chexbert_info)
     except RuntimeError as error:  # e.g. the coco METEOR jar without Java
         return _error(str(error))
+    finally:
+        progress.close()
     markdown = to_markdown(result)
     print(markdown, end="")
     if args.output_dir:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,14 +34,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Set to 1 to see the Python traceback behind a one-line error.
+TRACEBACK_ENV = "HIMED_REWARDS_TRACEBACK"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
+    """Run the CLI; returns the exit code.
+
+    A bad input (missing file or column, malformed CSV/JSONL, an invalid option value) is
+    reported on one line, ``himed-rewards COMMAND: error: ...``, with exit code 2 and no
+    traceback (set ``HIMED_REWARDS_TRACEBACK=1`` to see it).
+
+    Examples:
+        >>> main(["eval", "--predictions", "missing.csv", "--references", "missing.csv"])
+        2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, OSError) as error:  # InputError is a ValueError
+        if os.environ.get(TRACEBACK_ENV) == "1":
+            raise
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        message = "; ".join(lines) or type(error).__name__
+        print(f"himed-rewards {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"himed-rewards {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             paths = plot_distributions(args.scores, args.out, metrics=args.metric)
     except (ValueError, TypeError, RuntimeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"himed-rewards plot: error: {error}", file=sys.stderr)
         return 2
     for path in paths:
         print(path)

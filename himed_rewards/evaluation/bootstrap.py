@@ -59,8 +59,8 @@ def confidence_interval(metric: Metric, weights: np.ndarray,
         >>> from himed_rewards.evaluation.statistics import compute_statistics
         >>> s = compute_statistics(["no effusion", "mild edema", "clear lungs"],
         ...                        ["no effusion", "edema", "lungs are clear"])
-        >>> lo, hi = confidence_interval(s.metrics["rouge_l"], bootstrap_weights(3, 200))
-        >>> 0 <= lo <= s.metrics["rouge_l"].value() <= hi <= 1
+        >>> lo, hi = confidence_interval(s.metrics["rougeL"], bootstrap_weights(3, 200))
+        >>> 0 <= lo <= s.metrics["rougeL"].value() <= hi <= 1
         True
     """
     if not 0 < level < 1:

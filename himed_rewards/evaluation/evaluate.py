@@ -13,14 +13,16 @@ from himed_rewards.evaluation.bootstrap import (
 )
 from himed_rewards.evaluation.signature import evaluation_signature
 from himed_rewards.evaluation.significance import TESTS, paired_p_value, randomization_masks
-from himed_rewards.evaluation.statistics import compute_statistics
+from himed_rewards.evaluation.statistics import compute_statistics, stage_names
+from himed_rewards.evaluation.steps import resolve_step
 
 __all__ = ["MetricResult", "EvaluationResult", "evaluate", "TABLE_ORDER"]
 
 #: Column order of the Table-3 layout (metrics a run does not have are skipped).
-TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "meteor", "meteor_seg", "rouge1",
-               "rouge2", "f1_micro", "f1_macro", "sem_accuracy", "sem_relevance",
-               "sem_completeness", "himed_low_level", "himed", "ratescore")
+TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "cxr_bleu2", "rougeL", "meteor",
+               "meteor_seg", "rouge1", "rouge2", "f1_micro", "f1_macro", "chexbert_f1_micro",
+               "chexbert_f1_macro", "sem_accuracy", "sem_relevance", "sem_completeness",
+               "himed_low_level", "himed", "ratescore", "bertscore")
 
 
 @dataclass(frozen=True)
@@ -70,22 +72,51 @@ def evaluate(
     seed: int = DEFAULT_SEED,
     test: str = "paired-bs",
     reward_config: object | None = None,
-    step: int = 0,
+    step: int | None = None,
     lowercase: bool = False,
     ratescore: Callable[[list[str], list[str]], list[float]] | None = None,
     ratescore_info: dict | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
+    bertscore_info: dict | None = None,
+    chexbert: Callable[[Sequence[str]], object] | None = None,
+    chexbert_info: dict | None = None,
 ) -> EvaluationResult:
     """Score every system, with paired bootstrap intervals and p-values vs the first system.
 
     Per-sample statistics are computed once per system; intervals and tests reuse them.
-    ``lowercase`` lowercases predictions and references before every metric (papers that
-    follow R2Gen evaluate lowercased, cleaned reports).
+
+    Args:
+        systems: system name -> predictions aligned with ``references`` (the first system is
+            the baseline of the significance tests).
+        references: one reference report per sample.
+        ids: sample ids for the per-sample output (default ``"0"``, ``"1"``, ...).
+        convention: how BLEU/ROUGE/METEOR are computed, one of
+            :data:`~himed_rewards.evaluation.CONVENTIONS` (``"r2gen"`` for R2Gen-style tables).
+        n_resamples: bootstrap resamples and randomization trials.
+        seed: resampling seed.
+        test: ``"paired-bs"`` or ``"paired-ar"``.
+        reward_config: the :class:`~himed_rewards.RewardConfig` of the HiMed reward columns.
+        step: schedule step of the reward; None (default) means the schedule's final step
+            (see :mod:`himed_rewards.evaluation.steps`).
+        lowercase: lowercase predictions and references before every metric.
+        ratescore: optional ``(candidates, references) -> per-sample scores`` callable.
+        ratescore_info: what to record about ``ratescore`` in the signature.
+        progress: called as ``progress(done, total, stage)`` while computing (for bars).
+        bertscore: optional ``(candidates, references) -> per-sample BERTScore`` callable.
+        bertscore_info: what to record about ``bertscore`` in the signature.
+        chexbert: optional CheXbert labeler (CheXbert F1 columns).
+        chexbert_info: what to record about ``chexbert`` in the signature.
+
+    Returns:
+        Scores with 95% intervals and p-values per system and metric, the reproducibility
+        signature and the per-sample scores.
 
     Examples:
         >>> refs = ["No effusion.", "Mild edema.", "Lungs are clear.", "Cardiomegaly."] * 3
         >>> r = evaluate({"copy": refs, "normal": ["Lungs are clear."] * 12}, refs,
         ...              n_resamples=100)
-        >>> r.scores["copy"]["bleu4"].value, r.scores["normal"]["rouge_l"].p_value < 0.05
+        >>> r.scores["copy"]["bleu4"].value, r.scores["normal"]["rougeL"].p_value < 0.05
         (1.0, True)
     """
     from himed_rewards import RewardConfig
@@ -103,9 +134,24 @@ def evaluate(
             raise ValueError(f"system {name!r} has {len(hyps)} predictions for "
                              f"{len(refs)} references")
     config = reward_config if reward_config is not None else RewardConfig()
-    stats = {name: compute_statistics([prepare(h) for h in hyps], refs, convention=convention,
-                                      reward_config=config, step=step, ratescore=ratescore)
-             for name, hyps in systems.items()}
+    step = resolve_step(step, config)
+    stages = stage_names(ratescore is not None, bertscore is not None, chexbert is not None)
+    total = len(systems) * len(stages) + 1
+    done = 0
+
+    def tick(label: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(done, total, label)
+        done += 1
+
+    stats = {}
+    for name, hyps in systems.items():
+        stats[name] = compute_statistics(
+            [prepare(h) for h in hyps], refs, convention=convention, reward_config=config,
+            step=step, ratescore=ratescore, bertscore=bertscore, chexbert=chexbert,
+            on_stage=lambda stage, n=name: tick(f"{n}: {stage}"))
+    tick("intervals and tests")
     weights = bootstrap_weights(len(refs), n_resamples, seed)
     test_weights = weights if test == "paired-bs" else randomization_masks(
         len(refs), n_resamples, seed)
@@ -125,7 +171,10 @@ def evaluate(
     signature = evaluation_signature(
         convention=convention, lowercase=lowercase, n_resamples=n_resamples, seed=seed, test=test,
         reward_config_signature=config.signature(), step=step,  # type: ignore[attr-defined]
-        n_samples=len(refs), ratescore=ratescore_info)
+        n_samples=len(refs), ratescore=ratescore_info, bertscore=bertscore_info,
+        chexbert=chexbert_info)
+    if progress is not None:
+        progress(total, total, "done")
     return EvaluationResult(names, labels, scores, signature,
                             ids=list(ids) if ids is not None else [str(i) for i in range(len(refs))],
                             per_sample={n: s.per_sample for n, s in stats.items()})

@@ -8,13 +8,24 @@ import platform
 __all__ = ["package_versions", "evaluation_signature"]
 
 _PACKAGES = ("himed-rewards", "numpy", "numba", "nltk", "pycocoevalcap", "sacrebleu",
-             "rouge-score", "ratescore")
+             "rouge-score", "ratescore", "bert-score")
+_COCO = {"bleu": "whitespace (pycocoevalcap Bleu)",
+         "rougeL": "str.split(' ') (pycocoevalcap Rouge, beta 1.2)",
+         "rouge1_2": "rouge-score (no stemmer)", "meteor": "METEOR 1.5 jar (pycocoevalcap Meteor)"}
+_DEFAULT = {"bleu": "13a (sacrebleu)", "rouge": "rouge-score (no stemmer)",
+            "meteor": "nltk (default tokenizer, WordNet 3.0 table)"}
 _TOKENIZERS = {
-    "default": {"bleu": "13a (sacrebleu)", "rouge": "rouge-score (no stemmer)",
-                "meteor": "nltk (default tokenizer, WordNet 3.0 table)"},
-    "coco": {"bleu": "whitespace (pycocoevalcap Bleu)", "rouge_l": "str.split(' ') "
-             "(pycocoevalcap Rouge, beta 1.2)", "rouge_1_2": "rouge-score (no stemmer)",
-             "meteor": "METEOR 1.5 jar (pycocoevalcap Meteor)"},
+    "default": _DEFAULT,
+    "coco": _COCO,
+    "r2gen": {"cleaning": "R2Gen clean_report_iu_xray (n-gram metrics only)", **_COCO},
+    "r2gen-mimic": {"cleaning": "R2Gen clean_report_mimic_cxr (n-gram metrics only)", **_COCO},
+    "cxr-metric": {**_DEFAULT, "bleu": "CXR-Report-Metric: lower, '.' -> ' .', split(' ')"},
+}
+_BLEU = {
+    "default": {"smooth": "exp", "effective_order": False},
+    "coco": {"guards": "1e-15 / 1e-9 (pycocoevalcap)"},
+    "cxr-metric": {"order": 2, "smooth": "floor 0.1 (NLTK method1)",
+                   "corpus": "mean of per-report scores"},
 }
 
 
@@ -36,8 +47,13 @@ def package_versions() -> dict[str, str | None]:
 
 def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, seed: int,
                          test: str, reward_config_signature: str, step: int,
-                         n_samples: int, ratescore: dict | None = None) -> dict:
+                         n_samples: int, ratescore: dict | None = None,
+                         bertscore: dict | None = None, chexbert: dict | None = None) -> dict:
     """A JSON-ready dict of the options and versions behind an evaluation.
+
+    Returns:
+        Convention, tokenizers, BLEU settings, clinical-F1 choices, resampling and test
+        settings, reward signature and step, and package versions.
 
     Examples:
         >>> sig = evaluation_signature(convention="coco", lowercase=False, n_resamples=1000,
@@ -50,8 +66,7 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
         "convention": convention,
         "lowercase": lowercase,
         "tokenizers": _TOKENIZERS[convention],
-        "bleu": ({"smooth": "exp", "effective_order": False} if convention == "default"
-                 else {"guards": "1e-15 / 1e-9 (pycocoevalcap)"}),
+        "bleu": _BLEU.get(convention, _BLEU["coco"]),
         "clinical_f1": {"observations": "CheXpert-14", "positive": "label 'positive'",
                         "uncertain": "counted as negative",
                         "macro": "mean over observations that occur"},
@@ -60,6 +75,8 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
         "significance": {"test": test, "trials": n_resamples, "seed": seed, "alpha": 0.05},
         "reward": {"config": reward_config_signature, "step": step},
         "ratescore": ratescore,
+        "bertscore": bertscore,
+        "chexbert": chexbert,
         "n_samples": n_samples,
         "versions": package_versions(),
     }

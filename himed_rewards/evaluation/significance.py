@@ -59,8 +59,8 @@ def paired_p_value(baseline: Metric, system: Metric, test: str,
         >>> from himed_rewards.evaluation.bootstrap import bootstrap_weights
         >>> from himed_rewards.evaluation.statistics import compute_statistics
         >>> refs = ["no effusion", "mild edema", "clear lungs", "small effusion"] * 5
-        >>> a = compute_statistics(refs, refs).metrics["rouge_l"]
-        >>> b = compute_statistics(["heart is normal"] * 20, refs).metrics["rouge_l"]
+        >>> a = compute_statistics(refs, refs).metrics["rougeL"]
+        >>> b = compute_statistics(["heart is normal"] * 20, refs).metrics["rougeL"]
         >>> paired_p_value(a, b, "paired-bs", bootstrap_weights(20, 200)) < 0.05
         True
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from himed_rewards.evaluation.conventions import get_convention
 from himed_rewards.evaluation.evaluate import EvaluationResult, MetricResult
 
 __all__ = ["format_cell", "to_markdown", "to_csv"]
@@ -16,6 +17,13 @@ def format_cell(result: MetricResult, digits: int = 3) -> str:
     """``0.394 [0.371, 0.416]*``: value, 95% interval, ``*`` when p < 0.05 vs the baseline.
 
     A value without an interval (a corpus score with no per-sample statistics) gets ``†``.
+
+    Args:
+        result: one cell of an evaluation.
+        digits: decimals shown.
+
+    Returns:
+        The cell text (``n/a`` when the value is undefined).
 
     Examples:
         >>> format_cell(MetricResult(0.3944, (0.371, 0.4162), 0.002))
@@ -38,6 +46,13 @@ def format_cell(result: MetricResult, digits: int = 3) -> str:
 def to_markdown(result: EvaluationResult, digits: int = 3) -> str:
     """The Markdown table with a footnote naming the convention, test and resamples.
 
+    Args:
+        result: what :func:`~himed_rewards.evaluation.evaluate` returned.
+        digits: decimals of every value and interval bound.
+
+    Returns:
+        The table, a blank line and the footnote, ending with a newline.
+
     Examples:
         >>> from himed_rewards.evaluation.evaluate import evaluate
         >>> refs = ["No effusion.", "Mild edema."] * 2
@@ -52,7 +67,9 @@ def to_markdown(result: EvaluationResult, digits: int = 3) -> str:
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
     sig = result.signature
     lines.append("")
-    note = (f"{sig['n_samples']} pairs, convention `{sig['convention']}`; 95% percentile "
+    summary = get_convention(sig["convention"]).summary
+    note = (f"{sig['n_samples']} pairs, convention `{sig['convention']}` ({summary}); "
+            f"95% percentile "
             f"bootstrap intervals ({sig['bootstrap']['resamples']} paired resamples, seed "
             f"{sig['bootstrap']['seed']})")
     if len(result.systems) > 1:
@@ -65,22 +82,28 @@ def to_markdown(result: EvaluationResult, digits: int = 3) -> str:
 
 
 def to_csv(result: EvaluationResult) -> str:
-    """One row per system: ``metric``, ``metric_lo``, ``metric_hi``, ``metric_p`` columns.
+    """One row per system: its convention, then ``metric``, ``_lo``, ``_hi``, ``_p`` columns.
+
+    Args:
+        result: what :func:`~himed_rewards.evaluation.evaluate` returned.
+
+    Returns:
+        CSV text with full-precision values (empty cells for missing intervals/p-values).
 
     Examples:
         >>> from himed_rewards.evaluation.evaluate import evaluate
         >>> refs = ["No effusion.", "Mild edema."] * 2
         >>> to_csv(evaluate({"sys": refs}, refs, n_resamples=20)).splitlines()[0][:45]
-        'system,bleu1,bleu1_lo,bleu1_hi,bleu1_p,bleu2,'
+        'system,convention,bleu1,bleu1_lo,bleu1_hi,ble'
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = ["system"]
+    header = ["system", "convention"]
     for m in result.metrics:
         header += [m, f"{m}_lo", f"{m}_hi", f"{m}_p"]
     writer.writerow(header)
     for system in result.systems:
-        row: list[object] = [system]
+        row: list[object] = [system, result.signature["convention"]]
         for m in result.metrics:
             cell = result.scores[system][m]
             lo, hi = cell.ci if cell.ci else (None, None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from himed_rewards.plots._mpl import pyplot, save
+from himed_rewards.plots._mpl import paper_style, save
+from himed_rewards.plots.labels import metric_label
 
 __all__ = ["load_scores", "plot_distributions"]
 
@@ -20,9 +21,9 @@ def load_scores(path: str | Path) -> tuple[str, dict[str, list[float]]]:
     Examples:
         >>> import tempfile, pathlib
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.jsonl"
-        >>> _ = p.write_text('{"id": "1", "system": "a", "rouge_l": 0.5, "himed": null}\\n')
+        >>> _ = p.write_text('{"id": "1", "system": "a", "rougeL": 0.5, "himed": null}\\n')
         >>> load_scores(p)
-        ('a', {'rouge_l': [0.5], 'himed': []})
+        ('a', {'rougeL': [0.5], 'himed': []})
     """
     path = Path(path)
     system = path.stem
@@ -48,15 +49,29 @@ def load_scores(path: str | Path) -> tuple[str, dict[str, list[float]]]:
 def plot_distributions(score_files: list[str | Path], out_dir: str | Path,
                        metrics: list[str] | None = None,
                        stem: str = "distributions") -> list[Path]:
-    """One histogram panel per metric, one colour per system; PNG + SVG paths.
+    """One histogram panel per metric, one outline colour per system; PNG, SVG and PDF.
+
+    Every system of a panel shares the panel's bins; a dashed line marks each system's mean,
+    which the legend also gives.
+
+    Args:
+        score_files: ``scores/<system>.jsonl`` files written by ``himed-rewards eval``.
+        out_dir: folder for the figure files.
+        metrics: score keys to plot (default: every key all files share).
+        stem: file name without extension.
+
+    Returns:
+        The PNG (300 dpi), SVG and PDF paths.
 
     Examples:
         >>> import tempfile, pathlib
         >>> d = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (d / "a.jsonl").write_text('{"rouge_l": 0.5}\\n{"rouge_l": 0.7}\\n')
+        >>> _ = (d / "a.jsonl").write_text('{"rougeL": 0.5}\\n{"rougeL": 0.7}\\n')
         >>> [p.suffix for p in plot_distributions([d / "a.jsonl"], d)]
-        ['.png', '.svg']
+        ['.png', '.svg', '.pdf']
     """
+    import numpy as np
+
     if not score_files:
         raise ValueError("score_files must name at least one scores JSONL file")
     systems = [load_scores(p) for p in score_files]
@@ -68,20 +83,33 @@ def plot_distributions(score_files: list[str | Path], out_dir: str | Path,
     chosen = [m for m in chosen if any(cols[m] for _, cols in systems)]
     if not chosen:
         raise ValueError("no metric has any value to plot")
-    plt = pyplot()
     ncols = min(3, len(chosen))
     nrows = -(-len(chosen) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
-    for k, metric in enumerate(chosen):
-        ax = axes[k // ncols][k % ncols]
-        for system, cols in systems:
-            if cols[metric]:
-                ax.hist(cols[metric], bins=30, alpha=0.55, label=system)
-        ax.set_title(metric)
-        ax.grid(alpha=0.3)
-    for k in range(len(chosen), nrows * ncols):
-        axes[k // ncols][k % ncols].set_visible(False)
-    axes[0][0].legend(fontsize="small")
-    fig.suptitle("Per-sample score distributions")
-    fig.tight_layout()
-    return save(fig, out_dir, stem)
+    with paper_style() as plt:
+        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.7 * nrows),
+                                 squeeze=False)
+        for k, metric in enumerate(chosen):
+            ax = axes[k // ncols][k % ncols]
+            pooled = np.concatenate([cols[metric] for _, cols in systems if cols[metric]])
+            low, high = float(pooled.min()), float(pooled.max())
+            bins = np.linspace(low, high if high > low else low + 1.0, 31)
+            for j, (system, cols) in enumerate(systems):
+                values = cols[metric]
+                if not values:
+                    continue
+                colour = colours[j % len(colours)]
+                mean = float(np.mean(values))
+                ax.hist(values, bins=bins, histtype="step", linewidth=1.4, color=colour,
+                        label=f"{system} (mean {mean:.3f}, n={len(values)})")
+                ax.axvline(mean, color=colour, linestyle="--", linewidth=1.0)
+            title, xlabel = metric_label(metric)
+            ax.set_title(title)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("reports (count)")
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=1)
+        for k in range(len(chosen), nrows * ncols):
+            axes[k // ncols][k % ncols].set_visible(False)
+        fig.suptitle("Per-report score distributions")
+        fig.tight_layout()
+        return save(fig, out_dir, stem)

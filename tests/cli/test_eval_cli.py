@@ -45,7 +45,7 @@ def test_eval_subset_writes_table3_files(tmp_path, baseline_file, capsys):
     assert sig["versions"]["himed-rewards"] and "semantic:" in sig["reward"]["config"]
     assert sig["reward"]["step"] == 10_000  # the default schedule's T
     model = results["systems"]["model"]
-    for name in ("bleu1", "bleu4", "rouge_l", "meteor", "f1_micro", "f1_macro", "himed"):
+    for name in ("bleu1", "bleu4", "rougeL", "meteor", "f1_micro", "f1_macro", "himed"):
         lo, hi = model[name]["ci"]
         assert lo <= model[name]["value"] <= hi
         assert 0 < model[name]["p_value"] <= 1
@@ -53,10 +53,11 @@ def test_eval_subset_writes_table3_files(tmp_path, baseline_file, capsys):
     assert model["bleu1"]["value"] > results["systems"]["majority"]["bleu1"]["value"]
     rows = list(csv.DictReader((out / "table.csv").open()))
     assert [r["system"] for r in rows] == ["majority", "model"]
+    assert {r["convention"] for r in rows} == {"default"}
     assert float(rows[1]["bleu4"]) == pytest.approx(model["bleu4"]["value"])
     assert (out / "table.md").read_text() == stdout
     scores = [json.loads(line) for line in (out / "scores" / "model.jsonl").open()]
-    assert len(scores) == 60 and {"id", "system", "rouge_l", "meteor", "himed"} <= set(scores[0])
+    assert len(scores) == 60 and {"id", "system", "rougeL", "meteor", "himed"} <= set(scores[0])
 
 
 def test_eval_is_reproducible_with_a_seed(tmp_path, capsys):

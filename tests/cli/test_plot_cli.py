@@ -19,6 +19,8 @@ def _valid(paths):
     for path in paths:
         if path.suffix == ".png":
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        elif path.suffix == ".pdf":
+            assert path.read_bytes()[:5] == b"%PDF-"
         else:
             assert ET.parse(path).getroot().tag.endswith("svg")
 
@@ -27,7 +29,7 @@ def test_plot_schedule(tmp_path, capsys):
     assert main(["plot", "schedule", "--T", "10000", "--alpha-min", "0.1",
                  "--out", str(tmp_path)]) == 0
     printed = [Path(p) for p in capsys.readouterr().out.split()]
-    assert [p.name for p in printed] == ["schedule.png", "schedule.svg"]
+    assert [p.name for p in printed] == ["schedule.png", "schedule.svg", "schedule.pdf"]
     _valid(printed)
 
 
@@ -47,7 +49,7 @@ def test_plot_distributions_from_eval_scores(tmp_path, capsys):
                  "--output-dir", str(out)]) == 0
     capsys.readouterr()
     assert main(["plot", "distributions", "--scores", str(out / "scores" / "preds.jsonl"),
-                 "--metric", "rouge_l", "--metric", "himed", "--out", str(tmp_path)]) == 0
+                 "--metric", "rougeL", "--metric", "himed", "--out", str(tmp_path)]) == 0
     _valid([Path(p) for p in capsys.readouterr().out.split()])
 
 

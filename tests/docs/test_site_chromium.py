@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # page -> headings the rendered DOM must contain (page title and mkdocstrings objects)
 PAGES = {
     "": ["himed-rewards", "Concepts"],
+    "concepts/": ["The equations"],
     "api/rewards/": ["Rewards API", "score_batch", "RewardConfig"],
     "evaluation/": ["Evaluation: the paper", "Result on the 590 IU X-ray test pairs",
-                    "evaluate"],
+                    "evaluate", "Conventions"],
 }
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -90,11 +92,34 @@ def screenshot_dir(tmp_path_factory) -> Path:
     return path
 
 
+def _dom(site: str, page: str, profile: Path) -> str:
+    """The DOM after scripts ran (the virtual time budget lets MathJax finish typesetting)."""
+    result = _run_chromium(["--virtual-time-budget=15000", "--dump-dom", site + page], profile)
+    assert result.returncode == 0 and "<html" in result.stdout, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_math_is_typeset_by_mathjax(site, tmp_path):
+    dom = _dom(site, "concepts/", tmp_path / "profile")
+    assert dom.count('class="arithmatex"') >= 4
+    # MathJax replaced the TeX with rendered SVG: no raw TeX left in the math spans.
+    assert dom.count("<mjx-container") >= 8, "MathJax did not typeset the formulas"
+    assert "<svg" in dom and "\\alpha_1" not in dom.split("<mjx-container", 1)[1]
+
+
+def test_api_signatures_show_annotations_and_returns(site, tmp_path):
+    dom = _dom(site, "api/rewards/", tmp_path / "profile")
+    signature = dom.split('id="himed_rewards.rewards.compose.score_batch"', 1)[1][:20000]
+    assert "doc-signature" in signature
+    text = re.sub(r"<[^>]+>", "", signature)
+    assert "completions: Sequence[str]" in text and "step: int" in text
+    assert "list[RewardBreakdown]" in text and "Returns" in text
+    assert ":func:" not in dom and ":class:" not in dom  # Sphinx roles were converted
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_renders_expected_headings(site, page, tmp_path):
-    result = _run_chromium(["--dump-dom", site + page], tmp_path / "profile")
-    dom = result.stdout
-    assert result.returncode == 0 and "<html" in dom, result.stderr[-2000:]
+    dom = _dom(site, page, tmp_path / "profile")
     assert "<h1" in dom
     for heading in PAGES[page]:
         assert heading in dom, f"{page or 'home'}: {heading!r} not rendered"

@@ -48,7 +48,7 @@ def test_resampled_scores_equal_rescoring_the_resample(iu_eval):
             assert metrics[f"bleu{k + 1}"].resampled(weights)[0] == pytest.approx(bleu[k],
                                                                                    abs=1e-12)
         rouge = rouge_l_batch(rh, rr).fmeasure.mean()
-        assert metrics["rouge_l"].resampled(weights)[0] == pytest.approx(rouge, abs=1e-12)
+        assert metrics["rougeL"].resampled(weights)[0] == pytest.approx(rouge, abs=1e-12)
         f1 = micro_f1(chexpert_counts(rh, rr).sum(0)[None])[0]
         assert metrics["f1_micro"].resampled(weights)[0] == pytest.approx(f1, abs=1e-12)
 
@@ -79,6 +79,6 @@ def test_bootstrap_weights_reject_bad_counts(bad, error):
 
 def test_interval_level_must_be_a_probability(iu_eval):
     _, hyps, refs = iu_eval
-    metric = compute_statistics(hyps[:5], refs[:5]).metrics["rouge_l"]
+    metric = compute_statistics(hyps[:5], refs[:5]).metrics["rougeL"]
     with pytest.raises(ValueError, match="level"):
         confidence_interval(metric, bootstrap_weights(5, 10), level=95)

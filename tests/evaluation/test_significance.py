@@ -45,7 +45,7 @@ def test_identical_systems_are_never_significant(iu_eval):
     m = compute_statistics(hyps[:50], refs[:50]).metrics
     for test, w in (("paired-bs", bootstrap_weights(50, 100)),
                     ("paired-ar", randomization_masks(50, 100))):
-        for name in ("bleu4", "rouge_l", "f1_micro"):
+        for name in ("bleu4", "rougeL", "f1_micro"):
             assert paired_p_value(m[name], m[name], test, w) == 1.0
 
 
@@ -64,4 +64,4 @@ def test_bad_test_name_and_mismatched_metrics_are_rejected(iu_eval):
     with pytest.raises(ValueError, match="paired-bs, paired-ar"):
         paired_p_value(m["bleu4"], m["bleu4"], "t-test", w)
     with pytest.raises(ValueError, match="cannot compare"):
-        paired_p_value(m["bleu4"], m["rouge_l"], "paired-bs", w)
+        paired_p_value(m["bleu4"], m["rougeL"], "paired-bs", w)
