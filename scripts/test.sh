@@ -11,6 +11,8 @@ bash .ci/setup_train.sh                      # torch==2.13.0 (CPU, local) first,
 # constraints.txt pins every test/dev dependency, so a fresh clone reproduces CI.
 "$PY" -m pip install --quiet -c constraints.txt -e ".[dev,server,eval,docs]"
 bash .ci/setup_frameworks.sh                 # verl 0.9.1, OpenRLHF 0.11.2 (adapter tests)
+# bert-score depends on torch (installed above); --no-deps keeps it from touching the stack.
+"$PY" -m pip install --quiet --no-deps bert-score==0.3.13   # the BERTScore backend's tests
 
 echo "== Chromium for the docs-site test" >&2
 bash .ci/setup_docs_browser.sh               # Debian's chromium (idempotent)
