@@ -18,7 +18,7 @@ CheXpert.
 
 from __future__ import annotations
 
-from himed_rewards.clinical.negation import analyse, polarity_of_span
+from himed_rewards.clinical.negation import analyse, is_blocked, polarity_of_span
 from himed_rewards.clinical.rules import RULES, TOKEN_RE, Mention, match_phrases
 
 __all__ = ["FINDINGS", "PATHOLOGIES", "label_report"]
@@ -42,7 +42,7 @@ def _qualifier_polarity(ctx, i: int, j: int) -> str | None:
         for k in positions:
             if ctx.keys[k][0] in RULES.qualifiers:
                 lo, hi = lo_hi(k)
-                if any(lo <= t < hi for t in ctx.terms):
+                if is_blocked(ctx.terms, lo, hi):  # bisect: linear time on long texts
                     break  # a terminator separates the word from the anatomy
                 return polarity_of_span(ctx, k, k + 1)
     return None

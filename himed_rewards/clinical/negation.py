@@ -27,7 +27,7 @@ from himed_rewards.clinical.rules import (
     token_keys,
 )
 
-__all__ = ["POLARITIES", "TextContext", "analyse", "polarity_of_span", "polarity_at"]
+__all__ = ["POLARITIES", "TextContext", "analyse", "is_blocked", "polarity_of_span", "polarity_at"]
 
 #: The three labels a mention can get.
 POLARITIES = ("positive", "negative", "uncertain")
@@ -72,7 +72,7 @@ def analyse(words: list[str]) -> TextContext:
     return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues])
 
 
-def _blocked(terms: list[int], lo: int, hi: int) -> bool:
+def is_blocked(terms: list[int], lo: int, hi: int) -> bool:
     """True when a terminator starts in ``[lo, hi)``: the scope is cut between the two."""
     k = bisect_left(terms, lo)
     return k < len(terms) and terms[k] < hi
@@ -99,12 +99,12 @@ def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
         applies = (
             s < i < e  # the mention sits inside a trigger that starts before it ("not enlarged")
         ) or (
-            trig.pre and e <= i and i - e <= trig.window_pre and not _blocked(ctx.terms, e, i)
+            trig.pre and e <= i and i - e <= trig.window_pre and not is_blocked(ctx.terms, e, i)
         ) or (
             trig.post
             and s >= j
             and s - j <= trig.window_post
-            and not _blocked(ctx.terms, j, s)
+            and not is_blocked(ctx.terms, j, s)
         )
         if not applies:
             continue
