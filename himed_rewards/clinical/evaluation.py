@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GOLD_COLUMNS", "FindingScore", "load_iu_gold", "score_labels", "micro_f1"]
+__all__ = [
+    "GOLD_COLUMNS", "FindingScore", "RankingResult", "load_iu_gold", "micro_f1", "run_radjudge",
+    "score_labels",
+]
 
 #: Gold column -> canonical finding name (``normal`` is CheXpert's ``no_finding``).
 GOLD_COLUMNS = {
@@ -129,3 +132,52 @@ def micro_f1(scores: Iterable[FindingScore]) -> float:
     if 2 * tp + fp + fn == 0:
         raise ValueError("micro_f1 needs at least one gold or predicted positive")
     return 2 * tp / (2 * tp + fp + fn)
+
+
+@dataclass(frozen=True)
+class RankingResult:
+    """One RadJudge case: its id, category, whether it passed, and the scores."""
+
+    case: str
+    category: str
+    passed: bool
+    scores: dict[str, float]
+
+
+def _comparison_holds(rule: str, scores: dict[str, float]) -> bool:
+    left, op, right = rule.split()
+    a, b = scores[left], scores[right]
+    if op == ">":
+        return a > b
+    if op == "=":
+        return abs(a - b) < 0.01
+    raise ValueError(f"unknown comparison {op!r} in ranking rule {rule!r}")
+
+
+def run_radjudge(
+    cases: dict, score: Callable[[str, str], float]
+) -> list[RankingResult]:
+    """Run RadJudge ranking cases (CRIMSON's ``RANKING_TESTS`` as JSON) with ``score``.
+
+    ``score(candidate, ground_truth)`` is higher-is-better. A case passes when every
+    comparison of its ``expected_ranking`` holds: ``"A > B"`` means ``score(A) > score(B)``,
+    ``"A = B"`` means ``|score(A) - score(B)| < 0.01`` (RadJudge's rule). Patient context
+    (age, indication) is not passed to ``score``.
+
+    Examples:
+        >>> cases = {"categories": [{"category": "demo", "tests": [{"id": "1",
+        ...     "ground_truth": "Cardiomegaly.", "expected_ranking": "C1 > C2",
+        ...     "candidates": {"C1": {"text": "Cardiomegaly."}, "C2": {"text": "Clear."}}}]}]}
+        >>> [r.passed for r in run_radjudge(cases, lambda c, g: float(c == g))]
+        [True]
+    """
+    results = []
+    for category in cases["categories"]:
+        for test in category["tests"]:
+            truth = test["ground_truth"]
+            scores = {name: score(c["text"], truth) for name, c in test["candidates"].items()}
+            rules = test["expected_ranking"]
+            rules = [rules] if isinstance(rules, str) else rules
+            passed = all(_comparison_holds(rule, scores) for rule in rules)
+            results.append(RankingResult(test["id"], category["category"], passed, scores))
+    return results

@@ -93,7 +93,7 @@ def _phrase_keys(phrase: str, stem: bool) -> tuple[str, ...]:
 
 
 class Rules:
-    """The compiled rule table: mention trie, trigger trie, qualifier and normal keys."""
+    """The compiled rule table: mention, trigger, normal-statement and attribute tries."""
 
     def __init__(self, table: dict) -> None:
         self.sha256: str = table["sha256"]
@@ -119,6 +119,11 @@ class Rules:
         self.qualifiers = frozenset(normalise(q) for q in table["qualifiers"])
         normal = {_phrase_keys(s, False): True for s in table["normal_statements"]}
         self.normal_trie = _build_trie(normal)
+        attributes = {_phrase_keys(p, False): tuple((kind, value) for kind, value in pairs)
+                      for p, pairs in table["attributes"].items()}  # fmt: skip
+        self.attribute_trie = _build_trie(attributes)
+        self.units: dict[str, float] = dict(table["units"])
+        self.anatomy_words = frozenset(normalise(w) for w in table["anatomy_words"])
 
 
 def _load() -> Rules:

@@ -1,0 +1,238 @@
+"""Attributes of each finding a report states: side, zone, severity, size, change, position.
+
+``describe_report(text)`` extends :func:`~himed_rewards.clinical.label_report`: for every
+finding (and judge-only concept ``x:...``) it returns a :class:`FindingState` with the
+merged polarity and the attributes the report gives it:
+
+* ``sides``: ``{"left"}``, ``{"right"}`` or both (bilateral, bibasilar, biapical);
+* ``zones``: ``upper`` (apex, apical, upper lobe), ``middle`` (mid, lingula), ``lower``
+  (base, basilar, lower lobe, costophrenic), ``central`` (perihilar, hilar);
+* ``severity``: 1 (mild, small, trace), 2 (moderate), 3 (large, severe, marked, tension);
+* ``size_mm``: the largest measurement (a number followed by mm / cm);
+* ``change``: ``new``, ``stable``, ``improved``, ``worsened``;
+* ``position`` (support devices only): ``ok`` or ``malpositioned``.
+
+An attribute word belongs to the nearest mention in its clause (clauses end at sentence
+punctuation, commas and scope terminators such as "with" or "but"); on a tie it goes to
+the mention after it, since radiology modifiers usually precede their noun ("left pleural
+effusion"). Position words only attach to device mentions. Negated mentions carry no
+attributes ("no left effusion" says nothing about a side). The lexicon is in
+``himed_rewards/data/clinical/rules.json`` (``attributes``, ``units``), built by
+``scripts/build_clinical_rules.py``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+
+from himed_rewards.clinical.labeler import merge_polarities, scan
+from himed_rewards.clinical.negation import TextContext
+from himed_rewards.clinical.rules import RULES, SENTENCE_END, match_phrases
+
+__all__ = ["FindingState", "describe_report", "describe_with_filler", "filler_sentences"]
+
+_DEVICE = "support_devices"
+_NUMBER_CHARS = frozenset("0123456789.")
+
+
+@dataclass(frozen=True)
+class FindingState:
+    """What a report says about one finding: polarity plus attributes (empty = unstated).
+
+    Examples:
+        >>> FindingState("positive", sides=frozenset({"left"}), severity=1)
+        FindingState(polarity='positive', sides=frozenset({'left'}), zones=frozenset(), \
+severity=1.0, size_mm=0.0, change=frozenset(), position='')
+    """
+
+    polarity: str
+    sides: frozenset[str] = field(default_factory=frozenset)
+    zones: frozenset[str] = field(default_factory=frozenset)
+    severity: float = 0.0  # 0 = unstated; 1 mild .. 3 severe (mean of the stated words)
+    size_mm: float = 0.0  # 0 = unstated
+    change: frozenset[str] = field(default_factory=frozenset)
+    position: str = ""  # "" | "ok" | "malpositioned"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", float(self.severity))
+
+
+def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
+    """``(token index, kind, value)`` of every attribute word and measurement, by index."""
+    hits: list[tuple[int, str, str | float]] = []
+    for start, _end, pairs in match_phrases(ctx.keys, RULES.attribute_trie):
+        hits.extend((start, kind, value) for kind, value in pairs)
+    words, units = ctx.words, RULES.units
+    for k in range(len(words) - 1):
+        word = words[k]
+        if word[0].isdigit() and _NUMBER_CHARS.issuperset(word):
+            scale = units.get(words[k + 1])
+            if scale is not None:
+                try:
+                    hits.append((k, "size", float(word) * scale))
+                except ValueError:  # "1.2.3" is not a number
+                    continue
+    hits.sort(key=lambda h: h[0])
+    return hits
+
+
+def _clause_ids(ctx: TextContext) -> list[int]:
+    """A clause number per token: clauses end at sentence ends, commas and terminators."""
+    terms = set(ctx.terms)
+    ids, clause = [], 0
+    for k, word in enumerate(ctx.words):
+        if word in SENTENCE_END or word == "," or k in terms:
+            clause += 1
+        ids.append(clause)
+    return ids
+
+
+def _nearest(starts: list[int], mentions: list, clause: list[int], k: int) -> int | None:
+    """Index of the mention nearest token ``k`` in the same clause (ties: the later one)."""
+    pos = bisect_left(starts, k + 1)  # mentions starting after k are at pos and beyond
+    best, best_distance = None, None
+    if pos < len(mentions) and clause[mentions[pos][0]] == clause[k]:
+        best, best_distance = pos, mentions[pos][0] - k
+    if pos > 0:
+        i, j = mentions[pos - 1][0], mentions[pos - 1][1]
+        if clause[i] == clause[k]:
+            distance = 0 if k < j else k - j + 1
+            if best_distance is None or distance < best_distance:
+                best = pos - 1
+    return best
+
+
+def describe_report(text: str) -> dict[str, FindingState]:
+    """Every finding and judge-only concept a report states, with its attributes.
+
+    Keys are the names of :data:`~himed_rewards.clinical.FINDINGS` plus judge-only
+    concepts (``x:lymphadenopathy``, ``x:aortic_aneurysm``, ...); linear time.
+
+    Raises:
+        TypeError: ``text`` is not a str.
+
+    Examples:
+        >>> s = describe_report("Small left pleural effusion, new since prior. No pneumothorax.")
+        >>> e = s["pleural_effusion"]
+        >>> e.polarity, sorted(e.sides), e.severity, s["pneumothorax"].polarity
+        ('positive', ['left'], 1.0, 'negative')
+        >>> describe_report("3.2 cm mass in the right upper lobe.")["mass"].size_mm
+        32.0
+        >>> describe_report("Malpositioned ETT, tip in the right main bronchus.")
+        ... # doctest: +ELLIPSIS
+        {'support_devices': FindingState(polarity='positive', ..., position='malpositioned')}
+    """
+    return _describe(*scan(text))
+
+
+def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
+    """``(describe_report(text), filler_sentences(text))`` from one analysis of the text.
+
+    Examples:
+        >>> states, filler = describe_with_filler("No effusion. Thanks.")
+        >>> sorted(states), filler
+        (['no_finding', 'pleural_effusion'], 1)
+    """
+    ctx, mentions, normal = scan(text)
+    return _describe(ctx, mentions, normal), _filler(ctx)
+
+
+def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, FindingState]:
+    polarities = merge_polarities(mentions, normal)
+    if not mentions:
+        return {f: FindingState(p) for f, p in polarities.items()}
+    starts = [m[0] for m in mentions]
+    clause = _clause_ids(ctx)
+    devices = [m for m in mentions if _DEVICE in m[2]]
+    device_starts = [m[0] for m in devices]
+    gathered: dict[int, list[tuple[str, str | float]]] = {}
+    for k, kind, value in _attribute_hits(ctx):
+        if kind == "position":
+            if devices:
+                index = _nearest(device_starts, devices, clause, k)
+                if index is not None:
+                    gathered.setdefault(starts.index(devices[index][0]), []).append(
+                        (kind, value))
+            continue
+        index = _nearest(starts, mentions, clause, k)
+        if index is not None:
+            gathered.setdefault(index, []).append((kind, value))
+    attributes: dict[str, dict] = {}
+    for index, hits in gathered.items():
+        _, _, findings, polarity = mentions[index]
+        if polarity == "negative":
+            continue
+        for finding in findings:
+            if finding not in polarities:
+                continue
+            slot = attributes.setdefault(finding, {"side": set(), "zone": set(),
+                                                   "severity": [], "size": 0.0,
+                                                   "change": set(), "position": ""})
+            for kind, value in hits:
+                _add(slot, kind, value)
+    out = {}
+    device = attributes.get(_DEVICE)
+    if device is not None and device["position"] == "malpositioned":
+        polarities.pop("no_finding", None)  # a misplaced tube is not a normal study
+    for finding, polarity in polarities.items():
+        slot = attributes.get(finding)
+        if slot is None or polarity == "negative":
+            out[finding] = FindingState(polarity)
+            continue
+        sides = {"left", "right"} if "both" in slot["side"] else slot["side"]
+        severity = sum(slot["severity"]) / len(slot["severity"]) if slot["severity"] else 0.0
+        position = slot["position"] if finding == _DEVICE else ""
+        out[finding] = FindingState(polarity, frozenset(sides), frozenset(slot["zone"]),
+                                    severity, slot["size"], frozenset(slot["change"]),
+                                    position)  # fmt: skip
+    return out
+
+
+def _add(slot: dict, kind: str, value: str | float) -> None:
+    if kind == "side" or kind == "zone" or kind == "change":
+        slot[kind].add(value)
+    elif kind == "severity":
+        slot["severity"].append(int(value))  # type: ignore[arg-type]
+    elif kind == "size":
+        slot["size"] = max(slot["size"], float(value))
+    elif kind == "position" and slot["position"] != "malpositioned":
+        slot["position"] = value  # a malposition anywhere wins over "in place"
+
+
+def filler_sentences(text: str) -> int:
+    """Number of sentences with no clinical content, plus verbatim repeats of a sentence.
+
+    A sentence has content when it names a finding (or an unmention such as "pericardial
+    effusion"), makes a normal statement ("lungs are clear") or names anatomy or a device
+    ("osseous structures are intact"). Raises ``TypeError`` for non-str input.
+
+    Examples:
+        >>> filler_sentences("Heart is normal. Thank you for the referral. Heart is normal.")
+        2
+        >>> filler_sentences("")
+        0
+    """
+    return _filler(scan(text)[0])
+
+
+def _filler(ctx: TextContext) -> int:
+    content = [False] * (len(ctx.words) + 1)
+    for trie in (RULES.mention_trie, RULES.normal_trie):
+        for start, _end, _payload in match_phrases(ctx.keys, trie):
+            content[start] = True
+    anatomy = RULES.anatomy_words
+    seen: set[tuple[str, ...]] = set()
+    filler, begin = 0, 0
+    words = ctx.words
+    for k in range(len(words) + 1):
+        if k < len(words) and words[k] not in SENTENCE_END:
+            continue
+        if k > begin:
+            sentence = tuple(key for key, _ in ctx.keys[begin:k])
+            has_content = any(content[begin:k]) or any(w in anatomy for w in sentence)
+            if not has_content or sentence in seen:
+                filler += 1
+            seen.add(sentence)
+        begin = k + 1
+    return filler
