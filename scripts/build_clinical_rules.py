@@ -160,9 +160,22 @@ JUDGE_CONCEPTS: dict[str, dict[str, bool]] = {
     "x:pneumoperitoneum": {"pneumoperitoneum": False, "free air": False},
     "x:granuloma": {"granuloma": False, "granulomatous disease": False,
                     "granulomatous infection": False},
-    "x:hyperinflation": {"hyperinflat": False, "hyperexpansion": False, "hyperexpanded": False,
-                         "hyperaerated": False},
-    "x:degenerative_spine": {"degenera": False, "spondylosis": False, "osteophyte": False},
+    "x:hyperinflation": {"hyperinflat": False, "hyperinflation": False, "hyperexpansion": False,
+                         "hyperexpanded": False, "hyperaerated": False, "copd": False},
+    "x:degenerative_spine": {"degenera": False, "spondylosis": False, "osteophyte": False,
+                             "osteophytosis": False, "arthropathy": False},
+    "x:spine_curvature": {"kyphosis": False, "scoliosis": False, "dextrocurvature": False,
+                          "levocurvature": False, "dextroscoliosis": False,
+                          "levoscoliosis": False},
+    "x:osteopenia": {"osteopenia": False, "osteodystrophy": False},
+    "x:deformity": {"deformity": False},
+    "x:congestion": {"vascular congestion": False, "pulmonary congestion": False,
+                     "vascular prominence": False, "cephalization": False,
+                     "indistinctness": False},
+    "x:interstitial_markings": {"interstitial markings": False, "reticula": False},
+    "x:diaphragm_elevation": {"elevation": False, "eventration": False},
+    "x:pericardial_effusion": {"pericardial effusion": False},
+    "x:metastasis": {"metastasis": False},
     "x:tortuous_aorta": {"tortuous": False, "tortuosity": False, "ectatic": False,
                          "ectasia": False},
     "x:calcification": {"calcifi": False, "atherosclero": False},
@@ -170,6 +183,15 @@ JUDGE_CONCEPTS: dict[str, dict[str, bool]] = {
                           "hypoinflated": False},
     "x:scarring": {"scarring": False},
 }  # fmt: skip
+# Incidental, chronic findings: the judge still compares them, but a report that has only
+# these (and says the rest is normal) is a normal study for the judge's no_finding, as a
+# radiologist's "no acute disease" impression treats it. label_report keeps CheXpert's
+# stricter No Finding.
+MINOR_CONCEPTS = [
+    "x:granuloma", "x:degenerative_spine", "x:calcification", "x:tortuous_aorta",
+    "x:scarring", "x:hyperinflation", "x:low_lung_volume", "x:spine_curvature", "x:osteopenia",
+    "x:deformity", "x:diaphragm_elevation",
+]  # fmt: skip
 # An aneurysm of the thoracic aorta widens the mediastinal contour (CheXpert's enlarged
 # cardiomediastinum), so a report that only says "widened mediastinum" is half right.
 JUDGE_EXTRA_FINDINGS = {"aortic aneurysm": ["enlarged_cardiomediastinum"]}
@@ -643,6 +665,7 @@ def build(vocab: Path) -> dict:
         "normal_statements": [norm_phrase(s) for s in NORMAL_STATEMENTS],
         "attributes": build_attributes(),
         "units": UNITS,
+        "minor_concepts": sorted(MINOR_CONCEPTS),
         "anatomy_words": sorted(norm_phrase(w) for w in ANATOMY_WORDS),
     }
     payload = json.dumps(table, sort_keys=True).encode()

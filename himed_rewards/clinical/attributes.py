@@ -140,6 +140,14 @@ def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
 
 def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, FindingState]:
     polarities = merge_polarities(mentions, normal)
+    if "no_finding" not in polarities and mentions:
+        minor = RULES.minor_concepts | {RULES.other}
+        significant = any(
+            p != "negative" and f in polarities and f not in minor for _, _, fs, p in mentions
+            for f in fs
+        ) or any(p != "negative" and set(fs) <= {RULES.other} for _, _, fs, p in mentions)
+        if not significant:  # only incidental findings: a normal study for the judge
+            polarities["no_finding"] = "positive"
     if not mentions:
         return {f: FindingState(p) for f, p in polarities.items()}
     starts = [m[0] for m in mentions]

@@ -34,7 +34,7 @@ at 0. An attribute only the candidate states costs nothing here.
 * **completeness** = weighted mean agreement over the reference's positive and uncertain
   findings of what the candidate says about each (0 when silent), less 0.1 per attribute
   the reference states and the candidate omits (0.5 for a device malposition). A normal
-  reference has one thing to recall, ``no_finding``; nothing to recall gives 1.0.
+  reference also has ``no_finding`` to recall; nothing to recall gives 1.0.
 
 Weights (clinical significance, hand-set): pneumothorax, pneumomediastinum and
 pneumoperitoneum 3; pneumonia, consolidation, edema, mass and aortic aneurysm 2; pleural
@@ -70,7 +70,9 @@ _WEIGHTS = {
     "x:aortic_aneurysm": 2.0, "pleural_effusion": 1.5, "fracture": 1.5,
     "enlarged_cardiomediastinum": 1.5, "x:granuloma": 0.5, "x:degenerative_spine": 0.5,
     "x:calcification": 0.5, "x:tortuous_aorta": 0.5, "x:scarring": 0.5,
-    "x:hyperinflation": 0.5, "x:low_lung_volume": 0.5,
+    "x:hyperinflation": 0.5, "x:low_lung_volume": 0.5, "x:spine_curvature": 0.5,
+    "x:osteopenia": 0.5, "x:deformity": 0.5, "x:diaphragm_elevation": 0.5,
+    "x:metastasis": 2.0, "x:pericardial_effusion": 1.5,
 }  # fmt: skip
 _MALPOSITION_WEIGHT = 4.0
 # CheXpert's hierarchy: a child finding implies its parent ("pneumonia" is a lung opacity).
@@ -205,8 +207,8 @@ def judge_states(
     relevance /= 1.0 + _FILLER_COST * extra
     targets = [f for f, r in reference.items()
                if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
-    if not targets and "no_finding" in reference:
-        targets = ["no_finding"]
+    if "no_finding" in reference:  # a normal study (perhaps with incidental findings)
+        targets.append("no_finding")
     if targets:
         recalled = weights = 0.0
         for f in targets:

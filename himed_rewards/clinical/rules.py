@@ -123,6 +123,7 @@ class Rules:
                       for p, pairs in table["attributes"].items()}  # fmt: skip
         self.attribute_trie = _build_trie(attributes)
         self.units: dict[str, float] = dict(table["units"])
+        self.minor_concepts = frozenset(table["minor_concepts"])
         self.anatomy_words = frozenset(normalise(w) for w in table["anatomy_words"])
 
 
