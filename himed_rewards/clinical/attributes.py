@@ -13,7 +13,7 @@ merged polarity and the attributes the report gives it:
 * ``position`` (support devices only): ``ok`` or ``malpositioned``.
 
 An attribute word belongs to the nearest mention in its clause (clauses end at sentence
-punctuation, commas and scope terminators such as "with" or "but"); on a tie it goes to
+punctuation, commas and contrast words such as "but"); on a tie it goes to
 the mention after it, since radiology modifiers usually precede their noun ("left pleural
 effusion"). Position words only attach to device mentions. Negated mentions carry no
 attributes ("no left effusion" says nothing about a side). The lexicon is in
@@ -34,6 +34,8 @@ __all__ = ["FindingState", "describe_report", "describe_with_filler", "filler_se
 
 _DEVICE = "support_devices"
 _NUMBER_CHARS = frozenset("0123456789.")
+_SIDES = frozenset({"left", "right"})
+_MORE = frozenset({"greater", "worse", "more", "larger", "bigger", "predominant"})
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class FindingState:
     Examples:
         >>> FindingState("positive", sides=frozenset({"left"}), severity=1)
         FindingState(polarity='positive', sides=frozenset({'left'}), zones=frozenset(), \
-severity=1.0, size_mm=0.0, change=frozenset(), position='')
+severity=1.0, size_mm=0.0, change=frozenset(), position='', sites=frozenset(), dominant='')
     """
 
     polarity: str
@@ -53,6 +55,10 @@ severity=1.0, size_mm=0.0, change=frozenset(), position='')
     size_mm: float = 0.0  # 0 = unstated
     change: frozenset[str] = field(default_factory=frozenset)
     position: str = ""  # "" | "ok" | "malpositioned"
+    # (side, zone) of each lateral mention: "right upper and left mid-lung opacities" are
+    # two sites, so swapping one side still changes the set (the sides alone would not).
+    sites: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    dominant: str = ""  # "left greater than right": "left"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "severity", float(self.severity))
@@ -64,6 +70,9 @@ def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
     for start, _end, pairs in match_phrases(ctx.keys, RULES.attribute_trie):
         hits.extend((start, kind, value) for kind, value in pairs)
     words, units = ctx.words, RULES.units
+    for k in range(len(words) - 2):  # "left greater than right": the predominant side
+        if words[k] in _SIDES and words[k + 1] in _MORE and words[k + 2] == "than":
+            hits.append((k, "dominant", words[k]))
     for k in range(len(words) - 1):
         word = words[k]
         if word[0].isdigit() and _NUMBER_CHARS.issuperset(word):
@@ -77,14 +86,29 @@ def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
     return hits
 
 
+_CLAUSE_WORDS = frozenset({",", "but", "however", "although", "whereas", "while", "and/or"})
+
+
 def _clause_ids(ctx: TextContext) -> list[int]:
-    """A clause number per token: clauses end at sentence ends, commas and terminators."""
-    terms = set(ctx.terms)
+    """A clause number per token: clauses end at sentence ends, commas and contrast words.
+
+    Unlike negation scopes, "with" does not end a clause here: in "left middle lobe with
+    increased opacities" the side belongs to the opacity.
+    """
     ids, clause = [], 0
-    for k, word in enumerate(ctx.words):
-        if word in SENTENCE_END or word == "," or k in terms:
+    for word in ctx.words:
+        if word in SENTENCE_END or word in _CLAUSE_WORDS:
             clause += 1
         ids.append(clause)
+    return ids
+
+
+def _sentence_ids(ctx: TextContext) -> list[int]:
+    ids, number = [], 0
+    for word in ctx.words:
+        if word in SENTENCE_END:
+            number += 1
+        ids.append(number)
     return ids
 
 
@@ -119,9 +143,9 @@ def describe_report(text: str) -> dict[str, FindingState]:
         ('positive', ['left'], 1.0, 'negative')
         >>> describe_report("3.2 cm mass in the right upper lobe.")["mass"].size_mm
         32.0
-        >>> describe_report("Malpositioned ETT, tip in the right main bronchus.")
-        ... # doctest: +ELLIPSIS
-        {'support_devices': FindingState(polarity='positive', ..., position='malpositioned')}
+        >>> describe_report("Malpositioned ETT, tip in the right main bronchus.")[
+        ...     "support_devices"].position
+        'malpositioned'
     """
     return _describe(*scan(text))
 
@@ -150,8 +174,13 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
             polarities["no_finding"] = "positive"
     if not mentions:
         return {f: FindingState(p) for f, p in polarities.items()}
+    # "density representing atelectasis": attributes go to the findings, not to "other" words.
+    mentions = [m for m in mentions if not set(m[2]) <= {RULES.other}]
+    if not mentions:
+        return {f: FindingState(p) for f, p in polarities.items()}
     starts = [m[0] for m in mentions]
     clause = _clause_ids(ctx)
+    sentence = _sentence_ids(ctx)
     devices = [m for m in mentions if _DEVICE in m[2]]
     device_starts = [m[0] for m in devices]
     gathered: dict[int, list[tuple[str, str | float]]] = {}
@@ -163,7 +192,16 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
                     gathered.setdefault(starts.index(devices[index][0]), []).append(
                         (kind, value))
             continue
+        if kind == "dominant":  # "effusions, left greater than right": crosses the comma
+            index = bisect_left(starts, k) - 1
+            if index >= 0 and sentence[mentions[index][0]] == sentence[k]:
+                gathered.setdefault(index, []).append((kind, value))
+            continue
         index = _nearest(starts, mentions, clause, k)
+        if index is None and kind in ("side", "zone"):
+            # "In the right midlung zone, there is a small nodule": the clause names only
+            # the place; it belongs to the sentence's nearest finding.
+            index = _nearest(starts, mentions, sentence, k)
         if index is not None:
             gathered.setdefault(index, []).append((kind, value))
     attributes: dict[str, dict] = {}
@@ -176,9 +214,11 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
                 continue
             slot = attributes.setdefault(finding, {"side": set(), "zone": set(),
                                                    "severity": [], "size": 0.0,
-                                                   "change": set(), "position": ""})
+                                                   "change": set(), "position": "",
+                                                   "sites": set(), "dominant": ""})  # fmt: skip
             for kind, value in hits:
                 _add(slot, kind, value)
+            slot["sites"].update(_sites(hits))
     out = {}
     device = attributes.get(_DEVICE)
     if device is not None and device["position"] == "malpositioned":
@@ -193,8 +233,18 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
         position = slot["position"] if finding == _DEVICE else ""
         out[finding] = FindingState(polarity, frozenset(sides), frozenset(slot["zone"]),
                                     severity, slot["size"], frozenset(slot["change"]),
-                                    position)  # fmt: skip
+                                    position, frozenset(slot["sites"]),
+                                    slot["dominant"])  # fmt: skip
     return out
+
+
+def _sites(hits: list[tuple[str, str | float]]) -> set[tuple[str, str]]:
+    """``(side, zone)`` pairs of one mention ("" = unstated zone); none without a side."""
+    sides = {v for k, v in hits if k == "side"}
+    if "both" in sides:
+        sides = {"left", "right"}
+    zones = {v for k, v in hits if k == "zone"} or {""}
+    return {(side, zone) for side in sides for zone in zones}  # type: ignore[misc]
 
 
 def _add(slot: dict, kind: str, value: str | float) -> None:
@@ -204,6 +254,8 @@ def _add(slot: dict, kind: str, value: str | float) -> None:
         slot["severity"].append(int(value))  # type: ignore[arg-type]
     elif kind == "size":
         slot["size"] = max(slot["size"], float(value))
+    elif kind == "dominant":
+        slot["dominant"] = value
     elif kind == "position" and slot["position"] != "malpositioned":
         slot["position"] = value  # a malposition anywhere wins over "in place"
 

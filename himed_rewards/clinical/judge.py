@@ -16,7 +16,9 @@ negative       0         0.5        1
 =============  ========  =========  ================
 
 and, when both assert the finding, loses the penalty of every attribute both state and
-disagree on (left vs right 0.75, bilateral vs one side 0.3, zone 0.3, severity 0.3 per
+disagree on (sides: 0.75 times one minus the Jaccard overlap of the (side, zone) sites,
+so left vs right 0.75 and bilateral vs one side 0.375; the predominant side of a
+bilateral finding 0.3; zone 0.3, severity 0.3 per
 step, size ``min(0.75, |ln(c / r)|)``, interval change 0.4, device position 1), floored
 at 0. An attribute only the candidate states costs nothing here.
 
@@ -124,8 +126,10 @@ def _state(states: Mapping[str, FindingState], finding: str) -> FindingState | N
 
 def _attribute_penalty(c: FindingState, r: FindingState) -> float:
     penalty = 0.0
-    if c.sides and r.sides and c.sides != r.sides:
-        penalty += 0.3 if c.sides & r.sides else 0.75
+    if c.sides and r.sides and (c.sides != r.sides or c.sites != r.sites):
+        penalty += 0.75 * (1.0 - _site_overlap(c, r))
+    if c.dominant and r.dominant and c.dominant != r.dominant:
+        penalty += 0.3  # "left greater than right" against "right greater than left"
     if c.zones and r.zones and not c.zones & r.zones:
         penalty += 0.3
     if c.severity and r.severity:
@@ -137,6 +141,14 @@ def _attribute_penalty(c: FindingState, r: FindingState) -> float:
     if c.position and r.position and c.position != r.position:
         penalty += 1.0
     return penalty
+
+
+def _site_overlap(c: FindingState, r: FindingState) -> float:
+    """Jaccard overlap of the lateral sites; zones count only where both always give one."""
+    mine, theirs = c.sites or {(s, "") for s in c.sides}, r.sites or {(s, "") for s in r.sides}
+    if any(z == "" for _, z in mine) or any(z == "" for _, z in theirs):
+        mine, theirs = {(s, "") for s, _ in mine}, {(s, "") for s, _ in theirs}
+    return len(mine & theirs) / len(mine | theirs)
 
 
 def _agreement(c: FindingState, r: FindingState) -> float:
