@@ -26,7 +26,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from himed_rewards.clinical.labeler import merge_polarities, scan
+from himed_rewards.clinical.labeler import merge_polarities, scan, scan_content
 from himed_rewards.clinical.negation import TextContext
 from himed_rewards.clinical.rules import RULES, SENTENCE_END, match_phrases
 
@@ -158,8 +158,9 @@ def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
         >>> sorted(states), filler
         (['no_finding', 'pleural_effusion'], 1)
     """
-    ctx, mentions, normal = scan(text)
-    return _describe(ctx, mentions, normal), _filler(ctx)
+    ctx, mentions, normal_starts, phrase_starts = scan_content(text)
+    return _describe(ctx, mentions, bool(normal_starts)), _filler(ctx, normal_starts +
+                                                                 phrase_starts)
 
 
 def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, FindingState]:
@@ -273,26 +274,27 @@ def filler_sentences(text: str) -> int:
         >>> filler_sentences("")
         0
     """
-    return _filler(scan(text)[0])
+    ctx, _, normal_starts, phrase_starts = scan_content(text)
+    return _filler(ctx, normal_starts + phrase_starts)
 
 
-def _filler(ctx: TextContext) -> int:
-    content = [False] * (len(ctx.words) + 1)
-    for trie in (RULES.mention_trie, RULES.normal_trie):
-        for start, _end, _payload in match_phrases(ctx.keys, trie):
-            content[start] = True
+def _filler(ctx: TextContext, content_starts: list[int]) -> int:
+    """Sentences (between ``ctx.breaks``) with no content start and no anatomy word, plus
+    verbatim repeats."""
+    content = sorted(content_starts)
     anatomy = RULES.anatomy_words
     seen: set[tuple[str, ...]] = set()
-    filler, begin = 0, 0
-    words = ctx.words
-    for k in range(len(words) + 1):
-        if k < len(words) and words[k] not in SENTENCE_END:
-            continue
-        if k > begin:
-            sentence = tuple(key for key, _ in ctx.keys[begin:k])
-            has_content = any(content[begin:k]) or any(w in anatomy for w in sentence)
+    filler, begin, c = 0, 0, 0
+    keys = ctx.keys
+    for end in [*ctx.breaks, len(keys)]:
+        if end > begin:
+            while c < len(content) and content[c] < begin:
+                c += 1
+            sentence = tuple(key for key, _ in keys[begin:end])
+            has_content = (c < len(content) and content[c] < end) or not anatomy.isdisjoint(
+                sentence)
             if not has_content or sentence in seen:
                 filler += 1
             seen.add(sentence)
-        begin = k + 1
+        begin = end + 1
     return filler

@@ -21,7 +21,9 @@ from __future__ import annotations
 from himed_rewards.clinical.negation import TextContext, analyse, is_blocked, polarity_of_span
 from himed_rewards.clinical.rules import RULES, TOKEN_RE, Mention, match_phrases
 
-__all__ = ["FINDINGS", "PATHOLOGIES", "label_report", "merge_polarities", "scan"]
+__all__ = [
+    "FINDINGS", "PATHOLOGIES", "label_report", "merge_polarities", "scan", "scan_content",
+]
 
 #: The 21 canonical findings: CheXpert's 14 observations united with NIH ChestX-ray14's.
 FINDINGS: tuple[str, ...] = RULES.findings
@@ -72,18 +74,35 @@ def scan(text: str) -> tuple[TextContext, list[tuple[int, int, tuple[str, ...], 
         >>> [(i, j, f, p) for i, j, f, p in mentions], normal
         ([(1, 2, ('pleural_effusion',), 'negative')], True)
     """
+    ctx, mentions, normal_starts, _ = scan_content(text)
+    return ctx, mentions, bool(normal_starts)
+
+
+def scan_content(
+    text: str,
+) -> tuple[TextContext, list[tuple[int, int, tuple[str, ...], str]], list[int], list[int]]:
+    """:func:`scan` plus where every normal statement and every phrase match starts
+    (unmentions and bare anatomy included): what makes a sentence clinical content.
+
+    Examples:
+        >>> _, _, normal_starts, phrase_starts = scan_content("Heart size. Lungs are clear.")
+        >>> normal_starts, phrase_starts
+        ([5], [0])
+    """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     ctx = analyse(TOKEN_RE.findall(text.lower()))
     mentions = []
+    phrase_starts = []
     for i, j, mention in match_phrases(ctx.keys, RULES.mention_trie):
+        phrase_starts.append(i)
         if not mention.findings:
             continue  # an "unmention" such as "pericardial effusion" or "plate-like"
         polarity = _mention_polarity(ctx, i, j, mention)
         if polarity is not None:
             mentions.append((i, j, mention.findings, polarity))
-    normal = bool(match_phrases(ctx.keys, RULES.normal_trie))
-    return ctx, mentions, normal
+    normal_starts = [i for i, _, _ in match_phrases(ctx.keys, RULES.normal_trie)]
+    return ctx, mentions, normal_starts, phrase_starts
 
 
 def merge_polarities(

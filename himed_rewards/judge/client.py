@@ -97,7 +97,7 @@ class LLMJudge:
     Examples:
         >>> judge = LLMJudge("http://127.0.0.1:8000/v1", "Qwen/Qwen3-30B-A3B")
         >>> judge.signature().split("|")
-        ['llm_judge', 'model:Qwen/Qwen3-30B-A3B', 'prompt:himed-judge-v1', 'dialect:openai',
+        ['llm_judge', 'model:Qwen/Qwen3-30B-A3B', 'prompt:himed-judge-v2', 'dialect:openai',
          'scale:0-10', 'temperature:0.0']
         >>> judge.score_batch([], [])
         []

@@ -27,7 +27,7 @@ def test_implements_the_semantic_scorer_contract(llm_server):
     with make_judge(llm_server) as judge:
         assert isinstance(judge, SemanticScorer)
         assert judge.name == "llm_judge"
-        assert "prompt:himed-judge-v1" in judge.signature()
+        assert "prompt:himed-judge-v2" in judge.signature()
         [verdict] = judge.score_batch([CAND], [REF])
     assert verdict == SemanticVerdict(0.8, 0.6, 0.4, source=judge.signature())
     assert verdict.total == pytest.approx(1.8)
