@@ -199,9 +199,10 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
                 gathered.setdefault(index, []).append((kind, value))
             continue
         index = _nearest(starts, mentions, clause, k)
-        if index is None and kind in ("side", "zone"):
-            # "In the right midlung zone, there is a small nodule": the clause names only
-            # the place; it belongs to the sentence's nearest finding.
+        if index is None:
+            # "In the right midlung zone, there is a small nodule", "Left effusion,
+            # increased since prior": a clause without a finding qualifies the sentence's
+            # nearest one.
             index = _nearest(starts, mentions, sentence, k)
         if index is not None:
             gathered.setdefault(index, []).append((kind, value))
