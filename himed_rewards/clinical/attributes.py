@@ -43,7 +43,7 @@ class FindingState:
     """What a report says about one finding: polarity plus attributes (empty = unstated).
 
     Examples:
-        >>> FindingState("positive", sides=frozenset({"left"}), severity=1)
+        >>> FindingState("positive", sides=frozenset({"left"}), severity=1.0)
         FindingState(polarity='positive', sides=frozenset({'left'}), zones=frozenset(), \
 severity=1.0, size_mm=0.0, change=frozenset(), position='', sites=frozenset(), dominant='')
     """
@@ -60,14 +60,15 @@ severity=1.0, size_mm=0.0, change=frozenset(), position='', sites=frozenset(), d
     sites: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     dominant: str = ""  # "left greater than right": "left"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "severity", float(self.severity))
+
+
+_PLAIN = {p: FindingState(p) for p in ("positive", "negative", "uncertain")}
 
 
 def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
     """``(token index, kind, value)`` of every attribute word and measurement, by index."""
     hits: list[tuple[int, str, str | float]] = []
-    for start, _end, pairs in match_phrases(ctx.keys, RULES.attribute_trie):
+    for start, _end, pairs in match_phrases(ctx.keys, RULES.attribute_trie, ctx.starts[3]):
         hits.extend((start, kind, value) for kind, value in pairs)
     words, units = ctx.words, RULES.units
     for k in range(len(words) - 2):  # "left greater than right": the predominant side
@@ -89,27 +90,24 @@ def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
 _CLAUSE_WORDS = frozenset({",", "but", "however", "although", "whereas", "while", "and/or"})
 
 
-def _clause_ids(ctx: TextContext) -> list[int]:
-    """A clause number per token: clauses end at sentence ends, commas and contrast words.
+def _clause_and_sentence_ids(ctx: TextContext) -> tuple[list[int], list[int]]:
+    """A clause and a sentence number per token. Clauses end at sentence ends, commas and
+    contrast words.
 
     Unlike negation scopes, "with" does not end a clause here: in "left middle lobe with
     increased opacities" the side belongs to the opacity.
     """
-    ids, clause = [], 0
-    for word in ctx.words:
-        if word in SENTENCE_END or word in _CLAUSE_WORDS:
-            clause += 1
-        ids.append(clause)
-    return ids
-
-
-def _sentence_ids(ctx: TextContext) -> list[int]:
-    ids, number = [], 0
+    clauses, sentences = [], []
+    clause = sentence = 0
     for word in ctx.words:
         if word in SENTENCE_END:
-            number += 1
-        ids.append(number)
-    return ids
+            clause += 1
+            sentence += 1
+        elif word in _CLAUSE_WORDS:
+            clause += 1
+        clauses.append(clause)
+        sentences.append(sentence)
+    return clauses, sentences
 
 
 def _nearest(starts: list[int], mentions: list, clause: list[int], k: int) -> int | None:
@@ -173,19 +171,18 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
         ) or any(p != "negative" and set(fs) <= {RULES.other} for _, _, fs, p in mentions)
         if not significant:  # only incidental findings: a normal study for the judge
             polarities["no_finding"] = "positive"
-    if not mentions:
-        return {f: FindingState(p) for f, p in polarities.items()}
     # "density representing atelectasis": attributes go to the findings, not to "other" words.
-    mentions = [m for m in mentions if not set(m[2]) <= {RULES.other}]
-    if not mentions:
-        return {f: FindingState(p) for f, p in polarities.items()}
+    other = RULES.other
+    mentions = [m for m in mentions if m[2] != (other,)]
+    hits = _attribute_hits(ctx) if mentions else []
+    if not hits:
+        return {f: _PLAIN[p] for f, p in polarities.items()}
     starts = [m[0] for m in mentions]
-    clause = _clause_ids(ctx)
-    sentence = _sentence_ids(ctx)
+    clause, sentence = _clause_and_sentence_ids(ctx)
     devices = [m for m in mentions if _DEVICE in m[2]]
     device_starts = [m[0] for m in devices]
     gathered: dict[int, list[tuple[str, str | float]]] = {}
-    for k, kind, value in _attribute_hits(ctx):
+    for k, kind, value in hits:
         if kind == "position":
             if devices:
                 index = _nearest(device_starts, devices, clause, k)
@@ -228,7 +225,7 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
     for finding, polarity in polarities.items():
         slot = attributes.get(finding)
         if slot is None or polarity == "negative":
-            out[finding] = FindingState(polarity)
+            out[finding] = _PLAIN[polarity]
             continue
         sides = {"left", "right"} if "both" in slot["side"] else slot["side"]
         severity = sum(slot["severity"]) / len(slot["severity"]) if slot["severity"] else 0.0
@@ -253,7 +250,7 @@ def _add(slot: dict, kind: str, value: str | float) -> None:
     if kind == "side" or kind == "zone" or kind == "change":
         slot[kind].add(value)
     elif kind == "severity":
-        slot["severity"].append(int(value))  # type: ignore[arg-type]
+        slot["severity"].append(float(value))  # type: ignore[arg-type]
     elif kind == "size":
         slot["size"] = max(slot["size"], float(value))
     elif kind == "dominant":

@@ -94,14 +94,14 @@ def scan_content(
     ctx = analyse(TOKEN_RE.findall(text.lower()))
     mentions = []
     phrase_starts = []
-    for i, j, mention in match_phrases(ctx.keys, RULES.mention_trie):
+    for i, j, mention in match_phrases(ctx.keys, RULES.mention_trie, ctx.starts[1]):
         phrase_starts.append(i)
         if not mention.findings:
             continue  # an "unmention" such as "pericardial effusion" or "plate-like"
         polarity = _mention_polarity(ctx, i, j, mention)
         if polarity is not None:
             mentions.append((i, j, mention.findings, polarity))
-    normal_starts = [i for i, _, _ in match_phrases(ctx.keys, RULES.normal_trie)]
+    normal_starts = [i for i, _, _ in match_phrases(ctx.keys, RULES.normal_trie, ctx.starts[2])]
     return ctx, mentions, normal_starts, phrase_starts
 
 

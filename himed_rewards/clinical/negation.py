@@ -23,6 +23,7 @@ from himed_rewards.clinical.rules import (
     SENTENCE_END,
     TOKEN_RE,
     Trigger,
+    candidate_starts,
     match_phrases,
     token_keys,
 )
@@ -43,6 +44,7 @@ class TextContext:
     cues: list[tuple[int, int, Trigger]]  # neg / unc / strong_unc triggers, by start
     terms: list[int]  # token indices where a scope terminator starts, ascending
     cue_starts: list[int]  # cues[k][0], for bisecting the cues near a mention
+    starts: tuple[list[int], ...] = ()  # candidate phrase starts per trie of RULES.tries
 
     def sentence_of(self, i: int) -> tuple[int, int]:
         """Token range ``[start, end)`` of the sentence holding token ``i``."""
@@ -63,13 +65,14 @@ def analyse(words: list[str]) -> TextContext:
     cache = KEY_CACHE
     keys = [cache.get(w) or token_keys(w) for w in words]
     breaks = [i for i, w in enumerate(words) if w in SENTENCE_END]
+    starts = candidate_starts(keys)
     cues, terms = [], []
-    for start, end, trigger in match_phrases(keys, RULES.trigger_trie):
+    for start, end, trigger in match_phrases(keys, RULES.trigger_trie, starts[0]):
         if trigger.polarity == "term":
             terms.append(start)
         elif trigger.polarity != "pseudo":
             cues.append((start, end, trigger))
-    return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues])
+    return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues], starts)
 
 
 def is_blocked(terms: list[int], lo: int, hi: int) -> bool:
