@@ -179,7 +179,8 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
         return {f: _PLAIN[p] for f, p in polarities.items()}
     starts = [m[0] for m in mentions]
     clause, sentence = _clause_and_sentence_ids(ctx)
-    devices = [m for m in mentions if _DEVICE in m[2]]
+    device_index = [k for k, m in enumerate(mentions) if _DEVICE in m[2]]
+    devices = [mentions[k] for k in device_index]
     device_starts = [m[0] for m in devices]
     gathered: dict[int, list[tuple[str, str | float]]] = {}
     for k, kind, value in hits:
@@ -187,8 +188,7 @@ def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, Findi
             if devices:
                 index = _nearest(device_starts, devices, clause, k)
                 if index is not None:
-                    gathered.setdefault(starts.index(devices[index][0]), []).append(
-                        (kind, value))
+                    gathered.setdefault(device_index[index], []).append((kind, value))
             continue
         if kind == "dominant":  # "effusions, left greater than right": crosses the comma
             index = bisect_left(starts, k) - 1

@@ -63,13 +63,17 @@ def test_reported_reproducer_is_fast() -> None:
     assert time.perf_counter() - start < 2.0
 
 
-def test_judge_is_linear() -> None:
-    judge = OfflineClinicalJudge()
-
+@pytest.mark.parametrize(("unit", "repeats"), [
+    ("left basilar opacity , increased since prior , ", 2000),
+    ("ett malpositioned , ", 8000),  # position words look for the nearest device
+    ("bilateral effusions , left greater than right . ", 2000),
+    ("thank you . thank you . ", 4000),  # filler and repeated sentences
+])  # fmt: skip
+def test_judge_is_linear(unit: str, repeats: int) -> None:
     def call(text: str) -> None:
-        judge.score_batch([text], ["Mild cardiomegaly. Small left pleural effusion."])
+        OfflineClinicalJudge().score_batch([text], ["Mild cardiomegaly. Small pleural effusion."])
 
-    assert _ratio(call, "left basilar opacity , increased since prior , ", 2000) < _RATIO_LIMIT
+    assert _ratio(call, unit, repeats) < _RATIO_LIMIT
 
 
 def test_polarity_at_is_linear() -> None:
