@@ -34,6 +34,7 @@ __all__ = ["FindingState", "describe_report", "describe_with_filler", "filler_se
 
 _DEVICE = "support_devices"
 _NUMBER_CHARS = frozenset("0123456789.")
+_MAX_SIZE_MM = 10_000.0
 _SIDES = frozenset({"left", "right"})
 _MORE = frozenset({"greater", "worse", "more", "larger", "bigger", "predominant"})
 
@@ -80,9 +81,11 @@ def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
             scale = units.get(words[k + 1])
             if scale is not None:
                 try:
-                    hits.append((k, "size", float(word) * scale))
+                    size = float(word) * scale
                 except ValueError:  # "1.2.3" is not a number
                     continue
+                if 0.0 < size < _MAX_SIZE_MM:  # "0 cm" or a 400-digit number is no size
+                    hits.append((k, "size", size))
     hits.sort(key=lambda h: h[0])
     return hits
 

@@ -228,3 +228,18 @@ def test_real_pairs_give_valid_verdicts(iu_pairs: tuple[list[str], list[str]]) -
     # A model's outputs agree with their references less than the references themselves.
     mean = sum(v.total for v in verdicts) / len(verdicts)
     assert mean < sum(v.total for v in self_scores) / len(self_scores)
+
+
+WORDS = st.sampled_from([
+    "left", "right", "bilateral", "no", "mild", "large", "severe", "3.2", "0", "9" * 400,
+    "cm", "mm", "effusion", "pneumothorax", "ett", "malpositioned", "satisfactory", "new",
+    "stable", "improved", "greater", "than", "nodule", "mass", ",", ".", "possible",
+    "normal", "clear", "lymph", "node", "enlarged", "thank", "you", "1.2.3", "hila",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, max_size=40), st.lists(WORDS, max_size=40))
+def test_random_reports_always_give_valid_verdicts(cand: list[str], ref: list[str]) -> None:
+    [verdict] = OfflineClinicalJudge().score_batch([" ".join(cand)], [" ".join(ref)])
+    assert verdict.ok and 0.0 <= verdict.total <= 3.0  # SemanticVerdict checks finiteness
