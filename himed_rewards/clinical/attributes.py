@@ -23,12 +23,12 @@ attributes ("no left effusion" says nothing about a side). The lexicon is in
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from himed_rewards.clinical.labeler import merge_polarities, scan, scan_content
 from himed_rewards.clinical.negation import TextContext
-from himed_rewards.clinical.rules import RULES, SENTENCE_END, match_phrases
+from himed_rewards.clinical.rules import RULES, match_phrases
 
 __all__ = ["FindingState", "describe_report", "describe_with_filler", "filler_sentences"]
 
@@ -69,23 +69,25 @@ _PLAIN = {p: FindingState(p) for p in ("positive", "negative", "uncertain")}
 def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
     """``(token index, kind, value)`` of every attribute word and measurement, by index."""
     hits: list[tuple[int, str, str | float]] = []
+    words, units = ctx.words, RULES.units
+    n = len(words)
     for start, _end, pairs in match_phrases(ctx.keys, RULES.attribute_trie, ctx.starts[3]):
         hits.extend((start, kind, value) for kind, value in pairs)
-    words, units = ctx.words, RULES.units
-    for k in range(len(words) - 2):  # "left greater than right": the predominant side
-        if words[k] in _SIDES and words[k + 1] in _MORE and words[k + 2] == "than":
-            hits.append((k, "dominant", words[k]))
-    for k in range(len(words) - 1):
-        word = words[k]
-        if word[0].isdigit() and _NUMBER_CHARS.issuperset(word):
-            scale = units.get(words[k + 1])
-            if scale is not None:
-                try:
-                    size = float(word) * scale
-                except ValueError:  # "1.2.3" is not a number
-                    continue
-                if 0.0 < size < _MAX_SIZE_MM:  # "0 cm" or a 400-digit number is no size
-                    hits.append((k, "size", size))
+        word = words[start]  # "left greater than right": the predominant side
+        if word in _SIDES and start + 2 < n and words[start + 1] in _MORE \
+                and words[start + 2] == "than":
+            hits.append((start, "dominant", word))
+    numbers = [k for k, word in enumerate(words) if word[0].isdigit()]
+    for k in numbers:
+        scale = units.get(words[k + 1]) if k + 1 < n else None
+        if scale is None or not _NUMBER_CHARS.issuperset(words[k]):
+            continue
+        try:
+            size = float(words[k]) * scale
+        except ValueError:  # "1.2.3" is not a number
+            continue
+        if 0.0 < size < _MAX_SIZE_MM:  # "0 cm" or a 400-digit number is no size
+            hits.append((k, "size", size))
     hits.sort(key=lambda h: h[0])
     return hits
 
@@ -93,27 +95,28 @@ def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
 _CLAUSE_WORDS = frozenset({",", "but", "however", "although", "whereas", "while", "and/or"})
 
 
-def _clause_and_sentence_ids(ctx: TextContext) -> tuple[list[int], list[int]]:
-    """A clause and a sentence number per token. Clauses end at sentence ends, commas and
-    contrast words.
+class _Groups:
+    """Clause or sentence number of a token, by bisecting the boundary tokens (a boundary
+    token opens the next group). Clauses end at sentence ends, commas and contrast words;
+    unlike negation scopes, "with" does not end one: in "left middle lobe with increased
+    opacities" the side belongs to the opacity."""
 
-    Unlike negation scopes, "with" does not end a clause here: in "left middle lobe with
-    increased opacities" the side belongs to the opacity.
-    """
-    clauses, sentences = [], []
-    clause = sentence = 0
-    for word in ctx.words:
-        if word in SENTENCE_END:
-            clause += 1
-            sentence += 1
-        elif word in _CLAUSE_WORDS:
-            clause += 1
-        clauses.append(clause)
-        sentences.append(sentence)
-    return clauses, sentences
+    __slots__ = ("bounds",)
+
+    def __init__(self, bounds: list[int]) -> None:
+        self.bounds = bounds
+
+    def __getitem__(self, k: int) -> int:
+        return bisect_right(self.bounds, k)
 
 
-def _nearest(starts: list[int], mentions: list, clause: list[int], k: int) -> int | None:
+def _clause_and_sentence_ids(ctx: TextContext) -> tuple[_Groups, _Groups]:
+    clause_words = _CLAUSE_WORDS
+    clauses = [k for k, word in enumerate(ctx.words) if word in clause_words]
+    return _Groups(sorted(clauses + ctx.breaks)), _Groups(ctx.breaks)
+
+
+def _nearest(starts: list[int], mentions: list, clause: _Groups, k: int) -> int | None:
     """Index of the mention nearest token ``k`` in the same clause (ties: the later one)."""
     pos = bisect_left(starts, k + 1)  # mentions starting after k are at pos and beyond
     best, best_distance = None, None
