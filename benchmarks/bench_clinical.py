@@ -6,7 +6,9 @@ Prints:
 2. judge throughput (pairs/s) on the 590 IU X-ray prediction/reference pairs;
 3. per-finding precision / recall / F1 against the OpenI human gold standard, and the
    micro-F1 over the 13 gold findings with support (positive labels; and positive or
-   uncertain, for comparison).
+   uncertain, for comparison), on all 3,851 reports and on the held-out fifth;
+4. the judge's ordering accuracy on IU X-ray laterality and severity corruptions and its
+   RadJudge pass count (30 cases).
 
 Usage: python benchmarks/bench_clinical.py [--passes 5]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from himed_rewards.clinical import OfflineClinicalJudge, label_report  # noqa: E402
-from himed_rewards.clinical.evaluation import load_iu_gold, micro_f1, score_labels  # noqa: E402
+from himed_rewards.clinical.evaluation import (  # noqa: E402
+    build_corruptions,
+    load_iu_gold,
+    micro_f1,
+    ordering_accuracy,
+    run_radjudge,
+    score_labels,
+)
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -85,6 +95,27 @@ def main() -> None:
     print(f"\nmicro-F1 over the {len(with_support(strict))} findings with support: "
           f"{micro_f1(with_support(strict)):.4f} (positive labels); "
           f"{micro_f1(with_support(lenient)):.4f} (positive or uncertain)")  # fmt: skip
+    held = load_iu_gold(FIXTURES / "iu_xray/indiana_reports.csv",
+                        FIXTURES / "labels/openi_gld_std14.csv", split="held_out")  # fmt: skip
+    print(f"held-out fifth ({len(held)} reports): micro-F1 "
+          f"{micro_f1(with_support(score_labels(held, label_report))):.4f} (positive labels)")
+
+    judge = OfflineClinicalJudge()
+
+    def totals(candidates: list[str], references: list[str]) -> list[float]:
+        return [v.total for v in judge.score_batch(candidates, references)]
+
+    print("\n| judge check | cases | result |\n|---|---:|---:|")
+    for kind in ("laterality", "severity"):
+        for name, subset in (("all", pairs), ("held-out", held)):
+            triples = build_corruptions(subset, kind, label_report)
+            print(f"| {kind} corruptions ({name}) | {len(triples)} | "
+                  f"{ordering_accuracy(triples, totals):.3f} |")
+    cases = json.loads((FIXTURES / "radjudge/radjudge_cases.json").read_text(encoding="utf-8"))
+    results = run_radjudge(cases, lambda c, g: totals([c], [g])[0])
+    failed = ", ".join(r.case for r in results if not r.passed)
+    print(f"| RadJudge (failed: {failed}) | {len(results)} | "
+          f"{sum(r.passed for r in results)} passed |")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,13 @@ HAND_MENTIONS: dict[str, tuple[list[str], bool]] = {
     "wire": (["support_devices"], False),
     "clip": (["support_devices"], False),
     "stent": (["support_devices"], False),
+    # Tube abbreviations (the device position attributes need to find the device).
+    "ett": (["support_devices"], False),
+    "et tube": (["support_devices"], False),
+    "endotracheal": (["support_devices"], False),
+    "ng tube": (["support_devices"], False),
+    "nasogastric": (["support_devices"], False),
+    "enteric tube": (["support_devices"], False),
     # Other abnormalities (CheXpert's No Finding list misses these common ones).
     "spondylosis": ([OTHER], False),
     "tortuous": ([OTHER], False),
@@ -139,6 +146,118 @@ HAND_MENTIONS: dict[str, tuple[list[str], bool]] = {
     "osteophyte": ([OTHER], False),
     "lymphadenopathy": ([OTHER], False),
 }
+
+# Judge-only concepts ("x:<name>"), hand-built: abnormalities outside the 21 findings that
+# the judge compares by name (so "aortic aneurysm" against "widened mediastinum" is not a
+# perfect match). Each phrase also blocks no_finding (it carries OTHER), and label_report
+# never returns these names. phrase -> anatomical? (anatomical phrases need an enlargement
+# word nearby, as "heart size" does: "enlarged hilar lymph nodes").
+JUDGE_CONCEPTS: dict[str, dict[str, bool]] = {
+    "x:lymphadenopathy": {"lymphadenopathy": False, "adenopathy": False, "lymph node": True,
+                          "hilar contour": True, "hilum": True, "hila": True},
+    "x:aortic_aneurysm": {"aneurysm": False, "aortic aneurysm": False, "aneurysmal": False},
+    "x:pneumomediastinum": {"pneumomediastinum": False},
+    "x:pneumoperitoneum": {"pneumoperitoneum": False, "free air": False},
+    "x:granuloma": {"granuloma": False, "granulomatous disease": False,
+                    "granulomatous infection": False},
+    "x:hyperinflation": {"hyperinflat": False, "hyperinflation": False, "hyperexpansion": False,
+                         "hyperexpanded": False, "hyperaerated": False, "copd": False},
+    "x:degenerative_spine": {"degenera": False, "spondylosis": False, "osteophyte": False,
+                             "osteophytosis": False, "arthropathy": False},
+    "x:spine_curvature": {"kyphosis": False, "scoliosis": False, "dextrocurvature": False,
+                          "levocurvature": False, "dextroscoliosis": False,
+                          "levoscoliosis": False},
+    "x:osteopenia": {"osteopenia": False, "osteodystrophy": False},
+    "x:deformity": {"deformity": False},
+    "x:congestion": {"vascular congestion": False, "pulmonary congestion": False,
+                     "vascular prominence": False, "cephalization": False,
+                     "indistinctness": False},
+    "x:interstitial_markings": {"interstitial markings": False, "reticula": False},
+    "x:diaphragm_elevation": {"elevation": False, "eventration": False},
+    "x:pericardial_effusion": {"pericardial effusion": False},
+    "x:metastasis": {"metastasis": False},
+    "x:tortuous_aorta": {"tortuous": False, "tortuosity": False, "ectatic": False,
+                         "ectasia": False},
+    "x:calcification": {"calcifi": False, "atherosclero": False},
+    "x:low_lung_volume": {"low lung volume": False, "hypoinflation": False,
+                          "hypoinflated": False},
+    "x:scarring": {"scarring": False},
+}  # fmt: skip
+# Incidental, chronic findings: the judge still compares them, but a report that has only
+# these (and says the rest is normal) is a normal study for the judge's no_finding, as a
+# radiologist's "no acute disease" impression treats it. label_report keeps CheXpert's
+# stricter No Finding.
+MINOR_CONCEPTS = [
+    "x:granuloma", "x:degenerative_spine", "x:calcification", "x:tortuous_aorta",
+    "x:scarring", "x:hyperinflation", "x:low_lung_volume", "x:spine_curvature", "x:osteopenia",
+    "x:deformity", "x:diaphragm_elevation",
+]  # fmt: skip
+# An aneurysm of the thoracic aorta widens the mediastinal contour (CheXpert's enlarged
+# cardiomediastinum), so a report that only says "widened mediastinum" is half right.
+JUDGE_EXTRA_FINDINGS = {"aortic aneurysm": ["enlarged_cardiomediastinum"]}
+
+# Attributes of a finding (hand-built; see docs/clinical.md, "Attributes"). phrase ->
+# (kind, value). Kinds: side (left/right; bilateral = both), zone (upper/middle/lower/
+# central), severity (1 mild, 2 moderate, 3 large/severe), change (new/stable/improved/
+# worsened) and position (of a support device: ok/malpositioned). A phrase may carry
+# several ("bibasilar": both sides, lower zone).
+ATTRIBUTES: list[tuple[str, str, list[str]]] = [
+    ("side", "left", ["left", "left sided"]),
+    ("side", "right", ["right", "right sided"]),
+    ("side", "both", ["bilateral", "bilaterally", "both", "bibasilar", "bibasal", "biapical",
+                     "bilateral basilar", "bilateral lower lobe"]),
+    ("zone", "upper", ["upper", "apex", "apical", "apices", "biapical", "upper lobe",
+                     "upper zone", "lung apex"]),
+    ("zone", "middle", ["middle", "mid", "midlung", "mid lung", "lingula", "lingular",
+                        "middle lobe", "mid zone", "midzone"]),
+    ("zone", "lower", ["lower", "base", "bases", "basilar", "basal", "bibasilar", "bibasal",
+                     "lower lobe", "lower zone", "costophrenic", "retrocardiac"]),
+    ("zone", "central", ["perihilar", "central", "hilar"]),
+    ("severity", "1", ["mild", "mildly", "small", "minimal", "minimally", "trace", "tiny",
+                     "slight", "slightly", "minor", "subtle", "little"]),
+    ("severity", "2", ["moderate", "moderately", "moderate sized", "medium"]),
+    ("severity", "3", ["large", "severe", "severely", "marked", "markedly", "massive",
+                     "extensive", "significant", "substantial", "huge", "tension",
+                     "moderate to large", "moderate to severe"]),
+    ("change", "new", ["new", "newly", "developing", "interval development"]),
+    ("change", "stable", ["stable", "unchanged", "persistent", "persists", "again",
+                     "redemonstrated", "again seen", "again noted", "similar", "no change",
+                     "no interval change", "grossly stable", "chronic"]),
+    ("change", "improved", ["improved", "improving", "improvement", "decreased", "decreasing",
+                     "decrease", "resolving", "smaller", "diminished", "less", "regression"]),
+    ("change", "worsened", ["worsened", "worsening", "worse", "increased", "increasing", "increase",
+                     "enlarging", "progressed", "progression", "progressive", "more",
+                     "larger"]),
+    ("position", "malpositioned", ["malpositioned", "mispositioned", "malposition", "malpositioning",
+                     "misplaced", "malplaced", "coiled", "kinked", "too low", "too high",
+                     "too deep", "main bronchus", "mainstem", "mainstem bronchus",
+                     "right bronchus", "left bronchus", "bronchus intermedius",
+                     "in the esophagus", "within the esophagus", "should be withdrawn",
+                     "should be advanced", "recommend withdrawal", "recommend repositioning",
+                     "retracted"]),
+    ("position", "ok", ["well positioned", "satisfactory position", "satisfactory",
+                     "appropriate position", "appropriately positioned", "appropriate",
+                     "good position", "standard position", "expected position",
+                     "in place", "above the carina", "unchanged position",
+                     "adequately positioned", "optimal position", "terminates in the svc",
+                     "in the svc", "cavoatrial junction", "at the carina level"]),
+]  # fmt: skip
+# A number followed by one of these is a measurement (converted to millimetres).
+UNITS = {"mm": 1.0, "millimeter": 1.0, "cm": 10.0, "centimeter": 10.0}
+# Words that make a sentence clinical content even without a finding mention ("The
+# osseous structures are intact."); a sentence with none of them, no mention and no
+# normal statement is filler for the judge's relevance.
+ANATOMY_WORDS = [
+    "lung", "lungs", "heart", "cardiac", "cardiomediastinal", "mediastinal", "mediastinum",
+    "pleural", "pleura", "hilar", "hila", "hilum", "pulmonary", "osseous", "bony", "bone",
+    "bones", "spine", "thoracic", "rib", "ribs", "diaphragm", "hemidiaphragm", "costophrenic",
+    "aorta", "aortic", "trachea", "vasculature", "vascular", "soft", "chest", "thorax",
+    "airspace", "parenchyma", "interstitial", "sternotomy", "clavicle", "shoulder",
+    "abdomen", "silhouette", "contour", "contours", "lobe", "base", "bases", "apex",
+    "tube", "line", "catheter", "pacemaker", "device", "effusion", "pneumothorax",
+    "atelectasis", "opacity", "consolidation", "nodule", "mass", "edema", "fracture",
+    "cardiopulmonary", "disease", "abnormality", "process", "finding", "findings",
+]  # fmt: skip
 
 # Phrases that contain a mention but are not that finding (CheXpert's unmention lists plus
 # these). "plate" is a CheXpert device word, but "plate-like atelectasis" is no device.
@@ -396,7 +515,7 @@ def build_mentions(vocab: Path) -> list[dict]:
         if not key:
             return
         for f in findings:
-            if f not in FINDINGS and f != OTHER:
+            if f not in FINDINGS and f != OTHER and not f.startswith("x:"):
                 raise ValueError(f"unknown finding {f!r} for phrase {phrase!r}")
         stem = key.split()[-1] in CHEXPERT_STEMS or phrase in ("emphysem", "infiltrat")
         mentions[key] = {"phrase": key, "findings": findings, "anatomical": anatomical,
@@ -425,6 +544,14 @@ def build_mentions(vocab: Path) -> list[dict]:
     for phrase, findings in HAND_UNMENTIONS.items():
         add(phrase, findings, False, "hand:unmention")
     mentions[norm_phrase("calcified nodul")]["stem"] = True
+    for concept, phrases in JUDGE_CONCEPTS.items():
+        for phrase, anatomical in phrases.items():
+            old = mentions.get(norm_phrase(phrase))
+            if old is None:
+                add(phrase, [OTHER], anatomical, "hand:judge")
+                old = mentions[norm_phrase(phrase)]
+            extra = [concept, *JUDGE_EXTRA_FINDINGS.get(phrase, [])]
+            old["findings"] = [*old["findings"], *(f for f in extra if f not in old["findings"])]
     return sorted(mentions.values(), key=lambda m: m["phrase"])
 
 
@@ -517,6 +644,16 @@ No report text (IU X-ray or other) is contained in rules.json.
 """
 
 
+def build_attributes() -> dict[str, list[list[str]]]:
+    table: dict[str, list[list[str]]] = {}
+    for kind, value, phrases in ATTRIBUTES:
+        for phrase in phrases:
+            pairs = table.setdefault(norm_phrase(phrase), [])
+            if [kind, value] not in pairs:
+                pairs.append([kind, value])
+    return dict(sorted(table.items()))
+
+
 def build(vocab: Path) -> dict:
     """Return the rule table as a JSON-ready dict."""
     table = {
@@ -527,6 +664,10 @@ def build(vocab: Path) -> dict:
         "triggers": build_triggers(vocab),
         "qualifiers": [norm_phrase(q) for q in QUALIFIERS],
         "normal_statements": [norm_phrase(s) for s in NORMAL_STATEMENTS],
+        "attributes": build_attributes(),
+        "units": UNITS,
+        "minor_concepts": sorted(MINOR_CONCEPTS),
+        "anatomy_words": sorted(norm_phrase(w) for w in ANATOMY_WORDS),
     }
     payload = json.dumps(table, sort_keys=True).encode()
     table["sha256"] = hashlib.sha256(payload).hexdigest()

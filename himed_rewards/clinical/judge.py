@@ -1,8 +1,11 @@
-"""The offline clinical judge: label agreement as accuracy, relevance and completeness.
+"""The offline clinical judge: accuracy, relevance and completeness from what two reports say.
 
-Both reports are labelled by :func:`~himed_rewards.clinical.label_report`. A finding the
-reference does not mention counts as absent (radiology convention: unreported means
-not seen). Agreement between a candidate state ``c`` and a reference state ``r`` is
+Both reports are described by :func:`~himed_rewards.clinical.attributes.describe_report`:
+per finding (the 21 CheXpert / NIH findings plus judge-only concepts such as
+``x:lymphadenopathy``) a polarity and the attributes side, zone, severity, size, interval
+change and device position. A finding the reference does not mention counts as absent
+(radiology convention: unreported means not seen). Agreement of a candidate state ``c``
+with a reference state ``r`` starts from the polarity table
 
 =============  ========  =========  ================
 c \\ r          positive  uncertain  negative/absent
@@ -12,32 +15,47 @@ uncertain      0.5       1          0.5
 negative       0         0.5        1
 =============  ========  =========  ================
 
-(a hedge is half right whichever way the truth goes). ``no_finding`` takes part as a
-statement: a report's no-finding state is positive when it says the study is normal,
-negative when it asserts a pathology, uncertain when it only hedges one.
+and, when both assert the finding, loses the penalty of every attribute both state and
+disagree on (sides: 0.75 times one minus the Jaccard overlap of the (side, zone) sites,
+so left vs right 0.75 and bilateral vs one side 0.375; the predominant side of a
+bilateral finding 0.3; zone 0.3, severity 0.3 per
+step, size ``min(0.75, |ln(c / r)|)``, interval change 0.4, device position 1), floored
+at 0. An attribute only the candidate states costs nothing here.
 
-* **accuracy** = mean agreement over the candidate's statements (every finding it
-  labels): a statement scores 0 when it contradicts the reference or asserts a positive
-  the reference does not have (a hallucination). No statements: 1.0 if the reference makes
-  none either, else 0.0 (an empty report must not earn credit for saying nothing wrong).
-* **relevance** = Dice overlap ``2|C ∩ R| / (|C| + |R|)`` of the sets of findings each
-  report addresses, whatever their polarity: does the candidate talk about what the
-  reference talks about? Both silent: 1.0; exactly one silent: 0.0.
-* **completeness** = mean agreement, over the reference's positive and uncertain findings,
-  of what the candidate says about each (0 when it is silent). A normal reference (its
-  ``no_finding`` is positive) has one thing to recall, ``no_finding``; a reference with
-  nothing to recall (silent, or abnormal only outside the 21 findings) gives 1.0.
+* **accuracy** = weighted precision of the candidate's claims, smoothed:
+  ``(sum w*agreement + 0.5) / (sum w + 0.5)`` over its assertions (positive, uncertain,
+  normal) and its negations that contradict the reference. A correct negation neither
+  helps nor hurts (a pertinent negative is never worse than silence), and each further
+  error lowers the score (errors are graded, not all tied at 0). A candidate with no
+  statements gets 1.0 if the reference has none either, else 0.0.
+* **relevance** = Dice overlap of the findings each report *asserts* (negations excluded,
+  so a negation-flipped copy is off topic), each set closed under CheXpert's hierarchy
+  (pneumonia implies lung opacity), times ``1 / (1 + 0.25 * extra filler sentences)``:
+  sentences without clinical content or repeating an earlier one, beyond the reference's
+  own count. Both silent: 1.0; exactly one silent: 0.0.
+* **completeness** = weighted mean agreement over the reference's positive and uncertain
+  findings of what the candidate says about each (0 when silent), less 0.1 per attribute
+  the reference states and the candidate omits (0.5 for a device malposition). A normal
+  reference also has ``no_finding`` to recall; nothing to recall gives 1.0.
+
+Weights (clinical significance, hand-set): pneumothorax, pneumomediastinum and
+pneumoperitoneum 3; pneumonia, consolidation, edema, mass and aortic aneurysm 2; pleural
+effusion, fracture and enlarged cardiomediastinum 1.5; minor judge-only concepts
+(granuloma, degenerative spine, calcification, ...) 0.5; others 1; a malpositioned device
+4; a severe (3) finding 1.5 times its weight.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
-from himed_rewards.clinical.labeler import PATHOLOGIES, label_report
+from himed_rewards.clinical.attributes import FindingState, describe_with_filler
+from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.judge.verdict import SemanticVerdict
 
-__all__ = ["OfflineClinicalJudge", "judge_labels"]
+__all__ = ["OfflineClinicalJudge", "judge_labels", "judge_states"]
 
 _AGREEMENT = {
     ("positive", "positive"): 1.0, ("positive", "uncertain"): 0.5,
@@ -46,63 +64,194 @@ _AGREEMENT = {
     ("negative", "positive"): 0.0, ("negative", "uncertain"): 0.5,
     ("negative", "negative"): 1.0,
 }  # fmt: skip
+_PRIOR = 0.5  # pseudo-count of the accuracy smoothing
+_FILLER_COST = 0.25
+_WEIGHTS = {
+    "pneumothorax": 3.0, "x:pneumomediastinum": 3.0, "x:pneumoperitoneum": 3.0,
+    "pneumonia": 2.0, "consolidation": 2.0, "edema": 2.0, "mass": 2.0,
+    "x:aortic_aneurysm": 2.0, "pleural_effusion": 1.5, "fracture": 1.5,
+    "enlarged_cardiomediastinum": 1.5, "x:granuloma": 0.5, "x:degenerative_spine": 0.5,
+    "x:calcification": 0.5, "x:tortuous_aorta": 0.5, "x:scarring": 0.5,
+    "x:hyperinflation": 0.5, "x:low_lung_volume": 0.5, "x:spine_curvature": 0.5,
+    "x:osteopenia": 0.5, "x:deformity": 0.5, "x:diaphragm_elevation": 0.5,
+    "x:metastasis": 2.0, "x:pericardial_effusion": 1.5,
+}  # fmt: skip
+_MALPOSITION_WEIGHT = 4.0
+# CheXpert's hierarchy: a child finding implies its parent ("pneumonia" is a lung opacity).
+_CHILDREN = {
+    "lung_opacity": ("edema", "consolidation", "pneumonia", "lung_lesion", "atelectasis",
+                     "infiltration", "mass", "nodule"),
+    "lung_lesion": ("mass", "nodule"),
+    "enlarged_cardiomediastinum": ("cardiomegaly",),
+}  # fmt: skip
+_ASSERTED = ("positive", "uncertain")
+_EMPTY = FindingState("negative")
 
 
-def _no_finding_state(labels: Mapping[str, str]) -> str | None:
-    explicit = labels.get("no_finding")  # label_report only ever says "positive" here
+def _weight(finding: str, *states: FindingState | None) -> float:
+    weight = _WEIGHTS.get(finding, 1.0)
+    for state in states:
+        if state is None:
+            continue
+        if state.position == "malpositioned":
+            weight = max(weight, _MALPOSITION_WEIGHT)
+        if state.severity >= 2.5:
+            weight = max(weight, 1.5 * _WEIGHTS.get(finding, 1.0))
+    return weight
+
+
+def _no_finding_state(states: Mapping[str, FindingState]) -> FindingState | None:
+    explicit = states.get("no_finding")  # describe_report only ever says "positive" here
     if explicit is not None:
         return explicit
-    states = {p for f, p in labels.items() if f in PATHOLOGIES}
-    if "positive" in states:
-        return "negative"
-    return "uncertain" if "uncertain" in states else None
+    found = {s.polarity for f, s in states.items()
+             if f in PATHOLOGIES or f.startswith("x:")}  # fmt: skip
+    if "positive" in found:
+        return FindingState("negative")
+    return FindingState("uncertain") if "uncertain" in found else None
 
 
-def _state(labels: Mapping[str, str], finding: str) -> str | None:
-    """A report's state for one finding; None when it says nothing about it."""
+def _state(states: Mapping[str, FindingState], finding: str) -> FindingState | None:
+    """A report's state for one finding (implied by its children when unstated)."""
     if finding == "no_finding":
-        return _no_finding_state(labels)
-    return labels.get(finding)
+        return _no_finding_state(states)
+    state = states.get(finding)
+    if state is not None:
+        return state
+    children = [states[c].polarity for c in _CHILDREN.get(finding, ()) if c in states]
+    if "positive" in children:
+        return FindingState("positive")
+    return FindingState("uncertain") if "uncertain" in children else None
+
+
+def _attribute_penalty(c: FindingState, r: FindingState) -> float:
+    penalty = 0.0
+    if c.sides and r.sides and (c.sides != r.sides or c.sites != r.sites):
+        penalty += 0.75 * (1.0 - _site_overlap(c, r))
+    if c.dominant and r.dominant and c.dominant != r.dominant:
+        penalty += 0.3  # "left greater than right" against "right greater than left"
+    if c.zones and r.zones and not c.zones & r.zones:
+        penalty += 0.3
+    if c.severity and r.severity:
+        penalty += 0.3 * abs(c.severity - r.severity)
+    if c.size_mm and r.size_mm:
+        penalty += min(0.75, abs(math.log(c.size_mm / r.size_mm)))
+    if c.change and r.change and not c.change & r.change:
+        penalty += 0.4
+    if c.position and r.position and c.position != r.position:
+        penalty += 1.0
+    return penalty
+
+
+def _site_overlap(c: FindingState, r: FindingState) -> float:
+    """Jaccard overlap of the lateral sites; zones count only where both always give one."""
+    mine, theirs = c.sites or {(s, "") for s in c.sides}, r.sites or {(s, "") for s in r.sides}
+    if any(z == "" for _, z in mine) or any(z == "" for _, z in theirs):
+        mine, theirs = {(s, "") for s, _ in mine}, {(s, "") for s, _ in theirs}
+    return len(mine & theirs) / len(mine | theirs)
+
+
+def _agreement(c: FindingState, r: FindingState) -> float:
+    base = _AGREEMENT[(c.polarity, r.polarity)]
+    if c.polarity in _ASSERTED and r.polarity in _ASSERTED:
+        base = max(0.0, base - _attribute_penalty(c, r))
+    return base
+
+
+def _omission_penalty(c: FindingState, r: FindingState) -> float:
+    """What the candidate leaves out about a finding it does assert."""
+    if c.polarity not in _ASSERTED:
+        return 0.0
+    missing = sum(bool(r_attr) and not c_attr for r_attr, c_attr in (
+        (r.sides, c.sides), (r.severity, c.severity), (r.size_mm, c.size_mm),
+        (r.change, c.change)))  # fmt: skip
+    penalty = 0.1 * missing
+    if r.position == "malpositioned" and not c.position:
+        penalty += 0.5
+    return penalty
+
+
+def _asserted_set(states: Mapping[str, FindingState]) -> set[str]:
+    asserted = {f for f, s in states.items() if s.polarity in _ASSERTED}
+    for parent, children in _CHILDREN.items():
+        if asserted.intersection(children):
+            asserted.add(parent)
+    return asserted
+
+
+def judge_states(
+    candidate: Mapping[str, FindingState],
+    reference: Mapping[str, FindingState],
+    *,
+    candidate_filler: int = 0,
+    reference_filler: int = 0,
+) -> tuple[float, float, float]:
+    """``(accuracy, relevance, completeness)`` of two :func:`describe_report` results.
+
+    Examples:
+        >>> from himed_rewards.clinical.attributes import describe_report as d
+        >>> ref = d("Large left pleural effusion.")
+        >>> judge_states(d("Large left pleural effusion."), ref)
+        (1.0, 1.0, 1.0)
+        >>> [round(x, 3) for x in judge_states(d("Large right pleural effusion."), ref)]
+        [0.386, 1.0, 0.25]
+        >>> [round(x, 3) for x in judge_states(d("Small left pleural effusion."), ref)]
+        [0.509, 1.0, 0.4]
+    """
+    if candidate:
+        credit = total = 0.0
+        for f, c in candidate.items():
+            r = _state(reference, f) or _EMPTY
+            if c.polarity == "negative" and r.polarity == "negative":
+                continue  # a correct negation: no gain, no loss
+            w = _weight(f, c, r)
+            credit += w * _agreement(c, r)
+            total += w
+        accuracy = (credit + _PRIOR) / (total + _PRIOR)
+    else:
+        accuracy = 0.0 if reference else 1.0
+    mine, theirs = _asserted_set(candidate), _asserted_set(reference)
+    if mine or theirs:
+        relevance = 2.0 * len(mine & theirs) / (len(mine) + len(theirs))
+    else:
+        relevance = 1.0 if bool(candidate) == bool(reference) else 0.0
+    extra = max(0, candidate_filler - reference_filler)
+    relevance /= 1.0 + _FILLER_COST * extra
+    targets = [f for f, r in reference.items()
+               if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
+    if "no_finding" in reference:  # a normal study (perhaps with incidental findings)
+        targets.append("no_finding")
+    if targets:
+        recalled = weights = 0.0
+        for f in targets:
+            r = reference[f]
+            c = _state(candidate, f)
+            w = _weight(f, r)
+            weights += w
+            if c is not None:
+                recalled += w * max(0.0, _agreement(c, r) - _omission_penalty(c, r))
+        completeness = recalled / weights
+    else:
+        completeness = 1.0
+    return accuracy, relevance, completeness
 
 
 def judge_labels(
     candidate: Mapping[str, str], reference: Mapping[str, str]
 ) -> tuple[float, float, float]:
-    """``(accuracy, relevance, completeness)`` of two label dicts, each in [0, 1].
+    """:func:`judge_states` on plain label dicts (polarities only, no attributes).
 
     Examples:
         >>> ref = {"cardiomegaly": "positive", "pleural_effusion": "negative"}
         >>> judge_labels({"cardiomegaly": "positive", "pneumothorax": "negative"}, ref)
-        (1.0, 0.5, 1.0)
-        >>> judge_labels({"no_finding": "positive"}, ref)
-        (0.0, 0.0, 0.0)
+        (1.0, 1.0, 1.0)
+        >>> [round(x, 3) for x in judge_labels({"no_finding": "positive"}, ref)]
+        [0.333, 0.0, 0.0]
         >>> judge_labels({}, {})
         (1.0, 1.0, 1.0)
     """
-    if candidate:
-        credits = [
-            _AGREEMENT[(c, _state(reference, f) or "negative")] for f, c in candidate.items()
-        ]
-        accuracy = sum(credits) / len(credits)
-    else:
-        accuracy = 0.0 if reference else 1.0
-    if candidate or reference:
-        overlap = len(candidate.keys() & reference.keys())
-        relevance = 2.0 * overlap / (len(candidate) + len(reference))
-    else:
-        relevance = 1.0
-    targets = [f for f, r in reference.items() if r != "negative" and f != "no_finding"]
-    if not targets and reference.get("no_finding") == "positive":
-        targets = ["no_finding"]
-    if targets:
-        recalled = []
-        for f in targets:
-            c = _state(candidate, f)
-            recalled.append(0.0 if c is None else _AGREEMENT[(c, _state(reference, f))])
-        completeness = sum(recalled) / len(recalled)
-    else:
-        completeness = 1.0
-    return accuracy, relevance, completeness
+    return judge_states({f: FindingState(p) for f, p in candidate.items()},
+                        {f: FindingState(p) for f, p in reference.items()})  # fmt: skip
 
 
 def _check_texts(name: str, texts: object) -> Sequence[str]:
@@ -117,16 +266,17 @@ def _check_texts(name: str, texts: object) -> Sequence[str]:
 class OfflineClinicalJudge:
     """Deterministic, offline :class:`~himed_rewards.judge.verdict.SemanticScorer`.
 
-    Labels candidate and reference with :func:`~himed_rewards.clinical.label_report` and
-    scores them with :func:`judge_labels`. Each distinct text is labelled once per batch
+    Describes candidate and reference with
+    :func:`~himed_rewards.clinical.attributes.describe_report` and scores them with
+    :func:`judge_states`. Each distinct text is labelled once per batch
     (a GRPO group shares one reference). Never raises for str input.
 
     Examples:
         >>> judge = OfflineClinicalJudge()
         >>> [v] = judge.score_batch(["Mild cardiomegaly. No effusion."],
         ...                         ["Cardiomegaly. No pleural effusion or pneumothorax."])
-        >>> (v.accuracy, round(v.relevance, 3), v.completeness, v.source)
-        (1.0, 0.8, 1.0, 'clinical')
+        >>> (v.accuracy, v.relevance, v.completeness, v.source)
+        (1.0, 1.0, 1.0, 'clinical')
     """
 
     name = "clinical"
@@ -135,10 +285,10 @@ class OfflineClinicalJudge:
         """Identifies the scorer and its rule table (changes when the rules change).
 
         Examples:
-            >>> OfflineClinicalJudge().signature().startswith("clinical:v1:rules=")
+            >>> OfflineClinicalJudge().signature().startswith("clinical:v2:rules=")
             True
         """
-        return f"clinical:v1:rules={RULES.sha256[:12]}"
+        return f"clinical:v2:rules={RULES.sha256[:12]}"
 
     def score_batch(
         self, candidates: Sequence[str], references: Sequence[str]
@@ -156,14 +306,15 @@ class OfflineClinicalJudge:
                 f"candidates and references must have the same length, got "
                 f"{len(candidates)} and {len(references)}"
             )
-        memo: dict[str, dict[str, str]] = {}
+        memo: dict[str, tuple[dict[str, FindingState], int]] = {}
         verdicts = []
         for cand, ref in zip(candidates, references, strict=True):
-            if cand not in memo:
-                memo[cand] = label_report(cand)
-            if ref not in memo:
-                memo[ref] = label_report(ref)
-            acc, rel, comp = judge_labels(memo[cand], memo[ref])
+            for text in (cand, ref):
+                if text not in memo:
+                    memo[text] = describe_with_filler(text)
+            (c_states, c_filler), (r_states, r_filler) = memo[cand], memo[ref]
+            acc, rel, comp = judge_states(c_states, r_states, candidate_filler=c_filler,
+                                          reference_filler=r_filler)
             verdicts.append(SemanticVerdict(acc, rel, comp, source=self.name))
         return verdicts
 

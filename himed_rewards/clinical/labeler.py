@@ -18,10 +18,12 @@ CheXpert.
 
 from __future__ import annotations
 
-from himed_rewards.clinical.negation import analyse, polarity_of_span
+from himed_rewards.clinical.negation import TextContext, analyse, is_blocked, polarity_of_span
 from himed_rewards.clinical.rules import RULES, TOKEN_RE, Mention, match_phrases
 
-__all__ = ["FINDINGS", "PATHOLOGIES", "label_report"]
+__all__ = [
+    "FINDINGS", "PATHOLOGIES", "label_report", "merge_polarities", "scan", "scan_content",
+]
 
 #: The 21 canonical findings: CheXpert's 14 observations united with NIH ChestX-ray14's.
 FINDINGS: tuple[str, ...] = RULES.findings
@@ -42,7 +44,7 @@ def _qualifier_polarity(ctx, i: int, j: int) -> str | None:
         for k in positions:
             if ctx.keys[k][0] in RULES.qualifiers:
                 lo, hi = lo_hi(k)
-                if any(lo <= t < hi for t in ctx.terms):
+                if is_blocked(ctx.terms, lo, hi):  # bisect: linear time on long texts
                     break  # a terminator separates the word from the anatomy
                 return polarity_of_span(ctx, k, k + 1)
     return None
@@ -58,12 +60,88 @@ def _mention_polarity(ctx, i: int, j: int, mention: Mention) -> str | None:
     return "uncertain" if polarity == "uncertain" else None  # bare anatomy: no statement
 
 
+def scan(text: str) -> tuple[TextContext, list[tuple[int, int, tuple[str, ...], str]], bool]:
+    """Analyse ``text``: its context, every mention that makes a statement as
+    ``(start, end, findings, polarity)``, and whether it holds a normal statement.
+
+    Findings include the judge-only concepts (``x:...``) and ``_other``.
+
+    Raises:
+        TypeError: ``text`` is not a str.
+
+    Examples:
+        >>> ctx, mentions, normal = scan("No effusion. Lungs are clear.")
+        >>> [(i, j, f, p) for i, j, f, p in mentions], normal
+        ([(1, 2, ('pleural_effusion',), 'negative')], True)
+    """
+    ctx, mentions, normal_starts, _ = scan_content(text)
+    return ctx, mentions, bool(normal_starts)
+
+
+def scan_content(
+    text: str,
+) -> tuple[TextContext, list[tuple[int, int, tuple[str, ...], str]], list[int], list[int]]:
+    """:func:`scan` plus where every normal statement and every phrase match starts
+    (unmentions and bare anatomy included): what makes a sentence clinical content.
+
+    Examples:
+        >>> _, _, normal_starts, phrase_starts = scan_content("Heart size. Lungs are clear.")
+        >>> normal_starts, phrase_starts
+        ([5], [0])
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    ctx = analyse(TOKEN_RE.findall(text.lower()))
+    mentions = []
+    phrase_starts = []
+    for i, j, mention in match_phrases(ctx.keys, RULES.mention_trie, ctx.starts[1]):
+        phrase_starts.append(i)
+        if not mention.findings:
+            continue  # an "unmention" such as "pericardial effusion" or "plate-like"
+        polarity = _mention_polarity(ctx, i, j, mention)
+        if polarity is not None:
+            mentions.append((i, j, mention.findings, polarity))
+    normal_starts = [i for i, _, _ in match_phrases(ctx.keys, RULES.normal_trie, ctx.starts[2])]
+    return ctx, mentions, normal_starts, phrase_starts
+
+
+def merge_polarities(
+    mentions: list[tuple[int, int, tuple[str, ...], str]], normal: bool
+) -> dict[str, str]:
+    """CheXpert's merge of mention polarities per finding, plus the derived ``no_finding``.
+
+    Keeps the judge-only concepts (``x:...``); drops ``_other``.
+
+    Examples:
+        >>> merge_polarities([(0, 1, ("edema",), "negative"), (3, 4, ("edema",), "uncertain")],
+        ...                  False)
+        {'edema': 'uncertain'}
+        >>> merge_polarities([(1, 2, ("pleural_effusion",), "negative")], True)
+        {'pleural_effusion': 'negative', 'no_finding': 'positive'}
+    """
+    found: dict[str, str] = {}
+    for _, _, findings, polarity in mentions:
+        for finding in findings:
+            old = found.get(finding)
+            if old is None or _RANK[polarity] > _RANK[old]:
+                found[finding] = polarity
+    abnormal = any(
+        p != "negative" for f, p in found.items()
+        if f in PATHOLOGIES or f == RULES.other or f.startswith("x:")
+    )  # fmt: skip
+    if not abnormal and (mentions or normal):
+        found["no_finding"] = "positive"
+    found.pop(RULES.other, None)
+    return found
+
+
 def label_report(text: str) -> dict[str, str]:
     """Label every finding a radiology report mentions.
 
     Returns ``{finding: "positive" | "negative" | "uncertain"}`` over the canonical names in
     :data:`FINDINGS`, in that order; findings the text does not mention are absent, and a
-    text that mentions nothing gives ``{}``. Deterministic, offline, pure Python.
+    text that mentions nothing gives ``{}``. Deterministic, offline, pure Python, linear
+    time in the length of the text.
 
     Raises:
         TypeError: ``text`` is not a str.
@@ -77,25 +155,6 @@ def label_report(text: str) -> dict[str, str]:
         >>> label_report("")
         {}
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    ctx = analyse(TOKEN_RE.findall(text.lower()))
-    found: dict[str, str] = {}
-    said_something = False
-    for i, j, mention in match_phrases(ctx.keys, RULES.mention_trie):
-        if not mention.findings:
-            continue  # an "unmention" such as "pericardial effusion" or "plate-like"
-        polarity = _mention_polarity(ctx, i, j, mention)
-        if polarity is None:
-            continue
-        said_something = True
-        for finding in mention.findings:
-            old = found.get(finding)
-            if old is None or _RANK[polarity] > _RANK[old]:
-                found[finding] = polarity
-    abnormal = any(
-        p != "negative" for f, p in found.items() if f in PATHOLOGIES or f == RULES.other
-    )
-    if not abnormal and (said_something or match_phrases(ctx.keys, RULES.normal_trie)):
-        found["no_finding"] = "positive"
+    _, mentions, normal = scan(text)
+    found = merge_polarities(mentions, normal)
     return {f: found[f] for f in FINDINGS if f in found}

@@ -23,11 +23,12 @@ from himed_rewards.clinical.rules import (
     SENTENCE_END,
     TOKEN_RE,
     Trigger,
+    candidate_starts,
     match_phrases,
     token_keys,
 )
 
-__all__ = ["POLARITIES", "TextContext", "analyse", "polarity_of_span", "polarity_at"]
+__all__ = ["POLARITIES", "TextContext", "analyse", "is_blocked", "polarity_of_span", "polarity_at"]
 
 #: The three labels a mention can get.
 POLARITIES = ("positive", "negative", "uncertain")
@@ -43,6 +44,7 @@ class TextContext:
     cues: list[tuple[int, int, Trigger]]  # neg / unc / strong_unc triggers, by start
     terms: list[int]  # token indices where a scope terminator starts, ascending
     cue_starts: list[int]  # cues[k][0], for bisecting the cues near a mention
+    starts: tuple[list[int], ...] = ()  # candidate phrase starts per trie of RULES.tries
 
     def sentence_of(self, i: int) -> tuple[int, int]:
         """Token range ``[start, end)`` of the sentence holding token ``i``."""
@@ -63,16 +65,17 @@ def analyse(words: list[str]) -> TextContext:
     cache = KEY_CACHE
     keys = [cache.get(w) or token_keys(w) for w in words]
     breaks = [i for i, w in enumerate(words) if w in SENTENCE_END]
+    starts = candidate_starts(keys)
     cues, terms = [], []
-    for start, end, trigger in match_phrases(keys, RULES.trigger_trie):
+    for start, end, trigger in match_phrases(keys, RULES.trigger_trie, starts[0]):
         if trigger.polarity == "term":
             terms.append(start)
         elif trigger.polarity != "pseudo":
             cues.append((start, end, trigger))
-    return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues])
+    return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues], starts)
 
 
-def _blocked(terms: list[int], lo: int, hi: int) -> bool:
+def is_blocked(terms: list[int], lo: int, hi: int) -> bool:
     """True when a terminator starts in ``[lo, hi)``: the scope is cut between the two."""
     k = bisect_left(terms, lo)
     return k < len(terms) and terms[k] < hi
@@ -99,12 +102,12 @@ def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
         applies = (
             s < i < e  # the mention sits inside a trigger that starts before it ("not enlarged")
         ) or (
-            trig.pre and e <= i and i - e <= trig.window_pre and not _blocked(ctx.terms, e, i)
+            trig.pre and e <= i and i - e <= trig.window_pre and not is_blocked(ctx.terms, e, i)
         ) or (
             trig.post
             and s >= j
             and s - j <= trig.window_post
-            and not _blocked(ctx.terms, j, s)
+            and not is_blocked(ctx.terms, j, s)
         )
         if not applies:
             continue

@@ -25,6 +25,7 @@ __all__ = [
     "Mention",
     "Rules",
     "Trigger",
+    "candidate_starts",
     "match_phrases",
     "normalise",
     "token_keys",
@@ -93,7 +94,7 @@ def _phrase_keys(phrase: str, stem: bool) -> tuple[str, ...]:
 
 
 class Rules:
-    """The compiled rule table: mention trie, trigger trie, qualifier and normal keys."""
+    """The compiled rule table: mention, trigger, normal-statement and attribute tries."""
 
     def __init__(self, table: dict) -> None:
         self.sha256: str = table["sha256"]
@@ -119,6 +120,21 @@ class Rules:
         self.qualifiers = frozenset(normalise(q) for q in table["qualifiers"])
         normal = {_phrase_keys(s, False): True for s in table["normal_statements"]}
         self.normal_trie = _build_trie(normal)
+        attributes = {_phrase_keys(p, False): tuple((kind, value) for kind, value in pairs)
+                      for p, pairs in table["attributes"].items()}  # fmt: skip
+        self.attribute_trie = _build_trie(attributes)
+        self.units: dict[str, float] = dict(table["units"])
+        self.minor_concepts = frozenset(table["minor_concepts"])
+        self.anatomy_words = frozenset(normalise(w) for w in table["anatomy_words"])
+        # Which tries a token key can start a phrase in (indices into .tries), so one pass over
+        # a text finds the candidate starts for every trie.
+        self.tries = (self.trigger_trie, self.mention_trie, self.normal_trie,
+                      self.attribute_trie)  # fmt: skip
+        roots: dict[str, tuple[int, ...]] = {}
+        for index, trie in enumerate(self.tries):
+            for key in trie:
+                roots[key] = (*roots.get(key, ()), index)
+        self.roots = roots
 
 
 def _load() -> Rules:
@@ -157,8 +173,34 @@ def token_keys(word: str) -> tuple[str, str | None]:
     return keys
 
 
-def match_phrases(keys: list[tuple[str, str | None]], trie: dict) -> list[tuple[int, int, object]]:
+def candidate_starts(keys: list[tuple[str, str | None]]) -> tuple[list[int], ...]:
+    """Token indices that can start a phrase, per trie of ``RULES.tries``, in one pass.
+
+    Examples:
+        >>> starts = candidate_starts([token_keys(w) for w in ["no", "left", "effusion"]])
+        >>> starts[1], starts[3]  # mentions; attributes ("no" may start "no change")
+        ([2], [0, 1])
+    """
+    roots = RULES.roots
+    out: tuple[list[int], ...] = tuple([] for _ in RULES.tries)
+    empty: tuple[int, ...] = ()
+    for i, (word, stem) in enumerate(keys):
+        tries = roots.get(word, empty)
+        if stem is not None:
+            tries = (*tries, *roots.get(stem, empty))
+        for index in tries:
+            found = out[index]
+            if not found or found[-1] != i:  # a word and its stem may both start one
+                found.append(i)
+    return out
+
+
+def match_phrases(
+    keys: list[tuple[str, str | None]], trie: dict, starts: list[int] | None = None
+) -> list[tuple[int, int, object]]:
     """Greedy left-to-right longest matches of trie phrases: ``(start, end, payload)``.
+
+    ``starts`` (from :func:`candidate_starts`) saves the scan for possible starts.
 
     Examples:
         >>> keys = [token_keys(w) for w in ["no", "pleural", "effusions"]]
@@ -168,7 +210,8 @@ def match_phrases(keys: list[tuple[str, str | None]], trie: dict) -> list[tuple[
     found = []
     n = len(keys)
     # Most tokens start no phrase: find the candidate starts in one pass over the root keys.
-    starts = [i for i, (word, stem) in enumerate(keys) if word in trie or stem in trie]
+    if starts is None:
+        starts = [i for i, (word, stem) in enumerate(keys) if word in trie or stem in trie]
     resume = 0  # matches do not overlap: skip starts inside the previous match
     for i in starts:
         if i < resume:

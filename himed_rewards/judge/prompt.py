@@ -31,8 +31,9 @@ __all__ = [
     "neutralise",
 ]
 
-# v2: the delimiter neutraliser also catches look-alike tags (entities, fullwidth forms,
-# invisible characters), which changes the user message, hence the grade, of such reports.
+# v2: the prompt asks for per-finding attributes (laterality, location, severity, size,
+# interval change, device position), pertinent negatives and filler; the delimiter neutraliser
+# also catches look-alike tags (entities, fullwidth forms, invisible characters).
 PROMPT_VERSION = "himed-judge-v2"
 
 #: Each axis is an integer 0..SCORE_MAX in the reply, divided by SCORE_MAX afterwards.
@@ -62,24 +63,36 @@ at least one measure of accuracy"; item 23: "Cross tabulation of the index test 
 (or their distribution) by the results of the reference standard"; item 24: "Estimates of \
 diagnostic accuracy and their precision". Here the candidate is the index test and the \
 reference is the reference standard: every finding the candidate states must agree with \
-the reference. Penalise each finding that the reference does not support (hallucination) \
-and each contradiction of the reference (a wrong side, wrong location, wrong severity, a \
-negated finding stated as present, or a present finding stated as absent).
+the reference. Compare, for each finding: its polarity (present, absent) and certainty \
+(definite or hedged); its laterality (left, right, bilateral); its location or region \
+(lobe, zone, base, apex); its severity (mild, moderate, large or severe); any measurement \
+(size with its unit); its interval change (new, stable, improved, worsened); and for \
+support devices (tubes, lines, catheters, pacers) whether they are present and correctly \
+positioned or malpositioned. Each such mismatch is a contradiction. Penalise each finding \
+that the reference does not support (hallucination) and each contradiction; more errors, \
+or larger ones (a wrong side, a large size error, a malpositioned tube called well \
+positioned), score lower. A detail the candidate adds that the reference does not state \
+is not an error.
 
 2. RELEVANCE. STARD 2015 item 3: "Scientific and clinical background, including the \
 intended use and clinical role of the index test"; item 27: "Implications for practice, \
 including the intended use and clinical role of the index test". A report serves a \
 clinical decision: critical and clinically significant findings come first and are stated \
-plainly. Penalise verbose, repetitive, hedging or non-contributory text, and any text that \
-is not part of a radiology report.
+plainly. Judge relevance by what the candidate asserts: a finding stated as absent when \
+the reference states it as present is not relevant to it. A pertinent negative (a \
+finding correctly stated as absent) is never worse than leaving it out. Penalise verbose, \
+repetitive, hedging or non-contributory text (filler, repeated sentences), and any text \
+that is not part of a radiology report.
 
 3. COMPLETENESS. STARD 2015 item 19: "Flow of participants"; item 20: "Baseline \
 demographic and clinical characteristics of participants"; item 21: "Distribution of \
 severity of disease in those with the target condition; distribution of alternative \
 diagnoses in those without the target condition"; item 23 (as above). Every essential \
-finding of the reference, positive or pertinent negative, with its severity and location, \
-must be covered by the candidate. Penalise each omission, most of all an omitted critical \
-finding.
+finding of the reference, positive or pertinent negative, must be covered by the \
+candidate with the attributes the reference gives it (laterality, location, severity, \
+measurement, interval change, device position). Penalise each omission, most of all an \
+omitted critical finding (for example a pneumothorax or a malpositioned tube), and less \
+for an omitted attribute of a finding that is covered.
 
 SCORING. Give each axis an integer from 0 (worst) to {SCORE_MAX} (best). Grade the axes \
 independently. An empty or meaningless candidate scores 0 on every axis.

@@ -27,6 +27,7 @@ from himed_rewards.rewards.keywords import (
     keyword_bonus_batch,
     keyword_bonus_flat,
 )
+from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.text.tokenizers import get_tokenizer
 
@@ -70,6 +71,9 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     parsed = [parse_completion(c) for c in completions]
     reports = [p[0] for p in parsed]
     formats = [p[1] for p in parsed]
+    if config.format_require_reasoning:  # hardened preset: <think></think> is a bad format
+        formats = [-1.0 if f > 0 and reasoning_is_blank(c) else f
+                   for f, c in zip(formats, completions, strict=True)]
     # One layout for every metric: each report and each distinct reference is tokenized once.
     layout = build_layout(reports, [(r,) for r in references], get_tokenizer(config.tokenize))
     token = bleu_from_layout(layout, max_order=config.bleu_max_order, smooth=config.bleu_smooth,

@@ -18,7 +18,24 @@ from pydantic import (
 from himed_rewards.judge.verdict import SemanticScorer
 from himed_rewards.rewards.schedule import AnySchedule, LinearSchedule, refuse_bools
 
-__all__ = ["RewardConfig", "semantic_from_spec", "semantic_to_spec"]
+__all__ = ["PRESETS", "RewardConfig", "semantic_from_spec", "semantic_to_spec"]
+
+#: Named option sets. ``paper`` is the paper's Eqs. 1-10 as written (the defaults).
+#: ``hardened`` closes the reward hacks of ``benchmarks/reward_hacking.py``: a keyword
+#: counts only if the reference has it with the same polarity, an empty ``<think>`` is a
+#: bad format, and the semantic level weighs at least half from step 0 (alpha1 = min(0.5,
+#: Eq. 10) in steps of 0.1), so n-gram overlap alone never outweighs clinical content.
+#: See docs/reward_hacking.md for the measured win rates of each.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "hardened": {
+        "keyword_grounded": True,
+        "keyword_negation_aware": True,
+        "format_require_reasoning": True,
+        "schedule": {"kind": "step", "boundaries": [0, 6_000, 7_000, 8_000, 9_000],
+                     "values": [0.5, 0.4, 0.3, 0.2, 0.1]},
+    },
+}
 
 _DEFAULT = "default"
 # Every weight, the keyword bonus and its cap stay at or below this, so that the total
@@ -98,6 +115,8 @@ class RewardConfig(BaseModel):
         False, description="a keyword counts only if the reference has it too")
     keyword_negation_aware: bool = Field(
         False, description="a keyword counts only if its negated/affirmed status matches")
+    format_require_reasoning: bool = Field(
+        False, description="a well-formed completion with an empty <think> scores format -1")
     schedule: AnySchedule = Field(default_factory=lambda: LinearSchedule(T=10_000, alpha_min=0.1))
     tokenize: str = Field("default", description="tokenizer shared by BLEU, ROUGE-L and METEOR")
     bleu_max_order: int = Field(4, ge=1, le=8)
@@ -111,11 +130,38 @@ class RewardConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_bools(cls, values: Any) -> Any:
-        flags = ("keyword_grounded", "keyword_negation_aware")  # the only bool fields
-        if isinstance(values, dict):
-            refuse_bools({k: v for k, v in values.items() if k not in flags}, cls.__name__)
-        return values
+    def _expand_preset(cls, data: Any) -> Any:
+        # ``preset`` is not a field: it names a set of defaults that explicit fields override.
+        if isinstance(data, dict) and "preset" in data:
+            data = dict(data)
+            name = data.pop("preset")
+            if not isinstance(name, str) or name not in PRESETS:
+                raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+            data = {**PRESETS[name], **data}
+        # A bool is an int to pydantic: refuse it wherever a number is expected.
+        flags = ("keyword_grounded", "keyword_negation_aware", "format_require_reasoning")
+        if isinstance(data, dict):
+            refuse_bools({k: v for k, v in data.items() if k not in flags}, cls.__name__)
+        return data
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> RewardConfig:
+        """A named option set (see :data:`PRESETS`), with any field overridden.
+
+        Examples:
+            >>> cfg = RewardConfig.from_preset("hardened")
+            >>> cfg.keyword_negation_aware, cfg.format_require_reasoning, cfg.schedule.alpha1(0)
+            (True, True, 0.5)
+            >>> RewardConfig.from_preset("paper").signature() == RewardConfig().signature()
+            True
+            >>> RewardConfig.from_preset("nope")
+            Traceback (most recent call last):
+            ...
+            ValueError: preset must be one of ['hardened', 'paper'], got 'nope'
+        """
+        if not isinstance(name, str) or name not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+        return cls(preset=name, **overrides)
 
     @field_validator("tokenize")
     @classmethod
@@ -153,7 +199,8 @@ class RewardConfig(BaseModel):
 
     @classmethod
     def from_file(cls, path: str | Path) -> RewardConfig:
-        """Load from YAML or JSON (validated).
+        """Load from YAML or JSON (validated). A ``preset: <name>`` key starts from that
+        preset; the file's other keys override it.
 
         Examples:
             >>> import tempfile, os
@@ -162,6 +209,11 @@ class RewardConfig(BaseModel):
             >>> cfg = RewardConfig.from_file(p)
             >>> cfg.keyword_beta, cfg.semantic
             (0.1, None)
+            >>> with open(p, "w") as handle:
+            ...     _ = handle.write("preset: hardened\\nkeyword_beta: 0.1\\n")
+            >>> cfg = RewardConfig.from_file(p)
+            >>> cfg.keyword_grounded, cfg.keyword_beta
+            (True, 0.1)
         """
         path = Path(path)
         text = path.read_text()

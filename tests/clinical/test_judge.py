@@ -1,4 +1,4 @@
-"""OfflineClinicalJudge and judge_labels: formulas, edge cases, protocol, input checks."""
+"""OfflineClinicalJudge, judge_states and judge_labels: formulas, attributes, edge cases."""
 
 from __future__ import annotations
 
@@ -10,10 +10,16 @@ from hypothesis import strategies as st
 
 from himed_rewards.clinical import FINDINGS, OfflineClinicalJudge, judge_labels
 from himed_rewards.clinical import judge as judge_module
+from himed_rewards.clinical.attributes import FindingState, describe_report
 from himed_rewards.judge.verdict import SemanticScorer, SemanticVerdict
 
 POLARITY = st.sampled_from(["positive", "negative", "uncertain"])
 LABELS = st.dictionaries(st.sampled_from(FINDINGS), POLARITY, max_size=8)
+
+
+def total(candidate: str, reference: str) -> float:
+    [verdict] = OfflineClinicalJudge().score_batch([candidate], [reference])
+    return verdict.total
 
 
 def test_identical_labels_score_one() -> None:
@@ -21,48 +27,68 @@ def test_identical_labels_score_one() -> None:
     assert judge_labels(labels, labels) == (1.0, 1.0, 1.0)
 
 
-def test_negation_flip_is_inaccurate_and_incomplete() -> None:
-    ref = {"pneumothorax": "positive"}
-    acc, rel, comp = judge_labels({"pneumothorax": "negative"}, ref)
-    assert (acc, rel, comp) == (0.0, 1.0, 0.0)  # same topic, opposite claim
+def test_negation_flip_is_inaccurate_off_topic_and_incomplete() -> None:
+    acc, rel, comp = judge_labels({"pneumothorax": "negative"}, {"pneumothorax": "positive"})
+    assert acc < 0.2 and rel == 0.0 and comp == 0.0  # relevance respects polarity
 
 
-def test_hallucinated_positive_costs_accuracy_only() -> None:
+def test_hallucinated_positive_costs_accuracy_and_relevance() -> None:
     ref = {"cardiomegaly": "positive"}
     acc, rel, comp = judge_labels({"cardiomegaly": "positive", "pneumonia": "positive"}, ref)
-    assert acc == 0.5  # one of two statements is a hallucination
-    assert rel == pytest.approx(2 / 3)
+    assert acc == pytest.approx(1.5 / 3.5)  # pneumonia weighs 2, smoothing 0.5
+    assert rel == pytest.approx(2 / 3)  # pneumonia also asserts a lung opacity
     assert comp == 1.0
 
 
-def test_negative_statement_on_unmentioned_finding_is_accurate() -> None:
-    # Unreported means absent: "no pneumothorax" agrees with a reference that is silent on it.
-    acc, _, _ = judge_labels({"pneumothorax": "negative"}, {"cardiomegaly": "positive"})
-    assert acc == 1.0
+def test_accuracy_grades_errors_instead_of_tying_at_zero() -> None:
+    ref = {"cardiomegaly": "positive"}
+    one = judge_labels({"pneumothorax": "positive"}, ref)[0]
+    four = judge_labels({f: "positive" for f in ("pneumothorax", "pleural_effusion", "edema",
+                                                 "pneumonia")}, ref)[0]  # fmt: skip
+    assert 0.0 < four < one < 0.5
+
+
+def test_pertinent_negative_is_never_worse_than_silence() -> None:
+    ref = "Left upper lobe opacity."
+    assert total("Left upper lobe opacity. No pleural effusion. No pneumothorax.", ref) == \
+        total("Left upper lobe opacity.", ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(LABELS, LABELS, st.sampled_from(FINDINGS[1:]))
+def test_adding_a_correct_negation_never_lowers_any_axis(cand, ref, finding) -> None:
+    states = {f: FindingState(p) for f, p in ref.items()}
+    implied = judge_module._state(states, finding)  # "nodule" implies a lung opacity
+    if (implied is not None and implied.polarity != "negative") or finding in cand:
+        return
+    before = judge_labels(cand, ref)
+    after = judge_labels({**cand, finding: "negative"}, ref)
+    if not cand:  # an empty report has no statements at all: anything beats it
+        return
+    assert all(a >= b - 1e-12 for a, b in zip(after, before, strict=True))
 
 
 def test_omission_costs_completeness() -> None:
     ref = {"cardiomegaly": "positive", "pleural_effusion": "positive"}
-    assert judge_labels({"cardiomegaly": "positive"}, ref)[2] == 0.5
+    assert judge_labels({"cardiomegaly": "positive"}, ref)[2] == pytest.approx(1 / 2.5)
 
 
 def test_hedges_get_half_credit() -> None:
-    ref = {"pneumonia": "positive"}
-    assert judge_labels({"pneumonia": "uncertain"}, ref) == (0.5, 1.0, 0.5)
-    assert judge_labels({"pneumonia": "uncertain"}, {})[0] == 0.5
+    acc, rel, comp = judge_labels({"pneumonia": "uncertain"}, {"pneumonia": "positive"})
+    assert (acc, rel, comp) == (pytest.approx(1.5 / 2.5), 1.0, 0.5)
 
 
 def test_normal_reference_rewards_saying_normal() -> None:
     ref = {"no_finding": "positive", "pneumothorax": "negative"}
-    assert judge_labels({"no_finding": "positive"}, ref) == (1.0, pytest.approx(2 / 3), 1.0)
+    assert judge_labels({"no_finding": "positive"}, ref) == (1.0, 1.0, 1.0)
     acc, _, comp = judge_labels({"pneumonia": "positive"}, ref)
-    assert (acc, comp) == (0.0, 0.0)
+    assert (acc, comp) == (pytest.approx(0.2), 0.0)
 
 
 def test_empty_reports_have_defined_values() -> None:
     assert judge_labels({}, {}) == (1.0, 1.0, 1.0)
     assert judge_labels({}, {"pneumonia": "positive"}) == (0.0, 0.0, 0.0)
-    assert judge_labels({"pneumonia": "positive"}, {}) == (0.0, 0.0, 1.0)
+    assert judge_labels({"pneumonia": "positive"}, {}) == (pytest.approx(0.2), 0.0, 1.0)
 
 
 @settings(max_examples=300, deadline=None)
@@ -77,6 +103,62 @@ def test_axes_always_in_unit_interval(cand: dict[str, str], ref: dict[str, str])
 def test_self_agreement_is_perfect_accuracy_and_relevance(labels: dict[str, str]) -> None:
     acc, rel, _ = judge_labels(labels, labels)
     assert (acc, rel) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("reference", "better", "worse"),
+    [
+        # laterality
+        ("Small left pleural effusion.", "Small left pleural effusion.",
+         "Small right pleural effusion."),
+        ("Bilateral hilar lymphadenopathy.", "Right hilar lymphadenopathy.",
+         "Normal hilar contours."),
+        # zone
+        ("Right upper lobe consolidation.", "Right upper lobe consolidation.",
+         "Right lower lobe consolidation."),
+        # severity, graded
+        ("Large pleural effusion.", "Moderate pleural effusion.", "Small pleural effusion."),
+        ("Severe cardiomegaly.", "Markedly enlarged cardiac silhouette.", "Mild cardiomegaly."),
+        # measurement, graded
+        ("12 mm right lower lobe nodule.", "14 mm right lower lobe nodule.",
+         "20 mm right lower lobe nodule."),
+        ("2 cm right apical pneumothorax.", "1.5 cm right apical pneumothorax.",
+         "5 cm right apical pneumothorax."),
+        # interval change
+        ("Increased left basilar opacity.", "Worsening left basilar opacity.",
+         "Improved left basilar opacity."),
+        ("New right pleural effusion.", "New right pleural effusion.",
+         "Stable right pleural effusion."),
+        # device position
+        ("Malpositioned ETT, tip in the right main bronchus.",
+         "Endotracheal tube is malpositioned.", "ETT in satisfactory position."),
+        ("ETT in satisfactory position.", "ETT tip 5 cm above the carina.",
+         "ETT tip in the right mainstem bronchus."),
+        # uncertainty
+        ("Right lower lobe pneumonia.", "Possible right lower lobe pneumonia.",
+         "No pneumonia."),
+    ],
+)
+def test_each_attribute_mismatch_costs(reference: str, better: str, worse: str) -> None:
+    assert total(better, reference) > total(worse, reference)
+
+
+def test_an_attribute_only_the_candidate_states_costs_nothing() -> None:
+    ref = "Pleural effusion. Consolidation."
+    assert total("Left pleural effusion. Right lower lobe consolidation.", ref) == 3.0
+
+
+def test_filler_and_repetition_cost_relevance() -> None:
+    ref = "Mild cardiomegaly. No pleural effusion."
+    honest = "Mild cardiomegaly. No pleural effusion."
+    [clean, padded, repeated] = OfflineClinicalJudge().score_batch(
+        [honest, honest + " Thank you for this referral. Please call with questions.",
+         honest + " " + honest],
+        [ref] * 3,
+    )
+    assert clean.relevance == 1.0
+    assert padded.relevance < clean.relevance and repeated.relevance < clean.relevance
+    assert padded.accuracy == clean.accuracy  # filler says nothing wrong
 
 
 def test_judge_implements_the_semantic_scorer_protocol() -> None:
@@ -96,21 +178,22 @@ def test_score_batch_on_text() -> None:
     assert all(isinstance(v, SemanticVerdict) and v.ok and v.source == "clinical" for v in verdicts)
     same, flipped, partial, empty = verdicts
     assert same.total == 3.0
-    # cardiomegaly contradicted, effusion agreed, "normal" contradicted: 1 of 3 right.
-    assert flipped.completeness == 0.0 and flipped.accuracy == pytest.approx(1 / 3)
+    # cardiomegaly contradicted and "normal" contradicted; the effusion negation is neutral.
+    assert flipped.completeness == 0.0 and flipped.relevance == 0.0
+    assert flipped.accuracy == pytest.approx(0.5 / 2.5)
     assert partial.accuracy == 1.0 and partial.completeness == 1.0
     assert (empty.accuracy, empty.relevance, empty.completeness) == (0.0, 0.0, 0.0)
 
 
-def test_labels_are_memoised_per_distinct_text(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_descriptions_are_memoised_per_distinct_text(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = judge_module.label_report
+    real = judge_module.describe_with_filler
 
-    def counting(text: str) -> dict[str, str]:
+    def counting(text: str):
         calls.append(text)
         return real(text)
 
-    monkeypatch.setattr(judge_module, "label_report", counting)
+    monkeypatch.setattr(judge_module, "describe_with_filler", counting)
     group = ["No effusion.", "Small effusion.", "No effusion.", "Small effusion."]
     OfflineClinicalJudge().score_batch(group, ["Small effusion."] * 4)
     assert sorted(calls) == ["No effusion.", "Small effusion."]
@@ -131,6 +214,8 @@ def test_bad_input() -> None:
     with pytest.raises(ValueError, match="same length"):
         judge.score_batch(["a", "b"], ["a"])
     assert judge.score_batch([], []) == []
+    with pytest.raises(TypeError, match="text must be a str"):
+        describe_report(None)  # type: ignore[arg-type]
 
 
 def test_real_pairs_give_valid_verdicts(iu_pairs: tuple[list[str], list[str]]) -> None:
@@ -143,3 +228,18 @@ def test_real_pairs_give_valid_verdicts(iu_pairs: tuple[list[str], list[str]]) -
     # A model's outputs agree with their references less than the references themselves.
     mean = sum(v.total for v in verdicts) / len(verdicts)
     assert mean < sum(v.total for v in self_scores) / len(self_scores)
+
+
+WORDS = st.sampled_from([
+    "left", "right", "bilateral", "no", "mild", "large", "severe", "3.2", "0", "9" * 400,
+    "cm", "mm", "effusion", "pneumothorax", "ett", "malpositioned", "satisfactory", "new",
+    "stable", "improved", "greater", "than", "nodule", "mass", ",", ".", "possible",
+    "normal", "clear", "lymph", "node", "enlarged", "thank", "you", "1.2.3", "hila",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, max_size=40), st.lists(WORDS, max_size=40))
+def test_random_reports_always_give_valid_verdicts(cand: list[str], ref: list[str]) -> None:
+    [verdict] = OfflineClinicalJudge().score_batch([" ".join(cand)], [" ".join(ref)])
+    assert verdict.ok and 0.0 <= verdict.total <= 3.0  # SemanticVerdict checks finiteness
