@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import himed_rewards as hr
+from himed_rewards.rewards.config import PRESETS
 
 if TYPE_CHECKING:
     from himed_rewards import RewardBreakdown, RewardConfig
@@ -82,16 +83,29 @@ def _load_config(path: str, mtime_ns: int) -> RewardConfig:
     return hr.RewardConfig.from_file(path)
 
 
+@lru_cache(maxsize=8)
+def _preset_config(name: str) -> RewardConfig:
+    # Built once per process: a config owns its semantic scorer, which is not free to build.
+    return hr.RewardConfig.from_preset(name)
+
+
 def resolve_config(config: Any = None) -> RewardConfig | None:
-    """Turn ``config`` (a RewardConfig, a path, or None) into a RewardConfig or None (defaults).
+    """Turn ``config`` into a RewardConfig, or None for the defaults.
+
+    ``config`` is a RewardConfig, a preset name (``"paper"``, ``"hardened"``), a path to a
+    YAML/JSON RewardConfig, or None: then ``$HIMED_REWARDS_CONFIG`` (a preset name or a path),
+    else the defaults. A preset name wins over a file of the same name only when no such
+    file exists.
 
     Examples:
         >>> resolve_config(None) is None or isinstance(resolve_config(None), hr.RewardConfig)
         True
+        >>> resolve_config("hardened").format_require_reasoning
+        True
         >>> resolve_config(3)
         Traceback (most recent call last):
         ...
-        TypeError: config must be a RewardConfig, a path to a YAML/JSON file, or None; got 3 (int)
+        TypeError: config must be a RewardConfig, a preset name, a path to a YAML/JSON file, or None; got 3 (int)
     """
     if config is None:
         env_path = os.environ.get(CONFIG_ENV)
@@ -103,12 +117,15 @@ def resolve_config(config: Any = None) -> RewardConfig | None:
     if isinstance(config, str | Path):
         path = Path(config)
         if not path.is_file():
+            if isinstance(config, str) and config.strip() in PRESETS:
+                return _preset_config(config.strip())
             raise ValueError(
-                f"config path {str(path)!r} is not a file; pass a YAML or JSON RewardConfig"
+                f"config {str(path)!r} is neither a preset ({', '.join(sorted(PRESETS))}) "
+                "nor a file; pass a preset name or a YAML or JSON RewardConfig"
             )
         return _load_config(str(path.resolve()), path.stat().st_mtime_ns)
     raise TypeError(
-        "config must be a RewardConfig, a path to a YAML/JSON file, or None; "
+        "config must be a RewardConfig, a preset name, a path to a YAML/JSON file, or None; "
         f"got {config!r} ({type(config).__name__})"
     )
 
