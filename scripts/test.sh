@@ -25,6 +25,13 @@ eval "$(bash .ci/setup_llm_server.sh)"       # exports HIMED_TEST_LLM_URL
 stop_server() { bash .ci/setup_llm_server.sh --stop || true; }
 trap stop_server EXIT
 
+echo "== shipped clinical rule table matches its build script" >&2
+if [ -d ../shared/data/vocab ]; then
+  "$PY" scripts/build_clinical_rules.py --vocab ../shared/data/vocab --check
+else
+  echo "skipped: ../shared/data/vocab (the sources) is not beside this checkout" >&2
+fi
+
 echo "== ruff" >&2
 "$PY" -m ruff check .
 
