@@ -125,15 +125,9 @@ def _ratio(call: Callable[[str], object], shape: Callable[[int], str]) -> float:
 
 # Issue 12 item 2 (the labeler's quadratic hedge scan) is fixed on another branch; these
 # combinations measure it and pass once that fix is merged.
-KNOWN_QUADRATIC = {("label_report", "hedged_clauses"), ("total_reward", "hedged_clauses")}
-
-
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
-def test_four_times_the_input_takes_about_four_times_the_time(entry, shape, request):
-    if (entry, shape) in KNOWN_QUADRATIC:
-        request.applymarker(pytest.mark.xfail(reason="issue 12 item 2, labeler branch",
-                                              strict=False))
+def test_four_times_the_input_takes_about_four_times_the_time(entry, shape):
     ratio = _ratio(ENTRY_POINTS[entry], SHAPES[shape])
     if ratio >= RATIO_BOUND:  # one retry: a loaded machine can stall a single measurement
         ratio = min(ratio, _ratio(ENTRY_POINTS[entry], SHAPES[shape]))
