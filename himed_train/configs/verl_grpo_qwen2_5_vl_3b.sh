@@ -8,9 +8,10 @@
 # MODEL          model path or hub id (default Qwen/Qwen2.5-VL-3B-Instruct; or the SFT output)
 # REWARD_CONFIG  optional HiMed RewardConfig YAML/JSON (judge, schedule T, alpha_min...),
 #                passed to compute_score as reward_kwargs.config in every reward worker
-# HIMED_VERL_TRAINER=legacy  verl's legacy trainer (trainer.use_v1=false) with
-#                HimedAgentLoopManager, which also logs timing_s/himed_reward/<level>/mean
-#                each step; default: verl's v1 trainer
+# HIMED_VERL_TRAINER  legacy (default): verl's legacy trainer (trainer.use_v1=false) with
+#                HimedAgentLoopManager, which logs timing_s/himed_reward/<level>/mean (alpha1,
+#                alpha2, every level) at every training step; v1: verl 0.9's v1 trainer, whose
+#                training metrics have no channel for them (validation metrics only)
 # HIMED_REWARDS_STEP_FILE / HIMED_REWARDS_MISSING  forwarded to verl's Ray actors
 #                (ray_kwargs.ray_init.runtime_env.env_vars) when set
 # Extra arguments are Hydra overrides (or Hydra flags: `--cfg job` prints the config only).
@@ -32,7 +33,7 @@ for name in HIMED_REWARDS_STEP_FILE HIMED_REWARDS_MISSING; do
     overrides+=("+ray_kwargs.ray_init.runtime_env.env_vars.${name}=${!name}")
   fi
 done
-case "${HIMED_VERL_TRAINER:-v1}" in
+case "${HIMED_VERL_TRAINER:-legacy}" in
   v1) ;;
   legacy)
     overrides+=(
