@@ -1,15 +1,76 @@
-"""Compiler options for every kernel, in one place.
+"""Compiler options for every kernel, in one place, and lazy compilation.
 
 ``cache=True`` writes compiled machine code next to the package (or to NUMBA_CACHE_DIR), so
 only the first process pays the compile; ``nogil`` stays off because kernels share scratch
 buffers owned by their Python front doors and rely on the GIL for exclusive use.
+
+``@kernel`` does not import numba: importing ``himed_rewards`` must stay cheap (numba alone
+takes 0.2-0.4 s to import). The first call of any kernel imports numba, wraps every kernel
+defined so far with ``njit`` (which compiles nothing until a kernel's own first call) and
+puts those dispatchers in place of the stand-ins in every loaded ``himed_rewards`` module,
+so kernels that call each other see compiled functions, and later calls cost nothing extra.
 """
 
-from numba import njit
+from __future__ import annotations
+
+import functools
+import sys
+import threading
 
 JIT = {"cache": True, "nogil": False, "fastmath": False, "boundscheck": False}
 
+_LOCK = threading.RLock()
+_PENDING: list[LazyKernel] = []
+
+
+class LazyKernel:
+    """A kernel not yet handed to numba: the first call compiles it (see the module doc)."""
+
+    def __init__(self, func) -> None:
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self.dispatcher = None
+
+    def __call__(self, *args):
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            dispatcher = materialise(self)
+        return dispatcher(*args)
+
+    def __repr__(self) -> str:
+        return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+
+def materialise(stub: LazyKernel | None = None):
+    """Hand every pending kernel to numba and swap the dispatchers in; returns ``stub``'s."""
+    with _LOCK:
+        if _PENDING:
+            from numba import njit
+
+            for pending in _PENDING:
+                pending.dispatcher = njit(**JIT)(pending.py_func)
+            _PENDING.clear()
+            _materialised[0] = True
+            for name, module in list(sys.modules.items()):
+                if module is None or not name.startswith("himed_rewards"):
+                    continue
+                namespace = vars(module)
+                for attribute, value in list(namespace.items()):
+                    if isinstance(value, LazyKernel) and value.dispatcher is not None:
+                        namespace[attribute] = value.dispatcher
+    return None if stub is None else stub.dispatcher
+
 
 def kernel(func):
-    """Compile ``func`` with the project's options (a decorator)."""
-    return njit(**JIT)(func)
+    """Compile ``func`` with the project's options on first use (a decorator)."""
+    with _LOCK:
+        stub = LazyKernel(func)
+        if sys.modules.get("numba") is not None and not _PENDING and _materialised[0]:
+            from numba import njit
+
+            return njit(**JIT)(func)  # numba already in use: no stand-in needed
+        _PENDING.append(stub)
+        return stub
+
+
+_materialised = [False]
