@@ -1,8 +1,12 @@
 """Tokenizers: small named objects that turn a string into a list of tokens.
 
 Every tokenizer has a ``name`` and a ``signature()`` (what goes into a reproducibility
-signature), is a pure function of its input, and memoises recent strings, because a GRPO
-step scores many completions against few references and completions repeat.
+signature), is a pure function of its input, and memoises recent strings in caches bounded
+by bytes (``CACHE_BYTES`` each). ``encode_batch`` turns many texts into interned ids at
+once: ``default`` and ``rouge`` do it with compiled kernels over the text's bytes
+(``himed_rewards.kernels.tokenize``), a few microseconds per report and no cache needed,
+falling back to their Python rule where the kernel's precondition fails (``default`` on
+non-ASCII text).
 
 * ``13a`` reproduces sacrebleu 2.x's ``Tokenizer13a`` (mteval-v13a) exactly.
 * ``rouge`` reproduces rouge-score 0.1.2's ``tokenize.tokenize`` exactly (lowercase, runs of
@@ -15,11 +19,21 @@ step scores many completions against few references and completions repeat.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
 
+from himed_rewards.kernels.tokenize import (
+    ALNUM,
+    DIGIT,
+    JOINER,
+    LOWER_ALNUM,
+    SPACE,
+    alnum_spans,
+    default_spans,
+)
+from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.vocabulary import VOCAB
 
 __all__ = [
@@ -31,9 +45,27 @@ __all__ = [
     "SpaceTokenizer",
     "get_tokenizer",
     "TOKENIZERS",
+    "CACHE_BYTES",
+    "concat_ids",
 ]
 
-_CACHE_SIZE = 2**16
+CACHE_BYTES = 32 * 2**20  # per cache; each tokenizer has two (tokens, ids)
+
+
+def concat_ids(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate id arrays into CSR form: (int32 ids, int64 offsets).
+
+    Examples:
+        >>> ids, offsets = concat_ids([np.array([1, 2], dtype=np.int32), np.array([3], dtype=np.int32)])
+        >>> ids.tolist(), offsets.tolist()
+        ([1, 2, 3], [0, 2, 3])
+    """
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    if arrays:
+        np.cumsum(list(map(len, arrays)), out=offsets[1:])
+    if offsets[-1]:
+        return np.concatenate(arrays).astype(np.int32, copy=False), offsets
+    return np.zeros(0, dtype=np.int32), offsets
 
 
 class Tokenizer:
@@ -42,11 +74,9 @@ class Tokenizer:
     name: str = "base"
 
     def __init__(self) -> None:
-        # A bound lru_cache per instance: instances are few (one per name and option).
-        self._cached: Callable[[str], tuple[str, ...]] = lru_cache(maxsize=_CACHE_SIZE)(
-            self._tokenize_tuple
-        )
-        self.ids: Callable[[str], np.ndarray] = lru_cache(maxsize=_CACHE_SIZE)(self._ids)
+        # Caches per instance: instances are few (one per name and option).
+        self._cached: Callable[[str], tuple[str, ...]] = ByteLRU(self._tokenize_tuple, CACHE_BYTES)
+        self.ids: Callable[[str], np.ndarray] = ByteLRU(self._ids, CACHE_BYTES)
 
     def _tokenize_tuple(self, text: str) -> tuple[str, ...]:
         return tuple(self._tokenize(text))
@@ -57,6 +87,16 @@ class Tokenizer:
 
     def _tokenize(self, text: str) -> list[str]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Interned ids of many texts in CSR form: ``ids[offsets[i]:offsets[i + 1]]`` is text i.
+
+        Examples:
+            >>> ids, offsets = get_tokenizer("default").encode_batch(["No effusion.", "Clear"])
+            >>> VOCAB.tokens(ids[offsets[0]:offsets[1]]), VOCAB.tokens(ids[offsets[1]:])
+            (['no', 'effusion', '.'], ['clear'])
+        """
+        return concat_ids([self.ids(t) for t in texts])
 
     def __call__(self, text: str) -> list[str]:
         """Tokenize ``text``.
@@ -78,6 +118,54 @@ class Tokenizer:
 
     def __reduce__(self):  # picklable although it holds an lru_cache
         return (get_tokenizer, (self.signature(),))
+
+
+class _CompiledTokenizer(Tokenizer):
+    """A tokenizer with a compiled path: ``_prepare`` gives the kernel's input bytes for a
+    text (or None where only the Python rule is exact) and ``_spans`` runs the kernel."""
+
+    def _prepare(self, text: str) -> bytes | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+    def _compiled(self, raws: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+        text_offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=text_offsets[1:])
+        buf = np.frombuffer(b"".join(raws), dtype=np.uint8)
+        start = np.empty(buf.shape[0], dtype=np.int64)  # at most one token per byte
+        end = np.empty(buf.shape[0], dtype=np.int64)
+        counts = np.empty(len(raws), dtype=np.int64)
+        n = self._spans(buf, text_offsets, start, end, counts)
+        ids = VOCAB.intern_spans(buf, start[:n], end[:n])
+        offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return ids, offsets
+
+    def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}] must be str, got {type(text).__name__}")
+        raws = [self._prepare(t) for t in texts]
+        if None not in raws:
+            return self._compiled(raws)  # type: ignore[arg-type]
+        arrays = [VOCAB.ids(self._cached(t)) if r is None else None
+                  for t, r in zip(texts, raws, strict=True)]
+        fast = [i for i, r in enumerate(raws) if r is not None]
+        ids, offsets = self._compiled([raws[i] for i in fast])  # type: ignore[misc]
+        for k, i in enumerate(fast):
+            arrays[i] = ids[offsets[k] : offsets[k + 1]]
+        return concat_ids(arrays)  # type: ignore[arg-type]
+
+    def _ids(self, text: str) -> np.ndarray:
+        raw = self._prepare(text)
+        if raw is None:
+            return VOCAB.ids(self._cached(text))
+        ids = self._compiled([raw])[0]
+        ids.setflags(write=False)
+        return ids
 
 
 class Tokenizer13a(Tokenizer):
@@ -108,7 +196,7 @@ class Tokenizer13a(Tokenizer):
         return line.split()
 
 
-class RougeTokenizer(Tokenizer):
+class RougeTokenizer(_CompiledTokenizer):
     """rouge-score's tokenizer: lowercase, split on non-``[a-z0-9]``, optional Porter stem.
 
     Examples:
@@ -138,8 +226,15 @@ class RougeTokenizer(Tokenizer):
     def signature(self) -> str:
         return "rouge+stem" if self.use_stemmer else "rouge"
 
+    def _prepare(self, text: str) -> bytes | None:
+        # runs of [a-z0-9] in the lowercased text: every other UTF-8 byte is a separator
+        return None if self.use_stemmer else text.lower().encode("utf-8", "surrogatepass")
 
-class DefaultTokenizer(Tokenizer):
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return alnum_spans(buf, text_offsets, start, end, counts, LOWER_ALNUM)
+
+
+class DefaultTokenizer(_CompiledTokenizer):
     """The reward tokenizer.
 
     The rule, exactly: the text is lowercased with ``str.lower``; a token is then either
@@ -169,6 +264,13 @@ class DefaultTokenizer(Tokenizer):
             else:
                 out.append(token)
         return out
+
+    def _prepare(self, text: str) -> bytes | None:
+        lowered = text.lower()
+        return lowered.encode("ascii") if lowered.isascii() else None
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return default_spans(buf, text_offsets, start, end, counts, ALNUM, SPACE, JOINER, DIGIT)
 
 
 class WhitespaceTokenizer(Tokenizer):
@@ -206,9 +308,11 @@ def _porter():
     return PorterStemmer()
 
 
-@lru_cache(maxsize=2**18)
-def _porter_stem(word: str) -> str:
+def _stem_uncached(word: str) -> str:
     return _porter().stem(word)
+
+
+_porter_stem = ByteLRU(_stem_uncached, 8 * 2**20)
 
 
 TOKENIZERS: dict[str, Callable[[], Tokenizer]] = {

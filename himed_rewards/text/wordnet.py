@@ -215,35 +215,47 @@ class MeteorKeys:
         self._known, self._lower, self._stem = map(grown, (self._known, self._lower, self._stem))
         self._start, self._end = grown(self._start), grown(self._end)
 
-    def _synonym_slice(self, stem_text: str, stem_key: int) -> tuple[int, int]:
-        found = self._stem_slice.get(stem_key)
-        if found is not None:
-            return found
-        keys = sorted(self._keys.id(w) for w in synonyms(stem_text))
-        start, end = self._syn_used, self._syn_used + len(keys)
-        if end > len(self._syn):
-            bigger = np.zeros(max(end, 2 * len(self._syn)), dtype=np.int32)
-            bigger[: self._syn_used] = self._syn[: self._syn_used]
-            self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
-        self._syn[start:end] = keys
-        self._syn_used = end
-        self._stem_slice[stem_key] = (start, end)
-        return start, end
+    def _synonym_slices(self, stems: list[str], stem_keys: list[int]) -> list[tuple[int, int]]:
+        """The ``syn_keys`` slice of each stem, adding the stems not seen before."""
+        new = list({k: t for t, k in zip(stems, stem_keys, strict=True)
+                    if k not in self._stem_slice}.items())
+        if new:
+            words = [sorted(synonyms(text)) for _, text in new]
+            keys = self._keys.ids([w for group in words for w in group])  # one kernel call
+            size = self._syn_used + len(keys)
+            if size > len(self._syn):
+                bigger = np.zeros(max(size, 2 * len(self._syn)), dtype=np.int32)
+                bigger[: self._syn_used] = self._syn[: self._syn_used]
+                self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
+            at = 0
+            for (stem_key, _), group in zip(new, words, strict=True):
+                chunk = np.sort(keys[at : at + len(group)])
+                start = self._syn_used
+                self._syn[start : start + len(chunk)] = chunk
+                self._syn_used += len(chunk)
+                self._stem_slice[stem_key] = (start, self._syn_used)
+                at += len(group)
+        return [self._stem_slice[k] for k in stem_keys]
 
     def _learn(self, ids: np.ndarray) -> None:
         with self._lock:
             if len(self._vocabulary) > len(self._known):
                 self._grow(len(self._vocabulary))
-            for v in np.unique(ids[~self._known[ids]]).tolist():
-                lowered = self._vocabulary.token(v).lower()
-                stem_text = _porter().stem(lowered)
-                stem_key = self._keys.id(stem_text)
-                self._lower[v] = self._keys.id(lowered)
-                self._stem[v] = stem_key
-                self._start[v], self._end[v] = self._synonym_slice(stem_text, stem_key)
-                if len(self._keys) > len(self._head):  # before ``known``: readers trust it
-                    self._head = np.full(2 * len(self._keys), -1, dtype=np.int32)
-                self._known[v] = True
+            fresh = np.unique(ids[~self._known[ids]])
+            if fresh.shape[0] == 0:
+                return
+            lowered = [t.lower() for t in self._vocabulary.tokens(fresh.tolist())]
+            stems = [_porter().stem(t) for t in lowered]
+            lower_keys = self._keys.ids(lowered)
+            stem_keys = self._keys.ids(stems)
+            slices = self._synonym_slices(stems, stem_keys.tolist())
+            self._lower[fresh] = lower_keys
+            self._stem[fresh] = stem_keys
+            self._start[fresh] = [a for a, _ in slices]
+            self._end[fresh] = [b for _, b in slices]
+            if len(self._keys) > len(self._head):  # before ``known``: readers trust it
+                self._head = np.full(2 * len(self._keys), -1, dtype=np.int32)
+            self._known[fresh] = True
 
     def arrays(
         self, *id_arrays: np.ndarray

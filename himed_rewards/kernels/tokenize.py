@@ -1,0 +1,118 @@
+"""Tokenizers over ASCII / UTF-8 bytes that emit token spans (``start``, ``end``) directly.
+
+Each kernel reproduces one Python tokenizer of ``himed_rewards.text.tokenizers`` exactly on
+the inputs its front door sends it (the front door checks the precondition):
+
+* ``default_spans``: the reward tokenizer's rule on *ASCII* text already lowercased;
+* ``alnum_spans``: runs of ``[a-z0-9]`` (rouge-score's tokenizer without stemming) on the
+  UTF-8 bytes of any text already lowercased: every other byte, non-ASCII ones included, is
+  a separator, exactly as rouge-score's ``[^a-z0-9]+`` is.
+
+``text_offsets[t]:text_offsets[t + 1]`` are text t's bytes; tokens never cross texts.
+``counts[t]`` receives text t's token count; span arrays must hold one slot per byte.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from himed_rewards.kernels._config import kernel
+
+
+def _byte_classes() -> tuple[np.ndarray, ...]:
+    alnum = np.zeros(256, dtype=np.bool_)
+    for lo, hi in ((48, 57), (65, 90), (97, 122)):
+        alnum[lo : hi + 1] = True
+    # Python's str.isspace() on ASCII (what regex \s and str.split() use): \t..\r, \x1c..\x1f, " "
+    space = np.zeros(256, dtype=np.bool_)
+    space[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+    joiner = np.zeros(256, dtype=np.bool_)
+    joiner[[ord(c) for c in ".,-/:"]] = True
+    digit = np.zeros(256, dtype=np.bool_)
+    digit[48:58] = True
+    lower_alnum = np.zeros(256, dtype=np.bool_)
+    lower_alnum[48:58] = True
+    lower_alnum[97:123] = True
+    return alnum, space, joiner, digit, lower_alnum
+
+
+ALNUM, SPACE, JOINER, DIGIT, LOWER_ALNUM = _byte_classes()
+
+
+@kernel
+def default_spans(buf, text_offsets, span_start, span_end, counts, alnum, space, joiner, digit):
+    """The default tokenizer's spans (see ``DefaultTokenizer``); returns the span count."""
+    n = 0
+    for t in range(text_offsets.shape[0] - 1):
+        i = text_offsets[t]
+        stop = text_offsets[t + 1]
+        first = n
+        while i < stop:
+            c = buf[i]
+            if space[c]:
+                i += 1
+                continue
+            if not alnum[c]:  # any other character is a token of its own
+                span_start[n] = i
+                span_end[n] = i + 1
+                n += 1
+                i += 1
+                continue
+            # a word: alnum runs chained by single joiners (regex: [^\W_]+(?:[.,\-/:][^\W_]+)*)
+            j = i
+            has_digit = False
+            joined = False
+            while True:
+                while j < stop and alnum[buf[j]]:
+                    has_digit = has_digit or digit[buf[j]]
+                    j += 1
+                if j + 1 < stop and joiner[buf[j]] and alnum[buf[j + 1]]:
+                    joined = True
+                    j += 1
+                    continue
+                break
+            if has_digit or not joined:  # one token
+                span_start[n] = i
+                span_end[n] = j
+                n += 1
+            else:  # split into its runs and joiners
+                k = i
+                while k < j:
+                    if alnum[buf[k]]:
+                        e = k
+                        while e < j and alnum[buf[e]]:
+                            e += 1
+                        span_start[n] = k
+                        span_end[n] = e
+                        k = e
+                    else:
+                        span_start[n] = k
+                        span_end[n] = k + 1
+                        k += 1
+                    n += 1
+            i = j
+        counts[t] = n - first
+    return n
+
+
+@kernel
+def alnum_spans(buf, text_offsets, span_start, span_end, counts, lower_alnum):
+    """Maximal runs of ``[a-z0-9]`` bytes, per text; returns the span count."""
+    n = 0
+    for t in range(text_offsets.shape[0] - 1):
+        i = text_offsets[t]
+        stop = text_offsets[t + 1]
+        first = n
+        while i < stop:
+            if not lower_alnum[buf[i]]:
+                i += 1
+                continue
+            j = i + 1
+            while j < stop and lower_alnum[buf[j]]:
+                j += 1
+            span_start[n] = i
+            span_end[n] = j
+            n += 1
+            i = j
+        counts[t] = n - first
+    return n
