@@ -19,6 +19,7 @@ non-ASCII text).
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -50,6 +51,15 @@ __all__ = [
 ]
 
 CACHE_BYTES = 32 * 2**20  # per cache; each tokenizer has two (tokens, ids)
+_ID_CACHES: weakref.WeakSet[ByteLRU] = weakref.WeakSet()  # every tokenizer's id cache
+
+
+def _forget_ids() -> None:
+    for cache in list(_ID_CACHES):
+        cache.cache_clear()
+
+
+VOCAB.on_recycle(_forget_ids)  # cached id arrays would name forgotten tokens
 
 
 def concat_ids(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +87,7 @@ class Tokenizer:
         # Caches per instance: instances are few (one per name and option).
         self._cached: Callable[[str], tuple[str, ...]] = ByteLRU(self._tokenize_tuple, CACHE_BYTES)
         self.ids: Callable[[str], np.ndarray] = ByteLRU(self._ids, CACHE_BYTES)
+        _ID_CACHES.add(self.ids)
 
     def _tokenize_tuple(self, text: str) -> tuple[str, ...]:
         return tuple(self._tokenize(text))

@@ -3,19 +3,29 @@
 The state lives in a few numpy arrays (see ``himed_rewards.kernels.intern``): each distinct
 token costs its UTF-8 bytes plus about 30 bytes of bookkeeping, with no Python object per
 token, and compiled tokenizers intern whole batches of text in one kernel call
-(:meth:`Vocabulary.intern_spans`). Ids only grow; they stay valid inside cached arrays.
+(:meth:`Vocabulary.intern_spans`).
+
+Memory stays bounded over a multi-day run by *recycling*: when the vocabulary holds more than
+``max_tokens`` tokens at the start of a reward call (:meth:`Vocabulary.session`) and no other
+call is in flight, it forgets every token past its pinned prefix (the tokens that long-lived
+tables, such as the keyword trie, hold ids of; see :meth:`Vocabulary.pin`) and tells the
+holders of id-indexed caches to drop them (:meth:`Vocabulary.on_recycle`). Ids are stable
+between recycles, and never change inside a call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from himed_rewards.kernels.intern import intern_spans, rebuild_table
 
-__all__ = ["Vocabulary", "VOCAB", "utf8_spans"]
+__all__ = ["Vocabulary", "VOCAB", "utf8_spans", "MAX_TOKENS"]
+
+MAX_TOKENS = 1_000_000  # distinct tokens before a recycle (see bench_memory.py for the cost)
 
 _EMPTY = np.zeros(0, dtype=np.int32)
 _EMPTY.setflags(write=False)
@@ -50,8 +60,13 @@ class Vocabulary:
         ('effusion', 2)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_tokens: int | None = None) -> None:
         self._lock = threading.Lock()
+        self.max_tokens = max_tokens
+        self.generation = 0
+        self._pinned = 0
+        self._active = 0
+        self._listeners: list[Callable[[], None]] = []
         self._n = 0
         self._used = 0
         self._arena = np.zeros(1 << 12, dtype=np.uint8)
@@ -112,6 +127,51 @@ class Vocabulary:
             )
         return out
 
+    def pin(self, ids: np.ndarray) -> None:
+        """Keep ``ids`` (and every smaller id) valid through recycles: call it for ids that a
+        long-lived table holds."""
+        if len(ids):
+            with self._lock:
+                self._pinned = max(self._pinned, int(np.max(ids)) + 1)
+
+    def on_recycle(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (under the vocabulary's lock) after every recycle."""
+        with self._lock:
+            self._listeners.append(callback)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """A reward call: ids stay valid inside; a recycle may happen on entry (see above).
+
+        Examples:
+            >>> v = Vocabulary(max_tokens=2)
+            >>> _ = v.ids(["a", "b", "c"])
+            >>> with v.session():
+            ...     len(v), v.generation
+            (0, 1)
+        """
+        with self._lock:
+            if self._active == 0 and self.max_tokens is not None and self._n > self.max_tokens:
+                self._recycle()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def _recycle(self) -> None:
+        """Forget the tokens past the pinned prefix (called under the lock, no call active)."""
+        keep = self._pinned
+        self._used = int(self._start[keep - 1] + self._len[keep - 1]) if keep else 0
+        self._n = keep
+        table = np.full(self._table.shape[0], -1, dtype=np.int32)
+        rebuild_table(table, self._hash, keep)
+        self._table = table
+        self.generation += 1
+        for callback in self._listeners:
+            callback()
+
     def id(self, token: str) -> int:
         """The id of ``token``, assigning the next free one on first sight."""
         return int(self.ids([token])[0])
@@ -138,4 +198,4 @@ class Vocabulary:
         return [self.token(i) for i in ids]
 
 
-VOCAB = Vocabulary()
+VOCAB = Vocabulary(max_tokens=MAX_TOKENS)
