@@ -44,7 +44,8 @@ def intern_spans(buf, span_start, span_end, out, arena, tok_start, tok_len, tok_
             t = table[slot]
             if t < 0:  # free: a new token
                 t = n_tokens
-                arena[used : used + length] = buf[s:e]
+                for j in range(length):  # a loop, not a slice copy: numba compiles slice
+                    arena[used + j] = buf[s + j]  # assignment with string-formatting errors
                 tok_start[t] = used
                 tok_len[t] = length
                 tok_hash[t] = h

@@ -25,7 +25,7 @@ from himed_rewards.kernels.intern import intern_spans, rebuild_table
 
 __all__ = ["Vocabulary", "VOCAB", "utf8_spans", "MAX_TOKENS"]
 
-MAX_TOKENS = 1_000_000  # distinct tokens before a recycle (see bench_memory.py for the cost)
+MAX_TOKENS = 500_000  # distinct tokens before a recycle (see bench_memory.py for the cost)
 
 _EMPTY = np.zeros(0, dtype=np.int32)
 _EMPTY.setflags(write=False)
