@@ -141,24 +141,35 @@ class _CompiledTokenizer(Tokenizer):
     def _spans(self, buf, text_offsets, start, end, counts) -> int:  # pragma: no cover
         raise NotImplementedError
 
+    # Whether the kernel's input for ASCII text is just the lowercased text: then a batch that
+    # is ASCII throughout is lowercased and encoded in one call (lowercasing ASCII is per
+    # character, so the joined text lowers exactly as its parts do).
+    _ascii_is_lower = False
+
     def _compiled(self, raws: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
-        text_offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+        return self._compiled_joined(b"".join(raws), list(map(len, raws)))
+
+    def _compiled_joined(self, raw: bytes, lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        text_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=text_offsets[1:])
-        buf = np.frombuffer(b"".join(raws), dtype=np.uint8)
+        buf = np.frombuffer(raw, dtype=np.uint8)
         start = np.empty(buf.shape[0], dtype=np.int64)  # at most one token per byte
         end = np.empty(buf.shape[0], dtype=np.int64)
-        counts = np.empty(len(raws), dtype=np.int64)
+        counts = np.empty(len(lengths), dtype=np.int64)
         n = self._spans(buf, text_offsets, start, end, counts)
         ids = VOCAB.intern_spans(buf, start[:n], end[:n])
-        offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         return ids, offsets
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{i}] must be str, got {type(text).__name__}")
+        if not all(map(str.__instancecheck__, texts)):
+            i, bad = next((i, t) for i, t in enumerate(texts) if not isinstance(t, str))
+            raise TypeError(f"texts[{i}] must be str, got {type(bad).__name__}")
+        if self._ascii_is_lower:
+            joined = "".join(texts)
+            if joined.isascii():
+                return self._compiled_joined(joined.lower().encode("ascii"), list(map(len, texts)))
         raws = [self._prepare(t) for t in texts]
         if None not in raws:
             return self._compiled(raws)  # type: ignore[arg-type]
@@ -241,6 +252,10 @@ class RougeTokenizer(_CompiledTokenizer):
         # runs of [a-z0-9] in the lowercased text: every other UTF-8 byte is a separator
         return None if self.use_stemmer else text.lower().encode("utf-8", "surrogatepass")
 
+    @property
+    def _ascii_is_lower(self) -> bool:  # type: ignore[override]
+        return not self.use_stemmer
+
     def _spans(self, buf, text_offsets, start, end, counts) -> int:
         return alnum_spans(buf, text_offsets, start, end, counts, LOWER_ALNUM)
 
@@ -275,6 +290,8 @@ class DefaultTokenizer(_CompiledTokenizer):
             else:
                 out.append(token)
         return out
+
+    _ascii_is_lower = True
 
     def _prepare(self, text: str) -> bytes | None:
         lowered = text.lower()
