@@ -24,8 +24,8 @@ _ENTRY_OVERHEAD = 120  # an OrderedDict entry and its linked-list node, about
 
 
 def nbytes_of(value: object) -> int:
-    """An estimate of the bytes ``value`` holds (str, bytes, numpy array, or a tuple, list or
-    set of those).
+    """An estimate of the bytes ``value`` holds: a str, bytes, numpy array, or a tuple, list or
+    set of str (counted one level deep, in C: this runs for every cached text).
 
     Examples:
         >>> nbytes_of(np.zeros(10, dtype=np.int32)) >= 40
@@ -36,7 +36,7 @@ def nbytes_of(value: object) -> int:
     if isinstance(value, np.ndarray):
         return value.nbytes + 112
     if isinstance(value, (tuple, list, frozenset, set)):
-        return sys.getsizeof(value) + sum(map(nbytes_of, value))
+        return sys.getsizeof(value) + sum(map(sys.getsizeof, value))
     return sys.getsizeof(value)
 
 

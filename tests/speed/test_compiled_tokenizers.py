@@ -66,3 +66,11 @@ def test_vocabulary_memory_per_token_is_small():
     v.ids([f"word{i}" for i in range(100_000)])
     assert v.nbytes / len(v) < 64  # bytes per distinct token, all of it in numpy arrays
     assert np.all(v.ids(["word0", "word99999"]) == [0, 99_999])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS | st.text(alphabet=st.sampled_from(list("a1.,-&;quotampltg <>\n")), max_size=40))
+def test_13a_fast_rules_equal_sacrebleu(text):
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a as Sacre13a
+
+    assert get_tokenizer("13a")(text) == Sacre13a()(text).split()
