@@ -29,17 +29,20 @@ def per_pair_us(func, n_pairs: int, repeats: int = 5) -> float:
 
 
 def cold_cost(statement: str, cache_dir: str | None) -> float:
-    """Seconds for a fresh interpreter to import and run ``statement`` once."""
+    """CPU seconds (user + system) a fresh interpreter spends to start, import and run
+    ``statement`` once: on a shared machine the wall clock adds other jobs' time."""
     import os
+    import resource
     import subprocess
 
     env = dict(os.environ)
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, cwd=ROOT)
-    return float(out.stdout.strip().splitlines()[-1])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", statement], env=env, capture_output=True, text=True,
+                   check=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def cold_costs(statement: str) -> tuple[float, float]:

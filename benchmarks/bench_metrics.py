@@ -80,8 +80,8 @@ def main() -> None:
     stmt = ("from himed_rewards.metrics import sentence_bleu, rouge_l; "
             "sentence_bleu('a b c', ['a b d']); rouge_l('a b c', 'a b d')")
     empty, warm = cold_costs(stmt)
-    print(f"\ncold cost (import + first BLEU and ROUGE-L call): {empty:.2f} s with an empty numba "
-          f"cache, {warm:.2f} s with a warm cache")
+    print(f"\ncold cost (start, import + first BLEU and ROUGE-L call, CPU seconds): {empty:.2f} s "
+          f"with an empty numba cache, {warm:.2f} s with a warm cache")
 
 
 if __name__ == "__main__":

@@ -185,9 +185,11 @@ def main() -> None:
     one, two = processes(max(args.steps, 8))
     print(f"\nGRPO batches per second, low-level reward: 1 process {one:.1f}, 2 processes "
           f"{two:.1f} ({two / one:.2f}x)")
-    empty, warm = cold_costs("import himed_rewards as hr; hr.warmup()")
-    print(f"\ncold cost (import + warmup()): {empty:.2f} s with an empty numba cache, "
-          f"{warm:.2f} s with a warm cache")
+    first = ("from himed_rewards import score_batch; score_batch(['<think>a</think><finding>"
+             "Lungs clear.</finding><impression>Normal.</impression>'], ['Lungs are clear.'])")
+    empty, warm = cold_costs(first)
+    print(f"\ncold cost (start, import + first default score_batch, CPU seconds): {empty:.2f} s "
+          f"with an empty numba cache, {warm:.2f} s with a warm cache")
 
 
 if __name__ == "__main__":
