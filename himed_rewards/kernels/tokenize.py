@@ -4,6 +4,7 @@ Each kernel reproduces one Python tokenizer of ``himed_rewards.text.tokenizers``
 the inputs its front door sends it (the front door checks the precondition):
 
 * ``default_spans``: the reward tokenizer's rule on *ASCII* text already lowercased;
+* ``split_spans``: ``str.split()`` on *ASCII* text (13a's last step, and ``whitespace``);
 * ``alnum_spans``: runs of ``[a-z0-9]`` (rouge-score's tokenizer without stemming) on the
   UTF-8 bytes of any text already lowercased: every other byte, non-ASCII ones included, is
   a separator, exactly as rouge-score's ``[^a-z0-9]+`` is.
@@ -109,6 +110,29 @@ def alnum_spans(buf, text_offsets, span_start, span_end, counts, lower_alnum):
                 continue
             j = i + 1
             while j < stop and lower_alnum[buf[j]]:
+                j += 1
+            span_start[n] = i
+            span_end[n] = j
+            n += 1
+            i = j
+        counts[t] = n - first
+    return n
+
+
+@kernel
+def split_spans(buf, text_offsets, span_start, span_end, counts, space):
+    """Maximal runs of non-space bytes (``str.split()`` on ASCII text); returns the count."""
+    n = 0
+    for t in range(text_offsets.shape[0] - 1):
+        i = text_offsets[t]
+        stop = text_offsets[t + 1]
+        first = n
+        while i < stop:
+            if space[buf[i]]:
+                i += 1
+                continue
+            j = i + 1
+            while j < stop and not space[buf[j]]:
                 j += 1
             span_start[n] = i
             span_end[n] = j

@@ -3,10 +3,10 @@
 Every tokenizer has a ``name`` and a ``signature()`` (what goes into a reproducibility
 signature), is a pure function of its input, and memoises recent strings in caches bounded
 by bytes (``CACHE_BYTES`` each). ``encode_batch`` turns many texts into interned ids at
-once: ``default`` and ``rouge`` do it with compiled kernels over the text's bytes
-(``himed_rewards.kernels.tokenize``), a few microseconds per report and no cache needed,
-falling back to their Python rule where the kernel's precondition fails (``default`` on
-non-ASCII text).
+once: ``default``, ``rouge``, ``whitespace`` and ``13a`` (its rewriting rules stay regular
+expressions; the split and the interning are compiled) do it with kernels over the text's
+bytes (``himed_rewards.kernels.tokenize``), no cache needed, falling back to their Python
+rule where the kernel's precondition fails (non-ASCII text, except for ``rouge``).
 
 * ``13a`` reproduces sacrebleu 2.x's ``Tokenizer13a`` (mteval-v13a) exactly.
 * ``rouge`` reproduces rouge-score 0.1.2's ``tokenize.tokenize`` exactly (lowercase, runs of
@@ -33,6 +33,7 @@ from himed_rewards.kernels.tokenize import (
     SPACE,
     alnum_spans,
     default_spans,
+    split_spans,
 )
 from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.vocabulary import VOCAB
@@ -190,7 +191,7 @@ class _CompiledTokenizer(Tokenizer):
         return ids
 
 
-class Tokenizer13a(Tokenizer):
+class Tokenizer13a(_CompiledTokenizer):
     """sacrebleu's ``13a`` tokenizer (the mteval-v13a rules), byte for byte.
 
     Examples:
@@ -211,6 +212,16 @@ class Tokenizer13a(Tokenizer):
     )
 
     def _tokenize(self, text: str) -> list[str]:
+        return self._line(text).split()
+
+    def _prepare(self, text: str) -> bytes | None:
+        line = self._line(text)  # the rules in Python, then the split (and interning) compiled
+        return line.encode("ascii") if line.isascii() else None
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return split_spans(buf, text_offsets, start, end, counts, SPACE)
+
+    def _line(self, text: str) -> str:
         line = text.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
         if "&" in line:
             line = line.replace("&quot;", '"').replace("&amp;", "&")
@@ -218,7 +229,7 @@ class Tokenizer13a(Tokenizer):
         line = f" {line} ".translate(self._PAD)
         for pattern, replacement in self._RULES:
             line = pattern.sub(replacement, line)
-        return line.split()
+        return line
 
 
 class RougeTokenizer(_CompiledTokenizer):
@@ -304,7 +315,7 @@ class DefaultTokenizer(_CompiledTokenizer):
         return default_spans(buf, text_offsets, start, end, counts, ALNUM, SPACE, JOINER, DIGIT)
 
 
-class WhitespaceTokenizer(Tokenizer):
+class WhitespaceTokenizer(_CompiledTokenizer):
     """``str.split()``: what sacrebleu's n-gram extraction and pycocoevalcap's BLEU use.
 
     Examples:
@@ -316,6 +327,14 @@ class WhitespaceTokenizer(Tokenizer):
 
     def _tokenize(self, text: str) -> list[str]:
         return text.split()
+
+    _ascii_is_lower = False
+
+    def _prepare(self, text: str) -> bytes | None:
+        return text.encode("ascii") if text.isascii() else None
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return split_spans(buf, text_offsets, start, end, counts, SPACE)
 
 
 class SpaceTokenizer(Tokenizer):

@@ -22,7 +22,7 @@ def tokens_of(tokenizer, texts):
     return [VOCAB.tokens(ids[offsets[i]:offsets[i + 1]]) for i in range(len(texts))]
 
 
-@pytest.mark.parametrize("name", ["default", "rouge"])
+@pytest.mark.parametrize("name", ["default", "rouge", "13a", "whitespace"])
 @settings(max_examples=300, deadline=None)
 @given(texts=st.lists(TEXTS, max_size=6))
 def test_compiled_batch_equals_python_rule(name, texts):
@@ -34,7 +34,8 @@ def test_compiled_batch_equals_python_rule(name, texts):
 
 def test_real_reports_match(iu_pairs):
     hyps, refs = iu_pairs
-    for tokenizer in (DefaultTokenizer(), RougeTokenizer()):
+    for tokenizer in (DefaultTokenizer(), RougeTokenizer(), get_tokenizer("13a"),
+                      get_tokenizer("whitespace")):
         texts = hyps + refs
         assert tokens_of(tokenizer, texts) == [tokenizer._tokenize(t) for t in texts]
 
@@ -73,4 +74,7 @@ def test_vocabulary_memory_per_token_is_small():
 def test_13a_fast_rules_equal_sacrebleu(text):
     from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a as Sacre13a
 
-    assert get_tokenizer("13a")(text) == Sacre13a()(text).split()
+    expected = Sacre13a()(text).split()
+    assert get_tokenizer("13a")(text) == expected
+    ids, _ = get_tokenizer("13a").encode_batch([text])
+    assert VOCAB.tokens(ids) == expected
