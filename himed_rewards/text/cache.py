@@ -62,16 +62,28 @@ class ByteLRU(Generic[K, V]):
         self.nbytes = 0
 
     def __call__(self, key: K) -> V:
-        entries = self._entries
-        with self._lock:
-            found = entries.get(key)
-            if found is not None:
-                entries.move_to_end(key)
-                return found[0]
+        found = self.get(key)
+        if found is not None:
+            return found
         value = self._func(key)
+        self.put(key, value)
+        return value
+
+    def get(self, key: K) -> V | None:
+        """The cached value of ``key`` (now the most recent), or None."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
+
+    def put(self, key: K, value: V) -> None:
+        """Cache ``value`` for ``key``, evicting the oldest entries past the budget."""
+        entries = self._entries
         size = nbytes_of(key) + nbytes_of(value) + _ENTRY_OVERHEAD
         if size > self.max_bytes:
-            return value
+            return
         with self._lock:
             if key not in entries:
                 entries[key] = (value, size)
@@ -79,7 +91,6 @@ class ByteLRU(Generic[K, V]):
                 while self.nbytes > self.max_bytes:
                     _, (_, old) = entries.popitem(last=False)
                     self.nbytes -= old
-        return value
 
     def __len__(self) -> int:
         return len(self._entries)

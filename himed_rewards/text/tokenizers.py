@@ -146,6 +146,9 @@ class _CompiledTokenizer(Tokenizer):
     # is ASCII throughout is lowercased and encoded in one call (lowercasing ASCII is per
     # character, so the joined text lowers exactly as its parts do).
     _ascii_is_lower = False
+    # Whether a batch goes text by text through the memo (``ids``): worth it where Python
+    # rules run before the kernel (13a), so repeated text skips them.
+    _batch_memoised = False
 
     def _compiled(self, raws: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         return self._compiled_joined(b"".join(raws), list(map(len, raws)))
@@ -167,6 +170,11 @@ class _CompiledTokenizer(Tokenizer):
         if not all(map(str.__instancecheck__, texts)):
             i, bad = next((i, t) for i, t in enumerate(texts) if not isinstance(t, str))
             raise TypeError(f"texts[{i}] must be str, got {type(bad).__name__}")
+        if self._batch_memoised:
+            return self._memoised_batch(texts)
+        return self._encode_new(texts)
+
+    def _encode_new(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if self._ascii_is_lower:
             joined = "".join(texts)
             if joined.isascii():
@@ -180,6 +188,22 @@ class _CompiledTokenizer(Tokenizer):
         ids, offsets = self._compiled([raws[i] for i in fast])  # type: ignore[misc]
         for k, i in enumerate(fast):
             arrays[i] = ids[offsets[k] : offsets[k + 1]]
+        return concat_ids(arrays)  # type: ignore[arg-type]
+
+    def _memoised_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Cached texts from the memo, the others in one compiled call, then memoised."""
+        memo: ByteLRU = self.ids  # type: ignore[assignment]
+        arrays = [memo.get(t) for t in texts]
+        missing = list({t: None for t, a in zip(texts, arrays, strict=True) if a is None})
+        if missing:
+            ids, offsets = self._encode_new(missing)
+            fresh = {}
+            for k, text in enumerate(missing):
+                row = ids[offsets[k] : offsets[k + 1]].copy()
+                row.setflags(write=False)
+                memo.put(text, row)
+                fresh[text] = row
+            arrays = [fresh[t] if a is None else a for t, a in zip(texts, arrays, strict=True)]
         return concat_ids(arrays)  # type: ignore[arg-type]
 
     def _ids(self, text: str) -> np.ndarray:
@@ -213,6 +237,8 @@ class Tokenizer13a(_CompiledTokenizer):
 
     def _tokenize(self, text: str) -> list[str]:
         return self._line(text).split()
+
+    _batch_memoised = True
 
     def _prepare(self, text: str) -> bytes | None:
         line = self._line(text)  # the rules in Python, then the split (and interning) compiled
