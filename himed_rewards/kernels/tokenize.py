@@ -140,3 +140,65 @@ def split_spans(buf, text_offsets, span_start, span_end, counts, space):
             i = j
         counts[t] = n - first
     return n
+
+
+@kernel
+def _rewrite_pass(src, n, dst, rule, digit):
+    """One of 13a's three two-character rules over ``src[:n]`` into ``dst``; returns the length.
+
+    Python's ``re.sub`` finds leftmost non-overlapping matches: a match consumes both
+    characters and the scan resumes after them; otherwise it moves on by one. Rules:
+    0: ``([^0-9])([\\.,])`` -> ``\\1 \\2 ``; 1: ``([\\.,])([^0-9])`` -> `` \\1 \\2``;
+    2: ``([0-9])(-)`` -> ``\\1 \\2 ``.
+    """
+    i = 0
+    m = 0
+    while i < n:
+        if i + 1 < n:
+            a = src[i]
+            b = src[i + 1]
+            if rule == 0:
+                hit = (not digit[a]) and (b == 46 or b == 44)
+            elif rule == 1:
+                hit = (a == 46 or a == 44) and not digit[b]
+            else:
+                hit = digit[a] and b == 45
+            if hit:
+                if rule == 1:
+                    dst[m] = 32
+                    dst[m + 1] = a
+                    dst[m + 2] = 32
+                    dst[m + 3] = b
+                else:
+                    dst[m] = a
+                    dst[m + 1] = 32
+                    dst[m + 2] = b
+                    dst[m + 3] = 32
+                m += 4
+                i += 2
+                continue
+        dst[m] = src[i]
+        m += 1
+        i += 1
+    return m
+
+
+@kernel
+def rewrite_13a(buf, text_offsets, out, out_offsets, digit):
+    """13a's rules 2-4 (after its padding rule) on each ASCII text; ``out`` must hold 8 bytes
+    per input byte. Writes the rewritten texts one after the other, with their offsets."""
+    longest = 0
+    for t in range(text_offsets.shape[0] - 1):
+        longest = max(longest, text_offsets[t + 1] - text_offsets[t])
+    first = np.empty(2 * longest + 1, dtype=np.uint8)
+    second = np.empty(4 * longest + 1, dtype=np.uint8)
+    at = 0
+    out_offsets[0] = 0
+    for t in range(text_offsets.shape[0] - 1):
+        text = buf[text_offsets[t] : text_offsets[t + 1]]
+        n1 = _rewrite_pass(text, text.shape[0], first, 0, digit)
+        n2 = _rewrite_pass(first, n1, second, 1, digit)
+        n3 = _rewrite_pass(second, n2, out[at:], 2, digit)
+        at += n3
+        out_offsets[t + 1] = at
+    return at
