@@ -4,6 +4,8 @@ Each kernel reproduces one Python tokenizer of ``himed_rewards.text.tokenizers``
 the inputs its front door sends it (the front door checks the precondition):
 
 * ``default_spans``: the reward tokenizer's rule on *ASCII* text already lowercased;
+* ``rewrite_13a``: sacrebleu 13a's four rewriting rules on *ASCII* text (its string
+  replacements done), with ``split_spans`` after it;
 * ``split_spans``: ``str.split()`` on *ASCII* text (13a's last step, and ``whitespace``);
 * ``alnum_spans``: runs of ``[a-z0-9]`` (rouge-score's tokenizer without stemming) on the
   UTF-8 bytes of any text already lowercased: every other byte, non-ASCII ones included, is
@@ -38,6 +40,10 @@ def _byte_classes() -> tuple[np.ndarray, ...]:
 
 
 ALNUM, SPACE, JOINER, DIGIT, LOWER_ALNUM = _byte_classes()
+# 13a's first rule, r"([\{-\~\[-\` -\&\(-\+\:-\@\/])" -> r" \1 ": the characters it pads
+PAD_13A = np.zeros(256, dtype=np.bool_)
+for _lo, _hi in ((123, 126), (91, 96), (32, 38), (40, 43), (58, 64), (47, 47)):
+    PAD_13A[_lo : _hi + 1] = True
 
 
 @kernel
@@ -184,19 +190,31 @@ def _rewrite_pass(src, n, dst, rule, digit):
 
 
 @kernel
-def rewrite_13a(buf, text_offsets, out, out_offsets, digit):
-    """13a's rules 2-4 (after its padding rule) on each ASCII text; ``out`` must hold 8 bytes
-    per input byte. Writes the rewritten texts one after the other, with their offsets."""
+def rewrite_13a(buf, text_offsets, out, out_offsets, digit, pad):
+    """13a's four rules on each ASCII text; ``out`` must hold 24 bytes per input byte (the
+    padding rule at most triples a text, the others at most double it). Writes the
+    rewritten texts one after the other, with their offsets."""
     longest = 0
     for t in range(text_offsets.shape[0] - 1):
         longest = max(longest, text_offsets[t + 1] - text_offsets[t])
-    first = np.empty(2 * longest + 1, dtype=np.uint8)
-    second = np.empty(4 * longest + 1, dtype=np.uint8)
+    padded = np.empty(3 * longest + 1, dtype=np.uint8)
+    first = np.empty(6 * longest + 1, dtype=np.uint8)
+    second = np.empty(12 * longest + 1, dtype=np.uint8)
     at = 0
     out_offsets[0] = 0
     for t in range(text_offsets.shape[0] - 1):
-        text = buf[text_offsets[t] : text_offsets[t + 1]]
-        n1 = _rewrite_pass(text, text.shape[0], first, 0, digit)
+        n0 = 0
+        for i in range(text_offsets[t], text_offsets[t + 1]):
+            c = buf[i]
+            if pad[c]:
+                padded[n0] = 32
+                padded[n0 + 1] = c
+                padded[n0 + 2] = 32
+                n0 += 3
+            else:
+                padded[n0] = c
+                n0 += 1
+        n1 = _rewrite_pass(padded, n0, first, 0, digit)
         n2 = _rewrite_pass(first, n1, second, 1, digit)
         n3 = _rewrite_pass(second, n2, out[at:], 2, digit)
         at += n3

@@ -3,10 +3,10 @@
 Every tokenizer has a ``name`` and a ``signature()`` (what goes into a reproducibility
 signature), is a pure function of its input, and memoises recent strings in caches bounded
 by bytes (``CACHE_BYTES`` each). ``encode_batch`` turns many texts into interned ids at
-once: ``default``, ``rouge``, ``whitespace`` and ``13a`` (its rewriting rules stay regular
-expressions; the split and the interning are compiled) do it with kernels over the text's
-bytes (``himed_rewards.kernels.tokenize``), no cache needed, falling back to their Python
-rule where the kernel's precondition fails (non-ASCII text, except for ``rouge``).
+once: ``default``, ``rouge``, ``whitespace`` and ``13a`` do it with kernels over the text's
+bytes (``himed_rewards.kernels.tokenize``), falling back to their Python rule where the
+kernel's precondition fails (non-ASCII text, except for ``rouge``). Only ``13a`` memoises a
+batch (a hit skips its string replacements); the others are cheaper than a look-up.
 
 * ``13a`` reproduces sacrebleu 2.x's ``Tokenizer13a`` (mteval-v13a) exactly.
 * ``rouge`` reproduces rouge-score 0.1.2's ``tokenize.tokenize`` exactly (lowercase, runs of
@@ -30,6 +30,7 @@ from himed_rewards.kernels.tokenize import (
     DIGIT,
     JOINER,
     LOWER_ALNUM,
+    PAD_13A,
     SPACE,
     alnum_spans,
     default_spans,
@@ -242,32 +243,33 @@ class Tokenizer13a(_CompiledTokenizer):
     _batch_memoised = True
 
     def _prepare(self, text: str) -> bytes | None:
-        # the string replacements and the padding rule in Python (C-speed str methods), the
-        # three context rules, the split and the interning compiled (``rewrite_13a``)
-        line = self._padded(text)
+        # the string replacements in Python (C-speed str methods); the four rules, the split
+        # and the interning compiled (``rewrite_13a``)
+        line = self._replaced(text)
         return line.encode("ascii") if line.isascii() else None
 
     def _compiled_joined(self, raw: bytes, lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
         text_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=text_offsets[1:])
         buf = np.frombuffer(raw, dtype=np.uint8)
-        out = np.empty(8 * buf.shape[0] + 1, dtype=np.uint8)  # each rule at most doubles
+        out = np.empty(24 * buf.shape[0] + 1, dtype=np.uint8)  # see rewrite_13a
         out_offsets = np.empty(len(lengths) + 1, dtype=np.int64)
-        used = rewrite_13a(buf, text_offsets, out, out_offsets, DIGIT)
+        used = rewrite_13a(buf, text_offsets, out, out_offsets, DIGIT, PAD_13A)
         return super()._compiled_joined(out[:used].tobytes(), np.diff(out_offsets).tolist())
 
     def _spans(self, buf, text_offsets, start, end, counts) -> int:
         return split_spans(buf, text_offsets, start, end, counts, SPACE)
 
-    def _padded(self, text: str) -> str:
+    def _replaced(self, text: str) -> str:
+        """The string replacements before the rules, and the surrounding spaces."""
         line = text.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
         if "&" in line:
             line = line.replace("&quot;", '"').replace("&amp;", "&")
             line = line.replace("&lt;", "<").replace("&gt;", ">")
-        return f" {line} ".translate(self._PAD)
+        return f" {line} "
 
     def _line(self, text: str) -> str:
-        line = self._padded(text)
+        line = self._replaced(text).translate(self._PAD)
         for pattern, replacement in self._RULES:
             line = pattern.sub(replacement, line)
         return line
