@@ -19,27 +19,34 @@ def pairs() -> tuple[list[str], list[str]]:
 
 
 def per_pair_us(func, n_pairs: int, repeats: int = 5) -> float:
-    """Best of ``repeats`` runs of ``func()``, in microseconds per pair."""
+    """Best of ``repeats`` runs of ``func()``, in CPU microseconds per pair (CPU time of this
+    process: other jobs on a shared machine move the wall clock, not this)."""
+    import gc
+
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        gc.collect()
+        start = time.process_time()
         func()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best / n_pairs * 1e6
 
 
 def cold_cost(statement: str, cache_dir: str | None) -> float:
-    """Seconds for a fresh interpreter to import and run ``statement`` once."""
+    """CPU seconds (user + system) a fresh interpreter spends to start, import and run
+    ``statement`` once: on a shared machine the wall clock adds other jobs' time."""
     import os
+    import resource
     import subprocess
 
     env = dict(os.environ)
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, cwd=ROOT)
-    return float(out.stdout.strip().splitlines()[-1])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", statement], env=env, capture_output=True, text=True,
+                   check=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def cold_costs(statement: str) -> tuple[float, float]:
@@ -48,3 +55,71 @@ def cold_costs(statement: str) -> tuple[float, float]:
 
     with tempfile.TemporaryDirectory() as cache:
         return cold_cost(statement, cache), cold_cost(statement, cache)
+
+
+def sentence_pool() -> list[str]:
+    """Every sentence of the 1,180 real reports (predictions and references), in order."""
+    import re
+
+    hyps, refs = pairs()
+    split = re.compile(r"(?<=\.)\s+")
+    return [s for text in hyps + refs for s in split.split(text.strip()) if s]
+
+
+class FreshText:
+    """Reports never produced before in this process: real sentences recombined at random.
+
+    Each report is 3-7 sentences drawn from the real pool, with now and then a measurement
+    ("measuring 2.7 cm") or a misspelt word, the kinds of novelty a policy's samples bring;
+    every report is checked against all earlier ones, so none repeats and no cache hits.
+    The vocabulary reaches a steady state, as in training: most words recur, a few are new.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        import random
+
+        self._rng = random.Random(seed)
+        self._pool = sentence_pool()
+        self._seen: set[str] = set()
+
+    def _mutate(self, sentence: str) -> str:
+        rng = self._rng
+        roll = rng.random()
+        if roll < 0.15:
+            return sentence.rstrip(".") + f" measuring {rng.randint(1, 9)}.{rng.randint(0, 9)} cm."
+        if roll < 0.25:
+            words = sentence.split()
+            i = rng.randrange(len(words))
+            w = words[i]
+            if len(w) > 3:  # swap two inner letters: a typo the vocabulary has not seen
+                j = rng.randrange(1, len(w) - 2)
+                words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            return " ".join(words)
+        return sentence
+
+    def report(self) -> str:
+        rng = self._rng
+        while True:
+            k = rng.randint(3, 7)
+            text = " ".join(self._mutate(rng.choice(self._pool)) for _ in range(k))
+            if text not in self._seen:
+                self._seen.add(text)
+                return text
+
+    def completion(self) -> str:
+        return f"<think>{self.report()[:60]}</think><finding>{self.report()}</finding>" \
+               "<impression>No acute cardiopulmonary process.</impression>"
+
+    def grpo_batch(self, n_refs: int = 32, group: int = 16) -> tuple[list[str], list[str]]:
+        """``n_refs`` fresh references, each with ``group`` fresh completions (GRPO's shape)."""
+        refs = [self.report() for _ in range(n_refs)]
+        return [self.completion() for _ in range(n_refs * group)], [r for r in refs for _ in range(group)]
+
+    def distinct_batch(self, n: int = 512) -> tuple[list[str], list[str]]:
+        """``n`` pairs, every completion and every reference fresh."""
+        return [self.completion() for _ in range(n)], [self.report() for _ in range(n)]
+
+
+def finding_of(completion: str) -> str:
+    """The ``<finding>`` text of a completion made by :class:`FreshText` (what anchors score)."""
+    return completion.split("<finding>", 1)[1].split("</finding>", 1)[0]

@@ -1,62 +1,200 @@
-"""The whole low-level reward (semantic off) against sacrebleu + rouge-score + nltk METEOR.
+"""The HiMed reward on fresh GRPO batches against sacrebleu + rouge-score + nltk METEOR.
 
-The reference cost is what a user pays today for the same three metrics per pair. Also shows
-the reward with the default offline clinical judge, a GRPO-shaped batch (G=16 completions per
-reference, 512 pairs), and the cold cost of ``warmup()``.
+Primary figures: every step brings never-seen completions (and references), as in training,
+so no cache of ours or of the anchors hits. Each step, the same batch is scored by the anchors
+(sacrebleu ``sentence_bleu`` + rouge-score ROUGE-L + nltk ``meteor_score`` per pair) and by us
+(low-level reward, i.e. semantic level off; and the default reward with the offline clinical
+judge), in alternating order, so machine load hits both alike; the ratio is of the summed
+times. Times are CPU seconds of this process (``time.process_time``), robust to other jobs on a
+shared machine. Shapes: GRPO (32 references x 16 completions) and 512 distinct pairs. Secondary: the
+590 real pairs scored over and over (caches warm). Also the share of each stage, a 1 vs 2
+process comparison, and the cold cost.
+
+    python benchmarks/bench_reward.py [--steps 12]
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import os
+import time
+
 import sacrebleu
-from _common import cold_costs, pairs, per_pair_us
+from _common import FreshText, cold_costs, finding_of, pairs, per_pair_us
 from rouge_score.rouge_scorer import RougeScorer
 
 from himed_rewards import RewardConfig, score_batch, warmup
 
+OFF = RewardConfig(semantic=None)
 
-def main() -> None:
-    hyps, refs = pairs()
-    n = len(hyps)
-    warmup()
-    rows = []
-    scorer = RougeScorer(["rougeL"])
+
+def anchors():
+    """The per-pair reference pipeline; None when nltk's WordNet is missing."""
     try:
         from nltk.translate.meteor_score import meteor_score
 
-        meteor_score([["a"]], ["a"])
-        have_nltk = True
+        meteor_score([["a"]], ["a"])  # loads WordNet once, outside the timings
     except LookupError:
-        have_nltk = False
-    if have_nltk:
-        def reference() -> None:
-            for h, r in zip(hyps, refs, strict=True):
-                sacrebleu.sentence_bleu(h, [r])
-                scorer.score(r, h)
-                meteor_score([r.split()], h.split())
-
-        t_ref = per_pair_us(reference, n, repeats=3)
-    else:
-        t_ref = float("nan")
         print("nltk WordNet not found (run .ci/setup_wordnet.sh and export NLTK_DATA)")
-    off = RewardConfig(semantic=None)
+        return None
+    scorer = RougeScorer(["rougeL"])
+
+    def run(completions: list[str], references: list[str]) -> None:
+        for c, r in zip(completions, references, strict=True):
+            h = finding_of(c)
+            sacrebleu.sentence_bleu(h, [r])
+            scorer.score(r, h)
+            meteor_score([r.split()], h.split())
+
+    return run
+
+
+def score_low(completions: list[str], references: list[str]) -> None:
+    score_batch(completions, references, config=OFF)
+
+
+def timed(func, *args) -> float:
+    """CPU seconds of this process for ``func(*args)``: other jobs on a shared machine slow
+    the wall clock of both sides unevenly, but not the CPU time each side needs. A garbage
+    collection first, so that one side's garbage is not collected on the other's time."""
+    gc.collect()
+    start = time.process_time()
+    func(*args)
+    return time.process_time() - start
+
+
+def fresh_run(shape: str, steps: int, anchor) -> dict[str, float]:
+    """Seconds summed over ``steps`` fresh batches for anchors, low-level and default reward."""
+    fresh = FreshText(seed=1 if shape == "grpo" else 2)
+    make = fresh.grpo_batch if shape == "grpo" else fresh.distinct_batch
+    for _ in range(3):  # vocabularies, tables and WordNet look-ups to a steady state, untimed
+        c, r = make()
+        score_batch(c, r, config=OFF)
+        score_batch(c, r)
+        if anchor is not None:
+            anchor(c, r)
+    gc.collect()
+    gc.freeze()  # nltk's WordNet is millions of objects: no side should pay to rescan them
+    totals = {"anchors": 0.0, "low": 0.0, "default": 0.0, "pairs": 0}
+    for step in range(steps):
+        c, r = make()
+        order = ["anchors", "low", "default"]
+        if step % 2:
+            order.reverse()
+        for name in order:
+            if name == "anchors":
+                if anchor is not None:
+                    totals[name] += timed(anchor, c, r)
+            elif name == "low":
+                totals[name] += timed(score_low, c, r)
+            else:
+                totals[name] += timed(score_batch, c, r)
+        totals["pairs"] += len(c)
+    return totals
+
+
+def stages(steps: int) -> dict[str, float]:
+    """Microseconds per pair of each stage of the low-level reward on fresh GRPO batches."""
+    from himed_rewards.metrics._layout import build_layout
+    from himed_rewards.metrics.bleu import bleu_from_layout
+    from himed_rewards.metrics.meteor import meteor_from_layout
+    from himed_rewards.metrics.rouge import rouge_l_from_layout
+    from himed_rewards.rewards.compose import _vocabulary
+    from himed_rewards.rewards.format import parse_completion
+    from himed_rewards.rewards.keywords import keyword_bonus_flat
+    from himed_rewards.text.tokenizers import get_tokenizer
+
+    fresh = FreshText(seed=7)
+    tokenizer = get_tokenizer("default")
+    vocabulary = _vocabulary(None)
+    judge = RewardConfig().semantic
+    out = dict.fromkeys(["parse", "tokenize + intern", "BLEU", "ROUGE-L", "METEOR", "keywords",
+                         "offline judge"], 0.0)
+    n = 0
+    for step in range(steps + 2):
+        c, r = fresh.grpo_batch()
+        t = {}
+        t0 = time.process_time()
+        reports = [parse_completion(x)[0] for x in c]
+        t["parse"] = time.process_time() - t0
+        t0 = time.process_time()
+        layout = build_layout(reports, [(x,) for x in r], tokenizer)
+        t["tokenize + intern"] = time.process_time() - t0
+        t["BLEU"] = timed(bleu_from_layout, layout)
+        t["ROUGE-L"] = timed(rouge_l_from_layout, layout)
+        t["METEOR"] = timed(meteor_from_layout, layout)
+        t0 = time.process_time()
+        keyword_bonus_flat(layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary,
+                           beta=0.1, cap=0.5)
+        t["keywords"] = time.process_time() - t0
+        t["offline judge"] = timed(judge.score_batch, reports, r)
+        if step >= 2:  # the first two batches bring the vocabulary to its steady state
+            n += len(c)
+            for k, v in t.items():
+                out[k] += v
+    return {k: v / n * 1e6 for k, v in out.items()}
+
+
+def _worker(args: tuple[int, int]) -> float:
+    seed, steps = args
+    fresh = FreshText(seed=seed)
+    batches = [fresh.grpo_batch() for _ in range(steps + 1)]
+    score_batch(*batches[0], config=OFF)
+    start = time.perf_counter()
+    for c, r in batches[1:]:
+        score_batch(c, r, config=OFF)
+    return time.perf_counter() - start
+
+
+def processes(steps: int) -> tuple[float, float]:
+    """Batches per second with 1 process and with 2 processes scoring side by side."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        pool.submit(warmup).result()
+        one = pool.submit(_worker, (11, steps)).result()
+        two = list(pool.map(_worker, [(12, steps), (13, steps)]))
+    return steps / one, 2 * steps / max(two)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12, help="timed fresh batches per shape")
+    args = parser.parse_args()
+    warmup()
+    anchor = anchors()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores\n")
+    print(f"fresh batches ({args.steps} per shape, never-seen text); microseconds per pair\n")
+    print("| shape | anchors | low-level reward | speed-up | default reward (offline judge) "
+          "| speed-up |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for shape, label in (("grpo", "GRPO 32 refs x 16"), ("distinct", "512 distinct pairs")):
+        t = fresh_run(shape, args.steps, anchor)
+        us = {k: t[k] / t["pairs"] * 1e6 for k in ("anchors", "low", "default")}
+        print(f"| {label} | {us['anchors']:.0f} | {us['low']:.2f} | {us['anchors'] / us['low']:.0f}x "
+              f"| {us['default']:.2f} | {us['anchors'] / us['default']:.0f}x |")
+    print("\nstages of the reward on fresh GRPO batches, microseconds per pair\n")
+    print("| stage | us per pair |")
+    print("|---|---:|")
+    for name, value in stages(max(args.steps // 2, 3)).items():
+        print(f"| {name} | {value:.2f} |")
+    hyps, refs = pairs()
     completions = [f"<think>x</think><finding>{h}</finding><impression>-</impression>" for h in hyps]
-    t_off = per_pair_us(lambda: score_batch(completions, refs, config=off), n)
-    t_on = per_pair_us(lambda: score_batch(completions, refs), n)
-    group_c = [completions[i % n] for i in range(512)]
-    group_r = [refs[(i // 16) % n] for i in range(512)]
-    t_grpo = per_pair_us(lambda: score_batch(group_c, group_r, config=off), 512)
-    rows += [("score_batch, semantic off", t_off), ("score_batch, offline clinical judge", t_on),
-             ("score_batch, GRPO batch 512 = 32 refs x G 16, semantic off", t_grpo)]
-    print(f"{n} real pairs; microseconds per pair, best of 5, warm\n")
-    print(f"reference: sacrebleu + rouge-score + nltk METEOR = {t_ref:.0f} us per pair\n")
-    print("| ours | us per pair | speed-up vs reference |")
-    print("|---|---:|---:|")
-    for name, t in rows:
-        print(f"| {name} | {t:.1f} | {t_ref / t:.0f}x |")
-    stmt = "import himed_rewards as hr; hr.warmup()"
-    empty, warm = cold_costs(stmt)
-    print(f"\ncold cost (import + warmup()): {empty:.2f} s with an empty numba cache, "
-          f"{warm:.2f} s with a warm cache")
+    t_ref = per_pair_us(lambda: anchor(completions, refs), len(hyps), repeats=3) if anchor else 0
+    t_off = per_pair_us(lambda: score_batch(completions, refs, config=OFF), len(hyps))
+    t_on = per_pair_us(lambda: score_batch(completions, refs), len(hyps))
+    print(f"\nsecondary, the 590 real pairs over and over (caches warm): anchors {t_ref:.0f} us, "
+          f"low-level {t_off:.2f} us ({t_ref / t_off:.0f}x), default {t_on:.2f} us "
+          f"({t_ref / t_on:.0f}x) per pair")
+    one, two = processes(max(args.steps, 8))
+    print(f"\nGRPO batches per second, low-level reward: 1 process {one:.1f}, 2 processes "
+          f"{two:.1f} ({two / one:.2f}x)")
+    first = ("from himed_rewards import score_batch; score_batch(['<think>a</think><finding>"
+             "Lungs clear.</finding><impression>Normal.</impression>'], ['Lungs are clear.'])")
+    empty, warm = cold_costs(first)
+    print(f"\ncold cost (start, import + first default score_batch, CPU seconds): {empty:.2f} s "
+          f"with an empty numba cache, {warm:.2f} s with a warm cache")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """himed-rewards: clinically-aware hierarchical rewards (HiMed-RL) and exact, fast metrics.
 
+The public names load on first use: ``import himed_rewards`` costs almost nothing, and
+``from himed_rewards.metrics import sentence_bleu`` loads the metrics without the reward
+layer or any judge.
+
 Examples:
     >>> from himed_rewards import total_reward
     >>> c = "<think>no acute finding</think><finding>Lungs are clear.</finding><impression>Normal.</impression>"
@@ -7,22 +11,27 @@ Examples:
     True
 """
 
-from himed_rewards.rewards import (
-    ConstantSchedule,
-    CosineSchedule,
-    LinearSchedule,
-    RewardBreakdown,
-    RewardConfig,
-    Schedule,
-    StepSchedule,
-    ascore_batch,
-    extract_report,
-    format_reward,
-    score,
-    score_batch,
-    total_reward,
-    warmup,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
+    from himed_rewards.rewards import (
+        ConstantSchedule,
+        CosineSchedule,
+        LinearSchedule,
+        RewardBreakdown,
+        RewardConfig,
+        Schedule,
+        StepSchedule,
+        ascore_batch,
+        extract_report,
+        format_reward,
+        score,
+        score_batch,
+        total_reward,
+        warmup,
+    )
 
 __version__ = "0.1.0"
 
@@ -43,3 +52,17 @@ __all__ = [
     "total_reward",
     "warmup",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from himed_rewards import rewards
+
+    value = getattr(rewards, name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

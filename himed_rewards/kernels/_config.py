@@ -1,23 +1,98 @@
-"""Compiler options for every kernel, in one place.
+"""Compiler options for every kernel, in one place, and lazy compilation.
 
-Compiled machine code is cached on disk so only the first process pays the compile: in
-NUMBA_CACHE_DIR when set, else next to the package, else in the user cache folder
-(``~/.cache/himed-rewards/numba``), else in the temporary directory (see ``_cache``: a
-corrupt cache file is deleted and recompiled, never raised). ``nogil`` stays off because
-kernels share scratch buffers owned by their Python front doors and rely on the GIL for
-exclusive use.
+``cache=True`` semantics, made robust: compiled machine code is cached on disk so only the first
+process pays the compile, in NUMBA_CACHE_DIR when set, else next to the package, else in the
+user cache folder (``~/.cache/himed-rewards/numba``), else in the temporary directory (see
+``_cache``: a corrupt cache file is deleted and recompiled, never raised). ``nogil`` stays off
+because kernels share scratch buffers owned by their Python front doors and rely on the GIL
+for exclusive use.
+
+``@kernel`` does not import numba: importing ``himed_rewards`` must stay cheap (numba alone
+takes 0.2-0.4 s to import). The first call of any kernel imports numba, wraps every kernel
+defined so far with ``njit`` (which compiles nothing until a kernel's own first call) and
+puts those dispatchers in place of the stand-ins in every loaded ``himed_rewards`` module,
+so kernels that call each other see compiled functions, and later calls cost nothing extra.
 """
 
-from numba import njit
+from __future__ import annotations
 
-from himed_rewards.kernels._cache import enable_recovering_cache
+import functools
+import sys
+import threading
 
-# cache is handled by enable_recovering_cache rather than numba's own cache=True
+# The disk cache is numba's own per-function cache, attached by _cache.enable_recovering_cache
+# (which drops a corrupt file instead of raising) rather than by cache=True.
 JIT = {"cache": False, "nogil": False, "fastmath": False, "boundscheck": False}
 
 
-def kernel(func):
-    """Compile ``func`` with the project's options and the recovering disk cache (a decorator)."""
+def _compile(func):
+    # numba and its caching module are imported here, at the first kernel call, not at import.
+    from numba import njit
+
+    from himed_rewards.kernels._cache import enable_recovering_cache
+
     dispatcher = njit(**JIT)(func)
     enable_recovering_cache(dispatcher)
     return dispatcher
+
+_LOCK = threading.RLock()
+_PENDING: list[LazyKernel] = []
+
+
+class LazyKernel:
+    """A kernel not yet handed to numba: the first call compiles it (see the module doc)."""
+
+    def __init__(self, func) -> None:
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self.dispatcher = None
+
+    def __call__(self, *args):
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            dispatcher = materialise(self)
+        return dispatcher(*args)
+
+    def __getattr__(self, name: str):
+        # Only reached for what a stand-in lacks (``stats``, ``signatures``...): a reference
+        # taken before the first call still answers like the dispatcher it stands for.
+        if name.startswith("__") or name in ("dispatcher", "py_func"):
+            raise AttributeError(name)  # half-built stand-in (e.g. unpickling): no recursion
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            dispatcher = materialise(self)
+        return getattr(dispatcher, name)
+
+    def __repr__(self) -> str:
+        return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+
+def materialise(stub: LazyKernel | None = None):
+    """Hand every pending kernel to numba and swap the dispatchers in; returns ``stub``'s."""
+    with _LOCK:
+        if _PENDING:
+            for pending in _PENDING:
+                pending.dispatcher = _compile(pending.py_func)
+            _PENDING.clear()
+            _materialised[0] = True
+            for name, module in list(sys.modules.items()):
+                if module is None or not name.startswith("himed_rewards"):
+                    continue
+                namespace = vars(module)
+                for attribute, value in list(namespace.items()):
+                    if isinstance(value, LazyKernel) and value.dispatcher is not None:
+                        namespace[attribute] = value.dispatcher
+    return None if stub is None else stub.dispatcher
+
+
+def kernel(func):
+    """Compile ``func`` with the project's options on first use (a decorator)."""
+    with _LOCK:
+        stub = LazyKernel(func)
+        if sys.modules.get("numba") is not None and not _PENDING and _materialised[0]:
+            return _compile(func)  # numba already in use: no stand-in needed
+        _PENDING.append(stub)
+        return stub
+
+
+_materialised = [False]

@@ -174,7 +174,8 @@ def distinct_keywords_batch(
                     if found == capacity:  # grow geometrically
                         capacity *= 2
                         bigger = np.empty(capacity, dtype=np.int32)
-                        bigger[:found] = out[:found]
+                        for q in range(found):  # not a slice copy: see kernels/intern.py
+                            bigger[q] = out[q]
                         out = bigger
                     out[found] = kw
                     found += 1

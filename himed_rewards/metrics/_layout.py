@@ -13,10 +13,11 @@ import numpy as np
 
 from himed_rewards.metrics._inputs import Text
 from himed_rewards.text.interning import encode, encode_tokens
-from himed_rewards.text.tokenizers import Tokenizer
+from himed_rewards.text.tokenizers import Tokenizer, concat_ids
 from himed_rewards.text.vocabulary import VOCAB
 
-__all__ = ["Layout", "build_layout", "layout_from_arrays", "encode_text", "concat", "scratch"]
+__all__ = ["Layout", "build_layout", "layout_from_arrays", "layout_from_csr", "encode_text", "concat",
+           "scratch"]
 
 
 def encode_text(text: Text, tokenizer: Tokenizer, lowercase: bool = False) -> np.ndarray:
@@ -28,13 +29,7 @@ def encode_text(text: Text, tokenizer: Tokenizer, lowercase: bool = False) -> np
 
 def concat(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate id arrays into (ids, offsets) with int64 offsets."""
-    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-    if arrays:
-        np.cumsum(list(map(len, arrays)), out=offsets[1:])
-        ids = np.concatenate(arrays) if offsets[-1] else np.zeros(0, dtype=np.int32)
-    else:
-        ids = np.zeros(0, dtype=np.int32)
-    return ids.astype(np.int32, copy=False), offsets
+    return concat_ids(arrays)
 
 
 @dataclass(frozen=True)
@@ -65,26 +60,35 @@ def build_layout(
     tokenizer: Tokenizer,
     lowercase: bool = False,
 ) -> Layout:
-    """Encode and group a validated batch."""
-    ids = tokenizer.ids
-    if not lowercase and all(map(str.__instancecheck__, hypotheses)):
-        hyp_arrays = [ids(h) for h in hypotheses]  # type: ignore[arg-type]
+    """Encode and group a validated batch.
+
+    Plain text goes through ``tokenizer.encode_batch`` in one call per side (compiled
+    tokenizers intern a whole batch in one kernel call); token tuples are used as they are.
+    """
+    is_str = str.__instancecheck__
+    if not lowercase and all(map(is_str, hypotheses)):
+        hyp_ids, hyp_offsets = tokenizer.encode_batch(hypotheses)  # type: ignore[arg-type]
     else:
-        hyp_arrays = [encode_text(h, tokenizer, lowercase) for h in hypotheses]
+        hyp_ids, hyp_offsets = concat_ids([encode_text(h, tokenizer, lowercase)
+                                           for h in hypotheses])
     group_of: dict[tuple[Text, ...], int] = {}
     groups: list[int] = []
-    ref_arrays: list[np.ndarray] = []
+    ref_texts: list[Text] = []
     group_sizes: list[int] = []
     for refs in references:
         g = group_of.get(refs)
         if g is None:
             g = group_of[refs] = len(group_sizes)
             group_sizes.append(len(refs))
-            for r in refs:
-                ref_arrays.append(encode_text(r, tokenizer, lowercase))
+            ref_texts.extend(refs)
         groups.append(g)
+    if not lowercase and all(map(is_str, ref_texts)):
+        ref_ids, ref_offsets = tokenizer.encode_batch(ref_texts)  # type: ignore[arg-type]
+    else:
+        ref_ids, ref_offsets = concat_ids([encode_text(r, tokenizer, lowercase)
+                                           for r in ref_texts])
     hyp_group = np.array(groups, dtype=np.int64)
-    return layout_from_arrays(hyp_arrays, ref_arrays, group_sizes, hyp_group)
+    return layout_from_csr(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_sizes, hyp_group)
 
 
 def layout_from_arrays(hyp_arrays: list[np.ndarray], ref_arrays: list[np.ndarray],
@@ -93,6 +97,13 @@ def layout_from_arrays(hyp_arrays: list[np.ndarray], ref_arrays: list[np.ndarray
     ``ref_arrays`` are group g's references and ``hyp_group[i]`` is hypothesis i's group."""
     hyp_ids, hyp_offsets = concat(hyp_arrays)
     ref_ids, ref_offsets = concat(ref_arrays)
+    return layout_from_csr(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_sizes, hyp_group)
+
+
+def layout_from_csr(hyp_ids: np.ndarray, hyp_offsets: np.ndarray, ref_ids: np.ndarray,
+                    ref_offsets: np.ndarray, group_sizes: list[int],
+                    hyp_group: np.ndarray) -> Layout:
+    """A layout from CSR id arrays (see :func:`layout_from_arrays` for the grouping)."""
     group_ref_offsets = np.zeros(len(group_sizes) + 1, dtype=np.int64)
     np.cumsum(group_sizes, out=group_ref_offsets[1:])
     hyp_index = np.argsort(hyp_group, kind="stable").astype(np.int64)

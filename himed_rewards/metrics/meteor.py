@@ -32,7 +32,7 @@ from himed_rewards.metrics._inputs import (
     normalize_references,
 )
 from himed_rewards.metrics._layout import Layout
-from himed_rewards.text.interning import as_token_input, encode, encode_tokens
+from himed_rewards.text.interning import VOCAB, as_token_input, encode, encode_tokens
 from himed_rewards.text.tokenizers import Tokenizer, get_tokenizer
 from himed_rewards.text.wordnet import METEOR_KEYS
 
@@ -203,6 +203,7 @@ def _check_parameters(alpha: object, beta: object, gamma: object) -> tuple[float
 
 # Token tuples repeat (a GRPO group shares its reference): intern each distinct one once.
 _encode_token_tuple = lru_cache(maxsize=2**16)(encode_tokens)
+VOCAB.on_recycle(_encode_token_tuple.cache_clear)  # its arrays hold ids a recycle forgets
 
 
 def _ids(text: Text, tokenizer: Tokenizer) -> np.ndarray:

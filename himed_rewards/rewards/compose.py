@@ -30,6 +30,7 @@ from himed_rewards.rewards.keywords import (
 from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.text.tokenizers import get_tokenizer
+from himed_rewards.text.vocabulary import VOCAB
 
 __all__ = ["score_batch", "ascore_batch", "score", "total_reward", "warmup", "default_config"]
 
@@ -198,7 +199,8 @@ def _prepare(completions: object, references: object, step: object, config: obje
     config = default_config() if config is None else _check_config(config)
     step = check_step(step)
     completions, references = _check_inputs(completions, references)
-    return config, step, references, _low_level(completions, references, config)
+    with VOCAB.session():  # token ids stay valid for the whole call (see text.vocabulary)
+        return config, step, references, _low_level(completions, references, config)
 
 
 def _check_config(config: object) -> RewardConfig:

@@ -183,6 +183,7 @@ class KeywordVocabulary:
                     for index, group in enumerate(self._forms):
                         for form in group:
                             sequences.append(VOCAB.ids(tokenizer(form)))
+                            VOCAB.pin(sequences[-1])  # the trie outlives recycles
                             owners.append(index)
                     self._trie = build_trie(sequences, owners)
                 trie = self._trie

@@ -1,9 +1,10 @@
 """Interning: tokens become int32 ids once, so every kernel works on integer arrays.
 
 One process-wide :class:`~himed_rewards.text.vocabulary.Vocabulary` maps each distinct
-token string to a stable id. Text is tokenized and interned through :func:`encode`, which
-memoises recent strings per tokenizer: a GRPO group repeats its reference G times, and
-completions repeat too.
+token string to an id, stable between recycles (see that module). Text is tokenized and
+interned through :func:`encode` (one text, memoised per tokenizer in a byte-bounded cache)
+or a tokenizer's ``encode_batch`` (many texts in one compiled call, what the batch metrics
+and the reward use).
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """Tokenizers: small named objects that turn a string into a list of tokens.
 
 Every tokenizer has a ``name`` and a ``signature()`` (what goes into a reproducibility
-signature), is a pure function of its input, and memoises recent strings, because a GRPO
-step scores many completions against few references and completions repeat.
+signature), is a pure function of its input, and memoises recent strings in caches bounded
+by bytes (``CACHE_BYTES`` each; base classes in :mod:`himed_rewards.text.base`). ``encode_batch`` turns many texts into interned ids at
+once: ``default``, ``rouge``, ``whitespace`` and ``13a`` do it with kernels over the text's
+bytes (``himed_rewards.kernels.tokenize``), falling back to their Python rule where the
+kernel's precondition fails (non-ASCII text, except for ``rouge``). Only ``13a`` memoises a
+batch (a hit skips its string replacements); the others are cheaper than a look-up.
 
 * ``13a`` reproduces sacrebleu 2.x's ``Tokenizer13a`` (mteval-v13a) exactly.
 * ``rouge`` reproduces rouge-score 0.1.2's ``tokenize.tokenize`` exactly (lowercase, runs of
@@ -20,7 +24,20 @@ from functools import lru_cache
 
 import numpy as np
 
-from himed_rewards.text.vocabulary import VOCAB
+from himed_rewards.kernels.tokenize import (
+    ALNUM,
+    DIGIT,
+    JOINER,
+    LOWER_ALNUM,
+    PAD_13A,
+    SPACE,
+    alnum_spans,
+    default_spans,
+    rewrite_13a,
+    split_spans,
+)
+from himed_rewards.text.base import CACHE_BYTES, CompiledTokenizer, Tokenizer, concat_ids
+from himed_rewards.text.cache import ByteLRU
 
 __all__ = [
     "Tokenizer",
@@ -31,56 +48,12 @@ __all__ = [
     "SpaceTokenizer",
     "get_tokenizer",
     "TOKENIZERS",
+    "CACHE_BYTES",
+    "concat_ids",
 ]
 
-_CACHE_SIZE = 2**16
 
-
-class Tokenizer:
-    """Base class: subclasses implement ``_tokenize``; calls are memoised per instance."""
-
-    name: str = "base"
-
-    def __init__(self) -> None:
-        # A bound lru_cache per instance: instances are few (one per name and option).
-        self._cached: Callable[[str], tuple[str, ...]] = lru_cache(maxsize=_CACHE_SIZE)(
-            self._tokenize_tuple
-        )
-        self.ids: Callable[[str], np.ndarray] = lru_cache(maxsize=_CACHE_SIZE)(self._ids)
-
-    def _tokenize_tuple(self, text: str) -> tuple[str, ...]:
-        return tuple(self._tokenize(text))
-
-    def _ids(self, text: str) -> np.ndarray:
-        """Read-only interned ids of ``text`` (memoised; see ``text.interning.encode``)."""
-        return VOCAB.ids(self._cached(text))
-
-    def _tokenize(self, text: str) -> list[str]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __call__(self, text: str) -> list[str]:
-        """Tokenize ``text``.
-
-        Examples:
-            >>> get_tokenizer("whitespace")("a  b c")
-            ['a', 'b', 'c']
-        """
-        if not isinstance(text, str):
-            raise TypeError(f"text must be str, got {type(text).__name__}")
-        return list(self._cached(text))
-
-    def signature(self) -> str:
-        """The string that identifies this tokenizer (and its options) in a signature."""
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.signature()!r})"
-
-    def __reduce__(self):  # picklable although it holds an lru_cache
-        return (get_tokenizer, (self.signature(),))
-
-
-class Tokenizer13a(Tokenizer):
+class Tokenizer13a(CompiledTokenizer):
     """sacrebleu's ``13a`` tokenizer (the mteval-v13a rules), byte for byte.
 
     Examples:
@@ -89,26 +62,56 @@ class Tokenizer13a(Tokenizer):
     """
 
     name = "13a"
-    # The four rules of sacrebleu.tokenizers.tokenizer_re.TokenizerRegexp, in order.
+    # The four rules of sacrebleu.tokenizers.tokenizer_re.TokenizerRegexp, in order. The first,
+    # r"([\{-\~\[-\` -\&\(-\+\:-\@\/])" -> r" \1 ", pads single characters, so it is a
+    # str.translate table; the others take callables, because Python expands a template such
+    # as r"\1 \2 " in Python code for every match (most of the tokenizer's time).
+    _PAD = str.maketrans({c: f" {c} " for c in "{|}~[\\]^_` !\"#$%&()*+:;<=>?@/"})
     _RULES = (
-        (re.compile(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), r" \1 "),
-        (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),
-        (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),
-        (re.compile(r"([0-9])(-)"), r"\1 \2 "),
+        (re.compile(r"([^0-9])([\.,])"), lambda m: f"{m.group(1)} {m.group(2)} "),
+        (re.compile(r"([\.,])([^0-9])"), lambda m: f" {m.group(1)} {m.group(2)}"),
+        (re.compile(r"([0-9])(-)"), lambda m: f"{m.group(1)} - "),
     )
 
     def _tokenize(self, text: str) -> list[str]:
+        return self._line(text).split()
+
+    _batch_memoised = True
+
+    def _prepare(self, text: str) -> bytes | None:
+        # the string replacements in Python (C-speed str methods); the four rules, the split
+        # and the interning compiled (``rewrite_13a``)
+        line = self._replaced(text)
+        return line.encode("ascii") if line.isascii() else None
+
+    def _compiled_joined(self, raw: bytes, lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        text_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=text_offsets[1:])
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        out = np.empty(24 * buf.shape[0] + 1, dtype=np.uint8)  # see rewrite_13a
+        out_offsets = np.empty(len(lengths) + 1, dtype=np.int64)
+        used = rewrite_13a(buf, text_offsets, out, out_offsets, DIGIT, PAD_13A)
+        return super()._compiled_joined(out[:used].tobytes(), np.diff(out_offsets).tolist())
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return split_spans(buf, text_offsets, start, end, counts, SPACE)
+
+    def _replaced(self, text: str) -> str:
+        """The string replacements before the rules, and the surrounding spaces."""
         line = text.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
         if "&" in line:
             line = line.replace("&quot;", '"').replace("&amp;", "&")
             line = line.replace("&lt;", "<").replace("&gt;", ">")
-        line = f" {line} "
+        return f" {line} "
+
+    def _line(self, text: str) -> str:
+        line = self._replaced(text).translate(self._PAD)
         for pattern, replacement in self._RULES:
             line = pattern.sub(replacement, line)
-        return line.split()
+        return line
 
 
-class RougeTokenizer(Tokenizer):
+class RougeTokenizer(CompiledTokenizer):
     """rouge-score's tokenizer: lowercase, split on non-``[a-z0-9]``, optional Porter stem.
 
     Examples:
@@ -138,8 +141,19 @@ class RougeTokenizer(Tokenizer):
     def signature(self) -> str:
         return "rouge+stem" if self.use_stemmer else "rouge"
 
+    def _prepare(self, text: str) -> bytes | None:
+        # runs of [a-z0-9] in the lowercased text: every other UTF-8 byte is a separator
+        return None if self.use_stemmer else text.lower().encode("utf-8", "surrogatepass")
 
-class DefaultTokenizer(Tokenizer):
+    @property
+    def _ascii_is_lower(self) -> bool:  # type: ignore[override]
+        return not self.use_stemmer
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return alnum_spans(buf, text_offsets, start, end, counts, LOWER_ALNUM)
+
+
+class DefaultTokenizer(CompiledTokenizer):
     """The reward tokenizer.
 
     The rule, exactly: the text is lowercased with ``str.lower``; a token is then either
@@ -170,8 +184,17 @@ class DefaultTokenizer(Tokenizer):
                 out.append(token)
         return out
 
+    _ascii_is_lower = True
 
-class WhitespaceTokenizer(Tokenizer):
+    def _prepare(self, text: str) -> bytes | None:
+        lowered = text.lower()
+        return lowered.encode("ascii") if lowered.isascii() else None
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return default_spans(buf, text_offsets, start, end, counts, ALNUM, SPACE, JOINER, DIGIT)
+
+
+class WhitespaceTokenizer(CompiledTokenizer):
     """``str.split()``: what sacrebleu's n-gram extraction and pycocoevalcap's BLEU use.
 
     Examples:
@@ -183,6 +206,14 @@ class WhitespaceTokenizer(Tokenizer):
 
     def _tokenize(self, text: str) -> list[str]:
         return text.split()
+
+    _ascii_is_lower = False
+
+    def _prepare(self, text: str) -> bytes | None:
+        return text.encode("ascii") if text.isascii() else None
+
+    def _spans(self, buf, text_offsets, start, end, counts) -> int:
+        return split_spans(buf, text_offsets, start, end, counts, SPACE)
 
 
 class SpaceTokenizer(Tokenizer):
@@ -206,9 +237,11 @@ def _porter():
     return PorterStemmer()
 
 
-@lru_cache(maxsize=2**18)
-def _porter_stem(word: str) -> str:
+def _stem_uncached(word: str) -> str:
     return _porter().stem(word)
+
+
+_porter_stem = ByteLRU(_stem_uncached, 8 * 2**20)
 
 
 TOKENIZERS: dict[str, Callable[[], Tokenizer]] = {

@@ -29,6 +29,7 @@ from importlib import resources
 import numpy as np
 
 from himed_rewards.kernels.meteor import count_unknown
+from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.vocabulary import VOCAB, Vocabulary
 
 __all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "MeteorKeys", "METEOR_KEYS"]
@@ -132,7 +133,6 @@ def wordnet_table() -> WordNetTable:
     return WordNetTable()
 
 
-@lru_cache(maxsize=2**16)
 def synonyms(word: str) -> frozenset[str]:
     """The words nltk's METEOR accepts as synonyms of the (already stemmed) ``word``.
 
@@ -142,7 +142,11 @@ def synonyms(word: str) -> frozenset[str]:
         >>> synonyms("xyzzy")
         frozenset({'xyzzy'})
     """
-    return wordnet_table().synonyms(word)
+    return _SYNONYMS(word)
+
+
+# bounded by bytes: a long run brings new stems without end (typos, numbers, garbage)
+_SYNONYMS = ByteLRU(lambda word: wordnet_table().synonyms(word), 8 * 2**20)
 
 
 @lru_cache(maxsize=1)
@@ -183,8 +187,17 @@ class MeteorKeys:
 
     def __init__(self, vocabulary: Vocabulary = VOCAB) -> None:
         self._vocabulary = vocabulary
-        self._keys = Vocabulary()
         self._lock = threading.Lock()
+        self._reset()
+        vocabulary.on_recycle(self._forget)
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        """Empty tables: every vocabulary id is learnt again on first sight."""
+        self._keys = Vocabulary()
         self._known = np.zeros(0, dtype=np.bool_)
         self._lower = np.zeros(0, dtype=np.int32)
         self._stem = np.zeros(0, dtype=np.int32)
@@ -192,7 +205,10 @@ class MeteorKeys:
         self._end = np.zeros(0, dtype=np.int64)
         self._syn = np.zeros(1024, dtype=np.int32)
         self._syn_used = 0
-        self._stem_slice: dict[int, tuple[int, int]] = {}  # stem key -> its syn_keys slice
+        # stem key -> its syn_keys slice (-1: not computed yet); arrays, not a dict: a long
+        # run learns millions of keys
+        self._slice_start = np.full(1024, -1, dtype=np.int32)
+        self._slice_end = np.full(1024, -1, dtype=np.int32)
         # kernels restore it to all -1 before returning and hold the GIL: one serves all threads
         self._head = np.full(1024, -1, dtype=np.int32)
 
@@ -215,35 +231,57 @@ class MeteorKeys:
         self._known, self._lower, self._stem = map(grown, (self._known, self._lower, self._stem))
         self._start, self._end = grown(self._start), grown(self._end)
 
-    def _synonym_slice(self, stem_text: str, stem_key: int) -> tuple[int, int]:
-        found = self._stem_slice.get(stem_key)
-        if found is not None:
-            return found
-        keys = sorted(self._keys.id(w) for w in synonyms(stem_text))
-        start, end = self._syn_used, self._syn_used + len(keys)
-        if end > len(self._syn):
-            bigger = np.zeros(max(end, 2 * len(self._syn)), dtype=np.int32)
-            bigger[: self._syn_used] = self._syn[: self._syn_used]
-            self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
-        self._syn[start:end] = keys
-        self._syn_used = end
-        self._stem_slice[stem_key] = (start, end)
-        return start, end
+    def _synonym_slices(self, stems: list[str],
+                        stem_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``syn_keys`` slice of each stem, adding the stems not seen before."""
+        if len(self._keys) > len(self._slice_start):
+            size = max(len(self._keys), 2 * len(self._slice_start))
+            for name in ("_slice_start", "_slice_end"):
+                old = getattr(self, name)
+                new_array = np.full(size, -1, dtype=np.int32)
+                new_array[: len(old)] = old
+                setattr(self, name, new_array)
+        slice_start = self._slice_start
+        new = list({k: t for t, k in zip(stems, stem_keys.tolist(), strict=True)
+                    if slice_start[k] < 0}.items())
+        if new:
+            words = [sorted(synonyms(text)) for _, text in new]
+            keys = self._keys.ids([w for group in words for w in group])  # one kernel call
+            size = self._syn_used + len(keys)
+            if size > len(self._syn):
+                bigger = np.zeros(max(size, 2 * len(self._syn)), dtype=np.int32)
+                bigger[: self._syn_used] = self._syn[: self._syn_used]
+                self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
+            at = 0
+            for (stem_key, _), group in zip(new, words, strict=True):
+                chunk = np.sort(keys[at : at + len(group)])
+                start = self._syn_used
+                self._syn[start : start + len(chunk)] = chunk
+                self._syn_used += len(chunk)
+                self._slice_start[stem_key] = start
+                self._slice_end[stem_key] = self._syn_used
+                at += len(group)
+        return self._slice_start[stem_keys], self._slice_end[stem_keys]
 
     def _learn(self, ids: np.ndarray) -> None:
         with self._lock:
             if len(self._vocabulary) > len(self._known):
                 self._grow(len(self._vocabulary))
-            for v in np.unique(ids[~self._known[ids]]).tolist():
-                lowered = self._vocabulary.token(v).lower()
-                stem_text = _porter().stem(lowered)
-                stem_key = self._keys.id(stem_text)
-                self._lower[v] = self._keys.id(lowered)
-                self._stem[v] = stem_key
-                self._start[v], self._end[v] = self._synonym_slice(stem_text, stem_key)
-                if len(self._keys) > len(self._head):  # before ``known``: readers trust it
-                    self._head = np.full(2 * len(self._keys), -1, dtype=np.int32)
-                self._known[v] = True
+            fresh = np.unique(ids[~self._known[ids]])
+            if fresh.shape[0] == 0:
+                return
+            lowered = [t.lower() for t in self._vocabulary.tokens(fresh.tolist())]
+            stems = [_porter().stem(t) for t in lowered]
+            lower_keys = self._keys.ids(lowered)
+            stem_keys = self._keys.ids(stems)
+            starts, ends = self._synonym_slices(stems, stem_keys)
+            self._lower[fresh] = lower_keys
+            self._stem[fresh] = stem_keys
+            self._start[fresh] = starts
+            self._end[fresh] = ends
+            if len(self._keys) > len(self._head):  # before ``known``: readers trust it
+                self._head = np.full(2 * len(self._keys), -1, dtype=np.int32)
+            self._known[fresh] = True
 
     def arrays(
         self, *id_arrays: np.ndarray

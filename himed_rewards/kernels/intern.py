@@ -1,0 +1,78 @@
+"""Interning byte strings into dense ids: an open-addressing hash table over a byte arena.
+
+The vocabulary's whole state is five arrays: ``arena`` (every token's UTF-8 bytes, one after
+the other), per id its ``tok_start``, ``tok_len`` and 64-bit FNV-1a ``tok_hash``, and
+``table`` (power-of-two slots holding an id, or -1 when free; linear probing). The Python
+owner sizes every array before a call (at most one new token per span, its bytes at most the
+span's), so the kernel never allocates and never fails half-way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from himed_rewards.kernels._config import kernel
+
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+
+@kernel
+def fnv1a(buf, start, end):
+    """64-bit FNV-1a of ``buf[start:end]`` (uint8)."""
+    h = _FNV_OFFSET
+    for i in range(start, end):
+        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME
+    return h
+
+
+@kernel
+def intern_spans(buf, span_start, span_end, out, arena, tok_start, tok_len, tok_hash, table,
+                 n_tokens, used):
+    """Write the id of ``buf[span_start[k]:span_end[k]]`` to ``out[k]``, adding new tokens.
+
+    Returns the new ``(n_tokens, used)``: the token count and the arena bytes in use.
+    """
+    mask = table.shape[0] - 1
+    for k in range(span_start.shape[0]):
+        s = span_start[k]
+        e = span_end[k]
+        length = e - s
+        h = fnv1a(buf, s, e)
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            t = table[slot]
+            if t < 0:  # free: a new token
+                t = n_tokens
+                for j in range(length):  # a loop, not a slice copy: numba compiles slice
+                    arena[used + j] = buf[s + j]  # assignment with string-formatting errors
+                tok_start[t] = used
+                tok_len[t] = length
+                tok_hash[t] = h
+                used += length
+                n_tokens += 1
+                table[slot] = t
+                break
+            if tok_hash[t] == h and tok_len[t] == length:
+                base = tok_start[t]
+                same = True
+                for j in range(length):
+                    if arena[base + j] != buf[s + j]:
+                        same = False
+                        break
+                if same:
+                    break
+            slot = (slot + 1) & mask
+        out[k] = t
+    return n_tokens, used
+
+
+@kernel
+def rebuild_table(table, tok_hash, n_tokens):
+    """Fill an all -1 ``table`` with ids ``0..n_tokens-1`` (after it grew)."""
+    mask = table.shape[0] - 1
+    for t in range(n_tokens):
+        slot = np.int64(tok_hash[t] & np.uint64(mask))
+        while table[slot] >= 0:
+            slot = (slot + 1) & mask
+        table[slot] = t

@@ -1,0 +1,222 @@
+"""Tokenizers over ASCII / UTF-8 bytes that emit token spans (``start``, ``end``) directly.
+
+Each kernel reproduces one Python tokenizer of ``himed_rewards.text.tokenizers`` exactly on
+the inputs its front door sends it (the front door checks the precondition):
+
+* ``default_spans``: the reward tokenizer's rule on *ASCII* text already lowercased;
+* ``rewrite_13a``: sacrebleu 13a's four rewriting rules on *ASCII* text (its string
+  replacements done), with ``split_spans`` after it;
+* ``split_spans``: ``str.split()`` on *ASCII* text (13a's last step, and ``whitespace``);
+* ``alnum_spans``: runs of ``[a-z0-9]`` (rouge-score's tokenizer without stemming) on the
+  UTF-8 bytes of any text already lowercased: every other byte, non-ASCII ones included, is
+  a separator, exactly as rouge-score's ``[^a-z0-9]+`` is.
+
+``text_offsets[t]:text_offsets[t + 1]`` are text t's bytes; tokens never cross texts.
+``counts[t]`` receives text t's token count; span arrays must hold one slot per byte.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from himed_rewards.kernels._config import kernel
+
+
+def _byte_classes() -> tuple[np.ndarray, ...]:
+    alnum = np.zeros(256, dtype=np.bool_)
+    for lo, hi in ((48, 57), (65, 90), (97, 122)):
+        alnum[lo : hi + 1] = True
+    # Python's str.isspace() on ASCII (what regex \s and str.split() use): \t..\r, \x1c..\x1f, " "
+    space = np.zeros(256, dtype=np.bool_)
+    space[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+    joiner = np.zeros(256, dtype=np.bool_)
+    joiner[[ord(c) for c in ".,-/:"]] = True
+    digit = np.zeros(256, dtype=np.bool_)
+    digit[48:58] = True
+    lower_alnum = np.zeros(256, dtype=np.bool_)
+    lower_alnum[48:58] = True
+    lower_alnum[97:123] = True
+    return alnum, space, joiner, digit, lower_alnum
+
+
+ALNUM, SPACE, JOINER, DIGIT, LOWER_ALNUM = _byte_classes()
+# 13a's first rule, r"([\{-\~\[-\` -\&\(-\+\:-\@\/])" -> r" \1 ": the characters it pads
+PAD_13A = np.zeros(256, dtype=np.bool_)
+for _lo, _hi in ((123, 126), (91, 96), (32, 38), (40, 43), (58, 64), (47, 47)):
+    PAD_13A[_lo : _hi + 1] = True
+
+
+@kernel
+def default_spans(buf, text_offsets, span_start, span_end, counts, alnum, space, joiner, digit):
+    """The default tokenizer's spans (see ``DefaultTokenizer``); returns the span count."""
+    n = 0
+    for t in range(text_offsets.shape[0] - 1):
+        i = text_offsets[t]
+        stop = text_offsets[t + 1]
+        first = n
+        while i < stop:
+            c = buf[i]
+            if space[c]:
+                i += 1
+                continue
+            if not alnum[c]:  # any other character is a token of its own
+                span_start[n] = i
+                span_end[n] = i + 1
+                n += 1
+                i += 1
+                continue
+            # a word: alnum runs chained by single joiners (regex: [^\W_]+(?:[.,\-/:][^\W_]+)*)
+            j = i
+            has_digit = False
+            joined = False
+            while True:
+                while j < stop and alnum[buf[j]]:
+                    has_digit = has_digit or digit[buf[j]]
+                    j += 1
+                if j + 1 < stop and joiner[buf[j]] and alnum[buf[j + 1]]:
+                    joined = True
+                    j += 1
+                    continue
+                break
+            if has_digit or not joined:  # one token
+                span_start[n] = i
+                span_end[n] = j
+                n += 1
+            else:  # split into its runs and joiners
+                k = i
+                while k < j:
+                    if alnum[buf[k]]:
+                        e = k
+                        while e < j and alnum[buf[e]]:
+                            e += 1
+                        span_start[n] = k
+                        span_end[n] = e
+                        k = e
+                    else:
+                        span_start[n] = k
+                        span_end[n] = k + 1
+                        k += 1
+                    n += 1
+            i = j
+        counts[t] = n - first
+    return n
+
+
+@kernel
+def alnum_spans(buf, text_offsets, span_start, span_end, counts, lower_alnum):
+    """Maximal runs of ``[a-z0-9]`` bytes, per text; returns the span count."""
+    n = 0
+    for t in range(text_offsets.shape[0] - 1):
+        i = text_offsets[t]
+        stop = text_offsets[t + 1]
+        first = n
+        while i < stop:
+            if not lower_alnum[buf[i]]:
+                i += 1
+                continue
+            j = i + 1
+            while j < stop and lower_alnum[buf[j]]:
+                j += 1
+            span_start[n] = i
+            span_end[n] = j
+            n += 1
+            i = j
+        counts[t] = n - first
+    return n
+
+
+@kernel
+def split_spans(buf, text_offsets, span_start, span_end, counts, space):
+    """Maximal runs of non-space bytes (``str.split()`` on ASCII text); returns the count."""
+    n = 0
+    for t in range(text_offsets.shape[0] - 1):
+        i = text_offsets[t]
+        stop = text_offsets[t + 1]
+        first = n
+        while i < stop:
+            if space[buf[i]]:
+                i += 1
+                continue
+            j = i + 1
+            while j < stop and not space[buf[j]]:
+                j += 1
+            span_start[n] = i
+            span_end[n] = j
+            n += 1
+            i = j
+        counts[t] = n - first
+    return n
+
+
+@kernel
+def _rewrite_pass(src, n, dst, rule, digit):
+    """One of 13a's three two-character rules over ``src[:n]`` into ``dst``; returns the length.
+
+    Python's ``re.sub`` finds leftmost non-overlapping matches: a match consumes both
+    characters and the scan resumes after them; otherwise it moves on by one. Rules:
+    0: ``([^0-9])([\\.,])`` -> ``\\1 \\2 ``; 1: ``([\\.,])([^0-9])`` -> `` \\1 \\2``;
+    2: ``([0-9])(-)`` -> ``\\1 \\2 ``.
+    """
+    i = 0
+    m = 0
+    while i < n:
+        if i + 1 < n:
+            a = src[i]
+            b = src[i + 1]
+            if rule == 0:
+                hit = (not digit[a]) and (b == 46 or b == 44)
+            elif rule == 1:
+                hit = (a == 46 or a == 44) and not digit[b]
+            else:
+                hit = digit[a] and b == 45
+            if hit:
+                if rule == 1:
+                    dst[m] = 32
+                    dst[m + 1] = a
+                    dst[m + 2] = 32
+                    dst[m + 3] = b
+                else:
+                    dst[m] = a
+                    dst[m + 1] = 32
+                    dst[m + 2] = b
+                    dst[m + 3] = 32
+                m += 4
+                i += 2
+                continue
+        dst[m] = src[i]
+        m += 1
+        i += 1
+    return m
+
+
+@kernel
+def rewrite_13a(buf, text_offsets, out, out_offsets, digit, pad):
+    """13a's four rules on each ASCII text; ``out`` must hold 24 bytes per input byte (the
+    padding rule at most triples a text, the others at most double it). Writes the
+    rewritten texts one after the other, with their offsets."""
+    longest = 0
+    for t in range(text_offsets.shape[0] - 1):
+        longest = max(longest, text_offsets[t + 1] - text_offsets[t])
+    padded = np.empty(3 * longest + 1, dtype=np.uint8)
+    first = np.empty(6 * longest + 1, dtype=np.uint8)
+    second = np.empty(12 * longest + 1, dtype=np.uint8)
+    at = 0
+    out_offsets[0] = 0
+    for t in range(text_offsets.shape[0] - 1):
+        n0 = 0
+        for i in range(text_offsets[t], text_offsets[t + 1]):
+            c = buf[i]
+            if pad[c]:
+                padded[n0] = 32
+                padded[n0 + 1] = c
+                padded[n0 + 2] = 32
+                n0 += 3
+            else:
+                padded[n0] = c
+                n0 += 1
+        n1 = _rewrite_pass(padded, n0, first, 0, digit)
+        n2 = _rewrite_pass(first, n1, second, 1, digit)
+        n3 = _rewrite_pass(second, n2, out[at:], 2, digit)
+        at += n3
+        out_offsets[t + 1] = at
+    return at
