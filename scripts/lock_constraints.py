@@ -42,6 +42,7 @@ EXTRA_ROOTS = (
     "tensordict",
     "codetiming",
     "ray",
+    "bert-score",
 )
 # Never pinned here: the project itself, and packages whose own pins we do not choose.
 SKIP = {canonicalize_name(PROJECT)}
