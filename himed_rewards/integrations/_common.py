@@ -120,8 +120,9 @@ def resolve_config(config: Any = None) -> RewardConfig | None:
             if isinstance(config, str) and config.strip() in PRESETS:
                 return _preset_config(config.strip())
             raise ValueError(
-                f"config {str(path)!r} is neither a preset ({', '.join(sorted(PRESETS))}) "
-                "nor a file; pass a preset name or a YAML or JSON RewardConfig"
+                f"config {str(path)!r} is not a file, nor a preset name "
+                f"({', '.join(sorted(PRESETS))}); pass a preset name or a YAML or JSON "
+                "RewardConfig"
             )
         return _load_config(str(path.resolve()), path.stat().st_mtime_ns)
     raise TypeError(

@@ -63,5 +63,5 @@ def test_slime_takes_a_preset_from_its_args():
 
 
 def test_an_unknown_name_is_a_clear_error():
-    with pytest.raises(ValueError, match="neither a preset"):
+    with pytest.raises(ValueError, match="not a file, nor a preset name"):
         verl.compute_score("iu", EMPTY_THINK, REFERENCE, {"global_step": 0}, config="hardend")
