@@ -25,15 +25,13 @@ import asyncio
 import csv
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from _common import free_port, start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "iu_xray"
@@ -47,49 +45,9 @@ def load_pairs() -> list[tuple[str, str]]:
     return [(preds[i], gts[i]) for i in preds if i in gts]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def start_server(port: int, batch_wait_ms: float, extra: list[str] | None = None) -> subprocess.Popen:
-    code = (
-        "import sys, argparse\n"
-        "from himed_rewards.cli import serve\n"
-        "p = argparse.ArgumentParser(); serve.register(p.add_subparsers())\n"
-        "sys.exit(serve.run(p.parse_args(sys.argv[1:])))\n"
-    )
-    argv = ["serve", "--port", str(port), "--log-level", "warning"]
-    argv += ["--batch-wait-ms", str(batch_wait_ms), *(extra or [])]
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-c", code, *argv], cwd=REPO, env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not become healthy in 120 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def load_level(
@@ -213,7 +171,7 @@ def run_overload(args: argparse.Namespace, batches: list[dict]) -> None:
     ]
     port = free_port()
     extra = [] if args.max_queued_pairs is None else ["--max-queued-pairs", str(args.max_queued_pairs)]
-    proc = start_server(port, args.batch_wait_ms, extra)
+    proc = start_server(port, ["--batch-wait-ms", str(args.batch_wait_ms), *extra])
     try:
         url = f"http://127.0.0.1:{port}"
         asyncio.run(load_level(url, batches, 2, 4, 30))  # server-side warmup
@@ -280,7 +238,7 @@ def main() -> None:
     direct_pairs_per_s = k / t_direct
 
     port = free_port()
-    proc = start_server(port, args.batch_wait_ms)
+    proc = start_server(port, ["--batch-wait-ms", str(args.batch_wait_ms)])
     try:
         url = f"http://127.0.0.1:{port}"
         asyncio.run(load_level(url, batches, 2, 20, 30))  # server-side warmup, not reported

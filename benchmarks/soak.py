@@ -26,12 +26,9 @@ import csv
 import json
 import math
 import multiprocessing
-import os
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +36,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from _common import free_port, start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "iu_xray"
@@ -210,46 +209,11 @@ def rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, config_path: Path) -> subprocess.Popen:
-    import httpx
-
-    code = ("import sys, argparse\nfrom himed_rewards.cli import serve\n"
-            "p = argparse.ArgumentParser(); serve.register(p.add_subparsers())\n"
-            "sys.exit(serve.run(p.parse_args(sys.argv[1:])))\n")
-    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--config", str(config_path),
-            "--log-level", "warning"]
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-c", code, *argv], cwd=REPO, env=env)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not become healthy in 180 s")
-
-
 def stop(proc) -> None:
     if proc is None:
         return
     if isinstance(proc, subprocess.Popen):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_server(proc)
         return
     proc.terminate()
     proc.join(timeout=10)
@@ -338,7 +302,7 @@ def main() -> int:
     max_diff = 0.0
     try:
         port = free_port()
-        server = start_server(port, config_path)
+        server = start_server(port, ["--config", str(config_path)], timeout_s=180)
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
         print(f"soak: {args.minutes:g} min, {args.prompts} x {args.group} completions per step, "
               f"judge fails {args.fail_rate:.0%} (500 / slower than {JUDGE_TIMEOUT_S:g} s / "

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import himed_rewards as hr
+from himed_rewards.evaluation.metric_rewards import completion_text
 
 __all__ = ["HimedReward", "AsyncHimedReward", "completion_text", "LOGGED_FIELDS"]
 
@@ -38,48 +39,6 @@ LOGGED_FIELDS = (
     "alpha2",
     "total",
 )
-
-
-def completion_text(completion: Any) -> str:
-    """The text of one completion, plain (``str``) or conversational (list of messages).
-
-    Conversational completions are TRL's ``[{"role": "assistant", "content": ...}]``; the
-    content may itself be a list of typed parts (``{"type": "text", "text": ...}``).
-    Assistant turns are joined, tool and other turns ignored.
-
-    Examples:
-        >>> completion_text("<think>a</think>")
-        '<think>a</think>'
-        >>> completion_text([{"role": "assistant", "content": "<finding>x</finding>"}])
-        '<finding>x</finding>'
-        >>> completion_text([{"role": "assistant", "content": [{"type": "text", "text": "y"}]}])
-        'y'
-        >>> completion_text(3)
-        Traceback (most recent call last):
-        ...
-        TypeError: completion must be a str or a list of message dicts, got 3 (int)
-    """
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Sequence) and all(isinstance(m, Mapping) for m in completion):
-        parts: list[str] = []
-        for message in completion:
-            if message.get("role", "assistant") != "assistant":
-                continue
-            content = message.get("content")
-            if isinstance(content, str):
-                parts.append(content)
-            elif isinstance(content, Sequence):
-                parts.extend(
-                    str(p.get("text", ""))
-                    for p in content
-                    if isinstance(p, Mapping) and p.get("type") == "text"
-                )
-        return "".join(parts)
-    raise TypeError(
-        f"completion must be a str or a list of message dicts, got {completion!r} "
-        f"({type(completion).__name__})"
-    )
 
 
 def _step_of(trainer_state: Any) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 from himed_rewards.evaluation.evaluator import Evaluator, available_metrics
 
-__all__ = ["MetricReward", "metric_reward_functions", "REWARDABLE_METRICS"]
+__all__ = ["MetricReward", "metric_reward_functions", "completion_text", "REWARDABLE_METRICS"]
 
 #: Metrics that make sense per completion during training (the reward-based ones are
 #: HimedReward's job, and the METEOR jar is too slow for a training loop).
@@ -28,12 +28,29 @@ REWARDABLE_METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "cxr_bleu2", "rougeL",
                       "rouge2", "meteor", "f1_micro", "f1_macro")
 
 
-def _text(completion: Any) -> str:
-    """The assistant text of a plain or conversational completion."""
+def completion_text(completion: Any) -> str:
+    """The text of one completion, plain (``str``) or conversational (list of messages).
+
+    Conversational completions are TRL's ``[{"role": "assistant", "content": ...}]``; the
+    content may itself be a list of typed parts (``{"type": "text", "text": ...}``).
+    Assistant turns are joined, tool and other turns ignored.
+
+    Examples:
+        >>> completion_text("<think>a</think>")
+        '<think>a</think>'
+        >>> completion_text([{"role": "assistant", "content": "<finding>x</finding>"}])
+        '<finding>x</finding>'
+        >>> completion_text([{"role": "assistant", "content": [{"type": "text", "text": "y"}]}])
+        'y'
+        >>> completion_text(3)
+        Traceback (most recent call last):
+        ...
+        TypeError: completion must be a str or a list of message dicts, got 3 (int)
+    """
     if isinstance(completion, str):
         return completion
     if isinstance(completion, Sequence) and all(isinstance(m, Mapping) for m in completion):
-        parts = []
+        parts: list[str] = []
         for message in completion:
             if message.get("role", "assistant") != "assistant":
                 continue
@@ -41,11 +58,16 @@ def _text(completion: Any) -> str:
             if isinstance(content, str):
                 parts.append(content)
             elif isinstance(content, Sequence):
-                parts.extend(str(p.get("text", "")) for p in content
-                             if isinstance(p, Mapping) and p.get("type") == "text")
+                parts.extend(
+                    str(p.get("text", ""))
+                    for p in content
+                    if isinstance(p, Mapping) and p.get("type") == "text"
+                )
         return "".join(parts)
-    raise TypeError(f"completion must be a str or a list of message dicts, got "
-                    f"{type(completion).__name__}")
+    raise TypeError(
+        f"completion must be a str or a list of message dicts, got {completion!r} "
+        f"({type(completion).__name__})"
+    )
 
 
 class _SharedBatch:
@@ -69,7 +91,7 @@ class _SharedBatch:
         if isinstance(references, str) or len(references) != len(completions):
             raise ValueError(f"{self.reference_column} must hold one reference per completion "
                              f"({len(completions)})")
-        reports = [extract_report(_text(c)) for c in completions]
+        reports = [extract_report(completion_text(c)) for c in completions]
         refs = [str(r) for r in references]
         key = (tuple(reports), tuple(refs))
         if key != self._key:

@@ -31,12 +31,13 @@ from __future__ import annotations
 import logging
 import operator
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import himed_rewards as hr
+from himed_rewards.integrations.step import resolve_training_step
 from himed_rewards.rewards.config import PRESETS
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ __all__ = [
     "require_mapping",
     "LEVEL_KEYS",
     "level_means",
+    "batch_training_step",
 ]
 
 CONFIG_ENV = "HIMED_REWARDS_CONFIG"
@@ -163,6 +165,46 @@ def resolve_step(step: Any = None, *, name: str = "step") -> int:
     if value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value}")
     return value
+
+
+def batch_training_step(
+    sample_steps: Iterable[int],
+    n_samples: int,
+    fallback: Callable[[], Any] | None = None,
+    *,
+    framework: str,
+    batch: str,
+    name: str,
+    how_to_fix: str,
+) -> int:
+    """The one training step of a batch whose samples may each carry it.
+
+    Samples that carry different steps are refused (ValueError naming ``batch``) rather than
+    scored with the wrong curriculum weight. When none carries one: ``fallback()`` (the
+    framework's other source, None when it has nothing), then the order of
+    :func:`~himed_rewards.integrations.step.resolve_training_step` for ``n_samples`` samples,
+    which names the step ``name`` in errors and says ``how_to_fix`` when it finds none.
+
+    Examples:
+        >>> batch_training_step([5000, 5000], 2, framework="slime", batch="one slime call",
+        ...                     name="rollout_id", how_to_fix="")
+        5000
+        >>> batch_training_step([], 2, lambda: 12, framework="slime", batch="one slime call",
+        ...                     name="rollout_id", how_to_fix="")
+        12
+        >>> batch_training_step([1, 2], 2, framework="easyr1", batch="one EasyR1 batch",
+        ...                     name="step", how_to_fix="")
+        Traceback (most recent call last):
+        ...
+        ValueError: one EasyR1 batch must share one global_step, got [1, 2]
+    """
+    steps = set(sample_steps)
+    if len(steps) > 1:
+        raise ValueError(f"{batch} must share one global_step, got {sorted(steps)}")
+    framework_step = steps.pop() if steps else (fallback() if fallback is not None else None)
+    return resolve_training_step(
+        framework_step, framework=framework, n_samples=n_samples, name=name, how_to_fix=how_to_fix
+    ).step
 
 
 def numeric_components(breakdown: RewardBreakdown) -> dict[str, float]:

@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from himed_rewards.integrations._common import (
+    batch_training_step,
     require_text,
     resolve_config,
     resolve_missing,
@@ -47,7 +48,7 @@ from himed_rewards.integrations._common import (
     resolve_step,
     score_pairs,
 )
-from himed_rewards.integrations.step import read_logged_step, resolve_training_step
+from himed_rewards.integrations.step import read_logged_step
 
 __all__ = ["REWARD_NAME", "REWARD_TYPE", "HOW_TO_FIX", "compute_score"]
 
@@ -75,6 +76,16 @@ def _step_from_log(step_log: Any) -> int | None:
     # An empty log (training just started, or just resumed: the FileLogger truncates it)
     # means the first step of this run; EasyR1 counts steps from 1.
     return 1 if logged is None else logged + 1
+
+
+def _how_to_fix(step_log: Any) -> str:
+    # said only when no step was found, so a step_log given then does not exist
+    if isinstance(step_log, str | os.PathLike) and not os.path.exists(step_log):
+        return (
+            f"step_log {os.fspath(step_log)!r} does not exist: give the absolute "
+            'trainer.save_checkpoint_path and include "file" in trainer.logger.'
+        )
+    return HOW_TO_FIX
 
 
 def compute_score(
@@ -119,24 +130,11 @@ def compute_score(
         references.append(require_text(item["ground_truth"], f"reward_inputs[{i}]['ground_truth']"))
         if step is None and item.get("global_step") is not None:
             steps.add(resolve_step(item["global_step"], name=f"reward_inputs[{i}]['global_step']"))
-    if len(steps) > 1:
-        raise ValueError(f"one EasyR1 batch must share one global_step, got {sorted(steps)}")
-    framework_step = step if step is not None else (steps.pop() if steps else None)
-    if framework_step is None:
-        framework_step = _step_from_log(step_log)
-    how_to_fix = HOW_TO_FIX
-    if step_log is not None and framework_step is None:
-        how_to_fix = (
-            f"step_log {os.fspath(step_log)!r} does not exist: give the absolute "
-            'trainer.save_checkpoint_path and include "file" in trainer.logger.'
-        )
-    resolved_step = resolve_training_step(
-        framework_step,
-        framework="easyr1",
-        n_samples=len(references),
-        name="step",
-        how_to_fix=how_to_fix,
-    ).step
+    # steps is empty when step is given: the argument wins over the samples' own steps
+    resolved_step = batch_training_step(
+        steps, len(references), lambda: step if step is not None else _step_from_log(step_log),
+        framework="easyr1", batch="one EasyR1 batch", name="step", how_to_fix=_how_to_fix(step_log),
+    )
     breakdowns = score_pairs(
         responses, references, step=resolved_step, config=resolve_config(config)
     )

@@ -59,6 +59,7 @@ from typing import Any
 
 import himed_rewards as hr
 from himed_rewards.integrations._common import (
+    batch_training_step,
     level_means,
     require_mapping,
     require_text,
@@ -67,7 +68,6 @@ from himed_rewards.integrations._common import (
     resolve_rewards,
     resolve_step,
 )
-from himed_rewards.integrations.step import resolve_training_step
 
 __all__ = [
     "reward",
@@ -117,16 +117,10 @@ def _group_step(samples: Sequence[Any]) -> int:
         value = _metadata(sample, i).get("global_step")
         if value is not None:
             steps.add(resolve_step(value, name=f"sample[{i}].metadata['global_step']"))
-    if len(steps) > 1:
-        raise ValueError(f"one slime reward call must share one global_step, got {sorted(steps)}")
-    framework_step = steps.pop() if steps else _current_rollout_id()
-    return resolve_training_step(
-        framework_step,
-        framework="slime",
-        n_samples=len(samples),
-        name="rollout_id",
-        how_to_fix=HOW_TO_FIX,
-    ).step
+    return batch_training_step(
+        steps, len(samples), _current_rollout_id,
+        framework="slime", batch="one slime reward call", name="rollout_id", how_to_fix=HOW_TO_FIX,
+    )
 
 
 async def group_reward(

@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from himed_rewards.integrations.step import STEP_FILE_ENV, coerce_step, publish_step
+from himed_rewards.integrations.verl_manager import STEP_KEY, extra_info_with_steps
 
 __all__ = [  # noqa: F822 (the class is built on first access)
     "stamp_global_step",
@@ -52,8 +52,6 @@ __all__ = [  # noqa: F822 (the class is built on first access)
     "METRIC_PREFIX",
 ]
 
-STEP_KEY = "global_steps"  # verl's name, in meta_info and per sample in non_tensor_batch
-EXTRA_INFO_KEY = "global_step"  # what himed_rewards.integrations.verl.compute_score reads
 METRIC_PREFIX = "himed_reward/"
 _built: dict[str, type] = {}
 
@@ -87,17 +85,7 @@ def stamp_global_step(batch: Any, *, into_extra_info: bool = True) -> int | None
     non_tensor = batch.non_tensor_batch
     non_tensor[STEP_KEY] = np.full(n, step, dtype=np.int64)
     if into_extra_info:
-        old = non_tensor.get("extra_info")
-        new = np.empty(n, dtype=object)
-        for i in range(n):
-            info = old[i] if old is not None else None
-            if info is not None and not isinstance(info, Mapping):
-                raise TypeError(
-                    f"non_tensor_batch['extra_info'][{i}] must be a dict or None, got "
-                    f"{info!r} ({type(info).__name__})"
-                )
-            new[i] = {**(info or {}), EXTRA_INFO_KEY: step}
-        non_tensor["extra_info"] = new
+        non_tensor["extra_info"] = extra_info_with_steps(non_tensor.get("extra_info"), [step] * n)
     if os.environ.get(STEP_FILE_ENV, "").strip():
         publish_step(step)
     return step

@@ -33,7 +33,7 @@ trainers no longer call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -94,18 +94,38 @@ def inject_global_step(data: Any) -> bool:
         return False
     if len(steps) != n:
         raise ValueError(f"non_tensor_batch['{STEP_KEY}'] has {len(steps)} items for {n} samples")
-    old = non_tensor.get("extra_info")
-    new = np.empty(n, dtype=object)
-    for i in range(n):
-        info = old[i] if old is not None else None
+    non_tensor["extra_info"] = extra_info_with_steps(non_tensor.get("extra_info"), steps)
+    return True
+
+
+def extra_info_with_steps(extra_info: Any, steps: Sequence[Any]) -> np.ndarray:
+    """Copies of the per-sample ``extra_info`` dicts (None: empty) with ``"global_step"`` set
+    to ``steps[i]``, as an object array.
+
+    The caller's dicts are never mutated: verl's ``repeat`` shares one dict between the G
+    samples of a prompt. ``extra_info`` None means no sample has one.
+
+    Examples:
+        >>> shared = {"index": 3}
+        >>> list(extra_info_with_steps(np.array([shared, shared, None]), [7, 7, 7]))
+        [{'index': 3, 'global_step': 7}, {'index': 3, 'global_step': 7}, {'global_step': 7}]
+        >>> shared
+        {'index': 3}
+        >>> extra_info_with_steps(np.array(["x"], dtype=object), [7])
+        Traceback (most recent call last):
+        ...
+        TypeError: non_tensor_batch['extra_info'][0] must be a dict or None, got 'x' (str)
+    """
+    new = np.empty(len(steps), dtype=object)
+    for i, step in enumerate(steps):
+        info = extra_info[i] if extra_info is not None else None
         if info is not None and not isinstance(info, Mapping):
             raise TypeError(
                 f"non_tensor_batch['extra_info'][{i}] must be a dict or None, got {info!r} "
                 f"({type(info).__name__})"
             )
-        new[i] = {**(info or {}), EXTRA_INFO_KEY: steps[i]}
-    non_tensor["extra_info"] = new
-    return True
+        new[i] = {**(info or {}), EXTRA_INFO_KEY: step}
+    return new
 
 
 def make_step_aware(base: type, name: str = "HimedRewardLoopManager") -> type:

@@ -21,6 +21,13 @@ def load_helpers():
 
 helpers = load_helpers()
 
+# The verl tests ``import verl_support`` by that name, the one verl's Ray actors import its
+# agent loop by (they get this folder on their PYTHONPATH: verl_support.actor_pythonpath).
+# Appended, so nothing here shadows an installed module.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.append(_HERE)
+
 
 @pytest.fixture(scope="session")
 def iu_pairs() -> list[tuple[str, str]]:
@@ -35,6 +42,19 @@ def failing_judge():
 @pytest.fixture
 def slow_judge():
     return helpers.SlowJudge
+
+
+@pytest.fixture
+def fresh_step_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No step in the environment and none remembered by ``integrations.step`` (its step
+    clocks, its warn-once set and its cache of the published step file)."""
+    from himed_rewards.integrations import step
+
+    for name in (step.STEP_ENV, step.STEP_FILE_ENV, step.SAMPLES_PER_STEP_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(step, "_clocks", {})
+    monkeypatch.setattr(step, "_warned", set())
+    monkeypatch.setattr(step, "_cache", {})
 
 
 @pytest.fixture(autouse=True)

@@ -27,18 +27,14 @@ import numpy as np
 import pytest
 
 import himed_rewards as hr
-from himed_rewards.integrations import easyr1, step
+from himed_rewards.integrations import easyr1
 from himed_rewards.integrations._common import numeric_components
 
 
 @pytest.fixture(autouse=True)
-def fresh_step_state(monkeypatch):
-    for name in (step.STEP_ENV, step.STEP_FILE_ENV, step.SAMPLES_PER_STEP_ENV):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(step, "_clocks", {})
-    monkeypatch.setattr(step, "_warned", set())
+def _fresh_state(fresh_step_state):
     yield
-    sys.modules.pop("custom_reward_fn", None)
+    sys.modules.pop("custom_reward_fn", None)  # the module load_like_easyr1 registers
 
 
 def load_like_easyr1(**reward_function_kwargs):

@@ -197,11 +197,7 @@ def _process_response_into_experience():
 
 
 @pytest.fixture(autouse=True)
-def fresh_step_state(monkeypatch):
-    for name in (step.STEP_ENV, step.STEP_FILE_ENV, step.SAMPLES_PER_STEP_ENV):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(step, "_clocks", {})
-    monkeypatch.setattr(step, "_warned", set())
+def _fresh_state(fresh_step_state, monkeypatch):
     monkeypatch.setattr(openrlhf, "_mates", openrlhf._ScoredMates())
 
 

@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 import himed_rewards as hr
-from himed_rewards.integrations import slime, step
+from himed_rewards.integrations import slime
 from himed_rewards.integrations._common import MissingRewardError
 
 
@@ -135,11 +135,7 @@ def generate(args, rollout_id, groups, evaluation=False):
 
 
 @pytest.fixture(autouse=True)
-def fresh_step_state(monkeypatch):
-    for name in (step.STEP_ENV, step.STEP_FILE_ENV, step.SAMPLES_PER_STEP_ENV):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(step, "_clocks", {})
-    monkeypatch.setattr(step, "_warned", set())
+def _fresh_state(fresh_step_state, monkeypatch):
     monkeypatch.delitem(sys.modules, "slime.rollout.sample_hooks", raising=False)
     SampleHooks.current_rollout_id = None
 

@@ -17,14 +17,7 @@ import pytest
 
 from himed_rewards.integrations import step
 
-
-@pytest.fixture(autouse=True)
-def fresh_step_state(monkeypatch):
-    for name in (step.STEP_ENV, step.STEP_FILE_ENV, step.SAMPLES_PER_STEP_ENV):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(step, "_clocks", {})
-    monkeypatch.setattr(step, "_warned", set())
-    monkeypatch.setattr(step, "_cache", {})
+pytestmark = pytest.mark.usefixtures("fresh_step_state")
 
 
 # step.py needs only the standard library: a child loads it alone (a reward worker pays the

@@ -11,10 +11,6 @@ verl itself puts it (``meta_info["global_steps"]``) or where ``HimedAgentLoopMan
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -23,23 +19,11 @@ from himed_rewards.integrations import verl_agent_loop, verl_manager
 pytest.importorskip("verl", reason="verl is not installed (pip install --no-deps verl==0.9.1)")
 
 import torch  # noqa: E402  (verl depends on torch)
+import verl_support as support  # noqa: E402  (this folder is on sys.path: conftest.py)
 from verl import DataProto  # noqa: E402
 
 import himed_rewards as hr  # noqa: E402
 from himed_rewards.integrations import verl as verl_adapter  # noqa: E402
-
-
-def _load_support():
-    if "verl_support" not in sys.modules:
-        path = Path(__file__).with_name("verl_support.py")
-        spec = importlib.util.spec_from_file_location("verl_support", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["verl_support"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["verl_support"]
-
-
-support = _load_support()
 
 REPORTS = [  # (reference, response)
     ("Heart size normal. No pleural effusion.", "Normal heart. No effusion."),

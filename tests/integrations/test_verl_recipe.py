@@ -32,17 +32,7 @@ TRL_RECIPE = CONFIGS / "grpo_qwen2_5_vl_3b.yaml"
 DATA = ["data.train_files=/data/train.parquet", "data.val_files=/data/val.parquet"]
 
 
-def _load_support():
-    if "verl_support" not in sys.modules:
-        path = Path(__file__).with_name("verl_support.py")
-        spec = importlib.util.spec_from_file_location("verl_support", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["verl_support"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["verl_support"]
-
-
-support = _load_support()
+import verl_support as support  # noqa: E402  (this folder is on sys.path: conftest.py)
 
 
 def _compose_recipe(overrides=()):

@@ -16,8 +16,6 @@ the trainer puts it.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from pathlib import Path
 
@@ -27,63 +25,23 @@ import pytest
 pytest.importorskip("verl", reason="verl is not installed (pip install --no-deps verl==0.9.1)")
 ray = pytest.importorskip("ray", reason="verl's rollout needs ray")
 
+import verl_support as support  # noqa: E402  (this folder is on sys.path: conftest.py)
+
 import himed_rewards as hr  # noqa: E402
 
-
-def _load_support():
-    if "verl_support" not in sys.modules:
-        path = Path(__file__).with_name("verl_support.py")
-        spec = importlib.util.spec_from_file_location("verl_support", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["verl_support"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["verl_support"]
-
-
-support = _load_support()
-
-G = 3  # rollout.n: samples per prompt
-PROMPT = "Describe the chest X-ray."
-# (reference, the G answers the canned loop gives for it)
-REPORTS = [
-    (
-        "Heart size normal. No pleural effusion.",
-        ["Normal heart. No effusion.", "Heart size normal. No pleural effusion.", "Large effusion."],
-    ),
-    (
-        "Small left pleural effusion.",
-        ["Left pleural effusion is present.", "No acute disease.", "Small left pleural effusion."],
-    ),
-]
+G, REPORTS = support.G, support.REPORTS  # samples per prompt; (reference, G answers)
 HIMED_MANAGER = "himed_rewards.integrations.verl_agent_loop.HimedAgentLoopManager"
 VERL_MANAGER = "verl.experimental.agent_loop.AgentLoopManager"
 
 
 def _config(tmp: Path, manager_fqn: str):
-    model_dir = support.build_tiny_model_dir(
-        tmp / "model", [PROMPT] + [r for r, _ in REPORTS] + [a for _, c in REPORTS for a in c]
-    )
-    loops = support.write_agent_loop_config(tmp / "agent_loops.yaml")
-    return support.compose_verl_config(
+    return support.canned_rollout_config(
+        tmp,
         [
-            f"actor_rollout_ref.model.path={model_dir}",
-            "actor_rollout_ref.rollout.name=vllm",
-            f"actor_rollout_ref.rollout.n={G}",
-            "actor_rollout_ref.rollout.agent.num_workers=1",
-            f"actor_rollout_ref.rollout.agent.default_agent_loop={support.CANNED_LOOP_NAME}",
-            f"actor_rollout_ref.rollout.agent.agent_loop_config_path={loops}",
-            "data.max_prompt_length=32",
-            "data.max_response_length=32",
-            "reward.num_workers=1",
-            "reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl",
-            "reward.custom_reward_function.name=compute_score",
-            "reward.reward_manager.source=importlib",
-            "reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager",
-            "reward.reward_manager.name=HimedRewardLoopManager",
             # the legacy trainer (RayPPOTrainer) whose lines _trainer_step replays
             "trainer.use_v1=false",
             f"+actor_rollout_ref.rollout.agent.agent_loop_manager_class={manager_fqn}",
-        ]
+        ],
     )
 
 
@@ -142,26 +100,13 @@ def _trainer_step(manager, step: int, *, v1_step_field: bool = False):
     step)``), which its ``AgentLoopWorkerTQ`` hands to the agent loop as a keyword, as verl's
     ``AgentLoopWorker`` does with every non-tensor column.
     """
-    import torch
     from verl import DataProto
     from verl.trainer.ppo.metric_utils import compute_timing_metrics
     from verl.trainer.ppo.ray_trainer import RayPPOTrainer
     from verl.trainer.ppo.reward import extract_reward
-    from verl.utils.dataset.rl_dataset import collate_fn
 
-    rows = [  # what RLHFDataset.__getitem__ yields for a report row
-        {
-            "raw_prompt": [{"role": "user", "content": PROMPT}],
-            "data_source": "iu_xray",
-            "reward_model": {"style": "rule", "ground_truth": reference},
-            "extra_info": {"index": i, "responses": answers},
-            "index": i,
-            "dummy_tensor": torch.tensor([0], dtype=torch.uint8),
-        }
-        for i, (reference, answers) in enumerate(REPORTS)
-    ]
-    batch = DataProto.from_single_dict(collate_fn(rows))
-    batch.non_tensor_batch["uid"] = np.array([str(uuid.uuid4()) for _ in rows], dtype=object)
+    batch = DataProto.from_single_dict(support.collated_reports())
+    batch.non_tensor_batch["uid"] = np.array([str(uuid.uuid4()) for _ in REPORTS], dtype=object)
     gen_batch = RayPPOTrainer._get_gen_batch(None, batch)
     gen_batch.meta_info["global_steps"] = step
     if v1_step_field:

@@ -13,11 +13,8 @@ of ours: the step must arrive through verl's own per-prompt field.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,37 +26,11 @@ tq = pytest.importorskip(
     reason="verl 0.9's v1 trainer needs TransferQueue (pip install --no-deps TransferQueue==0.1.11)",
 )
 
+import verl_support as support  # noqa: E402  (this folder is on sys.path: conftest.py)
+
 import himed_rewards as hr  # noqa: E402
 
-
-def _load_support():
-    if "verl_support" not in sys.modules:
-        path = Path(__file__).with_name("verl_support.py")
-        spec = importlib.util.spec_from_file_location("verl_support", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["verl_support"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["verl_support"]
-
-
-support = _load_support()
-
-G = 3
-PROMPT = "Describe the chest X-ray."
-REPORTS = [
-    (
-        "Heart size normal. No pleural effusion.",
-        [
-            "Normal heart. No effusion.",
-            "Heart size normal. No pleural effusion.",
-            "Large effusion.",
-        ],
-    ),
-    (
-        "Small left pleural effusion.",
-        ["Left pleural effusion is present.", "No acute disease.", "Small left pleural effusion."],
-    ),
-]
+G, REPORTS = support.G, support.REPORTS  # samples per prompt; (reference, G answers)
 
 
 @pytest.fixture(scope="module")
@@ -68,29 +39,12 @@ def v1_rollout(tmp_path_factory):
     from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ
 
     tmp = tmp_path_factory.mktemp("verl_v1")
-    model_dir = support.build_tiny_model_dir(
-        tmp / "model", [PROMPT] + [r for r, _ in REPORTS] + [a for _, c in REPORTS for a in c]
-    )
-    loops = support.write_agent_loop_config(tmp / "agent_loops.yaml")
-    config = support.compose_verl_config(
+    config = support.canned_rollout_config(
+        tmp,
         [
-            f"actor_rollout_ref.model.path={model_dir}",
-            "actor_rollout_ref.rollout.name=vllm",
-            f"actor_rollout_ref.rollout.n={G}",
-            "actor_rollout_ref.rollout.agent.num_workers=1",
-            f"actor_rollout_ref.rollout.agent.default_agent_loop={support.CANNED_LOOP_NAME}",
-            f"actor_rollout_ref.rollout.agent.agent_loop_config_path={loops}",
-            "data.max_prompt_length=32",
-            "data.max_response_length=32",
-            "reward.num_workers=1",
-            "reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl",
-            "reward.custom_reward_function.name=compute_score",
-            "reward.reward_manager.source=importlib",
-            "reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager",
-            "reward.reward_manager.name=HimedRewardLoopManager",
             "transfer_queue.enable=true",  # what TaskRunnerV1.run sets
             "transfer_queue.backend.SimpleStorage.num_data_storage_units=1",
-        ]
+        ],
     )
     ray.init(
         num_cpus=2,
@@ -118,26 +72,13 @@ def v1_rollout(tmp_path_factory):
 def _v1_step(manager, step: int, timeout_s: float = 120.0):
     """trainer_base.py: _fetch_one_gen_batch, _next_train_batch, _submit_batch_to_rollout
     (sync mode); then the trainer's read of the finished samples from TransferQueue."""
-    import torch
     from verl.utils import tensordict_utils as tu
-    from verl.utils.dataset.rl_dataset import collate_fn
 
-    rows = [
-        {
-            "raw_prompt": [{"role": "user", "content": PROMPT}],
-            "data_source": "iu_xray",
-            "reward_model": {"style": "rule", "ground_truth": reference},
-            "extra_info": {"index": i, "responses": answers},
-            "index": i,
-            "dummy_tensor": torch.tensor([0], dtype=torch.uint8),
-        }
-        for i, (reference, answers) in enumerate(REPORTS)
-    ]
-    batch_dict = collate_fn(rows)
-    batch_dict["uid"] = np.array([str(uuid.uuid4()) for _ in rows], dtype=object)
+    batch_dict = support.collated_reports()
+    batch_dict["uid"] = np.array([str(uuid.uuid4()) for _ in REPORTS], dtype=object)
     batch = tu.get_tensordict(batch_dict)
     tu.assign_non_tensor_data(batch, "global_steps", step)
-    tags = [{"is_prompt": True, "status": "pending", "global_steps": step} for _ in rows]
+    tags = [{"is_prompt": True, "status": "pending", "global_steps": step} for _ in REPORTS]
     tq.kv_batch_put(keys=list(batch["uid"]), partition_id="train", tags=tags)
     manager.generate_sequences(batch)
 

@@ -5,6 +5,9 @@
 * :func:`build_tiny_model_dir` writes what ``HFModelConfig`` and ``hf_tokenizer`` load: a
   word-level tokenizer over the given reports (``himed_train.tiny``) and a 1-layer Llama
   ``config.json``. No weights: nothing here runs the model.
+* :func:`canned_rollout_config` and :func:`collated_reports`: the rollout tests' config (the
+  canned loop answering :data:`REPORTS`, rewarded through ``HimedRewardLoopManager``) and
+  their prompt batch, as verl's dataloader collates it.
 * :class:`CannedReportAgentLoop` is a verl 0.9 agent loop that answers with a fixed report
   instead of asking an LLM server (no vLLM/SGLang server runs on CPU). verl loads it the way
   it loads any custom agent loop (``actor_rollout_ref.rollout.agent.agent_loop_config_path``,
@@ -34,6 +37,21 @@ except ImportError:  # the tests that use this module skip without verl; doctest
     verl = None  # still imports it
 
 CANNED_LOOP_NAME = "himed_canned_report"
+
+# The canned rollout of the rollout tests: G samples per prompt, one prompt text, and
+# (reference, the G answers the canned loop gives for it) per dataset row.
+G = 3
+PROMPT = "Describe the chest X-ray."
+REPORTS = [
+    (
+        "Heart size normal. No pleural effusion.",
+        ["Normal heart. No effusion.", "Heart size normal. No pleural effusion.", "Large effusion."],
+    ),
+    (
+        "Small left pleural effusion.",
+        ["Left pleural effusion is present.", "No acute disease.", "Small left pleural effusion."],
+    ),
+]
 
 
 def compose_verl_config(overrides: Sequence[str], config_name: str = "ppo_trainer") -> Any:
@@ -69,6 +87,55 @@ def write_agent_loop_config(path: Path) -> Path:
     module = Path(__file__).stem
     path.write_text(f"- name: {CANNED_LOOP_NAME}\n  _target_: {module}.CannedReportAgentLoop\n")
     return path
+
+
+def canned_rollout_config(tmp: Path, overrides: Sequence[str]) -> Any:
+    """verl's config for a rollout of :data:`REPORTS` by :class:`CannedReportAgentLoop`
+    (the tiny model and the agent-loop file are written under ``tmp``), rewarded by
+    ``compute_score`` through ``HimedRewardLoopManager`` in one ``RewardLoopWorker``, plus
+    ``overrides``."""
+    texts = [PROMPT] + [r for r, _ in REPORTS] + [a for _, answers in REPORTS for a in answers]
+    model_dir = build_tiny_model_dir(tmp / "model", texts)
+    loops = write_agent_loop_config(tmp / "agent_loops.yaml")
+    return compose_verl_config(
+        [
+            f"actor_rollout_ref.model.path={model_dir}",
+            "actor_rollout_ref.rollout.name=vllm",
+            f"actor_rollout_ref.rollout.n={G}",
+            "actor_rollout_ref.rollout.agent.num_workers=1",
+            f"actor_rollout_ref.rollout.agent.default_agent_loop={CANNED_LOOP_NAME}",
+            f"actor_rollout_ref.rollout.agent.agent_loop_config_path={loops}",
+            "data.max_prompt_length=32",
+            "data.max_response_length=32",
+            "reward.num_workers=1",
+            "reward.custom_reward_function.path=pkg://himed_rewards.integrations.verl",
+            "reward.custom_reward_function.name=compute_score",
+            "reward.reward_manager.source=importlib",
+            "reward.reward_manager.module.path=pkg://himed_rewards.integrations.verl_manager",
+            "reward.reward_manager.name=HimedRewardLoopManager",
+            *overrides,
+        ]
+    )
+
+
+def collated_reports() -> dict[str, Any]:
+    """:data:`REPORTS` as the trainer's dataloader gives them: what ``RLHFDataset.__getitem__``
+    yields for a report row, through verl's ``collate_fn``."""
+    import torch
+    from verl.utils.dataset.rl_dataset import collate_fn
+
+    rows = [
+        {
+            "raw_prompt": [{"role": "user", "content": PROMPT}],
+            "data_source": "iu_xray",
+            "reward_model": {"style": "rule", "ground_truth": reference},
+            "extra_info": {"index": i, "responses": answers},
+            "index": i,
+            "dummy_tensor": torch.tensor([0], dtype=torch.uint8),
+        }
+        for i, (reference, answers) in enumerate(REPORTS)
+    ]
+    return collate_fn(rows)
 
 
 def actor_pythonpath() -> str:
