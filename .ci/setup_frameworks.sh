@@ -14,7 +14,20 @@ PY="${PYTHON:-python3}"
   openrlhf==0.11.2 \
   aiohttp==3.14.5 aiohappyeyeballs==2.7.1 aiosignal==1.4.0 frozenlist==1.8.0 multidict==7.2.1 \
   propcache==0.5.4 yarl==1.25.1 pylatexenc==2.11
+# What ray and OpenRLHF import that nothing above brings on a fresh machine; with their own
+# dependencies, at the versions in constraints.txt.
+"$PY" -m pip install --quiet -c "$(dirname "$0")/../constraints.txt" \
+  jsonschema orjson importlib_metadata
+# Fail here, loudly, rather than let the adapter tests skip: every module they drive imports.
 "$PY" - <<'PY'
 import importlib.metadata as md
+
+import openrlhf.utils.agent  # noqa: F401
+import verl.experimental.agent_loop  # noqa: F401
+import verl.experimental.reward_loop.reward_manager.naive  # noqa: F401
+import verl.trainer.ppo.reward  # noqa: F401
+import verl.workers.reward_manager.naive  # noqa: F401
+from verl.protocol import DataProto  # noqa: F401
+
 print("frameworks: " + ", ".join(f"{n} {md.version(n)}" for n in ("verl", "openrlhf", "ray")))
 PY

@@ -13,6 +13,8 @@ bash .ci/setup_train.sh                      # torch==2.13.0 (CPU, local) first,
 bash .ci/setup_frameworks.sh                 # verl 0.9.1, OpenRLHF 0.11.2 (adapter tests)
 # bert-score depends on torch (installed above); --no-deps keeps it from touching the stack.
 "$PY" -m pip install --quiet --no-deps bert-score==0.3.13   # the BERTScore backend's tests
+# radgraph pins transformers < 5; its F1 code (what test_radgraph compares with) needs none of it.
+"$PY" -m pip install --quiet --no-deps radgraph==0.1.18
 
 echo "== Chromium for the docs-site test" >&2
 bash .ci/setup_docs_browser.sh               # Debian's chromium (idempotent)
