@@ -17,6 +17,7 @@ An optional backend in two parts:
   the package (papers average these zeros into the corpus score);
 * **the annotator**, :func:`load_radgraph`: the package's own ``RadGraph`` model (DyGIE++
   on a BERT), from the package's cache or a local model directory; nothing is downloaded.
+  radgraph 0.1.18 needs transformers < 5 (its vendored allennlp calls ``encode_plus``).
 
 Any object with the annotator protocol (``reports -> one graph per report``) can stand in
 for the model, e.g. annotations computed elsewhere.
@@ -42,7 +43,7 @@ RADGRAPH_LEVELS = ("simple", "partial", "complete")
 #: Chest X-ray models of the ``radgraph`` package (``radgraph`` is the one of the papers'
 #: RadGraph F1; the ``-xl`` models were trained on more data).
 RADGRAPH_MODELS = ("radgraph", "radgraph-xl", "modern-radgraph-xl")
-_INSTALL = "pip install radgraph==0.1.18 (with torch, transformers, dotmap, appdirs, h5py, " \
+_INSTALL = "pip install radgraph==0.1.18 (with torch, transformers<5, dotmap, appdirs, h5py, " \
            "jsonpickle)"
 
 #: One report's annotation graph: ``{"entities": {id: {"tokens", "label", "relations"}}}``.
@@ -249,9 +250,11 @@ def load_radgraph(model: str = "radgraph", model_dir: str | None = None, *,
         with contextlib.redirect_stdout(sys.stderr):  # it prints the device: keep stdout clean
             annotator = RadGraph(model_type=model, model_cache_dir=home,
                                  cuda=0 if use_gpu else -1)
-    except (OSError, ValueError, KeyError, RuntimeError) as error:  # BERT not cached, ...
-        raise _need(f"loading {files!r} failed: {str(error).splitlines()[0]}", model,
-                    model_dir) from error
+    except Exception as error:  # the package's own code: BERT not cached, bad files, ...
+        detail = (str(error).splitlines() or [type(error).__name__])[0]
+        if "encode_plus" in detail:  # radgraph 0.1.18's allennlp calls what transformers 5 removed
+            detail += " (radgraph 0.1.18 needs transformers < 5)"
+        raise _need(f"loading {files!r} failed: {detail}", model, model_dir) from error
 
     def annotate(reports: Sequence[str]) -> list[Graph]:
         result = annotator(list(reports))

@@ -14,6 +14,9 @@ redistributable here), so the backend tests replace that one external class by a
 deterministic rule annotator with the same constructor and output, reading its lexicon from
 the model directory the test writes. Everything of ours (``load_radgraph``'s checks, model
 directory handling, output conversion, the metrics, Evaluator, evaluate, the CLI) is real.
+Where the package runs (its dependencies installed, transformers < 5: its vendored allennlp
+calls ``encode_plus``), the last test builds a tiny DyGIE++ model directory and checks our
+pipeline against the package's own ``F1RadGraph`` end to end.
 """
 
 from __future__ import annotations
@@ -328,3 +331,85 @@ def test_missing_model_files_refused_before_the_package_can_download(rule_radgra
     with pytest.raises(RadgraphUnavailable, match="no config.json, vocabulary, weights.th"):
         load_radgraph("radgraph", str(empty))
     assert RuleRadGraph.calls == []
+
+
+# --- the real package on a tiny DyGIE model the test builds (needs transformers < 5)
+
+@pytest.fixture(scope="module")
+def tiny_dygie(tmp_path_factory):
+    """A RadGraph model directory: a 1-layer BERT, random NER/relation heads, built as
+    ``radgraph.RadGraph.__init__`` builds it (radgraph.py:107-144), weights saved."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    if int(transformers.__version__.split(".")[0]) >= 5:
+        pytest.skip("radgraph 0.1.18 calls tokenizer.encode_plus, removed in transformers 5")
+    pytest.importorskip("radgraph.radgraph")  # the package and dotmap, appdirs, h5py, ...
+    from dotmap import DotMap
+    from radgraph.allennlp.data import Vocabulary
+    from radgraph.allennlp.modules import text_field_embedders, token_embedders
+    from radgraph.dygie.models import dygie
+
+    root = tmp_path_factory.mktemp("tiny-radgraph")
+    bert = root / "bert"
+    bert.mkdir()
+    words = {w for t in HYPS + REFS for w in re.findall(r"[a-z]+|[.,]", t.lower())}
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+             *sorted(words | set("abcdefghijklmnopqrstuvwxyz0123456789"))]
+    (bert / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    transformers.BertTokenizer(str(bert / "vocab.txt")).save_pretrained(bert)
+    torch.manual_seed(0)
+    transformers.BertModel(transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64)).save_pretrained(bert)
+    model_dir = root / "my-radgraph"  # another name than the model type: linked
+    labels = model_dir / "vocabulary"
+    labels.mkdir(parents=True)
+    (labels / "non_padded_namespaces.txt").write_text("*tags\n*labels\n")
+    (labels / "radgraph__ner_labels.txt").write_text("\nANAT-DP\nOBS-DP\nOBS-DA\nOBS-U\n")
+    (labels / "radgraph__relation_labels.txt").write_text("\nmodify\nlocated_at\nsuggestive_of\n")
+    indexer = {"type": "pretrained_transformer_mismatched", "model_name": str(bert),
+               "max_length": 512}
+    config = {"dataset_reader": {"max_span_width": 4, "token_indexers": {"bert": indexer}},
+              "model": {"type": "dygie", "embedder": {"token_embedders": {"bert": indexer}},
+                        "feature_size": 8, "max_span_width": 4, "target_task": "relation",
+                        "feedforward_params": {"num_layers": 1, "hidden_dims": 16,
+                                               "dropout": 0.0},
+                        "loss_weights": {"ner": 1.0, "relation": 1.0, "coref": 0.0,
+                                         "events": 0.0},
+                        "initializer": {}, "module_initializer": {},
+                        "modules": {"coref": {"spans_per_word": 0.3, "max_antecedents": 10},
+                                    "ner": {}, "relation": {"spans_per_word": 0.8},
+                                    "events": {"trigger_spans_per_word": 0.3,
+                                               "argument_spans_per_word": 0.8,
+                                               "loss_weights": {"trigger": 1.0,
+                                                                "arguments": 0.5}}}}}
+    (model_dir / "config.json").write_text(json.dumps(config))
+    model_config = DotMap(config).model
+    for name in ["type", "embedder", "initializer", "module_initializer"]:
+        del model_config[name]
+    embedder = text_field_embedders.BasicTextFieldEmbedder({"bert": (
+        token_embedders.PretrainedTransformerMismatchedEmbedder(model_name=str(bert),
+                                                                 max_length=512))})
+    model = dygie.DyGIE(vocab=Vocabulary.from_files(str(labels), None, None),
+                        embedder=embedder, **model_config)
+    for name, parameter in model.named_parameters():  # spread the scores: entities found
+        if "_ner" in name or "_relation" in name:
+            torch.nn.init.normal_(parameter, std=1.0)
+    torch.save(model.state_dict(), model_dir / "weights.th")
+    return str(model_dir)
+
+
+def test_equals_f1radgraph_package_end_to_end(tiny_dygie, tmp_path):
+    import os
+
+    from radgraph import F1RadGraph
+
+    home = tmp_path / "cache"
+    home.mkdir()
+    os.symlink(tiny_dygie, home / "radgraph")
+    _, rewards, hyp_graphs, ref_graphs = F1RadGraph(
+        reward_level="all", model_type="radgraph", model_cache_dir=str(home), cuda=-1)(
+        refs=REFS, hyps=HYPS)
+    assert sum(len(g["entities"]) for g in hyp_graphs + ref_graphs) > 0
+    scores = radgraph_f1_batch(HYPS, REFS, load_radgraph("radgraph", tiny_dygie))
+    assert scores.T.tolist() == [[float(v) for v in level] for level in rewards]
