@@ -70,6 +70,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--chexbert-bert", default="bert-base-uncased",
                         help="name or directory of CheXbert's BERT tokenizer and config")
     parser.add_argument("--chexbert-gpu", action="store_true", help="run CheXbert on CUDA")
+    parser.add_argument("--radgraph", action="store_true",
+                        help="add RadGraph F1, simple/partial/complete (the `radgraph` package "
+                             "and its model, available locally)")
+    parser.add_argument("--radgraph-model", default="radgraph",
+                        help="radgraph (default, as the papers), radgraph-xl or "
+                             "modern-radgraph-xl")
+    parser.add_argument("--radgraph-dir",
+                        help="local model directory (config.json, vocabulary/, weights.th); "
+                             "default: the radgraph package's cache")
+    parser.add_argument("--radgraph-gpu", action="store_true", help="run RadGraph on CUDA")
     parser.add_argument("--output-dir", help="write table.md, table.csv, results.json, scores/")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -157,6 +167,17 @@ def run(args: argparse.Namespace) -> int:
             return _error(str(error))
         chexbert_info = {"checkpoint": args.chexbert_checkpoint, "bert": args.chexbert_bert,
                          "positive": "label 'positive'", "uncertain": "counted as negative"}
+    radgraph = radgraph_info = None
+    if args.radgraph:
+        from himed_rewards.evaluation.radgraph import RadgraphUnavailable, load_radgraph
+
+        try:
+            radgraph = load_radgraph(args.radgraph_model, args.radgraph_dir,
+                                     use_gpu=args.radgraph_gpu)
+        except (RadgraphUnavailable, ValueError) as error:
+            return _error(str(error))
+        radgraph_info = {"model": args.radgraph_model, "model_dir": args.radgraph_dir,
+                         "levels": "simple, partial, complete (radgraph 0.1.18 rewards)"}
     progress = StageProgress(progress_enabled(args.quiet))
     try:
         result = evaluate(systems, [references[i] for i in ids], ids=ids,
@@ -164,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
                           seed=args.seed, test=args.test, reward_config=config, step=args.step,
                           lowercase=args.lowercase, ratescore=ratescore, ratescore_info=info,
                           progress=progress, bertscore=bertscore, bertscore_info=bert_info,
-                          chexbert=chexbert, chexbert_info=chexbert_info)
+                          chexbert=chexbert, chexbert_info=chexbert_info,
+                          radgraph=radgraph, radgraph_info=radgraph_info)
     except RuntimeError as error:  # e.g. the coco METEOR jar without Java
         return _error(str(error))
     finally:

@@ -46,6 +46,14 @@ from himed_rewards.evaluation.cxr_metric import cxr_metric_bleu
 from himed_rewards.evaluation.evaluate import EvaluationResult, MetricResult, evaluate
 from himed_rewards.evaluation.evaluator import Evaluator, EvaluatorResult, available_metrics
 from himed_rewards.evaluation.metric_rewards import MetricReward, metric_reward_functions
+from himed_rewards.evaluation.radgraph import (
+    RADGRAPH_MODELS,
+    RadgraphF1,
+    RadgraphUnavailable,
+    load_radgraph,
+    radgraph_f1,
+    radgraph_f1_batch,
+)
 from himed_rewards.evaluation.ratescore import (
     RATESCORE_MODELS,
     RatescoreUnavailable,
@@ -73,5 +81,6 @@ __all__ = [
     "confidence_interval", "cxr_metric_bleu", "evaluate", "evaluation_signature", "final_step",
     "format_cell", "get_convention", "load_ratescore", "macro_f1", "metric_reward_functions",
     "micro_f1", "package_versions", "paired_p_value", "randomization_masks", "resolve_step",
-    "to_csv", "to_markdown",
+    "to_csv", "to_markdown", "RADGRAPH_MODELS", "RadgraphF1", "RadgraphUnavailable",
+    "load_radgraph", "radgraph_f1", "radgraph_f1_batch",
 ]  # fmt: skip

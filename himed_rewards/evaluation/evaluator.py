@@ -93,6 +93,8 @@ class Evaluator:
             :func:`~himed_rewards.evaluation.bertscore.load_bertscore`.
         chexbert: the labeler of the ``"chexbert_f1_*"`` metrics, from
             :func:`~himed_rewards.evaluation.chexbert.load_chexbert`.
+        radgraph: the annotator of the ``"radgraph_*"`` metrics, from
+            :func:`~himed_rewards.evaluation.radgraph.load_radgraph`.
 
     Examples:
         >>> ev = Evaluator(["bleu4", "rougeL", "f1_micro"])
@@ -107,7 +109,8 @@ class Evaluator:
     def __init__(self, metrics: Sequence[str] = DEFAULT_METRICS, *, convention: str = "default",
                  reward_config: object | None = None, step: int | None = None,
                  bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
-                 chexbert: Callable[[Sequence[str]], object] | None = None) -> None:
+                 chexbert: Callable[[Sequence[str]], object] | None = None,
+                 radgraph: Callable[[Sequence[str]], Sequence] | None = None) -> None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
             raise TypeError(f"metrics must be a non-empty list of metric names, got {metrics!r}")
         available = available_metrics(convention)
@@ -121,9 +124,13 @@ class Evaluator:
         if any(m.startswith("chexbert_") for m in metrics) and chexbert is None:
             raise ValueError("CheXbert metrics need chexbert=load_chexbert(...) (torch, "
                              "transformers and the CheXbert checkpoint)")
+        if any(m.startswith("radgraph_") for m in metrics) and radgraph is None:
+            raise ValueError("RadGraph metrics need radgraph=load_radgraph(...) (the radgraph "
+                             "package and a local RadGraph model)")
         self.metrics = tuple(dict.fromkeys(metrics))
         self.bertscore = bertscore
         self.chexbert = chexbert
+        self.radgraph = radgraph
         self.convention = convention
         self.reward_config = reward_config
         self.step = step
@@ -149,7 +156,8 @@ class Evaluator:
         stats = compute_statistics(hypotheses, references, convention=self.convention,
                                    reward_config=self.reward_config, step=self.step,
                                    only=only, bertscore=self.bertscore,
-                                   chexbert=self.chexbert)  # type: ignore[arg-type]
+                                   chexbert=self.chexbert,  # type: ignore[arg-type]
+                                   radgraph=self.radgraph)
         corpus: dict[str, float | None] = {}
         per_sample: dict[str, list[float | None]] = {}
         for name in self.metrics:

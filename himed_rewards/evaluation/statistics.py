@@ -47,21 +47,23 @@ STAGE_KEYS = {
     "RaTEScore": ("ratescore",),
     "BERTScore": ("bertscore",),
     "CheXbert F1": ("chexbert_f1_micro", "chexbert_f1_macro"),
+    "RadGraph F1": ("radgraph_simple", "radgraph_partial", "radgraph_complete"),
 }
 #: Every metric key compute_statistics can produce (which ones depends on the convention).
 METRIC_KEYS = tuple(key for keys in STAGE_KEYS.values() for key in keys)
-_OPTIONAL_STAGES = ("RaTEScore", "BERTScore", "CheXbert F1")
+_OPTIONAL_STAGES = ("RaTEScore", "BERTScore", "CheXbert F1", "RadGraph F1")
 _STAGES = tuple(stage for stage in STAGE_KEYS if stage not in _OPTIONAL_STAGES)
 
 
 def stage_names(ratescore: bool = False, bertscore: bool = False,
-                chexbert: bool = False) -> tuple[str, ...]:
+                chexbert: bool = False, radgraph: bool = False) -> tuple[str, ...]:
     """The stages :func:`compute_statistics` reports to its ``on_stage`` callback, in order.
 
     Args:
         ratescore: whether a RaTEScore stage follows.
         bertscore: whether a BERTScore stage follows.
         chexbert: whether a CheXbert stage follows.
+        radgraph: whether a RadGraph stage follows.
 
     Returns:
         Stage names.
@@ -70,7 +72,8 @@ def stage_names(ratescore: bool = False, bertscore: bool = False,
         >>> stage_names()[:2]
         ('BLEU', 'ROUGE-L')
     """
-    chosen = {"RaTEScore": ratescore, "BERTScore": bertscore, "CheXbert F1": chexbert}
+    chosen = {"RaTEScore": ratescore, "BERTScore": bertscore, "CheXbert F1": chexbert,
+              "RadGraph F1": radgraph}
     return _STAGES + tuple(stage for stage in _OPTIONAL_STAGES if chosen[stage])
 
 
@@ -158,6 +161,7 @@ def compute_statistics(
     only: Collection[str] | None = None,
     bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
     chexbert: Callable[[Sequence[str]], np.ndarray] | None = None,
+    radgraph: Callable[[Sequence[str]], Sequence] | None = None,
 ) -> SystemStatistics:
     """Per-sample statistics and corpus metrics of one system against its references.
 
@@ -176,6 +180,8 @@ def compute_statistics(
             (see :func:`~himed_rewards.evaluation.bertscore.load_bertscore`).
         chexbert: optional CheXbert labeler ``reports -> (n, 14) classes`` (see
             :func:`~himed_rewards.evaluation.chexbert.load_chexbert`) for CheXbert F1.
+        radgraph: optional RadGraph annotator ``reports -> graphs`` (see
+            :func:`~himed_rewards.evaluation.radgraph.load_radgraph`) for RadGraph F1.
 
     Returns:
         The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
@@ -304,6 +310,16 @@ def compute_statistics(
                                               _f1_finalizer("micro"))
         metrics["chexbert_f1_macro"] = Metric("chexbert_f1_macro", "CXB-F1-mac", counts,
                                               _f1_finalizer("macro"))
+
+    if radgraph is not None and wanted("RadGraph F1"):
+        from himed_rewards.evaluation.radgraph import RADGRAPH_LEVELS, radgraph_f1_batch
+
+        report("RadGraph F1")
+        scores = radgraph_f1_batch(hyps, refs, radgraph)  # the package's mean of per-pair F1
+        for column, level in enumerate(RADGRAPH_LEVELS):
+            name = f"radgraph_{level}"
+            per_sample[name] = scores[:, column].tolist()
+            metrics[name] = _mean_metric(name, f"RGF1-{level[:4]}", per_sample[name])
     return SystemStatistics(metrics, per_sample)
 
 
