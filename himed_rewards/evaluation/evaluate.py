@@ -22,7 +22,7 @@ __all__ = ["MetricResult", "EvaluationResult", "evaluate", "TABLE_ORDER"]
 TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "cxr_bleu2", "rougeL", "meteor",
                "meteor_seg", "rouge1", "rouge2", "f1_micro", "f1_macro", "chexbert_f1_micro",
                "chexbert_f1_macro", "sem_accuracy", "sem_relevance", "sem_completeness",
-               "himed_low_level", "himed", "ratescore", "bertscore")
+               "himed_low_level", "himed", "ratescore", "bertscore", "green")
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ def evaluate(
     bertscore_info: dict | None = None,
     chexbert: Callable[[Sequence[str]], object] | None = None,
     chexbert_info: dict | None = None,
+    green: Callable[[list[str], list[str]], list[float | None]] | None = None,
+    green_info: dict | None = None,
 ) -> EvaluationResult:
     """Score every system, with paired bootstrap intervals and p-values vs the first system.
 
@@ -107,6 +109,8 @@ def evaluate(
         bertscore_info: what to record about ``bertscore`` in the signature.
         chexbert: optional CheXbert labeler (CheXbert F1 columns).
         chexbert_info: what to record about ``chexbert`` in the signature.
+        green: optional GREEN scorer (:func:`~himed_rewards.evaluation.green.load_green`).
+        green_info: what to record about ``green`` in the signature.
 
     Returns:
         Scores with 95% intervals and p-values per system and metric, the reproducibility
@@ -135,7 +139,8 @@ def evaluate(
                              f"{len(refs)} references")
     config = reward_config if reward_config is not None else RewardConfig()
     step = resolve_step(step, config)
-    stages = stage_names(ratescore is not None, bertscore is not None, chexbert is not None)
+    stages = stage_names(ratescore is not None, bertscore is not None, chexbert is not None,
+                         green is not None)
     total = len(systems) * len(stages) + 1
     done = 0
 
@@ -149,7 +154,7 @@ def evaluate(
     for name, hyps in systems.items():
         stats[name] = compute_statistics(
             [prepare(h) for h in hyps], refs, convention=convention, reward_config=config,
-            step=step, ratescore=ratescore, bertscore=bertscore, chexbert=chexbert,
+            step=step, ratescore=ratescore, bertscore=bertscore, chexbert=chexbert, green=green,
             on_stage=lambda stage, n=name: tick(f"{n}: {stage}"))
     tick("intervals and tests")
     weights = bootstrap_weights(len(refs), n_resamples, seed)
@@ -172,7 +177,7 @@ def evaluate(
         convention=convention, lowercase=lowercase, n_resamples=n_resamples, seed=seed, test=test,
         reward_config_signature=config.signature(), step=step,  # type: ignore[attr-defined]
         n_samples=len(refs), ratescore=ratescore_info, bertscore=bertscore_info,
-        chexbert=chexbert_info)
+        chexbert=chexbert_info, green=green_info)
     if progress is not None:
         progress(total, total, "done")
     return EvaluationResult(names, labels, scores, signature,

@@ -93,6 +93,9 @@ class Evaluator:
             :func:`~himed_rewards.evaluation.bertscore.load_bertscore`.
         chexbert: the labeler of the ``"chexbert_f1_*"`` metrics, from
             :func:`~himed_rewards.evaluation.chexbert.load_chexbert`.
+        green: the scorer of the ``"green"`` metric, from
+            :func:`~himed_rewards.evaluation.green.load_green`; a sample whose GREEN answer
+            is unparseable has None and is left out of the corpus mean.
 
     Examples:
         >>> ev = Evaluator(["bleu4", "rougeL", "f1_micro"])
@@ -107,7 +110,9 @@ class Evaluator:
     def __init__(self, metrics: Sequence[str] = DEFAULT_METRICS, *, convention: str = "default",
                  reward_config: object | None = None, step: int | None = None,
                  bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
-                 chexbert: Callable[[Sequence[str]], object] | None = None) -> None:
+                 chexbert: Callable[[Sequence[str]], object] | None = None,
+                 green: Callable[[list[str], list[str]], list[float | None]] | None = None
+                 ) -> None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
             raise TypeError(f"metrics must be a non-empty list of metric names, got {metrics!r}")
         available = available_metrics(convention)
@@ -121,7 +126,11 @@ class Evaluator:
         if any(m.startswith("chexbert_") for m in metrics) and chexbert is None:
             raise ValueError("CheXbert metrics need chexbert=load_chexbert(...) (torch, "
                              "transformers and the CheXbert checkpoint)")
+        if "green" in metrics and green is None:
+            raise ValueError("metric 'green' needs green=load_green(...) (torch, transformers "
+                             "and a GREEN model on disk)")
         self.metrics = tuple(dict.fromkeys(metrics))
+        self.green = green
         self.bertscore = bertscore
         self.chexbert = chexbert
         self.convention = convention
@@ -149,7 +158,8 @@ class Evaluator:
         stats = compute_statistics(hypotheses, references, convention=self.convention,
                                    reward_config=self.reward_config, step=self.step,
                                    only=only, bertscore=self.bertscore,
-                                   chexbert=self.chexbert)  # type: ignore[arg-type]
+                                   chexbert=self.chexbert,  # type: ignore[arg-type]
+                                   green=self.green)
         corpus: dict[str, float | None] = {}
         per_sample: dict[str, list[float | None]] = {}
         for name in self.metrics:

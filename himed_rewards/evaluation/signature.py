@@ -48,7 +48,8 @@ def package_versions() -> dict[str, str | None]:
 def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, seed: int,
                          test: str, reward_config_signature: str, step: int,
                          n_samples: int, ratescore: dict | None = None,
-                         bertscore: dict | None = None, chexbert: dict | None = None) -> dict:
+                         bertscore: dict | None = None, chexbert: dict | None = None,
+                         green: dict | None = None) -> dict:
     """A JSON-ready dict of the options and versions behind an evaluation.
 
     Returns:
@@ -77,6 +78,7 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
         "ratescore": ratescore,
         "bertscore": bertscore,
         "chexbert": chexbert,
+        "green": green,
         "n_samples": n_samples,
         "versions": package_versions(),
     }

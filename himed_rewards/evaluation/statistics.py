@@ -47,21 +47,23 @@ STAGE_KEYS = {
     "RaTEScore": ("ratescore",),
     "BERTScore": ("bertscore",),
     "CheXbert F1": ("chexbert_f1_micro", "chexbert_f1_macro"),
+    "GREEN": ("green",),
 }
 #: Every metric key compute_statistics can produce (which ones depends on the convention).
 METRIC_KEYS = tuple(key for keys in STAGE_KEYS.values() for key in keys)
-_OPTIONAL_STAGES = ("RaTEScore", "BERTScore", "CheXbert F1")
+_OPTIONAL_STAGES = ("RaTEScore", "BERTScore", "CheXbert F1", "GREEN")
 _STAGES = tuple(stage for stage in STAGE_KEYS if stage not in _OPTIONAL_STAGES)
 
 
 def stage_names(ratescore: bool = False, bertscore: bool = False,
-                chexbert: bool = False) -> tuple[str, ...]:
+                chexbert: bool = False, green: bool = False) -> tuple[str, ...]:
     """The stages :func:`compute_statistics` reports to its ``on_stage`` callback, in order.
 
     Args:
         ratescore: whether a RaTEScore stage follows.
         bertscore: whether a BERTScore stage follows.
         chexbert: whether a CheXbert stage follows.
+        green: whether a GREEN stage follows.
 
     Returns:
         Stage names.
@@ -70,7 +72,8 @@ def stage_names(ratescore: bool = False, bertscore: bool = False,
         >>> stage_names()[:2]
         ('BLEU', 'ROUGE-L')
     """
-    chosen = {"RaTEScore": ratescore, "BERTScore": bertscore, "CheXbert F1": chexbert}
+    chosen = {"RaTEScore": ratescore, "BERTScore": bertscore, "CheXbert F1": chexbert,
+              "GREEN": green}
     return _STAGES + tuple(stage for stage in _OPTIONAL_STAGES if chosen[stage])
 
 
@@ -158,6 +161,7 @@ def compute_statistics(
     only: Collection[str] | None = None,
     bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
     chexbert: Callable[[Sequence[str]], np.ndarray] | None = None,
+    green: Callable[[list[str], list[str]], list[float | None]] | None = None,
 ) -> SystemStatistics:
     """Per-sample statistics and corpus metrics of one system against its references.
 
@@ -176,6 +180,9 @@ def compute_statistics(
             (see :func:`~himed_rewards.evaluation.bertscore.load_bertscore`).
         chexbert: optional CheXbert labeler ``reports -> (n, 14) classes`` (see
             :func:`~himed_rewards.evaluation.chexbert.load_chexbert`) for CheXbert F1.
+        green: optional ``(candidates, references) -> per-sample GREEN`` (None where the
+            model's answer is unparseable; see
+            :func:`~himed_rewards.evaluation.green.load_green`).
 
     Returns:
         The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
@@ -304,6 +311,15 @@ def compute_statistics(
                                               _f1_finalizer("micro"))
         metrics["chexbert_f1_macro"] = Metric("chexbert_f1_macro", "CXB-F1-mac", counts,
                                               _f1_finalizer("macro"))
+
+    if green is not None and wanted("GREEN"):
+        report("GREEN")
+        scores = list(green(hyps, refs))  # None: unparseable answer, left out of the mean
+        if len(scores) != len(hyps):
+            raise ValueError(f"green returned {len(scores)} scores for {len(hyps)} pairs")
+        per_sample["green"] = [None if v is None else float(v) for v in scores]
+        if any(v is not None for v in scores):  # no parseable answer: no GREEN column
+            metrics["green"] = _mean_metric("green", "GREEN", per_sample["green"])
     return SystemStatistics(metrics, per_sample)
 
 
