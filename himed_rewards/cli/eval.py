@@ -176,7 +176,10 @@ def run(args: argparse.Namespace) -> int:
                                max_new_tokens=args.green_max_new_tokens)
         except (GreenUnavailable, ValueError) as error:
             return _error(str(error))
-        green_info = {"model": args.green_model, "unparseable": "left out of the mean"}
+        green_info = {"model": args.green_model, "green_score": "0.0.12",
+                      "dtype": "float16" if args.green_gpu else "float32",
+                      "max_new_tokens": args.green_max_new_tokens,
+                      "unparseable": "None, left out of the mean"}
     progress = StageProgress(progress_enabled(args.quiet))
     try:
         result = evaluate(systems, [references[i] for i in ids], ids=ids,

@@ -202,10 +202,10 @@ def _error_counts(body: str) -> tuple[int, ...]:
         lines = sorted(re.findall(r"\([1-6]\) .*", body))
         labels = [f"({n}) " for n in range(1, 7)]
     for line in lines:  # in sorted order; a later line of the same kind wins
-        for kind, label in enumerate(labels):
-            number = re.search(r"(?<=: )\b\d+\b(?=\.)", line)
-            if line.startswith(label) and number is not None:
-                counts[kind] = int(number.group())
+        number = re.search(r"(?<=: )\b\d+\b(?=\.)", line)  # "<kind>: <count>. ..."
+        kinds = [kind for kind, label in enumerate(labels) if line.startswith(label)]
+        if kinds and number is not None:
+            counts[kinds[0]] = int(number.group())
     return tuple(counts)
 
 
@@ -367,6 +367,7 @@ def load_green(model: str = GREEN_MODEL, *, use_gpu: bool = False, batch_size: i
         raise _need(f"{model!r} does not hold a causal LM and its tokenizer: "
                     f"{str(error).splitlines()[0]}", model) from error
     tokenizer.pad_token = tokenizer.eos_token  # as green-score: pad with end-of-sequence
+    tokenizer.clean_up_tokenization_spaces = True  # as green-score: " ." decodes as "."
     device = "cuda" if use_gpu else "cpu"
     network.to(device).eval()
     return GreenScorer(network, tokenizer, device, batch_size, max_new_tokens)

@@ -12,6 +12,7 @@ garbage, which must come back as unparseable (None), never as a 0.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -390,6 +391,8 @@ def test_eval_cli_green_column_and_unparseable_count(tiny_green, tmp_path, capsy
     assert "3 of 3 GREEN answers are unparseable" in captured.err
     assert (out / "scores" / "p.jsonl").read_text().count('"green": null') == 3
     assert "GREEN" not in captured.out  # no column without a parseable answer
+    signature = json.loads((out / "results.json").read_text())["signature"]["green"]
+    assert signature["model"] == tiny_green and signature["max_new_tokens"] == 6
 
 
 def test_missing_model_is_a_clear_error(tmp_path, capsys):
