@@ -253,6 +253,17 @@ def _need(what: str, model: str) -> GreenUnavailable:
         f"Nothing is downloaded.")
 
 
+# green-score sets clean_up_tokenization_spaces=True; the transformers it pins (4.40) then
+# removed these spaces when decoding, which transformers 5 no longer does for BPE tokenizers.
+_SPACE_BEFORE = (" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're")
+
+
+def _clean_up_spaces(text: str) -> str:
+    for spaced in _SPACE_BEFORE:
+        text = text.replace(spaced, spaced.lstrip() if spaced != " ' " else "'")
+    return text
+
+
 class GreenScorer:
     """A loaded GREEN model: ``scorer(candidates, references) -> per-sample GREEN``.
 
@@ -284,7 +295,8 @@ class GreenScorer:
         # Only the new tokens: green-score decodes all and keeps what follows the last
         # "<|assistant|>", the same text whenever that marker survives decoding.
         answers = out[:, batch["input_ids"].shape[1]:]
-        return tok.batch_decode(answers, skip_special_tokens=True)  # type: ignore
+        decoded = tok.batch_decode(answers, skip_special_tokens=True)  # type: ignore
+        return [_clean_up_spaces(text) for text in decoded]
 
     def assess(self, candidates: Sequence[str], references: Sequence[str]
                ) -> list[GreenAssessment]:
@@ -367,7 +379,6 @@ def load_green(model: str = GREEN_MODEL, *, use_gpu: bool = False, batch_size: i
         raise _need(f"{model!r} does not hold a causal LM and its tokenizer: "
                     f"{str(error).splitlines()[0]}", model) from error
     tokenizer.pad_token = tokenizer.eos_token  # as green-score: pad with end-of-sequence
-    tokenizer.clean_up_tokenization_spaces = True  # as green-score: " ." decodes as "."
     device = "cuda" if use_gpu else "cpu"
     network.to(device).eval()
     return GreenScorer(network, tokenizer, device, batch_size, max_new_tokens)

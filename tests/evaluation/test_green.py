@@ -317,13 +317,13 @@ HYPS = ["No acute disease.", "Small left pleural effusion.", "Heart size is norm
 REFS = ["No acute cardiopulmonary process.", "Left effusion.", "Mild cardiomegaly."]
 
 
-def _byte_tokenizer(texts):
+def _byte_tokenizer(texts, vocab_size=300):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"],
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<unk>", "<s>", "</s>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
     tokenizer.train_from_iterator(texts, trainer)
@@ -348,6 +348,86 @@ def tiny_green(tmp_path_factory):
     torch.manual_seed(0)
     transformers.LlamaForCausalLM(config).save_pretrained(folder)
     return str(folder)
+
+
+TRAINED_ANSWERS = [  # what the trained tiny model must answer for the first two pairs
+    ("[Clinically Significant Errors]:\n(b) Missing a finding present in the reference: 1. "
+     "Acute process.\n\n[Matched Findings]:\n2. No acute disease; Normal lungs.", 2 / 3),
+    ("[Explanation]:\nSame finding.\n\n[Clinically Significant Errors]:\nNo errors.\n\n"
+     "[Matched Findings]:\n1. Left effusion.", 1.0),
+]
+
+
+@pytest.fixture(scope="module")
+def trained_green(tmp_path_factory):
+    """A tiny Llama trained until it gives TRAINED_ANSWERS for the first two pairs.
+
+    It shows the whole path (chat text, tokens, greedy decoding, cleaning, parsing) on a
+    model that follows GREEN's format, as the real one does.
+    """
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("trained-green")
+    prompts = [green_chat_text(green_prompt(h, r)) for h, r in zip(HYPS, REFS, strict=True)]
+    answers = [a for a, _ in TRAINED_ANSWERS]
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=_byte_tokenizer(prompts + answers, 1500), bos_token="<s>",
+        eos_token="</s>", unk_token="<unk>")
+    tokenizer.save_pretrained(folder)
+    eos = tokenizer.eos_token_id
+    rows = []
+    for prompt, answer in zip(prompts, answers, strict=False):
+        # the input as load_green builds it: the chat text, then end-of-sequence
+        head = tokenizer(prompt, add_special_tokens=False)["input_ids"] + [eos]
+        rows.append((head, tokenizer(answer, add_special_tokens=False)["input_ids"] + [eos]))
+    width = max(len(h) + len(a) for h, a in rows)
+    ids = torch.full((len(rows), width), eos)
+    labels = torch.full((len(rows), width), -100)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, (head, answer) in enumerate(rows):
+        ids[row, :len(head) + len(answer)] = torch.tensor(head + answer)
+        labels[row, len(head):len(head) + len(answer)] = torch.tensor(answer)
+        mask[row, :len(head) + len(answer)] = 1
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=eos)
+    torch.manual_seed(0)
+    model = transformers.LlamaForCausalLM(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if loss.item() < 0.005:
+            break
+    model.save_pretrained(folder)
+    return str(folder)
+
+
+def test_trained_tiny_model_gives_real_green_scores(trained_green):
+    scorer = load_green(trained_green, batch_size=1)  # green-score's own 2048-token limit
+    assessments = scorer.assess(HYPS[:2], REFS[:2])
+    assert [a.text for a in assessments] == [green_completion(a) for a, _ in TRAINED_ANSWERS]
+    assert assessments[1].text.startswith("\nSame finding.")  # after "[Explanation]:"
+    assert [a.score for a in assessments] == pytest.approx([s for _, s in TRAINED_ANSWERS])
+    assert [a.score for a in assessments] == [ref_compute_green(a.text) for a in assessments]
+    result = Evaluator(["green"], green=scorer)(HYPS[:2], REFS[:2])
+    assert result.corpus["green"] == pytest.approx(5 / 6)
+
+
+def test_eval_cli_green_column(trained_green, tmp_path, capsys):
+    (tmp_path / "p.txt").write_text("\n".join(HYPS[:2]) + "\n")
+    (tmp_path / "r.txt").write_text("\n".join(REFS[:2]) + "\n")
+    out = tmp_path / "out"
+    assert main(["eval", "--predictions", str(tmp_path / "p.txt"), "--references",
+                 str(tmp_path / "r.txt"), "--resamples", "20", "--quiet",
+                 "--green-model", trained_green, "--output-dir", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "GREEN" in captured.out.splitlines()[0] and "unparseable" not in captured.err
+    results = json.loads((out / "results.json").read_text())
+    assert results["systems"]["p"]["green"]["value"] == pytest.approx(5 / 6)
 
 
 def test_tiny_model_answers_are_unparseable_never_zero(tiny_green):
