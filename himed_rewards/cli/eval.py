@@ -80,6 +80,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="local model directory (config.json, vocabulary/, weights.th); "
                              "default: the radgraph package's cache")
     parser.add_argument("--radgraph-gpu", action="store_true", help="run RadGraph on CUDA")
+    parser.add_argument("--green-model", metavar="DIR",
+                        help="add GREEN: directory (or cached name) of a GREEN model, e.g. "
+                             "StanfordAIMI/GREEN-RadLlama2-7b downloaded beforehand")
+    parser.add_argument("--green-gpu", action="store_true", help="run GREEN on CUDA (float16)")
+    parser.add_argument("--green-batch-size", type=int, default=8,
+                        help="pairs per GREEN generate call (8, as green-score)")
+    parser.add_argument("--green-max-new-tokens", type=int,
+                        help="cap on each GREEN answer's tokens (default: green-score's "
+                             "2048 tokens for prompt and answer together)")
     parser.add_argument("--output-dir", help="write table.md, table.csv, results.json, scores/")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -178,6 +187,20 @@ def run(args: argparse.Namespace) -> int:
             return _error(str(error))
         radgraph_info = {"model": args.radgraph_model, "model_dir": args.radgraph_dir,
                          "levels": "simple, partial, complete (radgraph 0.1.18 rewards)"}
+    green = green_info = None
+    if args.green_model:
+        from himed_rewards.evaluation.green import GreenUnavailable, load_green
+
+        try:
+            green = load_green(args.green_model, use_gpu=args.green_gpu,
+                               batch_size=args.green_batch_size,
+                               max_new_tokens=args.green_max_new_tokens)
+        except (GreenUnavailable, ValueError) as error:
+            return _error(str(error))
+        green_info = {"model": args.green_model, "green_score": "0.0.12",
+                      "dtype": "float16" if args.green_gpu else "float32",
+                      "max_new_tokens": args.green_max_new_tokens,
+                      "unparseable": "None, left out of the mean"}
     progress = StageProgress(progress_enabled(args.quiet))
     try:
         result = evaluate(systems, [references[i] for i in ids], ids=ids,
@@ -186,11 +209,17 @@ def run(args: argparse.Namespace) -> int:
                           lowercase=args.lowercase, ratescore=ratescore, ratescore_info=info,
                           progress=progress, bertscore=bertscore, bertscore_info=bert_info,
                           chexbert=chexbert, chexbert_info=chexbert_info,
-                          radgraph=radgraph, radgraph_info=radgraph_info)
+                          radgraph=radgraph, radgraph_info=radgraph_info,
+                          green=green, green_info=green_info)
     except RuntimeError as error:  # e.g. the coco METEOR jar without Java
         return _error(str(error))
     finally:
         progress.close()
+    for name in result.systems if green is not None else ():
+        missing = sum(v is None for v in result.per_sample[name]["green"])
+        if missing:  # never silent: say how many samples the GREEN mean leaves out
+            print(f"himed-rewards eval: {name}: {missing} of {len(ids)} GREEN answers are "
+                  f"unparseable (None in scores/, left out of the mean)", file=sys.stderr)
     markdown = to_markdown(result)
     print(markdown, end="")
     if args.output_dir:

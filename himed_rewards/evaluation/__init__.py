@@ -45,6 +45,13 @@ from himed_rewards.evaluation.conventions import Convention, get_convention
 from himed_rewards.evaluation.cxr_metric import cxr_metric_bleu
 from himed_rewards.evaluation.evaluate import EvaluationResult, MetricResult, evaluate
 from himed_rewards.evaluation.evaluator import Evaluator, EvaluatorResult, available_metrics
+from himed_rewards.evaluation.green import (
+    GREEN_MODEL,
+    GreenAssessment,
+    GreenUnavailable,
+    load_green,
+    parse_green,
+)
 from himed_rewards.evaluation.metric_rewards import MetricReward, metric_reward_functions
 from himed_rewards.evaluation.radgraph import (
     RADGRAPH_MODELS,
@@ -83,4 +90,5 @@ __all__ = [
     "micro_f1", "package_versions", "paired_p_value", "randomization_masks", "resolve_step",
     "to_csv", "to_markdown", "RADGRAPH_MODELS", "RadgraphF1", "RadgraphUnavailable",
     "load_radgraph", "radgraph_f1", "radgraph_f1_batch",
+    "GREEN_MODEL", "GreenAssessment", "GreenUnavailable", "load_green", "parse_green",
 ]  # fmt: skip

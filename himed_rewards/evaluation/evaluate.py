@@ -23,7 +23,7 @@ TABLE_ORDER = ("bleu1", "bleu2", "bleu3", "bleu4", "cxr_bleu2", "rougeL", "meteo
                "meteor_seg", "rouge1", "rouge2", "f1_micro", "f1_macro", "chexbert_f1_micro",
                "chexbert_f1_macro", "sem_accuracy", "sem_relevance", "sem_completeness",
                "himed_low_level", "himed", "ratescore", "bertscore", "radgraph_simple",
-               "radgraph_partial", "radgraph_complete")
+               "radgraph_partial", "radgraph_complete", "green")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,8 @@ def evaluate(
     chexbert_info: dict | None = None,
     radgraph: Callable[[Sequence[str]], Sequence] | None = None,
     radgraph_info: dict | None = None,
+    green: Callable[[list[str], list[str]], list[float | None]] | None = None,
+    green_info: dict | None = None,
 ) -> EvaluationResult:
     """Score every system, with paired bootstrap intervals and p-values vs the first system.
 
@@ -112,6 +114,8 @@ def evaluate(
         chexbert_info: what to record about ``chexbert`` in the signature.
         radgraph: optional RadGraph annotator (RadGraph F1 columns, simple/partial/complete).
         radgraph_info: what to record about ``radgraph`` in the signature.
+        green: optional GREEN scorer (:func:`~himed_rewards.evaluation.green.load_green`).
+        green_info: what to record about ``green`` in the signature.
 
     Returns:
         Scores with 95% intervals and p-values per system and metric, the reproducibility
@@ -141,7 +145,7 @@ def evaluate(
     config = reward_config if reward_config is not None else RewardConfig()
     step = resolve_step(step, config)
     stages = stage_names(ratescore is not None, bertscore is not None, chexbert is not None,
-                         radgraph is not None)
+                         radgraph is not None, green is not None)
     total = len(systems) * len(stages) + 1
     done = 0
 
@@ -156,7 +160,7 @@ def evaluate(
         stats[name] = compute_statistics(
             [prepare(h) for h in hyps], refs, convention=convention, reward_config=config,
             step=step, ratescore=ratescore, bertscore=bertscore, chexbert=chexbert,
-            radgraph=radgraph,
+            radgraph=radgraph, green=green,
             on_stage=lambda stage, n=name: tick(f"{n}: {stage}"))
     tick("intervals and tests")
     weights = bootstrap_weights(len(refs), n_resamples, seed)
@@ -179,7 +183,7 @@ def evaluate(
         convention=convention, lowercase=lowercase, n_resamples=n_resamples, seed=seed, test=test,
         reward_config_signature=config.signature(), step=step,  # type: ignore[attr-defined]
         n_samples=len(refs), ratescore=ratescore_info, bertscore=bertscore_info,
-        chexbert=chexbert_info, radgraph=radgraph_info)
+        chexbert=chexbert_info, radgraph=radgraph_info, green=green_info)
     if progress is not None:
         progress(total, total, "done")
     return EvaluationResult(names, labels, scores, signature,

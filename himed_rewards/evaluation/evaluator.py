@@ -95,6 +95,9 @@ class Evaluator:
             :func:`~himed_rewards.evaluation.chexbert.load_chexbert`.
         radgraph: the annotator of the ``"radgraph_*"`` metrics, from
             :func:`~himed_rewards.evaluation.radgraph.load_radgraph`.
+        green: the scorer of the ``"green"`` metric, from
+            :func:`~himed_rewards.evaluation.green.load_green`; a sample whose GREEN answer
+            is unparseable has None and is left out of the corpus mean.
 
     Examples:
         >>> ev = Evaluator(["bleu4", "rougeL", "f1_micro"])
@@ -110,7 +113,9 @@ class Evaluator:
                  reward_config: object | None = None, step: int | None = None,
                  bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
                  chexbert: Callable[[Sequence[str]], object] | None = None,
-                 radgraph: Callable[[Sequence[str]], Sequence] | None = None) -> None:
+                 radgraph: Callable[[Sequence[str]], Sequence] | None = None,
+                 green: Callable[[list[str], list[str]], list[float | None]] | None = None
+                 ) -> None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
             raise TypeError(f"metrics must be a non-empty list of metric names, got {metrics!r}")
         available = available_metrics(convention)
@@ -127,7 +132,11 @@ class Evaluator:
         if any(m.startswith("radgraph_") for m in metrics) and radgraph is None:
             raise ValueError("RadGraph metrics need radgraph=load_radgraph(...) (the radgraph "
                              "package and a local RadGraph model)")
+        if "green" in metrics and green is None:
+            raise ValueError("metric 'green' needs green=load_green(...) (torch, transformers "
+                             "and a GREEN model on disk)")
         self.metrics = tuple(dict.fromkeys(metrics))
+        self.green = green
         self.bertscore = bertscore
         self.chexbert = chexbert
         self.radgraph = radgraph
@@ -157,7 +166,7 @@ class Evaluator:
                                    reward_config=self.reward_config, step=self.step,
                                    only=only, bertscore=self.bertscore,
                                    chexbert=self.chexbert,  # type: ignore[arg-type]
-                                   radgraph=self.radgraph)
+                                   radgraph=self.radgraph, green=self.green)
         corpus: dict[str, float | None] = {}
         per_sample: dict[str, list[float | None]] = {}
         for name in self.metrics:

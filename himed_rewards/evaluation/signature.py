@@ -49,7 +49,8 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
                          test: str, reward_config_signature: str, step: int,
                          n_samples: int, ratescore: dict | None = None,
                          bertscore: dict | None = None, chexbert: dict | None = None,
-                         radgraph: dict | None = None) -> dict:
+                         radgraph: dict | None = None,
+                         green: dict | None = None) -> dict:
     """A JSON-ready dict of the options and versions behind an evaluation.
 
     Returns:
@@ -79,6 +80,7 @@ def evaluation_signature(*, convention: str, lowercase: bool, n_resamples: int, 
         "bertscore": bertscore,
         "chexbert": chexbert,
         "radgraph": radgraph,
+        "green": green,
         "n_samples": n_samples,
         "versions": package_versions(),
     }

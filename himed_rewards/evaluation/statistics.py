@@ -48,15 +48,17 @@ STAGE_KEYS = {
     "BERTScore": ("bertscore",),
     "CheXbert F1": ("chexbert_f1_micro", "chexbert_f1_macro"),
     "RadGraph F1": ("radgraph_simple", "radgraph_partial", "radgraph_complete"),
+    "GREEN": ("green",),
 }
 #: Every metric key compute_statistics can produce (which ones depends on the convention).
 METRIC_KEYS = tuple(key for keys in STAGE_KEYS.values() for key in keys)
-_OPTIONAL_STAGES = ("RaTEScore", "BERTScore", "CheXbert F1", "RadGraph F1")
+_OPTIONAL_STAGES = ("RaTEScore", "BERTScore", "CheXbert F1", "RadGraph F1", "GREEN")
 _STAGES = tuple(stage for stage in STAGE_KEYS if stage not in _OPTIONAL_STAGES)
 
 
 def stage_names(ratescore: bool = False, bertscore: bool = False,
-                chexbert: bool = False, radgraph: bool = False) -> tuple[str, ...]:
+                chexbert: bool = False, radgraph: bool = False,
+                green: bool = False) -> tuple[str, ...]:
     """The stages :func:`compute_statistics` reports to its ``on_stage`` callback, in order.
 
     Args:
@@ -64,6 +66,7 @@ def stage_names(ratescore: bool = False, bertscore: bool = False,
         bertscore: whether a BERTScore stage follows.
         chexbert: whether a CheXbert stage follows.
         radgraph: whether a RadGraph stage follows.
+        green: whether a GREEN stage follows.
 
     Returns:
         Stage names.
@@ -73,7 +76,7 @@ def stage_names(ratescore: bool = False, bertscore: bool = False,
         ('BLEU', 'ROUGE-L')
     """
     chosen = {"RaTEScore": ratescore, "BERTScore": bertscore, "CheXbert F1": chexbert,
-              "RadGraph F1": radgraph}
+              "RadGraph F1": radgraph, "GREEN": green}
     return _STAGES + tuple(stage for stage in _OPTIONAL_STAGES if chosen[stage])
 
 
@@ -162,6 +165,7 @@ def compute_statistics(
     bertscore: Callable[[list[str], list[str]], list[float]] | None = None,
     chexbert: Callable[[Sequence[str]], np.ndarray] | None = None,
     radgraph: Callable[[Sequence[str]], Sequence] | None = None,
+    green: Callable[[list[str], list[str]], list[float | None]] | None = None,
 ) -> SystemStatistics:
     """Per-sample statistics and corpus metrics of one system against its references.
 
@@ -182,6 +186,9 @@ def compute_statistics(
             :func:`~himed_rewards.evaluation.chexbert.load_chexbert`) for CheXbert F1.
         radgraph: optional RadGraph annotator ``reports -> graphs`` (see
             :func:`~himed_rewards.evaluation.radgraph.load_radgraph`) for RadGraph F1.
+        green: optional ``(candidates, references) -> per-sample GREEN`` (None where the
+            model's answer is unparseable; see
+            :func:`~himed_rewards.evaluation.green.load_green`).
 
     Returns:
         The system's corpus metrics (keyed ``bleu1``.. ``bleu4``, ``rougeL``, ``meteor``, ...)
@@ -320,6 +327,14 @@ def compute_statistics(
             name = f"radgraph_{level}"
             per_sample[name] = scores[:, column].tolist()
             metrics[name] = _mean_metric(name, f"RGF1-{level[:4]}", per_sample[name])
+    if green is not None and wanted("GREEN"):
+        report("GREEN")
+        scores = list(green(hyps, refs))  # None: unparseable answer, left out of the mean
+        if len(scores) != len(hyps):
+            raise ValueError(f"green returned {len(scores)} scores for {len(hyps)} pairs")
+        per_sample["green"] = [None if v is None else float(v) for v in scores]
+        if any(v is not None for v in scores):  # no parseable answer: no GREEN column
+            metrics["green"] = _mean_metric("green", "GREEN", per_sample["green"])
     return SystemStatistics(metrics, per_sample)
 
 
