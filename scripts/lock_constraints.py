@@ -43,6 +43,10 @@ EXTRA_ROOTS = (
     "codetiming",
     "ray",
     "bert-score",
+    "radgraph",
+    "jsonschema",
+    "orjson",
+    "importlib_metadata",
 )
 # Never pinned here: the project itself, and packages whose own pins we do not choose.
 SKIP = {canonicalize_name(PROJECT)}
