@@ -16,6 +16,7 @@ that break token in front. The rule table is checked for this at import.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from himed_rewards.clinical.attachment import Hit, Mention, gather_attributes
@@ -60,9 +61,11 @@ def _leading_breaks() -> frozenset[str]:
 _LEADING = _leading_breaks()
 _CACHE: dict[tuple[str, ...], SentenceFacts] = {}
 # Bounded so that arbitrary generated text cannot grow it without limit: cleared when full;
-# sentences longer than _MAX_TOKENS (rare, and rarely repeated) are not kept.
+# sentences longer than _MAX_TOKENS tokens or _MAX_CHARS characters (rare, and rarely
+# repeated) are not kept.
 _CACHE_LIMIT = 32_768
 _MAX_TOKENS = 48
+_MAX_CHARS = 400
 
 
 def _analyse(words: list[str], lead: int) -> SentenceFacts:
@@ -77,8 +80,37 @@ def _analyse(words: list[str], lead: int) -> SentenceFacts:
                          tuple((m, tuple(hits)) for m, hits in gathered), keys, content)
 
 
+# Every break character splits the text, except a "." that TOKEN_RE reads inside a number
+# ("2.5"); see _split.
+_ANY_BREAK = re.compile(r"([.;!?:])")
+_CHUNKS: dict[str, SentenceFacts | None] = {}  # sentence text -> facts (None: no tokens)
+_STRIP = " \t\n\r"  # whitespace that surely separates tokens
+
+
+def _facts(chunk: str, lead: str) -> SentenceFacts | None:
+    """Facts of the tokens of ``chunk`` (after break ``lead``, if it starts a phrase)."""
+    words = TOKEN_RE.findall(chunk)
+    if not words:
+        return None
+    if lead:
+        words.insert(0, lead)
+    key = tuple(words)
+    facts = _CACHE.get(key)
+    if facts is None:
+        facts = _analyse(words, 1 if lead else 0)
+        if len(key) <= _MAX_TOKENS:
+            _remember(_CACHE, key, facts)
+    return facts
+
+
+def _remember(cache: dict, key: object, facts: SentenceFacts | None) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = facts
+
+
 def report_sentences(text: str) -> list[SentenceFacts]:
-    """The facts of every non-empty sentence of ``text``, in order.
+    """The facts of every sentence of ``text`` that holds a token, in order.
 
     Raises:
         TypeError: ``text`` is not a str.
@@ -89,23 +121,54 @@ def report_sentences(text: str) -> list[SentenceFacts]:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    words = TOKEN_RE.findall(text.lower())
-    cache = _CACHE
+    lowered = text.lower()
+    chunks = _CHUNKS
     out = []
-    begin = 0
-    ends = [k for k, word in enumerate(words) if word in SENTENCE_END]
-    ends.append(len(words))
-    for end in ends:
-        if end > begin:
-            lead = 1 if begin and words[begin - 1] in _LEADING else 0
-            key = tuple(words[begin - lead:end])
-            facts = cache.get(key)
-            if facts is None:
-                facts = _analyse(list(key), lead)
-                if len(key) <= _MAX_TOKENS:
-                    if len(cache) >= _CACHE_LIMIT:
-                        cache.clear()
-                    cache[key] = facts
-            out.append(facts)
-        begin = end + 1
+    lead = ""
+    parts = _split(lowered)
+    for k in range(0, len(parts), 2):
+        chunk = parts[k].strip(_STRIP)
+        if chunk:
+            key = lead + chunk
+            facts = chunks.get(key, _MISSING)
+            if facts is _MISSING:
+                facts = _facts(chunk, lead)
+                if len(key) <= _MAX_CHARS:
+                    _remember(chunks, key, facts)
+            if facts is not None:
+                out.append(facts)
+        if k + 1 < len(parts):
+            lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
     return out
+
+
+def _split(lowered: str) -> list[str]:
+    """``[text, break, text, break, ..., text]``: the sentences and the breaks between, cut
+    where TOKEN_RE has a break token, so each text tokenises as that stretch of the whole.
+
+    TOKEN_RE reads ``\\d+(?:\\.\\d+)?`` from the first digit of a run: a "." with digits on
+    both sides belongs to that number unless the digits before it are the number's own
+    fraction ("1.2.3" is "1.2", ".", "3"). ``\\d`` is ``str.isdecimal``.
+
+    Examples:
+        >>> _split("size 2.5 cm. no effusion: 1.2.3")
+        ['size 2.5 cm', '.', ' no effusion', ':', ' 1.2', '.', '3']
+    """
+    parts = _ANY_BREAK.split(lowered)
+    if len(parts) == 1 or "." not in lowered:
+        return parts
+    out = [parts[0]]
+    fraction = False  # the digits that end out[-1] are a number's fraction
+    for k in range(1, len(parts), 2):
+        sep, nxt = parts[k], parts[k + 1]
+        cur = out[-1]
+        if sep == "." and not fraction and cur[-1:].isdecimal() and nxt[:1].isdecimal():
+            out[-1] = f"{cur}.{nxt}"
+            fraction = nxt.isdecimal()
+        else:
+            out += (sep, nxt)
+            fraction = False
+    return out
+
+
+_MISSING = object()

@@ -67,3 +67,21 @@ def test_cached_and_fresh_analyses_agree(monkeypatch) -> None:
 def test_non_str_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="text must be a str"):
         report_sentences(b"No effusion.")  # type: ignore[arg-type]
+
+
+def test_split_cuts_where_the_tokeniser_has_a_break() -> None:
+    # Numbers keep their "." ("2.5"), chains alternate ("1.2.3.4" is "1.2", ".", "3.4"),
+    # and \d is any Unicode decimal digit.
+    import random
+
+    from himed_rewards.clinical.rules import TOKEN_RE
+
+    rng = random.Random(0)
+    alphabet = ["1", ".", "a", " ", ":", ";", "5", "\u0663", "\u00b2", "-", "..", "12"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        parts = sentences._split(text)
+        assert "".join(parts) == text
+        tokens = [t for k, part in enumerate(parts)
+                  for t in (TOKEN_RE.findall(part) if k % 2 == 0 else [part])]  # fmt: skip
+        assert tokens == TOKEN_RE.findall(text), (text, parts)
