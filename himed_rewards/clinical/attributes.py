@@ -58,7 +58,9 @@ severity=1.0, size_mm=0.0, change=frozenset(), position='', sites=frozenset(), d
 
 
 
-_PLAIN = {p: FindingState(p) for p in ("positive", "negative", "uncertain")}
+#: One shared state per polarity for findings stated without attributes.
+BARE_STATES = {p: FindingState(p) for p in ("positive", "negative", "uncertain")}
+_PLAIN = BARE_STATES
 
 
 def describe_report(text: str) -> dict[str, FindingState]:
