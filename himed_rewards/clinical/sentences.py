@@ -17,7 +17,8 @@ that break token in front. The rule table is checked for this at import.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
+from typing import NamedTuple
 
 from himed_rewards.clinical.attachment import Hit, Mention, gather_attributes
 from himed_rewards.clinical.labeler import scan_words
@@ -26,9 +27,9 @@ from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE
 __all__ = ["SentenceFacts", "report_sentences"]
 
 
-@dataclass(frozen=True, slots=True)
-class SentenceFacts:
-    """What one sentence says, independent of the sentences around it."""
+class SentenceFacts(NamedTuple):
+    """What one sentence says, independent of the sentences around it (a named tuple:
+    made by the thousand on fresh text, where a frozen dataclass costs more)."""
 
     mentions: tuple[Mention, ...]  # (start, end, findings, polarity); positions are local
     normal: bool  # holds a normal statement ("lungs are clear")
@@ -68,16 +69,48 @@ _MAX_TOKENS = 48
 _MAX_CHARS = 400
 
 
-def _analyse(words: list[str], lead: int) -> SentenceFacts:
-    """Facts of one sentence; ``words[:lead]`` is the break token in front of it, if any."""
+def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
+    """Facts of each ``(tokens, lead)`` sentence (``lead``: the break token in front of it
+    when that break starts a phrase, else ""), from one analysis of them all: joined with a
+    break token between (their lead, or "." that starts nothing), they stay apart."""
+    words: list[str] = []
+    spans = []  # (first token, end, offset of the local positions)
+    for tokens, lead in sentences:
+        words.append(lead or ".")
+        begin = len(words)
+        words += tokens
+        spans.append((begin, len(words), begin - (1 if lead else 0)))
     ctx, mentions, normal_starts, phrase_starts = scan_words(words)
+    firsts = [begin for begin, _, _ in spans]
+    local_mentions: list[list[Mention]] = [[] for _ in spans]
+    local_of = {}
+    for m in mentions:
+        k = bisect_right(firsts, m[0]) - 1
+        offset = spans[k][2]
+        local = (m[0] - offset, m[1] - offset, m[2], m[3])
+        local_mentions[k].append(local)
+        local_of[m[0]] = (k, local)
+    local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in spans]
     other = (RULES.other,)
-    gathered = gather_attributes(ctx, [m for m in mentions if m[2] != other])
-    keys = tuple(key for key, _ in ctx.keys[lead:])
-    content = any(s >= lead for s in phrase_starts) or any(s >= lead for s in normal_starts) \
-        or not RULES.anatomy_words.isdisjoint(keys)
-    return SentenceFacts(tuple(mentions), bool(normal_starts),
-                         tuple((m, tuple(hits)) for m, hits in gathered), keys, content)
+    for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other]):
+        k, local = local_of[m[0]]
+        local_gathered[k].append((local, tuple(hits)))
+    normal = [False] * len(spans)
+    content = [False] * len(spans)
+    for s in normal_starts:
+        k = bisect_right(firsts, s) - 1
+        normal[k] = content[k] = True
+    for s in phrase_starts:
+        content[bisect_right(firsts, s) - 1] = True
+    anatomy = RULES.anatomy_words
+    all_keys = [key for key, _ in ctx.keys]
+    out = []
+    for k, (begin, end, _) in enumerate(spans):
+        keys = tuple(all_keys[begin:end])
+        out.append(SentenceFacts(tuple(local_mentions[k]), normal[k],
+                                 tuple(local_gathered[k]), keys,
+                                 content[k] or not anatomy.isdisjoint(keys)))  # fmt: skip
+    return out
 
 
 # Every break character splits the text, except a "." that TOKEN_RE reads inside a number
@@ -85,22 +118,6 @@ def _analyse(words: list[str], lead: int) -> SentenceFacts:
 _ANY_BREAK = re.compile(r"([.;!?:])")
 _CHUNKS: dict[str, SentenceFacts | None] = {}  # sentence text -> facts (None: no tokens)
 _STRIP = " \t\n\r"  # whitespace that surely separates tokens
-
-
-def _facts(chunk: str, lead: str) -> SentenceFacts | None:
-    """Facts of the tokens of ``chunk`` (after break ``lead``, if it starts a phrase)."""
-    words = TOKEN_RE.findall(chunk)
-    if not words:
-        return None
-    if lead:
-        words.insert(0, lead)
-    key = tuple(words)
-    facts = _CACHE.get(key)
-    if facts is None:
-        facts = _analyse(words, 1 if lead else 0)
-        if len(key) <= _MAX_TOKENS:
-            _remember(_CACHE, key, facts)
-    return facts
 
 
 def _remember(cache: dict, key: object, facts: SentenceFacts | None) -> None:
@@ -122,8 +139,9 @@ def report_sentences(text: str) -> list[SentenceFacts]:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     lowered = text.lower()
-    chunks = _CHUNKS
-    out = []
+    chunks, cache = _CHUNKS, _CACHE
+    out: list[SentenceFacts | None] = []
+    missing = []  # (index in out, tokens, lead, chunk key, token key)
     lead = ""
     parts = _split(lowered)
     for k in range(0, len(parts), 2):
@@ -132,14 +150,27 @@ def report_sentences(text: str) -> list[SentenceFacts]:
             key = lead + chunk
             facts = chunks.get(key, _MISSING)
             if facts is _MISSING:
-                facts = _facts(chunk, lead)
-                if len(key) <= _MAX_CHARS:
+                words = TOKEN_RE.findall(chunk)
+                token_key = (lead, *words) if lead else tuple(words)
+                facts = cache.get(token_key) if words else None
+                if facts is None and words:
+                    missing.append((len(out), words, lead, key, token_key))
+                    out.append(None)
+                elif len(key) <= _MAX_CHARS:
                     _remember(chunks, key, facts)
             if facts is not None:
                 out.append(facts)
         if k + 1 < len(parts):
             lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
-    return out
+    if missing:
+        analysed = _analyse([(words, lead) for _, words, lead, _, _ in missing])
+        for (index, _, _, key, token_key), facts in zip(missing, analysed, strict=True):
+            out[index] = facts
+            if len(token_key) <= _MAX_TOKENS:
+                _remember(cache, token_key, facts)
+            if len(key) <= _MAX_CHARS:
+                _remember(chunks, key, facts)
+    return out  # type: ignore[return-value]  # every None was filled
 
 
 def _split(lowered: str) -> list[str]:
