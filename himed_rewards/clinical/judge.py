@@ -294,7 +294,8 @@ class OfflineClinicalJudge:
     Describes candidate and reference with
     :func:`~himed_rewards.clinical.attributes.describe_report` and scores them with
     :func:`judge_states`. Each distinct text is labelled once per batch
-    (a GRPO group shares one reference). Never raises for str input.
+    (a GRPO group shares one reference), and each sentence's analysis is cached across
+    batches (:mod:`himed_rewards.clinical.sentences`). Never raises for str input.
 
     Examples:
         >>> judge = OfflineClinicalJudge()
