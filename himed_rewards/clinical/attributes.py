@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 from himed_rewards.clinical.attachment import DEVICE as _DEVICE
 from himed_rewards.clinical.labeler import merge_polarities
-from himed_rewards.clinical.rules import RULES
 from himed_rewards.clinical.sentences import SentenceFacts, report_sentences
 
 __all__ = ["FindingState", "describe_report", "describe_with_filler", "filler_sentences"]
@@ -101,14 +100,9 @@ def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
 def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
     mentions = [m for facts in sentences for m in facts.mentions]
     polarities = merge_polarities(mentions, any(facts.normal for facts in sentences))
-    if "no_finding" not in polarities and mentions:
-        minor = RULES.minor_concepts | {RULES.other}
-        significant = any(
-            p != "negative" and f in polarities and f not in minor for _, _, fs, p in mentions
-            for f in fs
-        ) or any(p != "negative" and set(fs) <= {RULES.other} for _, _, fs, p in mentions)
-        if not significant:  # only incidental findings: a normal study for the judge
-            polarities["no_finding"] = "positive"
+    if "no_finding" not in polarities and mentions \
+            and not any(facts.significant for facts in sentences):
+        polarities["no_finding"] = "positive"  # only incidental findings: a normal study
     # "density representing atelectasis": attributes go to the findings, not to "other"
     # words (see attachment.gather_attributes), and never cross a sentence break.
     gathered = [g for facts in sentences for g in facts.gathered]

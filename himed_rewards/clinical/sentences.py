@@ -36,6 +36,9 @@ class SentenceFacts(NamedTuple):
     gathered: tuple[tuple[Mention, tuple[Hit, ...]], ...]  # attribute words per mention
     keys: tuple[str, ...]  # normalised tokens: a verbatim repeat has the same keys
     content: bool  # names a finding, an anatomy word or a device, or is a normal statement
+    # a mention that is not negative of a finding outside RULES.minor_concepts, or of
+    # "other" words alone: the report is not a normal study (see attributes._describe)
+    significant: bool
 
 
 def _phrase_keys(trie: dict, prefix: tuple[str, ...] = ()):
@@ -109,8 +112,19 @@ def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
         keys = tuple(all_keys[begin:end])
         out.append(SentenceFacts(tuple(local_mentions[k]), normal[k],
                                  tuple(local_gathered[k]), keys,
-                                 content[k] or not anatomy.isdisjoint(keys)))  # fmt: skip
+                                 content[k] or not anatomy.isdisjoint(keys),
+                                 _significant(local_mentions[k])))  # fmt: skip
     return out
+
+
+_MINOR = RULES.minor_concepts | {RULES.other}
+_OTHER_ONLY = frozenset({RULES.other})
+
+
+def _significant(mentions: list[Mention]) -> bool:
+    return any(
+        p != "negative" and f not in _MINOR for _, _, fs, p in mentions for f in fs
+    ) or any(p != "negative" and _OTHER_ONLY.issuperset(fs) for _, _, fs, p in mentions)
 
 
 # Every break character splits the text, except a "." that TOKEN_RE reads inside a number
