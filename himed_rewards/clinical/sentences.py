@@ -6,7 +6,8 @@ qualifiers, clauses and the attachment of attribute words all stop at a sentence
 one sentence at a time and the results concatenated, with the same outcome as analysing
 it whole. Reports repeat sentences ("No pneumothorax.", "Heart size is normal.") far more
 than whole texts, within a GRPO group and across steps, so each sentence's facts are
-cached by its tokens.
+cached, by its text and by its tokens; the sentences of a text that miss both caches are
+analysed together in one pass. Both caches are bounded (cleared when full).
 
 One exception to "no phrase spans a break": a break token may *start* a trigger (ConText's
 ": no"), which then swallows the cue word after it ("Findings: no effusion" is not negated
