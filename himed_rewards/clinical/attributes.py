@@ -27,9 +27,12 @@ from dataclasses import dataclass, field
 
 from himed_rewards.clinical.attachment import DEVICE as _DEVICE
 from himed_rewards.clinical.labeler import merge_polarities
-from himed_rewards.clinical.sentences import SentenceFacts, report_sentences
+from himed_rewards.clinical.sentences import SentenceFacts, report_sentences, reports_sentences
 
-__all__ = ["FindingState", "describe_report", "describe_with_filler", "filler_sentences"]
+__all__ = [
+    "FindingState", "describe_many", "describe_report", "describe_with_filler",
+    "filler_sentences",
+]
 
 
 
@@ -95,6 +98,17 @@ def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
     """
     sentences = report_sentences(text)
     return _describe(sentences), _filler(sentences)
+
+
+def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]:
+    """:func:`describe_with_filler` of each text, the sentences new to the cache analysed
+    in one pass for all of them (the judge's batch path).
+
+    Examples:
+        >>> [sorted(states) for states, _ in describe_many(["No effusion.", "Edema."])]
+        [['no_finding', 'pleural_effusion'], ['edema']]
+    """
+    return [(_describe(s), _filler(s)) for s in reports_sentences(texts)]
 
 
 def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:

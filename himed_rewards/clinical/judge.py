@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_with_filler
+from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
 from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.judge.verdict import SemanticVerdict
@@ -332,13 +332,14 @@ class OfflineClinicalJudge:
                 f"candidates and references must have the same length, got "
                 f"{len(candidates)} and {len(references)}"
             )
-        memo: dict[str, tuple[dict[str, FindingState], int, set[str]]] = {}
+        # every distinct text described once, the new sentences of all analysed in one pass
+        distinct = list(dict.fromkeys(
+            t for pair in zip(candidates, references, strict=True) for t in pair))
+        described = describe_many(distinct)
+        memo = {text: (states, filler, _asserted_set(states))
+                for text, (states, filler) in zip(distinct, described, strict=True)}
         verdicts = []
         for cand, ref in zip(candidates, references, strict=True):
-            for text in (cand, ref):
-                if text not in memo:
-                    states, filler = describe_with_filler(text)
-                    memo[text] = (states, filler, _asserted_set(states))
             (c_states, c_filler, c_set), (r_states, r_filler, r_set) = memo[cand], memo[ref]
             acc, rel, comp = _judge(c_states, r_states, c_filler, r_filler, c_set, r_set)
             verdicts.append(SemanticVerdict(acc, rel, comp, source=self.name))

@@ -25,7 +25,7 @@ from himed_rewards.clinical.attachment import Hit, Mention, gather_attributes
 from himed_rewards.clinical.labeler import scan_words
 from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE
 
-__all__ = ["SentenceFacts", "report_sentences"]
+__all__ = ["SentenceFacts", "report_sentences", "reports_sentences"]
 
 
 class SentenceFacts(NamedTuple):
@@ -151,41 +151,61 @@ def report_sentences(text: str) -> list[SentenceFacts]:
         >>> [(f.mentions, f.normal) for f in report_sentences("No effusion. Lungs are clear.")]
         [(((1, 2, ('pleural_effusion',), 'negative'),), False), ((), True)]
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    lowered = text.lower()
+    return reports_sentences([text])[0]
+
+
+def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
+    """:func:`report_sentences` of several texts; the sentences that miss the caches are
+    analysed together in one pass (each distinct one once), so a batch of fresh reports
+    pays the fixed cost of an analysis once, not once per sentence.
+
+    Raises:
+        TypeError: a text is not a str.
+
+    Examples:
+        >>> [len(s) for s in reports_sentences(["No effusion. Lungs clear.", "", "Edema."])]
+        [2, 0, 1]
+    """
     chunks, cache = _CHUNKS, _CACHE
-    out: list[SentenceFacts | None] = []
-    missing = []  # (index in out, tokens, lead, chunk key, token key)
-    lead = ""
-    parts = _split(lowered)
-    for k in range(0, len(parts), 2):
-        chunk = parts[k].strip(_STRIP)
-        if chunk:
-            key = lead + chunk
-            facts = chunks.get(key, _MISSING)
-            if facts is _MISSING:
-                words = TOKEN_RE.findall(chunk)
-                token_key = (lead, *words) if lead else tuple(words)
-                facts = cache.get(token_key) if words else None
-                if facts is None and words:
-                    missing.append((len(out), words, lead, key, token_key))
-                    out.append(None)
-                elif len(key) <= _MAX_CHARS:
-                    _remember(chunks, key, facts)
-            if facts is not None:
-                out.append(facts)
-        if k + 1 < len(parts):
-            lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
+    outs: list[list[SentenceFacts | None]] = []
+    # token key -> (tokens, lead, [(text index, sentence index, chunk key), ...])
+    missing: dict[tuple[str, ...], tuple[list[str], str, list[tuple[int, int, str]]]] = {}
+    for t, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        out: list[SentenceFacts | None] = []
+        lead = ""
+        parts = _split(text.lower())
+        for k in range(0, len(parts), 2):
+            chunk = parts[k].strip(_STRIP)
+            if chunk:
+                key = lead + chunk
+                facts = chunks.get(key, _MISSING)
+                if facts is _MISSING:
+                    words = TOKEN_RE.findall(chunk)
+                    token_key = (lead, *words) if lead else tuple(words)
+                    facts = cache.get(token_key) if words else None
+                    if facts is None and words:
+                        missing.setdefault(token_key, (words, lead, []))[2].append(
+                            (t, len(out), key))
+                        out.append(None)
+                    elif len(key) <= _MAX_CHARS:
+                        _remember(chunks, key, facts)
+                if facts is not None:
+                    out.append(facts)
+            if k + 1 < len(parts):
+                lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
+        outs.append(out)
     if missing:
-        analysed = _analyse([(words, lead) for _, words, lead, _, _ in missing])
-        for (index, _, _, key, token_key), facts in zip(missing, analysed, strict=True):
-            out[index] = facts
+        analysed = _analyse([(words, lead) for words, lead, _ in missing.values()])
+        for (token_key, (_, _, places)), facts in zip(missing.items(), analysed, strict=True):
             if len(token_key) <= _MAX_TOKENS:
                 _remember(cache, token_key, facts)
-            if len(key) <= _MAX_CHARS:
-                _remember(chunks, key, facts)
-    return out  # type: ignore[return-value]  # every None was filled
+            for t, index, key in places:
+                outs[t][index] = facts
+                if len(key) <= _MAX_CHARS:
+                    _remember(chunks, key, facts)
+    return outs  # type: ignore[return-value]  # every None was filled
 
 
 def _split(lowered: str) -> list[str]:

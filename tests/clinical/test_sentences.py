@@ -85,3 +85,17 @@ def test_split_cuts_where_the_tokeniser_has_a_break() -> None:
         tokens = [t for k, part in enumerate(parts)
                   for t in (TOKEN_RE.findall(part) if k % 2 == 0 else [part])]  # fmt: skip
         assert tokens == TOKEN_RE.findall(text), (text, parts)
+
+
+def test_a_batch_is_analysed_as_its_texts_one_by_one(monkeypatch, iu_pairs) -> None:
+    hyps, refs = iu_pairs
+    texts = [*hyps[:200], *refs[:200], "Findings: no effusion.", "", "1.2.3 cm. : none"]
+    monkeypatch.setattr(sentences, "_CACHE", {})
+    monkeypatch.setattr(sentences, "_CHUNKS", {})
+    together = sentences.reports_sentences(texts)
+    one_by_one = []
+    for text in texts:
+        monkeypatch.setattr(sentences, "_CACHE", {})
+        monkeypatch.setattr(sentences, "_CHUNKS", {})
+        one_by_one.append(report_sentences(text))
+    assert together == one_by_one
