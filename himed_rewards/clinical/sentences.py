@@ -71,6 +71,9 @@ _CACHE: dict[tuple[str, ...], SentenceFacts] = {}
 _CACHE_LIMIT = 32_768
 _MAX_TOKENS = 48
 _MAX_CHARS = 400
+# New sentences are analysed this many at a time: enough to spread the fixed cost of an
+# analysis, few enough to keep its lists small.
+_GROUP = 64
 
 
 def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
@@ -197,7 +200,9 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                 lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
         outs.append(out)
     if missing:
-        analysed = _analyse([(words, lead) for words, lead, _ in missing.values()])
+        todo = [(words, lead) for words, lead, _ in missing.values()]
+        analysed = [facts for k in range(0, len(todo), _GROUP)
+                    for facts in _analyse(todo[k:k + _GROUP])]  # fmt: skip
         for (token_key, (_, _, places)), facts in zip(missing.items(), analysed, strict=True):
             if len(token_key) <= _MAX_TOKENS:
                 _remember(cache, token_key, facts)
