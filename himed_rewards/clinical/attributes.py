@@ -23,20 +23,17 @@ attributes ("no left effusion" says nothing about a side). The lexicon is in
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-from himed_rewards.clinical.labeler import merge_polarities, scan, scan_content
-from himed_rewards.clinical.negation import TextContext
-from himed_rewards.clinical.rules import RULES, match_phrases
+from himed_rewards.clinical.attachment import DEVICE as _DEVICE
+from himed_rewards.clinical.labeler import merge_polarities
+from himed_rewards.clinical.sentences import SentenceFacts, report_sentences, reports_sentences
 
-__all__ = ["FindingState", "describe_report", "describe_with_filler", "filler_sentences"]
+__all__ = [
+    "FindingState", "describe_many", "describe_report", "describe_with_filler",
+    "filler_sentences",
+]
 
-_DEVICE = "support_devices"
-_NUMBER_CHARS = frozenset("0123456789.")
-_MAX_SIZE_MM = 10_000.0
-_SIDES = frozenset({"left", "right"})
-_MORE = frozenset({"greater", "worse", "more", "larger", "bigger", "predominant"})
 
 
 @dataclass(frozen=True)
@@ -63,72 +60,9 @@ severity=1.0, size_mm=0.0, change=frozenset(), position='', sites=frozenset(), d
 
 
 
-_PLAIN = {p: FindingState(p) for p in ("positive", "negative", "uncertain")}
-
-
-def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
-    """``(token index, kind, value)`` of every attribute word and measurement, by index."""
-    hits: list[tuple[int, str, str | float]] = []
-    words, units = ctx.words, RULES.units
-    n = len(words)
-    for start, _end, pairs in match_phrases(ctx.keys, RULES.attribute_trie, ctx.starts[3]):
-        hits.extend((start, kind, value) for kind, value in pairs)
-        word = words[start]  # "left greater than right": the predominant side
-        if word in _SIDES and start + 2 < n and words[start + 1] in _MORE \
-                and words[start + 2] == "than":
-            hits.append((start, "dominant", word))
-    numbers = [k for k, word in enumerate(words) if word[0].isdigit()]
-    for k in numbers:
-        scale = units.get(words[k + 1]) if k + 1 < n else None
-        if scale is None or not _NUMBER_CHARS.issuperset(words[k]):
-            continue
-        try:
-            size = float(words[k]) * scale
-        except ValueError:  # "1.2.3" is not a number
-            continue
-        if 0.0 < size < _MAX_SIZE_MM:  # "0 cm" or a 400-digit number is no size
-            hits.append((k, "size", size))
-    hits.sort(key=lambda h: h[0])
-    return hits
-
-
-_CLAUSE_WORDS = frozenset({",", "but", "however", "although", "whereas", "while", "and/or"})
-
-
-class _Groups:
-    """Clause or sentence number of a token, by bisecting the boundary tokens (a boundary
-    token opens the next group). Clauses end at sentence ends, commas and contrast words;
-    unlike negation scopes, "with" does not end one: in "left middle lobe with increased
-    opacities" the side belongs to the opacity."""
-
-    __slots__ = ("bounds",)
-
-    def __init__(self, bounds: list[int]) -> None:
-        self.bounds = bounds
-
-    def __getitem__(self, k: int) -> int:
-        return bisect_right(self.bounds, k)
-
-
-def _clause_and_sentence_ids(ctx: TextContext) -> tuple[_Groups, _Groups]:
-    clause_words = _CLAUSE_WORDS
-    clauses = [k for k, word in enumerate(ctx.words) if word in clause_words]
-    return _Groups(sorted(clauses + ctx.breaks)), _Groups(ctx.breaks)
-
-
-def _nearest(starts: list[int], mentions: list, clause: _Groups, k: int) -> int | None:
-    """Index of the mention nearest token ``k`` in the same clause (ties: the later one)."""
-    pos = bisect_left(starts, k + 1)  # mentions starting after k are at pos and beyond
-    best, best_distance = None, None
-    if pos < len(mentions) and clause[mentions[pos][0]] == clause[k]:
-        best, best_distance = pos, mentions[pos][0] - k
-    if pos > 0:
-        i, j = mentions[pos - 1][0], mentions[pos - 1][1]
-        if clause[i] == clause[k]:
-            distance = 0 if k < j else k - j + 1
-            if best_distance is None or distance < best_distance:
-                best = pos - 1
-    return best
+#: One shared state per polarity for findings stated without attributes.
+BARE_STATES = {p: FindingState(p) for p in ("positive", "negative", "uncertain")}
+_PLAIN = BARE_STATES
 
 
 def describe_report(text: str) -> dict[str, FindingState]:
@@ -151,7 +85,7 @@ def describe_report(text: str) -> dict[str, FindingState]:
         ...     "support_devices"].position
         'malpositioned'
     """
-    return _describe(*scan(text))
+    return _describe(report_sentences(text))
 
 
 def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
@@ -162,56 +96,34 @@ def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
         >>> sorted(states), filler
         (['no_finding', 'pleural_effusion'], 1)
     """
-    ctx, mentions, normal_starts, phrase_starts = scan_content(text)
-    return _describe(ctx, mentions, bool(normal_starts)), _filler(ctx, normal_starts +
-                                                                 phrase_starts)
+    sentences = report_sentences(text)
+    return _describe(sentences), _filler(sentences)
 
 
-def _describe(ctx: TextContext, mentions: list, normal: bool) -> dict[str, FindingState]:
-    polarities = merge_polarities(mentions, normal)
-    if "no_finding" not in polarities and mentions:
-        minor = RULES.minor_concepts | {RULES.other}
-        significant = any(
-            p != "negative" and f in polarities and f not in minor for _, _, fs, p in mentions
-            for f in fs
-        ) or any(p != "negative" and set(fs) <= {RULES.other} for _, _, fs, p in mentions)
-        if not significant:  # only incidental findings: a normal study for the judge
-            polarities["no_finding"] = "positive"
-    # "density representing atelectasis": attributes go to the findings, not to "other" words.
-    other = RULES.other
-    mentions = [m for m in mentions if m[2] != (other,)]
-    hits = _attribute_hits(ctx) if mentions else []
-    if not hits:
+def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]:
+    """:func:`describe_with_filler` of each text, the sentences new to the cache analysed
+    in one pass for all of them (the judge's batch path).
+
+    Examples:
+        >>> [sorted(states) for states, _ in describe_many(["No effusion.", "Edema."])]
+        [['no_finding', 'pleural_effusion'], ['edema']]
+    """
+    return [(_describe(s), _filler(s)) for s in reports_sentences(texts)]
+
+
+def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
+    mentions = [m for facts in sentences for m in facts.mentions]
+    polarities = merge_polarities(mentions, any(facts.normal for facts in sentences))
+    if "no_finding" not in polarities and mentions \
+            and not any(facts.significant for facts in sentences):
+        polarities["no_finding"] = "positive"  # only incidental findings: a normal study
+    # "density representing atelectasis": attributes go to the findings, not to "other"
+    # words (see attachment.gather_attributes), and never cross a sentence break.
+    gathered = [g for facts in sentences for g in facts.gathered]
+    if not gathered:
         return {f: _PLAIN[p] for f, p in polarities.items()}
-    starts = [m[0] for m in mentions]
-    clause, sentence = _clause_and_sentence_ids(ctx)
-    device_index = [k for k, m in enumerate(mentions) if _DEVICE in m[2]]
-    devices = [mentions[k] for k in device_index]
-    device_starts = [m[0] for m in devices]
-    gathered: dict[int, list[tuple[str, str | float]]] = {}
-    for k, kind, value in hits:
-        if kind == "position":
-            if devices:
-                index = _nearest(device_starts, devices, clause, k)
-                if index is not None:
-                    gathered.setdefault(device_index[index], []).append((kind, value))
-            continue
-        if kind == "dominant":  # "effusions, left greater than right": crosses the comma
-            index = bisect_left(starts, k) - 1
-            if index >= 0 and sentence[mentions[index][0]] == sentence[k]:
-                gathered.setdefault(index, []).append((kind, value))
-            continue
-        index = _nearest(starts, mentions, clause, k)
-        if index is None:
-            # "In the right midlung zone, there is a small nodule", "Left effusion,
-            # increased since prior": a clause without a finding qualifies the sentence's
-            # nearest one.
-            index = _nearest(starts, mentions, sentence, k)
-        if index is not None:
-            gathered.setdefault(index, []).append((kind, value))
     attributes: dict[str, dict] = {}
-    for index, hits in gathered.items():
-        _, _, findings, polarity = mentions[index]
+    for (_, _, findings, polarity), hits in gathered:
         if polarity == "negative":
             continue
         for finding in findings:
@@ -278,27 +190,15 @@ def filler_sentences(text: str) -> int:
         >>> filler_sentences("")
         0
     """
-    ctx, _, normal_starts, phrase_starts = scan_content(text)
-    return _filler(ctx, normal_starts + phrase_starts)
+    return _filler(report_sentences(text))
 
 
-def _filler(ctx: TextContext, content_starts: list[int]) -> int:
-    """Sentences (between ``ctx.breaks``) with no content start and no anatomy word, plus
-    verbatim repeats."""
-    content = sorted(content_starts)
-    anatomy = RULES.anatomy_words
+def _filler(sentences: list[SentenceFacts]) -> int:
+    """Sentences without clinical content, plus verbatim repeats of an earlier sentence."""
     seen: set[tuple[str, ...]] = set()
-    filler, begin, c = 0, 0, 0
-    keys = ctx.keys
-    for end in [*ctx.breaks, len(keys)]:
-        if end > begin:
-            while c < len(content) and content[c] < begin:
-                c += 1
-            sentence = tuple(key for key, _ in keys[begin:end])
-            has_content = (c < len(content) and content[c] < end) or not anatomy.isdisjoint(
-                sentence)
-            if not has_content or sentence in seen:
-                filler += 1
-            seen.add(sentence)
-        begin = end + 1
+    filler = 0
+    for facts in sentences:
+        if not facts.content or facts.keys in seen:
+            filler += 1
+        seen.add(facts.keys)
     return filler

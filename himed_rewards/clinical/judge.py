@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from himed_rewards.clinical.attributes import FindingState, describe_with_filler
+from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
 from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.judge.verdict import SemanticVerdict
@@ -86,6 +86,9 @@ _CHILDREN = {
 }  # fmt: skip
 _ASSERTED = ("positive", "uncertain")
 _EMPTY = FindingState("negative")
+# States without attributes: no attribute penalty. Identity, not equality, is tested (cheap);
+# describe_report hands out these very objects.
+_BARE = frozenset(id(s) for s in (*BARE_STATES.values(), _EMPTY))
 
 
 def _weight(finding: str, *states: FindingState | None) -> float:
@@ -198,19 +201,41 @@ def judge_states(
         >>> [round(x, 3) for x in judge_states(d("Small left pleural effusion."), ref)]
         [0.509, 1.0, 0.4]
     """
+    return _judge(candidate, reference, candidate_filler, reference_filler,
+                  _asserted_set(candidate), _asserted_set(reference))
+
+
+def _judge(
+    candidate: Mapping[str, FindingState],
+    reference: Mapping[str, FindingState],
+    candidate_filler: int,
+    reference_filler: int,
+    mine: set[str],
+    theirs: set[str],
+) -> tuple[float, float, float]:
+    """:func:`judge_states` with each report's :func:`_asserted_set` given (a GRPO group
+    shares one reference: computed once per text)."""
     if candidate:
         credit = total = 0.0
         for f, c in candidate.items():
-            r = _state(reference, f) or _EMPTY
+            r = reference.get(f) if f != "no_finding" else None
+            if r is None:
+                r = _state(reference, f) or _EMPTY
             if c.polarity == "negative" and r.polarity == "negative":
                 continue  # a correct negation: no gain, no loss
-            w = _weight(f, c, r)
-            credit += w * _agreement(c, r)
+            # _weight and _agreement, with their no-attribute cases short-cut (same values)
+            if c.position or c.severity or r.position or r.severity:
+                w = _weight(f, c, r)
+            else:
+                w = _WEIGHTS.get(f, 1.0)
+            if id(c) in _BARE or id(r) in _BARE:
+                credit += w * _AGREEMENT[(c.polarity, r.polarity)]
+            else:
+                credit += w * _agreement(c, r)
             total += w
         accuracy = (credit + _PRIOR) / (total + _PRIOR)
     else:
         accuracy = 0.0 if reference else 1.0
-    mine, theirs = _asserted_set(candidate), _asserted_set(reference)
     if mine or theirs:
         relevance = 2.0 * len(mine & theirs) / (len(mine) + len(theirs))
     else:
@@ -269,7 +294,8 @@ class OfflineClinicalJudge:
     Describes candidate and reference with
     :func:`~himed_rewards.clinical.attributes.describe_report` and scores them with
     :func:`judge_states`. Each distinct text is labelled once per batch
-    (a GRPO group shares one reference). Never raises for str input.
+    (a GRPO group shares one reference), and each sentence's analysis is cached across
+    batches (:mod:`himed_rewards.clinical.sentences`). Never raises for str input.
 
     Examples:
         >>> judge = OfflineClinicalJudge()
@@ -306,15 +332,16 @@ class OfflineClinicalJudge:
                 f"candidates and references must have the same length, got "
                 f"{len(candidates)} and {len(references)}"
             )
-        memo: dict[str, tuple[dict[str, FindingState], int]] = {}
+        # every distinct text described once, the new sentences of all analysed in one pass
+        distinct = list(dict.fromkeys(
+            t for pair in zip(candidates, references, strict=True) for t in pair))
+        described = describe_many(distinct)
+        memo = {text: (states, filler, _asserted_set(states))
+                for text, (states, filler) in zip(distinct, described, strict=True)}
         verdicts = []
         for cand, ref in zip(candidates, references, strict=True):
-            for text in (cand, ref):
-                if text not in memo:
-                    memo[text] = describe_with_filler(text)
-            (c_states, c_filler), (r_states, r_filler) = memo[cand], memo[ref]
-            acc, rel, comp = judge_states(c_states, r_states, candidate_filler=c_filler,
-                                          reference_filler=r_filler)
+            (c_states, c_filler, c_set), (r_states, r_filler, r_set) = memo[cand], memo[ref]
+            acc, rel, comp = _judge(c_states, r_states, c_filler, r_filler, c_set, r_set)
             verdicts.append(SemanticVerdict(acc, rel, comp, source=self.name))
         return verdicts
 

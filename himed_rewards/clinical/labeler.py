@@ -23,6 +23,7 @@ from himed_rewards.clinical.rules import RULES, TOKEN_RE, Mention, match_phrases
 
 __all__ = [
     "FINDINGS", "PATHOLOGIES", "label_report", "merge_polarities", "scan", "scan_content",
+    "scan_words",
 ]
 
 #: The 21 canonical findings: CheXpert's 14 observations united with NIH ChestX-ray14's.
@@ -91,7 +92,19 @@ def scan_content(
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    ctx = analyse(TOKEN_RE.findall(text.lower()))
+    return scan_words(TOKEN_RE.findall(text.lower()))
+
+
+def scan_words(
+    words: list[str],
+) -> tuple[TextContext, list[tuple[int, int, tuple[str, ...], str]], list[int], list[int]]:
+    """:func:`scan_content` of a text already split into lower-case tokens.
+
+    Examples:
+        >>> scan_words(["no", "effusion"])[1]
+        [(1, 2, ('pleural_effusion',), 'negative')]
+    """
+    ctx = analyse(words)
     mentions = []
     phrase_starts = []
     for i, j, mention in match_phrases(ctx.keys, RULES.mention_trie, ctx.starts[1]):

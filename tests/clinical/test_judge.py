@@ -187,13 +187,13 @@ def test_score_batch_on_text() -> None:
 
 def test_descriptions_are_memoised_per_distinct_text(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = judge_module.describe_with_filler
+    real = judge_module.describe_many
 
-    def counting(text: str):
-        calls.append(text)
-        return real(text)
+    def counting(texts: list[str]):
+        calls.extend(texts)
+        return real(texts)
 
-    monkeypatch.setattr(judge_module, "describe_with_filler", counting)
+    monkeypatch.setattr(judge_module, "describe_many", counting)
     group = ["No effusion.", "Small effusion.", "No effusion.", "Small effusion."]
     OfflineClinicalJudge().score_batch(group, ["Small effusion."] * 4)
     assert sorted(calls) == ["No effusion.", "Small effusion."]

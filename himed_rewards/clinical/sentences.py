@@ -1,0 +1,245 @@
+"""Sentence-by-sentence analysis of a report, cached per sentence.
+
+Everything the judge reads from a report is decided inside one sentence: trigger scopes,
+qualifiers, clauses and the attachment of attribute words all stop at a sentence break
+(``. ; ! ? :``), and no phrase of the rule table spans one. So a report can be analysed
+one sentence at a time and the results concatenated, with the same outcome as analysing
+it whole. Reports repeat sentences ("No pneumothorax.", "Heart size is normal.") far more
+than whole texts, within a GRPO group and across steps, so each sentence's facts are
+cached, by its text and by its tokens; the sentences of a text that miss both caches are
+analysed together in one pass. Both caches are bounded (cleared when full).
+
+One exception to "no phrase spans a break": a break token may *start* a trigger (ConText's
+": no"), which then swallows the cue word after it ("Findings: no effusion" is not negated
+by that "no"). A sentence that follows such a break is therefore analysed, and cached, with
+that break token in front. The rule table is checked for this at import.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from typing import NamedTuple
+
+from himed_rewards.clinical.attachment import Hit, Mention, gather_attributes
+from himed_rewards.clinical.labeler import scan_words
+from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE
+
+__all__ = ["SentenceFacts", "report_sentences", "reports_sentences"]
+
+
+class SentenceFacts(NamedTuple):
+    """What one sentence says, independent of the sentences around it (a named tuple:
+    made by the thousand on fresh text, where a frozen dataclass costs more)."""
+
+    mentions: tuple[Mention, ...]  # (start, end, findings, polarity); positions are local
+    normal: bool  # holds a normal statement ("lungs are clear")
+    gathered: tuple[tuple[Mention, tuple[Hit, ...]], ...]  # attribute words per mention
+    keys: tuple[str, ...]  # normalised tokens: a verbatim repeat has the same keys
+    content: bool  # names a finding, an anatomy word or a device, or is a normal statement
+    # a mention that is not negative of a finding outside RULES.minor_concepts, or of
+    # "other" words alone: the report is not a normal study (see attributes._describe)
+    significant: bool
+
+
+def _phrase_keys(trie: dict, prefix: tuple[str, ...] = ()):
+    for key, node in trie.items():
+        if key:  # "" holds a payload
+            yield (*prefix, key)
+            yield from _phrase_keys(node, (*prefix, key))
+
+
+def _leading_breaks() -> frozenset[str]:
+    """Break tokens that start a trigger; raises if a break sits anywhere else in a phrase
+    (then sentences could not be analysed apart)."""
+    leading = set()
+    for index, trie in enumerate(RULES.tries):
+        for keys in _phrase_keys(trie):
+            if keys[-1] in SENTENCE_END:
+                if len(keys) > 1 or trie is not RULES.trigger_trie:
+                    raise ValueError(f"rules.json: a phrase of trie {index} holds the sentence "
+                                     f"break {keys[-1]!r} after its start: {keys}")
+                leading.add(keys[-1])
+    return frozenset(leading)
+
+
+_LEADING = _leading_breaks()
+_CACHE: dict[tuple[str, ...], SentenceFacts] = {}
+# Bounded so that arbitrary generated text cannot grow it without limit: cleared when full;
+# sentences longer than _MAX_TOKENS tokens or _MAX_CHARS characters (rare, and rarely
+# repeated) are not kept.
+_CACHE_LIMIT = 32_768
+_MAX_TOKENS = 48
+_MAX_CHARS = 400
+# New sentences are analysed this many at a time: enough to spread the fixed cost of an
+# analysis, few enough to keep its lists small.
+_GROUP = 64
+
+
+def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
+    """Facts of each ``(tokens, lead)`` sentence (``lead``: the break token in front of it
+    when that break starts a phrase, else ""), from one analysis of them all: joined with a
+    break token between (their lead, or "." that starts nothing), they stay apart."""
+    words: list[str] = []
+    spans = []  # (first token, end, offset of the local positions)
+    for tokens, lead in sentences:
+        words.append(lead or ".")
+        begin = len(words)
+        words += tokens
+        spans.append((begin, len(words), begin - (1 if lead else 0)))
+    ctx, mentions, normal_starts, phrase_starts = scan_words(words)
+    firsts = [begin for begin, _, _ in spans]
+    local_mentions: list[list[Mention]] = [[] for _ in spans]
+    local_of = {}
+    for m in mentions:
+        k = bisect_right(firsts, m[0]) - 1
+        offset = spans[k][2]
+        local = (m[0] - offset, m[1] - offset, m[2], m[3])
+        local_mentions[k].append(local)
+        local_of[m[0]] = (k, local)
+    local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in spans]
+    other = (RULES.other,)
+    for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other]):
+        k, local = local_of[m[0]]
+        local_gathered[k].append((local, tuple(hits)))
+    normal = [False] * len(spans)
+    content = [False] * len(spans)
+    for s in normal_starts:
+        k = bisect_right(firsts, s) - 1
+        normal[k] = content[k] = True
+    for s in phrase_starts:
+        content[bisect_right(firsts, s) - 1] = True
+    anatomy = RULES.anatomy_words
+    all_keys = [key for key, _ in ctx.keys]
+    out = []
+    for k, (begin, end, _) in enumerate(spans):
+        keys = tuple(all_keys[begin:end])
+        out.append(SentenceFacts(tuple(local_mentions[k]), normal[k],
+                                 tuple(local_gathered[k]), keys,
+                                 content[k] or not anatomy.isdisjoint(keys),
+                                 _significant(local_mentions[k])))  # fmt: skip
+    return out
+
+
+_MINOR = RULES.minor_concepts | {RULES.other}
+_OTHER_ONLY = frozenset({RULES.other})
+
+
+def _significant(mentions: list[Mention]) -> bool:
+    return any(
+        p != "negative" and f not in _MINOR for _, _, fs, p in mentions for f in fs
+    ) or any(p != "negative" and _OTHER_ONLY.issuperset(fs) for _, _, fs, p in mentions)
+
+
+# Every break character splits the text, except a "." that TOKEN_RE reads inside a number
+# ("2.5"); see _split.
+_ANY_BREAK = re.compile(r"([.;!?:])")
+_CHUNKS: dict[str, SentenceFacts | None] = {}  # sentence text -> facts (None: no tokens)
+_STRIP = " \t\n\r"  # whitespace that surely separates tokens
+
+
+def _remember(cache: dict, key: object, facts: SentenceFacts | None) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = facts
+
+
+def report_sentences(text: str) -> list[SentenceFacts]:
+    """The facts of every sentence of ``text`` that holds a token, in order.
+
+    Raises:
+        TypeError: ``text`` is not a str.
+
+    Examples:
+        >>> [(f.mentions, f.normal) for f in report_sentences("No effusion. Lungs are clear.")]
+        [(((1, 2, ('pleural_effusion',), 'negative'),), False), ((), True)]
+    """
+    return reports_sentences([text])[0]
+
+
+def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
+    """:func:`report_sentences` of several texts; the sentences that miss the caches are
+    analysed together in one pass (each distinct one once), so a batch of fresh reports
+    pays the fixed cost of an analysis once, not once per sentence.
+
+    Raises:
+        TypeError: a text is not a str.
+
+    Examples:
+        >>> [len(s) for s in reports_sentences(["No effusion. Lungs clear.", "", "Edema."])]
+        [2, 0, 1]
+    """
+    chunks, cache = _CHUNKS, _CACHE
+    outs: list[list[SentenceFacts | None]] = []
+    # token key -> (tokens, lead, [(text index, sentence index, chunk key), ...])
+    missing: dict[tuple[str, ...], tuple[list[str], str, list[tuple[int, int, str]]]] = {}
+    for t, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        out: list[SentenceFacts | None] = []
+        lead = ""
+        parts = _split(text.lower())
+        for k in range(0, len(parts), 2):
+            chunk = parts[k].strip(_STRIP)
+            if chunk:
+                key = lead + chunk
+                facts = chunks.get(key, _MISSING)
+                if facts is _MISSING:
+                    words = TOKEN_RE.findall(chunk)
+                    token_key = (lead, *words) if lead else tuple(words)
+                    facts = cache.get(token_key) if words else None
+                    if facts is None and words:
+                        missing.setdefault(token_key, (words, lead, []))[2].append(
+                            (t, len(out), key))
+                        out.append(None)
+                    elif len(key) <= _MAX_CHARS:
+                        _remember(chunks, key, facts)
+                if facts is not None:
+                    out.append(facts)
+            if k + 1 < len(parts):
+                lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
+        outs.append(out)
+    if missing:
+        todo = [(words, lead) for words, lead, _ in missing.values()]
+        analysed = [facts for k in range(0, len(todo), _GROUP)
+                    for facts in _analyse(todo[k:k + _GROUP])]  # fmt: skip
+        for (token_key, (_, _, places)), facts in zip(missing.items(), analysed, strict=True):
+            if len(token_key) <= _MAX_TOKENS:
+                _remember(cache, token_key, facts)
+            for t, index, key in places:
+                outs[t][index] = facts
+                if len(key) <= _MAX_CHARS:
+                    _remember(chunks, key, facts)
+    return outs  # type: ignore[return-value]  # every None was filled
+
+
+def _split(lowered: str) -> list[str]:
+    """``[text, break, text, break, ..., text]``: the sentences and the breaks between, cut
+    where TOKEN_RE has a break token, so each text tokenises as that stretch of the whole.
+
+    TOKEN_RE reads ``\\d+(?:\\.\\d+)?`` from the first digit of a run: a "." with digits on
+    both sides belongs to that number unless the digits before it are the number's own
+    fraction ("1.2.3" is "1.2", ".", "3"). ``\\d`` is ``str.isdecimal``.
+
+    Examples:
+        >>> _split("size 2.5 cm. no effusion: 1.2.3")
+        ['size 2.5 cm', '.', ' no effusion', ':', ' 1.2', '.', '3']
+    """
+    parts = _ANY_BREAK.split(lowered)
+    if len(parts) == 1 or "." not in lowered:
+        return parts
+    out = [parts[0]]
+    fraction = False  # the digits that end out[-1] are a number's fraction
+    for k in range(1, len(parts), 2):
+        sep, nxt = parts[k], parts[k + 1]
+        cur = out[-1]
+        if sep == "." and not fraction and cur[-1:].isdecimal() and nxt[:1].isdecimal():
+            out[-1] = f"{cur}.{nxt}"
+            fraction = nxt.isdecimal()
+        else:
+            out += (sep, nxt)
+            fraction = False
+    return out
+
+
+_MISSING = object()

@@ -1,0 +1,101 @@
+"""Sentence-by-sentence analysis (the judge's cache) says what the whole-text analysis says."""
+
+from __future__ import annotations
+
+import pytest
+
+from himed_rewards.clinical import sentences
+from himed_rewards.clinical.labeler import scan
+from himed_rewards.clinical.sentences import report_sentences
+
+COLON_CASES = [
+    "Findings: no effusion.",  # ConText's ": no" swallows the "no" after the break
+    "Findings: none. Impression: no acute disease; small left effusion: none seen.",
+    "Pneumothorax: no. Effusion: none.",
+    "Heart: normal. Lungs: clear: no consolidation.",
+    ": no pneumothorax",
+    "no pneumothorax :",
+    "Impression:: no edema.",
+]
+
+
+def _whole(text: str) -> list[tuple[tuple[str, ...], str]]:
+    _, mentions, _ = scan(text)
+    return [(findings, polarity) for _, _, findings, polarity in mentions]
+
+
+def _by_sentence(text: str) -> list[tuple[tuple[str, ...], str]]:
+    return [(findings, polarity) for facts in report_sentences(text)
+            for _, _, findings, polarity in facts.mentions]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", COLON_CASES)
+def test_colon_sentences_match_the_whole_text_analysis(text: str) -> None:
+    assert _by_sentence(text) == _whole(text)
+    assert any(f.normal for f in report_sentences(text)) == scan(text)[2]
+
+
+def test_iu_reports_match_the_whole_text_analysis(iu_pairs) -> None:
+    hyps, refs = iu_pairs
+    for text in hyps + refs:
+        assert _by_sentence(text) == _whole(text), text
+
+
+def test_only_the_colon_starts_a_phrase() -> None:
+    # Sentences can be analysed apart only because no phrase holds a break after its start.
+    leading = sentences._LEADING
+    assert leading == {":"}
+
+
+def test_cache_is_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(sentences, "_CACHE", {})
+    monkeypatch.setattr(sentences, "_CACHE_LIMIT", 10)
+    for k in range(25):
+        report_sentences(f"Effusion number {k}. No pneumothorax.")
+        assert len(sentences._CACHE) <= 10
+    report_sentences("effusion " * (sentences._MAX_TOKENS + 1))
+    assert all(len(key) <= sentences._MAX_TOKENS for key in sentences._CACHE)
+
+
+def test_cached_and_fresh_analyses_agree(monkeypatch) -> None:
+    text = "Small left pleural effusion, new since prior. Findings: no edema. Lungs clear."
+    first = report_sentences(text)  # fills the cache
+    monkeypatch.setattr(sentences, "_CACHE", {})
+    assert report_sentences(text) == first
+
+
+def test_non_str_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="text must be a str"):
+        report_sentences(b"No effusion.")  # type: ignore[arg-type]
+
+
+def test_split_cuts_where_the_tokeniser_has_a_break() -> None:
+    # Numbers keep their "." ("2.5"), chains alternate ("1.2.3.4" is "1.2", ".", "3.4"),
+    # and \d is any Unicode decimal digit.
+    import random
+
+    from himed_rewards.clinical.rules import TOKEN_RE
+
+    rng = random.Random(0)
+    alphabet = ["1", ".", "a", " ", ":", ";", "5", "\u0663", "\u00b2", "-", "..", "12"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        parts = sentences._split(text)
+        assert "".join(parts) == text
+        tokens = [t for k, part in enumerate(parts)
+                  for t in (TOKEN_RE.findall(part) if k % 2 == 0 else [part])]  # fmt: skip
+        assert tokens == TOKEN_RE.findall(text), (text, parts)
+
+
+def test_a_batch_is_analysed_as_its_texts_one_by_one(monkeypatch, iu_pairs) -> None:
+    hyps, refs = iu_pairs
+    texts = [*hyps[:200], *refs[:200], "Findings: no effusion.", "", "1.2.3 cm. : none"]
+    monkeypatch.setattr(sentences, "_CACHE", {})
+    monkeypatch.setattr(sentences, "_CHUNKS", {})
+    together = sentences.reports_sentences(texts)
+    one_by_one = []
+    for text in texts:
+        monkeypatch.setattr(sentences, "_CACHE", {})
+        monkeypatch.setattr(sentences, "_CHUNKS", {})
+        one_by_one.append(report_sentences(text))
+    assert together == one_by_one
