@@ -5,11 +5,12 @@ the inputs its front door sends it (the front door checks the precondition):
 
 * ``default_spans``: the reward tokenizer's rule on *ASCII* text already lowercased;
 * ``rewrite_13a``: sacrebleu 13a's four rewriting rules on *ASCII* text (its string
-  replacements done), with ``split_spans`` after it;
-* ``split_spans``: ``str.split()`` on *ASCII* text (13a's last step, and ``whitespace``);
-* ``alnum_spans``: runs of ``[a-z0-9]`` (rouge-score's tokenizer without stemming) on the
-  UTF-8 bytes of any text already lowercased: every other byte, non-ASCII ones included, is
-  a separator, exactly as rouge-score's ``[^a-z0-9]+`` is.
+  replacements done), with ``member_runs`` (``NOT_SPACE``) after it;
+* ``member_runs`` with ``NOT_SPACE``: ``str.split()`` on *ASCII* text (13a's last step, and
+  ``whitespace``);
+* ``member_runs`` with ``LOWER_ALNUM``: runs of ``[a-z0-9]`` (rouge-score's tokenizer without
+  stemming) on the UTF-8 bytes of any text already lowercased: every other byte, non-ASCII
+  ones included, is a separator, exactly as rouge-score's ``[^a-z0-9]+`` is.
 
 ``text_offsets[t]:text_offsets[t + 1]`` are text t's bytes; tokens never cross texts.
 ``counts[t]`` receives text t's token count; span arrays must hold one slot per byte.
@@ -40,6 +41,7 @@ def _byte_classes() -> tuple[np.ndarray, ...]:
 
 
 ALNUM, SPACE, JOINER, DIGIT, LOWER_ALNUM = _byte_classes()
+NOT_SPACE = ~SPACE
 # 13a's first rule, r"([\{-\~\[-\` -\&\(-\+\:-\@\/])" -> r" \1 ": the characters it pads
 PAD_13A = np.zeros(256, dtype=np.bool_)
 for _lo, _hi in ((123, 126), (91, 96), (32, 38), (40, 43), (58, 64), (47, 47)):
@@ -103,42 +105,23 @@ def default_spans(buf, text_offsets, span_start, span_end, counts, alnum, space,
 
 
 @kernel
-def alnum_spans(buf, text_offsets, span_start, span_end, counts, lower_alnum):
-    """Maximal runs of ``[a-z0-9]`` bytes, per text; returns the span count."""
+def member_runs(buf, text_offsets, span_start, span_end, counts, member):
+    """Maximal runs of bytes ``b`` with ``member[b]``, per text; returns the span count.
+
+    ``member=LOWER_ALNUM``: rouge-score's ``[a-z0-9]+`` runs; ``member=NOT_SPACE``:
+    ``str.split()`` on ASCII text.
+    """
     n = 0
     for t in range(text_offsets.shape[0] - 1):
         i = text_offsets[t]
         stop = text_offsets[t + 1]
         first = n
         while i < stop:
-            if not lower_alnum[buf[i]]:
+            if not member[buf[i]]:
                 i += 1
                 continue
             j = i + 1
-            while j < stop and lower_alnum[buf[j]]:
-                j += 1
-            span_start[n] = i
-            span_end[n] = j
-            n += 1
-            i = j
-        counts[t] = n - first
-    return n
-
-
-@kernel
-def split_spans(buf, text_offsets, span_start, span_end, counts, space):
-    """Maximal runs of non-space bytes (``str.split()`` on ASCII text); returns the count."""
-    n = 0
-    for t in range(text_offsets.shape[0] - 1):
-        i = text_offsets[t]
-        stop = text_offsets[t + 1]
-        first = n
-        while i < stop:
-            if space[buf[i]]:
-                i += 1
-                continue
-            j = i + 1
-            while j < stop and not space[buf[j]]:
+            while j < stop and member[buf[j]]:
                 j += 1
             span_start[n] = i
             span_end[n] = j

@@ -29,12 +29,12 @@ from himed_rewards.kernels.tokenize import (
     DIGIT,
     JOINER,
     LOWER_ALNUM,
+    NOT_SPACE,
     PAD_13A,
     SPACE,
-    alnum_spans,
     default_spans,
+    member_runs,
     rewrite_13a,
-    split_spans,
 )
 from himed_rewards.text.base import CACHE_BYTES, CompiledTokenizer, Tokenizer, concat_ids
 from himed_rewards.text.cache import ByteLRU
@@ -94,7 +94,7 @@ class Tokenizer13a(CompiledTokenizer):
         return super()._compiled_joined(out[:used].tobytes(), np.diff(out_offsets).tolist())
 
     def _spans(self, buf, text_offsets, start, end, counts) -> int:
-        return split_spans(buf, text_offsets, start, end, counts, SPACE)
+        return member_runs(buf, text_offsets, start, end, counts, NOT_SPACE)
 
     def _replaced(self, text: str) -> str:
         """The string replacements before the rules, and the surrounding spaces."""
@@ -150,7 +150,7 @@ class RougeTokenizer(CompiledTokenizer):
         return not self.use_stemmer
 
     def _spans(self, buf, text_offsets, start, end, counts) -> int:
-        return alnum_spans(buf, text_offsets, start, end, counts, LOWER_ALNUM)
+        return member_runs(buf, text_offsets, start, end, counts, LOWER_ALNUM)
 
 
 class DefaultTokenizer(CompiledTokenizer):
@@ -213,7 +213,7 @@ class WhitespaceTokenizer(CompiledTokenizer):
         return text.encode("ascii") if text.isascii() else None
 
     def _spans(self, buf, text_offsets, start, end, counts) -> int:
-        return split_spans(buf, text_offsets, start, end, counts, SPACE)
+        return member_runs(buf, text_offsets, start, end, counts, NOT_SPACE)
 
 
 class SpaceTokenizer(Tokenizer):
