@@ -99,6 +99,23 @@ def _error(message: str) -> int:
     return 2
 
 
+class _BackendUnavailable(Exception):
+    """A model-based backend could not be loaded; its message is the one-line error."""
+
+
+def _load_backend(module: str, loader: str, errors: tuple[str, ...], *args, **kwargs):
+    # Imported here: each backend pulls in torch/transformers, which plain runs never need.
+    import builtins
+    import importlib
+
+    backend = importlib.import_module(f"himed_rewards.evaluation.{module}")
+    expected = tuple(getattr(backend, e, None) or getattr(builtins, e) for e in errors)
+    try:
+        return getattr(backend, loader)(*args, **kwargs)
+    except expected as error:
+        raise _BackendUnavailable(str(error)) from error
+
+
 def _names(args: argparse.Namespace) -> list[str] | str:
     names = args.system or [Path(p).stem if p != "-" else "stdin" for p in args.predictions]
     if len(names) != len(args.predictions):
@@ -113,13 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from himed_rewards import RewardConfig
     from himed_rewards.cli._progress import StageProgress, progress_enabled
     from himed_rewards.cli.io import STDIN, read_texts, write_records
-    from himed_rewards.evaluation import (
-        RatescoreUnavailable,
-        evaluate,
-        load_ratescore,
-        to_csv,
-        to_markdown,
-    )
+    from himed_rewards.evaluation import evaluate, to_csv, to_markdown
 
     names = _names(args)
     if isinstance(names, str):
@@ -146,61 +157,46 @@ def run(args: argparse.Namespace) -> int:
                           f"{', '.join(missing[:3])}{hint}")
         systems[name] = [predictions[i] for i in ids]
     config = RewardConfig.from_file(args.config) if args.config else RewardConfig()
-    ratescore = info = None
-    if args.ratescore:
-        try:
-            ratescore = load_ratescore(args.ratescore_ner_model, args.ratescore_eval_model,
-                                       use_gpu=args.ratescore_gpu)
-        except RatescoreUnavailable as error:
-            return _error(str(error))
-        info = {"ner_model": args.ratescore_ner_model, "eval_model": args.ratescore_eval_model}
-    bertscore = bert_info = None
-    if args.bertscore:
-        from himed_rewards.evaluation.bertscore import BertScoreUnavailable, load_bertscore
-
-        try:
-            bertscore = load_bertscore(args.bertscore_model, args.bertscore_layers,
-                                       use_gpu=args.bertscore_gpu)
-        except BertScoreUnavailable as error:
-            return _error(str(error))
-        bert_info = {"model": args.bertscore_model, "num_layers": args.bertscore_layers,
-                     "score": "F1"}
-    chexbert = chexbert_info = None
-    if args.chexbert_checkpoint:
-        from himed_rewards.evaluation.chexbert import ChexbertUnavailable, load_chexbert
-
-        try:
-            chexbert = load_chexbert(args.chexbert_checkpoint, args.chexbert_bert,
+    # Each optional model-based backend: loaded only when asked for; a missing package or
+    # model is the backend's own one-line error (exit 2), never a traceback.
+    try:
+        ratescore = info = bertscore = bert_info = chexbert = chexbert_info = None
+        radgraph = radgraph_info = green = green_info = None
+        if args.ratescore:
+            ratescore = _load_backend("ratescore", "load_ratescore", ("RatescoreUnavailable",),
+                                      args.ratescore_ner_model, args.ratescore_eval_model,
+                                      use_gpu=args.ratescore_gpu)
+            info = {"ner_model": args.ratescore_ner_model,
+                    "eval_model": args.ratescore_eval_model}
+        if args.bertscore:
+            bertscore = _load_backend("bertscore", "load_bertscore", ("BertScoreUnavailable",),
+                                      args.bertscore_model, args.bertscore_layers,
+                                      use_gpu=args.bertscore_gpu)
+            bert_info = {"model": args.bertscore_model, "num_layers": args.bertscore_layers,
+                         "score": "F1"}
+        if args.chexbert_checkpoint:
+            chexbert = _load_backend("chexbert", "load_chexbert", ("ChexbertUnavailable",),
+                                     args.chexbert_checkpoint, args.chexbert_bert,
                                      use_gpu=args.chexbert_gpu)
-        except ChexbertUnavailable as error:
-            return _error(str(error))
-        chexbert_info = {"checkpoint": args.chexbert_checkpoint, "bert": args.chexbert_bert,
-                         "positive": "label 'positive'", "uncertain": "counted as negative"}
-    radgraph = radgraph_info = None
-    if args.radgraph:
-        from himed_rewards.evaluation.radgraph import RadgraphUnavailable, load_radgraph
-
-        try:
-            radgraph = load_radgraph(args.radgraph_model, args.radgraph_dir,
-                                     use_gpu=args.radgraph_gpu)
-        except (RadgraphUnavailable, ValueError) as error:
-            return _error(str(error))
-        radgraph_info = {"model": args.radgraph_model, "model_dir": args.radgraph_dir,
-                         "levels": "simple, partial, complete (radgraph 0.1.18 rewards)"}
-    green = green_info = None
-    if args.green_model:
-        from himed_rewards.evaluation.green import GreenUnavailable, load_green
-
-        try:
-            green = load_green(args.green_model, use_gpu=args.green_gpu,
-                               batch_size=args.green_batch_size,
-                               max_new_tokens=args.green_max_new_tokens)
-        except (GreenUnavailable, ValueError) as error:
-            return _error(str(error))
-        green_info = {"model": args.green_model, "green_score": "0.0.12",
-                      "dtype": "float16" if args.green_gpu else "float32",
-                      "max_new_tokens": args.green_max_new_tokens,
-                      "unparseable": "None, left out of the mean"}
+            chexbert_info = {"checkpoint": args.chexbert_checkpoint, "bert": args.chexbert_bert,
+                             "positive": "label 'positive'", "uncertain": "counted as negative"}
+        if args.radgraph:
+            radgraph = _load_backend("radgraph", "load_radgraph",
+                                     ("RadgraphUnavailable", "ValueError"), args.radgraph_model,
+                                     args.radgraph_dir, use_gpu=args.radgraph_gpu)
+            radgraph_info = {"model": args.radgraph_model, "model_dir": args.radgraph_dir,
+                             "levels": "simple, partial, complete (radgraph 0.1.18 rewards)"}
+        if args.green_model:
+            green = _load_backend("green", "load_green", ("GreenUnavailable", "ValueError"),
+                                  args.green_model, use_gpu=args.green_gpu,
+                                  batch_size=args.green_batch_size,
+                                  max_new_tokens=args.green_max_new_tokens)
+            green_info = {"model": args.green_model, "green_score": "0.0.12",
+                          "dtype": "float16" if args.green_gpu else "float32",
+                          "max_new_tokens": args.green_max_new_tokens,
+                          "unparseable": "None, left out of the mean"}
+    except _BackendUnavailable as error:
+        return _error(str(error))
     progress = StageProgress(progress_enabled(args.quiet))
     try:
         result = evaluate(systems, [references[i] for i in ids], ids=ids,

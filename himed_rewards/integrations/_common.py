@@ -238,10 +238,7 @@ def require_total(breakdown: RewardBreakdown, index: int) -> float:
 def check_texts(values: Sequence[Any], name: str) -> list[str]:
     if isinstance(values, str) or not isinstance(values, Sequence):
         raise TypeError(f"{name} must be a sequence of str, got {type(values).__name__}")
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            raise TypeError(f"{name}[{i}] must be a str, got {value!r} ({type(value).__name__})")
-    return list(values)
+    return [require_text(value, f"{name}[{i}]") for i, value in enumerate(values)]
 
 
 def score_pairs(

@@ -43,7 +43,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from himed_rewards.integrations._common import (
+    _SEMANTIC_KEYS,
+    batch_training_step,
     extra_info_step,
+    require_mapping,
     resolve_config,
     resolve_missing,
     resolve_rewards,
@@ -63,9 +66,6 @@ HOW_TO_FIX = (
 _STEP_NAME = "extra_info['global_step']"
 
 
-_SEMANTIC_KEYS = ("semantic", "semantic_accuracy", "semantic_relevance", "semantic_completeness")
-
-
 def _results(
     breakdowns: Sequence[Any], references: Sequence[str], missing: Any
 ) -> list[dict[str, float]]:
@@ -81,15 +81,6 @@ def _results(
             row.update({key: 0.0 for key in _SEMANTIC_KEYS if key not in row})
         rows.append(row)
     return rows
-
-
-def _check_extra_info(extra_info: Any, name: str) -> Mapping[str, Any] | None:
-    if extra_info is None or isinstance(extra_info, Mapping):
-        return extra_info
-    raise TypeError(
-        f"{name} must be a dict (verl's per-sample extra_info) or None, got "
-        f"{extra_info!r} ({type(extra_info).__name__})"
-    )
 
 
 def _check_ground_truth(ground_truth: Any, name: str) -> str:
@@ -127,7 +118,7 @@ def compute_score(
         (0.5, True)
     """
     del data_source
-    info = _check_extra_info(extra_info, "extra_info")
+    info = require_mapping(extra_info, "extra_info")
     reference = _check_ground_truth(ground_truth, "ground_truth")
     config = resolve_config(kwargs.get("config"))
     step = resolve_training_step(
@@ -164,20 +155,18 @@ def compute_score_batch(
     infos = list(extra_infos) if extra_infos is not None else [None] * n
     if len(infos) != n:
         raise ValueError(f"extra_infos has {len(infos)} items, solution_strs has {n}")
-    infos = [_check_extra_info(info, f"extra_infos[{i}]") for i, info in enumerate(infos)]
+    infos = [require_mapping(info, f"extra_infos[{i}]") for i, info in enumerate(infos)]
     if isinstance(ground_truths, str) or not isinstance(ground_truths, Sequence):
         raise TypeError(f"ground_truths must be a sequence of str, got {type(ground_truths)}")
     references = [_check_ground_truth(g, f"ground_truths[{i}]") for i, g in enumerate(ground_truths)]
-    raw_steps = {extra_info_step(info) for info in infos} - {None}
-    if len(raw_steps) > 1:
-        raise ValueError(f"one verl batch must share one global_step, got {sorted(raw_steps)}")
-    step = resolve_training_step(
-        raw_steps.pop() if raw_steps else None,
+    step = batch_training_step(
+        {extra_info_step(info) for info in infos} - {None},
+        n,
         framework="verl",
-        n_samples=n,
+        batch="one verl batch",
         name=_STEP_NAME,
         how_to_fix=HOW_TO_FIX,
-    ).step
+    )
     config = resolve_config(kwargs.get("config"))
     breakdowns = score_pairs(solution_strs, references, step=step, config=config)
     return _results(breakdowns, references, kwargs.get("missing"))

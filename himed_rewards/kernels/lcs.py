@@ -103,6 +103,19 @@ def _reset(seq, start, stop, local_of):
 
 
 @kernel
+def _step_dense(v, words, masks, row):
+    """One bit-parallel step (Hyyro) for a token whose match mask is ``masks[row]``."""
+    carry = _ZERO
+    for w in range(words):
+        vw = v[w]
+        u = vw & masks[row, w]
+        s1 = vw + u
+        s2 = s1 + carry
+        carry = _ONE if (s1 < vw or s2 < s1) else _ZERO
+        v[w] = s2 | (vw & ~u)
+
+
+@kernel
 def _step_sparse(v, words, positions, p0, p1):
     """One bit-parallel step for a token given by its sorted positions.
 
@@ -144,14 +157,7 @@ def _stream_dense(masks, m, other, start, stop, local_of, v):
         row = local_of[token]
         if row < 0:
             continue  # U = 0 leaves V unchanged
-        carry = _ZERO
-        for w in range(words):
-            vw = v[w]
-            u = vw & masks[row, w]
-            s1 = vw + u
-            s2 = s1 + carry
-            carry = _ONE if (s1 < vw or s2 < s1) else _ZERO
-            v[w] = s2 | (vw & ~u)
+        _step_dense(v, words, masks, row)
     return _zeros(v, m)
 
 
@@ -176,14 +182,7 @@ def _stream_mixed(pattern, m, other, start, stop, local_of, v):
         if dense < 0:
             _step_sparse(v, words, positions, first[row], first[row + 1])
             continue
-        carry = _ZERO
-        for w in range(words):
-            vw = v[w]
-            u = vw & masks[dense, w]
-            s1 = vw + u
-            s2 = s1 + carry
-            carry = _ONE if (s1 < vw or s2 < s1) else _ZERO
-            v[w] = s2 | (vw & ~u)
+        _step_dense(v, words, masks, dense)
     return _zeros(v, m)
 
 
