@@ -63,6 +63,7 @@ __all__ = [
     "LEVEL_KEYS",
     "level_means",
     "batch_training_step",
+    "SEMANTIC_KEYS",
 ]
 
 CONFIG_ENV = "HIMED_REWARDS_CONFIG"
@@ -71,7 +72,8 @@ MISSING_ENV = "HIMED_REWARDS_MISSING"
 MISSING_POLICIES: tuple[str, ...] = ("impute", "raise")
 
 _log = logging.getLogger("himed_rewards.integrations")
-_SEMANTIC_KEYS = ("semantic", "semantic_accuracy", "semantic_relevance", "semantic_completeness")
+# The semantic level and its three axes, as RewardBreakdown names them.
+SEMANTIC_KEYS = ("semantic", "semantic_accuracy", "semantic_relevance", "semantic_completeness")
 
 
 class MissingRewardError(RuntimeError):
@@ -416,7 +418,7 @@ def resolve_rewards(
         if not donors:
             donors, how = ok, "call_mean"
         if donors:
-            for key in _SEMANTIC_KEYS:
+            for key in SEMANTIC_KEYS:
                 values = [getattr(breakdowns[j], key) for j in donors]
                 if all(v is not None for v in values):
                     components[key] = sum(values) / len(values)

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from himed_rewards.integrations._common import (
+    SEMANTIC_KEYS,
     ResolvedReward,
     numeric_components,
     require_text,
@@ -136,9 +137,6 @@ HOW_TO_FIX = (
     "rollout.n_samples_per_prompt / vllm.num_engines> to every Ray worker (ray job submit "
     "--runtime-env-json '{\"env_vars\": {...}}')."
 )
-
-_SEMANTIC_AXES = ("semantic", "semantic_accuracy", "semantic_relevance", "semantic_completeness")
-
 
 class _ScoredMates:
     """Semantic verdicts this process already scored, per (step, label): the group mates a
@@ -243,7 +241,7 @@ def _impute_from_scored_mates(
     from the same-label samples this process scored earlier at this step."""
     for b, reference in zip(breakdowns, references, strict=True):
         if b.total is not None and b.semantic is not None:
-            axes = {k: float(getattr(b, k)) for k in _SEMANTIC_AXES if getattr(b, k) is not None}
+            axes = {k: float(getattr(b, k)) for k in SEMANTIC_KEYS if getattr(b, k) is not None}
             _mates.add((step, reference), axes)
     out = list(resolved)
     for i, (b, item) in enumerate(zip(breakdowns, resolved, strict=True)):

@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from himed_rewards.integrations._common import (
-    _SEMANTIC_KEYS,
+    SEMANTIC_KEYS,
     batch_training_step,
     extra_info_step,
     require_mapping,
@@ -78,7 +78,7 @@ def _results(
             # (AgentLoopWorker._postprocess): every sample must carry the same keys. This
             # sample has no verdict and alpha2 = 0, so its semantic columns weigh nothing;
             # they read 0 and the row is flagged semantic_imputed = 1.
-            row.update({key: 0.0 for key in _SEMANTIC_KEYS if key not in row})
+            row.update({key: 0.0 for key in SEMANTIC_KEYS if key not in row})
         rows.append(row)
     return rows
 
