@@ -145,6 +145,13 @@ HAND_MENTIONS: dict[str, tuple[list[str], bool]] = {
     "hyperexpanded": ([OTHER], False),
     "osteophyte": ([OTHER], False),
     "lymphadenopathy": ([OTHER], False),
+    # Paraphrases radiologists use for the same observations (RadJudge "paraphrase
+    # robustness"; each checked against the IU X-ray reports for false hits).
+    "fluid collection": (["pleural_effusion"], False),  # "pleural fluid collection"
+    "fluid collections": (["pleural_effusion"], False),
+    "collapse": (["atelectasis"], False),  # "lung base collapse", "lobar collapse"
+    "shadowing": (["lung_opacity"], False),  # "airspace shadowing" (British usage)
+    "fluid overload": (["edema"], False),
 }
 
 # Judge-only concepts ("x:<name>"), hand-built: abnormalities outside the 21 findings that
@@ -182,6 +189,9 @@ JUDGE_CONCEPTS: dict[str, dict[str, bool]] = {
     "x:low_lung_volume": {"low lung volume": False, "hypoinflation": False,
                           "hypoinflated": False},
     "x:scarring": {"scarring": False},
+    # A lucency is a sign, not a diagnosis: at the apex the judge reads it as a possible
+    # pneumothorax (clinical/judge.py, _SIGNS); elsewhere (bone, subphrenic) a minor finding.
+    "x:lucency": {"lucency": False, "lucencies": False},
 }  # fmt: skip
 # Incidental, chronic findings: the judge still compares them, but a report that has only
 # these (and says the rest is normal) is a normal study for the judge's no_finding, as a
@@ -275,6 +285,9 @@ HAND_UNMENTIONS: dict[str, list[str]] = {
     "tuberculous infection": [OTHER],
     "tuberculosis infection": [OTHER],
     "cystic fibrosis": [OTHER],  # a genetic disease, not (pulmonary) fibrosis
+    # A collapsed vertebra is a fracture, not atelectasis.
+    "vertebral collapse": ["fracture"],
+    "vertebral body collapse": ["fracture"],
 }
 
 # CheXpert phrases whose finding differs in the NIH definition used here. CheXpert counts

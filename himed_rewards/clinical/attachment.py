@@ -118,7 +118,9 @@ def gather_attributes(ctx: TextContext, mentions: list[Mention]) -> list[tuple[M
             continue
         if kind == "dominant":  # "effusions, left greater than right": crosses the comma
             index = bisect_left(starts, k) - 1
-            if index >= 0 and sentence[mentions[index][0]] == sentence[k]:
+            if index < 0 or sentence[mentions[index][0]] != sentence[k]:
+                index += 1  # "Bibasilar, left greater than right atelectasis": the next one
+            if index < len(mentions) and sentence[mentions[index][0]] == sentence[k]:
                 gathered.setdefault(index, []).append((kind, value))
             continue
         index = _nearest(starts, mentions, clause, k)

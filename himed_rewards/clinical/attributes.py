@@ -156,12 +156,21 @@ def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
 
 
 def _sites(hits: list[tuple[str, str | float]]) -> set[tuple[str, str]]:
-    """``(side, zone)`` pairs of one mention ("" = unstated zone); none without a side."""
-    sides = {v for k, v in hits if k == "side"}
-    if "both" in sides:
-        sides = {"left", "right"}
-    zones = {v for k, v in hits if k == "zone"} or {""}
-    return {(side, zone) for side in sides for zone in zones}  # type: ignore[misc]
+    """``(side, zone)`` pairs of one mention ("" = unstated zone); none without a side.
+
+    ``hits`` are in text order: each side takes the zones between it and the next side
+    ("right upper lobe and both lower lobes": right-upper, left-lower, right-lower), and a
+    side with none takes the zones named before the first side ("upper lobes bilaterally").
+    """
+    leading: list[str] = []
+    groups: list[tuple[set[str], list[str]]] = []
+    for kind, value in hits:
+        if kind == "side":
+            groups.append(({"left", "right"} if value == "both" else {value}, []))
+        elif kind == "zone":
+            (groups[-1][1] if groups else leading).append(value)  # type: ignore[arg-type]
+    return {(side, zone) for sides, zones in groups
+            for side in sides for zone in (zones or leading or [""])}
 
 
 def _add(slot: dict, kind: str, value: str | float) -> None:
@@ -171,8 +180,9 @@ def _add(slot: dict, kind: str, value: str | float) -> None:
         slot["severity"].append(float(value))  # type: ignore[arg-type]
     elif kind == "size":
         slot["size"] = max(slot["size"], float(value))
-    elif kind == "dominant":
-        slot["dominant"] = value
+    elif kind == "dominant":  # two different predominant sides in one report: "mixed"
+        held = slot["dominant"]
+        slot["dominant"] = value if not held or held == value else "mixed"
     elif kind == "position" and slot["position"] != "malpositioned":
         slot["position"] = value  # a malposition anywhere wins over "in place"
 

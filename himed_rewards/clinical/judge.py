@@ -28,15 +28,24 @@ at 0. An attribute only the candidate states costs nothing here.
   helps nor hurts (a pertinent negative is never worse than silence), and each further
   error lowers the score (errors are graded, not all tied at 0). A candidate with no
   statements gets 1.0 if the reference has none either, else 0.0.
-* **relevance** = Dice overlap of the findings each report *asserts* (negations excluded,
-  so a negation-flipped copy is off topic), each set closed under CheXpert's hierarchy
-  (pneumonia implies lung opacity), times ``1 / (1 + 0.25 * extra filler sentences)``:
-  sentences without clinical content or repeating an earlier one, beyond the reference's
-  own count. Both silent: 1.0; exactly one silent: 0.0.
+* **relevance** = weighted Dice overlap of what the two reports address: the findings each
+  *asserts* (weight 1; a negation-flipped copy is off topic), each set closed under
+  CheXpert's hierarchy (pneumonia implies lung opacity), plus the reference's negations
+  (weight 0.25 each) that the candidate also negates or covers with a normal-study
+  statement ("no acute cardiopulmonary abnormality"); a candidate's negation the reference
+  does not make is neutral. Times ``1 / (1 + 0.25 * extra filler sentences)``: sentences
+  without clinical content or repeating an earlier one, beyond the reference's own count.
+  Both silent: 1.0; exactly one silent: 0.0.
 * **completeness** = weighted mean agreement over the reference's positive and uncertain
   findings of what the candidate says about each (0 when silent), less 0.1 per attribute
-  the reference states and the candidate omits (0.5 for a device malposition). A normal
-  reference also has ``no_finding`` to recall; nothing to recall gives 1.0.
+  the reference states and the candidate omits (0.5 for a device malposition), plus the
+  reference's negations at weight 0.1 each (recalled when the candidate negates them or
+  calls the study normal). A normal reference also has ``no_finding`` to recall; nothing
+  to recall gives 1.0.
+
+Before judging, interchangeable terms are merged (``pneumonia`` is judged as
+``consolidation``, vascular congestion as ``edema``, as CheXpert files it) and an apical
+lucency is read as a possible pneumothorax (:func:`canonical_states`).
 
 Weights (clinical significance, hand-set): pneumothorax, pneumomediastinum and
 pneumoperitoneum 3; pneumonia, consolidation, edema, mass and aortic aneurysm 2; pleural
@@ -48,6 +57,7 @@ effusion, fracture and enlarged cardiomediastinum 1.5; minor judge-only concepts
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from collections.abc import Mapping, Sequence
 
 from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
@@ -55,7 +65,7 @@ from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.judge.verdict import SemanticVerdict
 
-__all__ = ["OfflineClinicalJudge", "judge_labels", "judge_states"]
+__all__ = ["OfflineClinicalJudge", "canonical_states", "judge_labels", "judge_states"]
 
 _AGREEMENT = {
     ("positive", "positive"): 1.0, ("positive", "uncertain"): 0.5,
@@ -77,6 +87,19 @@ _WEIGHTS = {
     "x:metastasis": 2.0, "x:pericardial_effusion": 1.5,
 }  # fmt: skip
 _MALPOSITION_WEIGHT = 4.0
+# A reference's negation ("no pneumothorax") counts this much (a positive finding counts 1 or
+# more): in relevance (does the candidate address it?) and completeness (does it recall it?). A
+# candidate's own negation the reference does not address stays neutral (a pertinent
+# negative is never worse than silence), and a candidate that calls the study normal
+# ("no acute cardiopulmonary abnormality") addresses every negation it does not contradict.
+_NEGATION_RELEVANCE = 0.25
+_NEGATION_COMPLETENESS = 0.1
+# Interchangeable terms, judged as one finding (RadJudge "clinical practicality"): CheXpert
+# itself files vascular congestion under Edema, and a consolidation in the clinical setting of
+# pneumonia is reported either way.
+_SAME_AS = {"pneumonia": "consolidation", "x:congestion": "edema"}
+_UNZONED_SITE = 0.75  # a site matched by side only (see _site_overlap)
+_POLARITY_RANK = {"negative": 0, "uncertain": 1, "positive": 2}
 # CheXpert's hierarchy: a child finding implies its parent ("pneumonia" is a lung opacity).
 _CHILDREN = {
     "lung_opacity": ("edema", "consolidation", "pneumonia", "lung_lesion", "atelectasis",
@@ -127,6 +150,37 @@ def _state(states: Mapping[str, FindingState], finding: str) -> FindingState | N
     return FindingState("uncertain") if "uncertain" in children else None
 
 
+def canonical_states(states: Mapping[str, FindingState]) -> Mapping[str, FindingState]:
+    """One report's states with interchangeable terms merged and signs read as findings.
+
+    ``pneumonia`` is judged as ``consolidation`` and ``x:congestion`` as ``edema``
+    (:data:`_SAME_AS`; the most assertive polarity wins when a report states both); an
+    apical ``x:lucency`` (the sign of a pneumothorax) is an uncertain ``pneumothorax`` unless
+    the report states one.
+
+    Examples:
+        >>> from himed_rewards.clinical.attributes import describe_report as d
+        >>> sorted(canonical_states(d("Left lower pneumonia.")))
+        ['consolidation']
+        >>> canonical_states(d("Lucency at the right apex."))["pneumothorax"].polarity
+        'uncertain'
+    """
+    lucency = states.get("x:lucency")
+    sign = lucency is not None and "upper" in lucency.zones and "pneumothorax" not in states
+    if not sign and not any(f in states for f in _SAME_AS):
+        return states  # the common case: nothing to rewrite
+    out: dict[str, FindingState] = {}
+    for f, state in states.items():
+        if f == "x:lucency" and sign:
+            f, state = "pneumothorax", replace(state, polarity="uncertain") \
+                if state.polarity == "positive" else state
+        f = _SAME_AS.get(f, f)
+        held = out.get(f)
+        if held is None or _POLARITY_RANK[state.polarity] > _POLARITY_RANK[held.polarity]:
+            out[f] = state
+    return out
+
+
 def _attribute_penalty(c: FindingState, r: FindingState) -> float:
     penalty = 0.0
     if c.sides and r.sides and (c.sides != r.sides or c.sites != r.sites):
@@ -147,11 +201,26 @@ def _attribute_penalty(c: FindingState, r: FindingState) -> float:
 
 
 def _site_overlap(c: FindingState, r: FindingState) -> float:
-    """Jaccard overlap of the lateral sites; zones count only where both always give one."""
+    """Soft Jaccard overlap of the lateral sites ``(side, zone)``.
+
+    A site counts 1 when the other report has it, 0.75 when the other report only has its
+    side with no zone on one of the two (a zone is often given in one sentence and not in
+    another), else 0. Before, any zone-less site made the judge compare sides alone, so
+    "right upper lobe" turned into "left upper lobe" went unseen whenever another sentence
+    said "bilateral".
+    """
     mine, theirs = c.sites or {(s, "") for s in c.sides}, r.sites or {(s, "") for s in r.sides}
-    if any(z == "" for _, z in mine) or any(z == "" for _, z in theirs):
-        mine, theirs = {(s, "") for s, _ in mine}, {(s, "") for s, _ in theirs}
-    return len(mine & theirs) / len(mine | theirs)
+    return (_site_credit(mine, theirs) + _site_credit(theirs, mine)) / (len(mine) + len(theirs))
+
+
+def _site_credit(sites: frozenset | set, other: frozenset | set) -> float:
+    credit = 0.0
+    for site in sites:
+        if site in other:
+            credit += 1.0
+        elif any(side == site[0] and (zone == "" or site[1] == "") for side, zone in other):
+            credit += _UNZONED_SITE
+    return credit
 
 
 def _agreement(c: FindingState, r: FindingState) -> float:
@@ -172,6 +241,17 @@ def _omission_penalty(c: FindingState, r: FindingState) -> float:
     if r.position == "malpositioned" and not c.position:
         penalty += 0.5
     return penalty
+
+
+def _negation_addressed(finding: str, candidate: Mapping[str, FindingState],
+                        normal: bool) -> float:
+    """How far the candidate recalls the reference's negation of ``finding``: 1 when it
+    negates it too (or calls the study normal and says nothing about it), 0.5 when it
+    hedges, 0 when it asserts it or is silent."""
+    c = candidate.get(finding)
+    if c is None:
+        return 1.0 if normal else 0.0
+    return _AGREEMENT[(c.polarity, "negative")]
 
 
 def _asserted_set(states: Mapping[str, FindingState]) -> set[str]:
@@ -201,6 +281,7 @@ def judge_states(
         >>> [round(x, 3) for x in judge_states(d("Small left pleural effusion."), ref)]
         [0.509, 1.0, 0.4]
     """
+    candidate, reference = canonical_states(candidate), canonical_states(reference)
     return _judge(candidate, reference, candidate_filler, reference_filler,
                   _asserted_set(candidate), _asserted_set(reference))
 
@@ -236,8 +317,14 @@ def _judge(
         accuracy = (credit + _PRIOR) / (total + _PRIOR)
     else:
         accuracy = 0.0 if reference else 1.0
-    if mine or theirs:
-        relevance = 2.0 * len(mine & theirs) / (len(mine) + len(theirs))
+    negations = [f for f, r in reference.items() if r.polarity == "negative"]
+    normal = "no_finding" in candidate
+    addressed = sum(map(_negation_addressed, negations, (candidate,) * len(negations),
+                        (normal,) * len(negations))) if negations else 0  # fmt: skip
+    if mine or theirs or negations:
+        shared = len(mine & theirs) + _NEGATION_RELEVANCE * addressed
+        sizes = len(mine) + len(theirs) + _NEGATION_RELEVANCE * (addressed + len(negations))
+        relevance = 2.0 * shared / sizes if sizes else 0.0
     else:
         relevance = 1.0 if bool(candidate) == bool(reference) else 0.0
     extra = max(0, candidate_filler - reference_filler)
@@ -246,7 +333,7 @@ def _judge(
                if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
     if "no_finding" in reference:  # a normal study (perhaps with incidental findings)
         targets.append("no_finding")
-    if targets:
+    if targets or negations:
         recalled = weights = 0.0
         for f in targets:
             r = reference[f]
@@ -255,6 +342,9 @@ def _judge(
             weights += w
             if c is not None:
                 recalled += w * max(0.0, _agreement(c, r) - _omission_penalty(c, r))
+        for f in negations:
+            weights += _NEGATION_COMPLETENESS
+            recalled += _NEGATION_COMPLETENESS * _negation_addressed(f, candidate, normal)
         completeness = recalled / weights
     else:
         completeness = 1.0
@@ -268,10 +358,12 @@ def judge_labels(
 
     Examples:
         >>> ref = {"cardiomegaly": "positive", "pleural_effusion": "negative"}
-        >>> judge_labels({"cardiomegaly": "positive", "pneumothorax": "negative"}, ref)
+        >>> judge_labels({"cardiomegaly": "positive", "pleural_effusion": "negative"}, ref)
         (1.0, 1.0, 1.0)
+        >>> [round(x, 3) for x in judge_labels({"cardiomegaly": "positive"}, ref)]
+        [1.0, 0.941, 0.909]
         >>> [round(x, 3) for x in judge_labels({"no_finding": "positive"}, ref)]
-        [0.333, 0.0, 0.0]
+        [0.333, 0.143, 0.091]
         >>> judge_labels({}, {})
         (1.0, 1.0, 1.0)
     """
@@ -299,10 +391,14 @@ class OfflineClinicalJudge:
 
     Examples:
         >>> judge = OfflineClinicalJudge()
-        >>> [v] = judge.score_batch(["Mild cardiomegaly. No effusion."],
+        >>> [v] = judge.score_batch(["Mild cardiomegaly. No effusion or pneumothorax."],
         ...                         ["Cardiomegaly. No pleural effusion or pneumothorax."])
         >>> (v.accuracy, v.relevance, v.completeness, v.source)
         (1.0, 1.0, 1.0, 'clinical')
+        >>> [v] = judge.score_batch(["Mild cardiomegaly."],
+        ...                         ["Cardiomegaly. No pleural effusion or pneumothorax."])
+        >>> (v.accuracy, round(v.relevance, 3), round(v.completeness, 3))
+        (1.0, 0.889, 0.833)
     """
 
     name = "clinical"
@@ -336,8 +432,10 @@ class OfflineClinicalJudge:
         distinct = list(dict.fromkeys(
             t for pair in zip(candidates, references, strict=True) for t in pair))
         described = describe_many(distinct)
-        memo = {text: (states, filler, _asserted_set(states))
-                for text, (states, filler) in zip(distinct, described, strict=True)}
+        memo = {}
+        for text, (states, filler) in zip(distinct, described, strict=True):
+            states = canonical_states(states)
+            memo[text] = (states, filler, _asserted_set(states))
         verdicts = []
         for cand, ref in zip(candidates, references, strict=True):
             (c_states, c_filler, c_set), (r_states, r_filler, r_set) = memo[cand], memo[ref]

@@ -57,9 +57,11 @@ def test_pertinent_negative_is_never_worse_than_silence() -> None:
 @settings(max_examples=200, deadline=None)
 @given(LABELS, LABELS, st.sampled_from(FINDINGS[1:]))
 def test_adding_a_correct_negation_never_lowers_any_axis(cand, ref, finding) -> None:
-    states = {f: FindingState(p) for f, p in ref.items()}
-    implied = judge_module._state(states, finding)  # "nodule" implies a lung opacity
-    if (implied is not None and implied.polarity != "negative") or finding in cand:
+    states = judge_module.canonical_states({f: FindingState(p) for f, p in ref.items()})
+    same = judge_module._SAME_AS.get(finding, finding)  # "pneumonia" is judged as consolidation
+    implied = judge_module._state(states, same)  # "nodule" implies a lung opacity
+    if (implied is not None and implied.polarity != "negative") or finding in cand \
+            or same in judge_module.canonical_states({f: FindingState(p) for f, p in cand.items()}):
         return
     before = judge_labels(cand, ref)
     after = judge_labels({**cand, finding: "negative"}, ref)
@@ -178,10 +180,16 @@ def test_score_batch_on_text() -> None:
     assert all(isinstance(v, SemanticVerdict) and v.ok and v.source == "clinical" for v in verdicts)
     same, flipped, partial, empty = verdicts
     assert same.total == 3.0
-    # cardiomegaly contradicted and "normal" contradicted; the effusion negation is neutral.
-    assert flipped.completeness == 0.0 and flipped.relevance == 0.0
+    # cardiomegaly contradicted and "normal" contradicted. Its negations are neutral in
+    # accuracy, but they address the reference's two negations (the effusion explicitly, the
+    # pneumothorax through "normal"): weight 0.25 each in relevance, 0.1 in completeness.
+    # Asserted sets: {no_finding} against {cardiomegaly, enlarged_cardiomediastinum}.
+    assert flipped.relevance == pytest.approx(2 * (0.25 * 2) / (1 + 2 + 0.25 * 4))
+    assert flipped.completeness == pytest.approx(0.1 * 2 / 1.2)
     assert flipped.accuracy == pytest.approx(0.5 / 2.5)
-    assert partial.accuracy == 1.0 and partial.completeness == 1.0
+    # the cardiomegaly recalled, neither negation: only their small weight is missed
+    assert partial.accuracy == 1.0 and partial.completeness == pytest.approx(1.0 / 1.2)
+    assert partial.relevance == pytest.approx(2 * 2 / (2 + 2 + 0.25 * 2))
     assert (empty.accuracy, empty.relevance, empty.completeness) == (0.0, 0.0, 0.0)
 
 
