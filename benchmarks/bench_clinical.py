@@ -67,6 +67,45 @@ def bench_judge(passes: int) -> float:
     return len(preds) / best
 
 
+def kendall_tau_b(x: list[float], y: list[float]) -> float:
+    """Kendall's tau-b (ties in either variable handled), O(n^2): fine for 590 pairs."""
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            dx, dy = x[i] - x[j], y[i] - y[j]
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                ties_x += 1
+            elif dy == 0:
+                ties_y += 1
+            elif (dx > 0) == (dy > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    denominator = ((concordant + discordant + ties_x) * (concordant + discordant + ties_y)) ** 0.5
+    return (concordant - discordant) / denominator
+
+
+def print_surface_agreement(judge: OfflineClinicalJudge) -> None:
+    """Kendall tau of the judge's total against the per-pair scores CXR-Report-Metric gives
+    the 590 MoERad pairs. SembScore and RadCliQ are model/surface metrics, not radiologist
+    ratings: a secondary check (a judge that ignores wording differences between two normal
+    reports disagrees with them on purpose)."""
+    folder = FIXTURES / "iu_xray"
+    with open(folder / "report_scores.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with open(folder / "gts.csv", encoding="utf-8") as f:
+        refs = {r["study_id"]: r["report"] for r in csv.DictReader(f)}
+    with open(folder / "preds.csv", encoding="utf-8") as f:
+        ids = [r["study_id"] for r in csv.DictReader(f)]
+    totals = [v.total for v in judge.score_batch([r["report"] for r in rows],
+                                                 [refs[i] for i in ids])]
+    for column, sign in (("semb_score", 1.0), ("RadCliQ-v1", -1.0), ("bleu_score", 1.0)):
+        tau = kendall_tau_b(totals, [sign * float(r[column]) for r in rows])
+        print(f"| Kendall tau-b vs {column} (590 MoERad pairs) | {len(rows)} | {tau:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=5)
@@ -111,6 +150,7 @@ def main() -> None:
             triples = build_corruptions(subset, kind, label_report)
             print(f"| {kind} corruptions ({name}) | {len(triples)} | "
                   f"{ordering_accuracy(triples, totals):.3f} |")
+    print_surface_agreement(judge)
     cases = json.loads((FIXTURES / "radjudge/radjudge_cases.json").read_text(encoding="utf-8"))
     results = run_radjudge(cases, lambda c, g: totals([c], [g])[0])
     failed = ", ".join(r.case for r in results if not r.passed)

@@ -57,8 +57,8 @@ effusion, fracture and enlarged cardiomediastinum 1.5; minor judge-only concepts
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
 from himed_rewards.clinical.labeler import PATHOLOGIES
