@@ -20,7 +20,8 @@ disagree on (sides: 0.75 times one minus the Jaccard overlap of the (side, zone)
 so left vs right 0.75 and bilateral vs one side 0.375; the predominant side of a
 bilateral finding 0.3; zone 0.3, severity 0.3 per
 step, size ``min(0.75, |ln(c / r)|)``, interval change 0.4, device position 1), floored
-at 0. An attribute only the candidate states costs nothing here.
+at 0. An attribute only the candidate states costs nothing here, except an interval change
+(0.2: a comparison with a prior study the reference does not make).
 
 * **accuracy** = weighted precision of the candidate's claims, smoothed:
   ``(sum w*agreement + 0.5) / (sum w + 0.5)`` over its assertions (positive, uncertain,
@@ -98,6 +99,9 @@ _NEGATION_COMPLETENESS = 0.1
 # itself files vascular congestion under Edema, and a consolidation in the clinical setting of
 # pneumonia is reported either way.
 _SAME_AS = {"pneumonia": "consolidation", "x:congestion": "edema"}
+# Interval change the candidate states and the reference does not (a comparison with a prior
+# study it cannot know): GREEN's and ReXVal's error category (e).
+_UNSUPPORTED_CHANGE = 0.2
 _UNZONED_SITE = 0.75  # a site matched by side only (see _site_overlap)
 _POLARITY_RANK = {"negative": 0, "uncertain": 1, "positive": 2}
 # CheXpert's hierarchy: a child finding implies its parent ("pneumonia" is a lung opacity).
@@ -195,6 +199,8 @@ def _attribute_penalty(c: FindingState, r: FindingState) -> float:
         penalty += min(0.75, abs(math.log(c.size_mm / r.size_mm)))
     if c.change and r.change and not c.change & r.change:
         penalty += 0.4
+    elif c.change and not r.change:
+        penalty += _UNSUPPORTED_CHANGE  # "stable effusion": a comparison the reference lacks
     if c.position and r.position and c.position != r.position:
         penalty += 1.0
     return penalty
@@ -309,7 +315,7 @@ def _judge(
                 w = _weight(f, c, r)
             else:
                 w = _WEIGHTS.get(f, 1.0)
-            if id(c) in _BARE or id(r) in _BARE:
+            if id(c) in _BARE or (id(r) in _BARE and not c.change):
                 credit += w * _AGREEMENT[(c.polarity, r.polarity)]
             else:
                 credit += w * _agreement(c, r)

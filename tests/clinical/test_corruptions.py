@@ -52,6 +52,12 @@ def test_held_out_split_is_a_fixed_fifth() -> None:
         load_iu_gold(REPORTS, GOLD, split="test")
 
 
+@pytest.mark.parametrize("kind", ["laterality", "severity"])
+def test_held_out_corruptions_are_ordered_too(kind: str) -> None:
+    held = load_iu_gold(REPORTS, GOLD, split="held_out")
+    assert ordering_accuracy(build_corruptions(held, kind, label_report), _judge_totals) >= 0.95
+
+
 def test_labeler_micro_f1_on_the_held_out_split(gold_pairs) -> None:
     held = load_iu_gold(REPORTS, GOLD, split="held_out")
     scores = score_labels(held, label_report)

@@ -251,3 +251,64 @@ WORDS = st.sampled_from([
 def test_random_reports_always_give_valid_verdicts(cand: list[str], ref: list[str]) -> None:
     [verdict] = OfflineClinicalJudge().score_batch([" ".join(cand)], [" ".join(ref)])
     assert verdict.ok and 0.0 <= verdict.total <= 3.0  # SemanticVerdict checks finiteness
+
+
+def test_interchangeable_terms_score_the_same() -> None:
+    assert total("Left lower pneumonia.", "Left lower consolidation.") == 3.0
+    assert total("Early pulmonary edema.", "Pulmonary vascular congestion.") == 3.0
+    # but a negated pneumonia contradicts a consolidation
+    assert total("No pneumonia.", "Left lower consolidation.") < 1.0
+
+
+def test_apical_lucency_is_a_possible_pneumothorax_and_bone_lucency_is_not() -> None:
+    ref = "Right apical pneumothorax."
+    clear, lucency, named = (total(c, ref) for c in (
+        "Lungs are clear.", "Lucency at the right apex.", "Small pneumothorax at the right apex."))
+    assert named > lucency > clear
+    states = judge_module.canonical_states(
+        describe_report("Lucency in the right humeral head."))
+    assert "pneumothorax" not in states
+
+
+def test_paraphrased_effusion_and_collapse() -> None:
+    ref = "Moderate bilateral pleural effusions with basilar atelectasis. Mild cardiomegaly."
+    paraphrase = ("The heart is mildly enlarged. There are moderate-sized fluid collections in "
+                  "both pleural spaces with associated lung base collapse.")
+    assert total(paraphrase, ref) == pytest.approx(total(ref, ref))
+    assert "atelectasis" not in describe_report("Vertebral body collapse at T8.")
+
+
+def test_a_swapped_site_is_seen_beside_a_bilateral_mention() -> None:
+    ref = ("Increased opacity in the right upper lobe. Opacity in the left midlung. "
+           "Scattered bilateral opacities.")
+    swapped = ref.replace("right upper", "left upper")
+    reordered = " ".join(reversed(ref.split(". "))).replace("..", ".")
+    assert total(swapped, ref) < total(reordered, ref)
+
+
+def test_each_side_takes_the_zones_that_follow_it() -> None:
+    state = describe_report("Consolidation in the right upper lobe and both lower lobes.")
+    assert state["consolidation"].sites == frozenset(
+        {("right", "upper"), ("left", "lower"), ("right", "lower")})
+
+
+def test_two_predominant_sides_are_mixed() -> None:
+    state = describe_report("Bibasilar, left greater than right atelectasis. "
+                            "Mild bibasilar, right greater than left atelectasis.")
+    assert state["atelectasis"].dominant == "mixed"
+
+
+def test_an_unsupported_interval_change_costs() -> None:
+    ref = "Small left pleural effusion."
+    assert total("Stable small left pleural effusion.", ref) < total(ref, ref)
+    # a change both state and agree on costs nothing
+    assert total("Stable small left pleural effusion.", "Unchanged small left effusion.") == 3.0
+
+
+def test_reference_negations_count_a_little_and_normal_covers_them() -> None:
+    ref = "Cardiomegaly. No pleural effusion or pneumothorax."
+    silent, negating = total("Cardiomegaly.", ref), total(
+        "Cardiomegaly. No pleural effusion or pneumothorax.", ref)
+    assert negating == 3.0 and 2.5 < silent < negating
+    normal_ref = "Lungs are clear. No effusion or pneumothorax."
+    assert total("No acute cardiopulmonary abnormality.", normal_ref) == 3.0
