@@ -1,0 +1,189 @@
+"""ParallelScorer with real worker processes: the same breakdowns as score_batch, bit for bit,
+and recovery from workers that are killed, stopped or crash. Two workers, small batches."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from himed_rewards import RewardConfig, score_batch
+from himed_rewards.rewards.parallel import ParallelScorer, WorkerError, split_points
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from parallel_scorers import (  # noqa: E402 - the folder is on sys.path just above
+    POISON,
+    CrashingScorer,
+    OverlapScorer,
+    RaisingScorer,
+)
+
+
+@pytest.fixture(autouse=True)
+def _workers_find_test_scorers(monkeypatch):
+    # Workers start with this process's environment: let them import parallel_scorers too.
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", f"{HERE}{os.pathsep}{path}" if path else str(HERE))
+
+
+def grpo_batch(iu_pairs, n_refs: int = 12, group: int = 8, offset: int = 0):
+    """``n_refs`` real references, each with ``group`` completions from real predictions."""
+    hyps, refs = iu_pairs
+    completions, references = [], []
+    for i in range(n_refs):
+        for j in range(group):
+            h = hyps[(offset + i * group + j) % len(hyps)]
+            think = "<think>compare</think>" if j % 3 else ""
+            completions.append(f"{think}<finding>{h}</finding><impression>{h[:40]}</impression>"
+                               if j % 4 else h)  # some without the format
+            references.append(refs[offset + i])
+    return completions, references
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    with ParallelScorer(workers=2, min_pairs=8) as s:
+        yield s
+
+
+def test_default_reward_is_bit_identical_to_score_batch_at_every_step(scorer, iu_pairs):
+    assert scorer.workers == 2 and len(scorer.pids) == 1
+    for step, offset in ((0, 0), (4_000, 100), (20_000, 300)):
+        completions, references = grpo_batch(iu_pairs, offset=offset)
+        got = scorer.score_batch(completions, references, step=step)
+        want = score_batch(completions, references, step=step)
+        assert got == want  # every float compared with ==: bit-identical
+        assert got[0].alpha1 == max(1 - step / 10_000, 0.1)
+
+
+@pytest.mark.parametrize("config", [RewardConfig(semantic=None),
+                                    RewardConfig.from_preset("hardened")],
+                         ids=["low-level", "hardened"])
+def test_other_configs_are_bit_identical(config, iu_pairs):
+    completions, references = grpo_batch(iu_pairs, n_refs=6, offset=50)
+    with ParallelScorer(workers=2, config=config, min_pairs=8) as s:
+        got = asyncio.run(s.ascore_batch(completions, references, step=7_000))
+        assert got == s.score_batch(completions, references, step=7_000)
+    assert got == score_batch(completions, references, step=7_000, config=config)
+
+
+def test_a_non_clinical_judge_runs_once_in_the_calling_process(iu_pairs):
+    judge = OverlapScorer()
+    config = RewardConfig(semantic=judge)
+    completions, references = grpo_batch(iu_pairs, n_refs=6, offset=20)
+    with ParallelScorer(workers=2, config=config, min_pairs=8) as s:
+        got = s.score_batch(completions, references, step=2_500)
+        assert got == asyncio.run(s.ascore_batch(completions, references, step=2_500))
+    assert judge.pids == {os.getpid()}
+    assert got == score_batch(completions, references, step=2_500, config=config)
+    assert got[0].alpha2 == 0.25 and got[0].semantic is not None
+
+
+def test_small_batches_are_scored_in_the_calling_process(scorer, iu_pairs):
+    completions, references = grpo_batch(iu_pairs, n_refs=1, group=4)
+    [pid] = scorer.pids
+    os.kill(pid, signal.SIGSTOP)  # a stopped worker would stall any batch sent to it
+    try:
+        start = time.monotonic()
+        assert scorer.score_batch(completions, references) == score_batch(completions, references)
+        assert time.monotonic() - start < 5
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert scorer.pids == [pid]
+
+
+def test_a_worker_killed_between_calls_is_replaced(scorer, iu_pairs):
+    [pid] = scorer.pids
+    os.kill(pid, signal.SIGKILL)
+    scorer._workers[0].proc.wait(10)  # dead before the call starts
+    completions, references = grpo_batch(iu_pairs, offset=200)
+    assert scorer.score_batch(completions, references) == score_batch(completions, references)
+    assert scorer.pids != [pid]
+
+
+def test_a_worker_that_stops_answering_is_killed_and_its_chunk_rerun(iu_pairs):
+    completions, references = grpo_batch(iu_pairs, offset=400)
+    with ParallelScorer(workers=2, min_pairs=8, timeout_s=1.0) as s:
+        [pid] = s.pids
+        os.kill(pid, signal.SIGSTOP)
+        start = time.monotonic()
+        got = s.score_batch(completions, references, step=9)
+        assert time.monotonic() - start < 60  # 1 s timeout, then a fresh worker's start
+        [new] = s.pids
+    assert new != pid
+    assert got == score_batch(completions, references, step=9)
+
+
+def test_a_chunk_that_crashes_every_worker_raises_instead_of_hanging(iu_pairs):
+    completions, references = grpo_batch(iu_pairs, n_refs=4, offset=10)
+    references[-1] = POISON + references[-1]  # in the last chunk, which a worker scores
+    config = RewardConfig(semantic=CrashingScorer())
+    with ParallelScorer(workers=2, config=config, min_pairs=8, retries=1,
+                        semantic_in_workers=True) as s:
+        with pytest.raises(WorkerError, match=r"pairs 16\.\.31 failed in 2 worker processes"):
+            s.score_batch(completions, references)
+        clean = references[:-1] + [references[-2]]
+        assert s.score_batch(completions, clean) == score_batch(completions, clean, config=config)
+
+
+def test_an_error_in_a_worker_is_raised_in_the_caller(iu_pairs):
+    completions, references = grpo_batch(iu_pairs, n_refs=4, offset=30)
+    references[-1] = POISON
+    config = RewardConfig(semantic=RaisingScorer())
+    with ParallelScorer(workers=2, config=config, min_pairs=8,
+                        semantic_in_workers=True) as s:
+        with pytest.raises(ValueError, match="refused a POISON reference"):
+            s.score_batch(completions, references)
+        references[-1] = references[-2]
+        assert s.score_batch(completions, references) == score_batch(
+            completions, references, config=config)
+
+
+def test_bad_input_raises_what_score_batch_raises(scorer):
+    with pytest.raises(TypeError, match="completions must be a sequence of str"):
+        scorer.score_batch("abc", ["x"])
+    with pytest.raises(ValueError, match="same length"):
+        scorer.score_batch(["a"] * 9, ["b"] * 8)
+    with pytest.raises(TypeError, match=r"references\[3\] must be str"):
+        scorer.score_batch(["a"] * 9, ["b"] * 3 + [None] + ["b"] * 5)
+    with pytest.raises(ValueError, match="step must be a non-negative int"):
+        scorer.score_batch(["a"] * 9, ["b"] * 9, step=-1)
+    for kwargs, error in (({"workers": 0}, ValueError), ({"workers": 1.5}, TypeError),
+                          ({"timeout_s": 0}, ValueError), ({"min_pairs": True}, TypeError),
+                          ({"config": {"semantic": None}}, TypeError)):
+        with pytest.raises(error, match=next(iter(kwargs))):
+            ParallelScorer(**kwargs)
+
+
+def test_close_stops_the_workers_and_the_scorer(iu_pairs):
+    s = ParallelScorer(workers=2, min_pairs=8)
+    [worker] = s._workers
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(s)
+    s.close()
+    s.close()
+    assert worker.proc.returncode is not None
+    with pytest.raises(RuntimeError, match="closed"):
+        s.score_batch(*grpo_batch(iu_pairs, n_refs=2))
+
+
+@given(st.lists(st.integers(1, 20), min_size=1, max_size=30), st.integers(1, 8))
+def test_split_points_cover_the_batch_in_balanced_contiguous_chunks(groups, parts):
+    references = [str(g) for g, size in enumerate(groups) for _ in range(size)]
+    bounds = split_points(references, parts)
+    n = len(references)
+    assert bounds[0] == 0 and bounds[-1] == n and len(bounds) - 1 <= parts
+    assert all(a < b for a, b in zip(bounds, bounds[1:], strict=False))
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        assert b - a <= n / parts + max(1.0, n / parts / 4) * 2 + 1
+        if max(groups) <= n / parts / 4 and b < n:  # small groups: never cut inside one
+            assert references[b] != references[b - 1]
