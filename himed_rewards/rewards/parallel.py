@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import NamedTuple
 
 from himed_rewards.judge.verdict import SemanticVerdict
 from himed_rewards.rewards import compose
@@ -55,7 +56,7 @@ from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.format import parse_completion
 from himed_rewards.rewards.schedule import check_step
 
-__all__ = ["MIN_PAIRS", "ParallelScorer", "WorkerError", "split_points"]
+__all__ = ["MIN_PAIRS", "CallStats", "ParallelScorer", "WorkerError", "split_points"]
 
 #: Default ``min_pairs``: smaller batches are scored in the calling process. Measured with
 #: ``benchmarks/bench_parallel.py`` on fresh GRPO batches (2 cores): two processes beat one
@@ -72,6 +73,30 @@ _MAX_START_FAILURES = 3  # workers failing to start this often in a row: the set
 
 class WorkerError(RuntimeError):
     """A chunk failed in every worker it was given to, or workers cannot start."""
+
+
+class CallStats(NamedTuple):
+    """Where the wall time of a batch sent to the workers went, in seconds (for logs and for
+    Amdahl's law: ``overhead_s`` is the share that more workers do not shrink).
+
+    Examples:
+        >>> stats = CallStats(pairs=512, chunks=(256, 256), wall_s=0.012, own_s=0.010,
+        ...                   idle_s=0.001, replaced=0)
+        >>> round(stats.overhead_s, 6)
+        0.001
+    """
+
+    pairs: int
+    chunks: tuple[int, ...]  #: pairs per chunk, the caller's own first
+    wall_s: float  #: the whole call
+    own_s: float  #: the calling process scoring its own chunk(s)
+    idle_s: float  #: the calling process waiting for the workers' answers
+    replaced: int  #: workers killed (dead or too slow) and replaced during the call
+
+    @property
+    def overhead_s(self) -> float:
+        """Splitting, sending, receiving and joining: the serial work parallelism adds."""
+        return self.wall_s - self.own_s - self.idle_s
 
 
 def split_points(references: Sequence[str], parts: int) -> list[int]:
@@ -259,6 +284,8 @@ class ParallelScorer:
         self._judge_pool: ThreadPoolExecutor | None = None
         self._start_failures = 0
         self._closed = False
+        #: :class:`CallStats` of the last batch sent to the workers (None before the first).
+        self.last_stats: CallStats | None = None
         self._finalizer = weakref.finalize(self, _shutdown, self._workers)
         try:
             for _ in range(workers - 1):
@@ -395,9 +422,11 @@ class _Call:
         self.errors: dict[int, BaseException] = {}
         self.attempts = [0] * len(self.chunks)
         self.pending: deque[int] = deque()
+        self.idle_s, self.replaced = 0.0, 0
 
     def run(self) -> list[RewardBreakdown]:
         owner = self.owner
+        start = time.perf_counter()
         for worker in owner._workers:  # one that died between calls is replaced now
             if worker.state == _IDLE and worker.proc.poll() is not None:
                 self.fail(worker, worker.why_gone())
@@ -406,16 +435,22 @@ class _Call:
         # The caller scores the first chunk, and any chunk no worker was ready for.
         mine = [0, *self.pending]
         self.pending.clear()
+        own_start = time.perf_counter()
         for i in mine:
             a, b = self.chunks[i]
             self.results[i] = compose.score_batch(self.completions[a:b], self.references[a:b],
                                                   step=self.step, config=owner._worker_config)
+        own_s = time.perf_counter() - own_start
         while any(r is None for i, r in enumerate(self.results) if i not in self.errors):
             self.assign()
             self.wait_once()
         if self.errors:
             raise self.errors[min(self.errors)]
-        return [b for chunk in self.results for b in chunk]  # type: ignore[union-attr]
+        out = [b for chunk in self.results for b in chunk]  # type: ignore[union-attr]
+        owner.last_stats = CallStats(len(out), tuple(b - a for a, b in self.chunks),
+                                     time.perf_counter() - start, own_s, self.idle_s,
+                                     self.replaced)
+        return out
 
     def assign(self) -> None:
         for worker in self.owner._workers:
@@ -442,7 +477,9 @@ class _Call:
         if not live:
             return
         timeout = max(0.0, min(w.deadline for w in live) - time.monotonic())
+        idle_start = time.perf_counter()
         ready = wait([w.conn for w in live], timeout)
+        self.idle_s += time.perf_counter() - idle_start
         for worker in live:
             if worker.conn in ready:
                 self.receive(worker)
@@ -476,6 +513,7 @@ class _Call:
         owner = self.owner
         pid, task, starting = worker.proc.pid, worker.task, worker.state == _STARTING
         worker.kill()
+        self.replaced += 1
         owner._start_failures = owner._start_failures + 1 if starting else 0
         if owner._start_failures >= _MAX_START_FAILURES:
             raise WorkerError(f"{_MAX_START_FAILURES} worker processes in a row failed to "

@@ -63,6 +63,9 @@ def test_default_reward_is_bit_identical_to_score_batch_at_every_step(scorer, iu
         want = score_batch(completions, references, step=step)
         assert got == want  # every float compared with ==: bit-identical
         assert got[0].alpha1 == max(1 - step / 10_000, 0.1)
+        stats = scorer.last_stats
+        assert stats.pairs == 96 and stats.chunks == (48, 48) and stats.replaced == 0
+        assert 0 < stats.own_s < stats.wall_s and stats.overhead_s > 0
 
 
 @pytest.mark.parametrize("config", [RewardConfig(semantic=None),
@@ -118,6 +121,7 @@ def test_a_worker_that_stops_answering_is_killed_and_its_chunk_rerun(iu_pairs):
         start = time.monotonic()
         got = s.score_batch(completions, references, step=9)
         assert time.monotonic() - start < 60  # 1 s timeout, then a fresh worker's start
+        assert s.last_stats.replaced == 1 and s.last_stats.idle_s >= 1.0
         [new] = s.pids
     assert new != pid
     assert got == score_batch(completions, references, step=9)
