@@ -8,7 +8,8 @@ framing):
 
 * parent -> worker: ``("init", config)`` once, then ``("score", call_id, completions,
   references, step)`` per chunk, ``("stop",)`` to exit;
-* worker -> parent: ``("ready", pid, seconds)`` once warm, ``("ok", call_id, breakdowns)`` or
+* worker -> parent: ``("ready", pid, seconds)`` once warm, ``("ok", call_id, pickled
+  breakdowns, cpu_seconds)`` (the chunk's CPU time here, receiving and pickling included) or
   ``("error", call_id, exception)`` per chunk.
 
 The worker exits when the parent closes its end (the parent died or shut down), so it never
@@ -18,6 +19,7 @@ outlives it.
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import sys
 import time
@@ -34,8 +36,6 @@ _WARM_REFERENCE = "Small left pleural effusion. No pneumothorax."
 
 def _portable(error: BaseException) -> BaseException:
     """``error`` itself when it survives pickling, else a RuntimeError with its text."""
-    import pickle
-
     try:
         pickle.loads(pickle.dumps(error))
         return error
@@ -54,6 +54,7 @@ def serve(conn: Connection) -> None:
     score_batch([_WARM_COMPLETION], [_WARM_REFERENCE], config=config)
     conn.send(("ready", os.getpid(), time.perf_counter() - start))
     while True:
+        cpu = time.process_time()  # waiting in recv costs none: the delta is this chunk's
         message = conn.recv()
         if message[0] == "stop":
             return
@@ -63,7 +64,8 @@ def serve(conn: Connection) -> None:
         except Exception as error:  # noqa: BLE001 - handed to the caller, who raises it
             conn.send(("error", call_id, _portable(error)))
         else:
-            conn.send(("ok", call_id, result))
+            payload = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+            conn.send(("ok", call_id, payload, time.process_time() - cpu))
 
 
 def main(argv: list[str]) -> int:

@@ -76,14 +76,17 @@ class WorkerError(RuntimeError):
 
 
 class CallStats(NamedTuple):
-    """Where the wall time of a batch sent to the workers went, in seconds (for logs and for
-    Amdahl's law: ``overhead_s`` is the share that more workers do not shrink).
+    """Where a batch sent to the workers spent its time, in seconds: wall-clock time of the
+    call, and CPU time of the calling thread and of each worker, which other jobs on the
+    machine do not inflate. ``overhead_cpu_s`` (splitting, sending, receiving, joining) is
+    the share that more workers do not shrink (Amdahl's serial share).
 
     Examples:
-        >>> stats = CallStats(pairs=512, chunks=(256, 256), wall_s=0.012, own_s=0.010,
-        ...                   idle_s=0.001, replaced=0)
-        >>> round(stats.overhead_s, 6)
-        0.001
+        >>> stats = CallStats(pairs=512, chunks=(256, 256), wall_s=0.014, own_s=0.010,
+        ...                   idle_s=0.002, replaced=0, cpu_s=0.011, own_cpu_s=0.010,
+        ...                   worker_cpu_s=(0.0105,))
+        >>> round(stats.overhead_cpu_s, 6), round(stats.free_cores_s, 6)
+        (0.001, 0.0115)
     """
 
     pairs: int
@@ -92,11 +95,20 @@ class CallStats(NamedTuple):
     own_s: float  #: the calling process scoring its own chunk(s)
     idle_s: float  #: the calling process waiting for the workers' answers
     replaced: int  #: workers killed (dead or too slow) and replaced during the call
+    cpu_s: float  #: CPU time of the calling thread over the whole call
+    own_cpu_s: float  #: of which scoring its own chunk(s)
+    worker_cpu_s: tuple[float, ...]  #: each answered chunk's CPU time in its worker
 
     @property
-    def overhead_s(self) -> float:
-        """Splitting, sending, receiving and joining: the serial work parallelism adds."""
-        return self.wall_s - self.own_s - self.idle_s
+    def overhead_cpu_s(self) -> float:
+        """The caller's CPU time beyond its own chunk: the serial work parallelism adds."""
+        return self.cpu_s - self.own_cpu_s
+
+    @property
+    def free_cores_s(self) -> float:
+        """The call's wall time when every process has a core to itself: the serial work
+        plus the slowest chunk (from CPU times, so other jobs on the machine do not count)."""
+        return self.overhead_cpu_s + max(self.own_cpu_s, *self.worker_cpu_s)
 
 
 def split_points(references: Sequence[str], parts: int) -> list[int]:
@@ -423,10 +435,11 @@ class _Call:
         self.attempts = [0] * len(self.chunks)
         self.pending: deque[int] = deque()
         self.idle_s, self.replaced = 0.0, 0
+        self.worker_cpu: dict[int, float] = {}
 
     def run(self) -> list[RewardBreakdown]:
         owner = self.owner
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         for worker in owner._workers:  # one that died between calls is replaced now
             if worker.state == _IDLE and worker.proc.poll() is not None:
                 self.fail(worker, worker.why_gone())
@@ -435,21 +448,22 @@ class _Call:
         # The caller scores the first chunk, and any chunk no worker was ready for.
         mine = [0, *self.pending]
         self.pending.clear()
-        own_start = time.perf_counter()
+        own_start, own_cpu_start = time.perf_counter(), time.thread_time()
         for i in mine:
             a, b = self.chunks[i]
             self.results[i] = compose.score_batch(self.completions[a:b], self.references[a:b],
                                                   step=self.step, config=owner._worker_config)
-        own_s = time.perf_counter() - own_start
+        own_s, own_cpu_s = time.perf_counter() - own_start, time.thread_time() - own_cpu_start
         while any(r is None for i, r in enumerate(self.results) if i not in self.errors):
             self.assign()
             self.wait_once()
         if self.errors:
             raise self.errors[min(self.errors)]
         out = [b for chunk in self.results for b in chunk]  # type: ignore[union-attr]
-        owner.last_stats = CallStats(len(out), tuple(b - a for a, b in self.chunks),
-                                     time.perf_counter() - start, own_s, self.idle_s,
-                                     self.replaced)
+        owner.last_stats = CallStats(
+            len(out), tuple(b - a for a, b in self.chunks), time.perf_counter() - start, own_s,
+            self.idle_s, self.replaced, time.thread_time() - cpu_start, own_cpu_s,
+            tuple(self.worker_cpu.values()) or (0.0,))
         return out
 
     def assign(self) -> None:
@@ -504,7 +518,8 @@ class _Call:
         if task is None or task[0] != self.id:
             return  # the answer to a call that was given up (it raised or was interrupted)
         if message[0] == "ok":
-            self.results[task[1]] = message[2]
+            self.results[task[1]] = pickle.loads(message[2])
+            self.worker_cpu[task[1]] = message[3]
         else:
             self.errors[task[1]] = message[2]
 

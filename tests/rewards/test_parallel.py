@@ -65,7 +65,9 @@ def test_default_reward_is_bit_identical_to_score_batch_at_every_step(scorer, iu
         assert got[0].alpha1 == max(1 - step / 10_000, 0.1)
         stats = scorer.last_stats
         assert stats.pairs == 96 and stats.chunks == (48, 48) and stats.replaced == 0
-        assert 0 < stats.own_s < stats.wall_s and stats.overhead_s > 0
+        assert 0 < stats.own_s < stats.wall_s and 0 < stats.own_cpu_s < stats.cpu_s
+        assert len(stats.worker_cpu_s) == 1 and stats.worker_cpu_s[0] > 0
+        assert stats.overhead_cpu_s > 0 and stats.free_cores_s < stats.cpu_s + stats.worker_cpu_s[0]
 
 
 @pytest.mark.parametrize("config", [RewardConfig(semantic=None),
