@@ -6,7 +6,11 @@ another through the scorer, in alternating order, so that load from other jobs h
 alike. Prints the speed-up for the low-level reward (semantic off) and the default reward
 (offline clinical judge), the batch size from which the workers pay (the default of
 ``min_pairs``), and the serial share of a parallel call (splitting, sending, receiving,
-joining: ``CallStats.overhead_s``) with what Amdahl's law makes of it for more cores.
+joining: ``CallStats.overhead_cpu_s``) with what Amdahl's law makes of it for more cores.
+
+A shared machine runs other jobs on the "free" core, so besides the wall clock every row gives
+the time on free cores from CPU times (``CallStats.free_cores_s``: the caller's serial work
+plus the slowest chunk, each process's own CPU time), which other jobs do not inflate.
 
     python benchmarks/bench_parallel.py [--steps 20] [--workers 2]
 """
@@ -18,6 +22,7 @@ import gc
 import os
 import statistics
 import time
+from functools import partial
 
 from _common import FreshText
 
@@ -29,31 +34,55 @@ SIZES = (16, 32, 64, 128, 256, 512, 1024)
 GROUP = 16
 
 
-def wall(func, *args) -> float:
+def timed(func, *args) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this thread) of ``func(*args)``."""
     gc.collect()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     func(*args)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.thread_time() - cpu
+
+
+class Runs:
+    """Serial and parallel timings of one measurement."""
+
+    def __init__(self) -> None:
+        self.serial_wall, self.serial_cpu, self.parallel_wall, self.stats = [], [], [], []
+
+    def row(self) -> dict[str, float]:
+        m = statistics.median
+        s = {"serial_wall": m(self.serial_wall), "serial_cpu": m(self.serial_cpu),
+             "parallel_wall": m(self.parallel_wall),
+             "free": m(x.free_cores_s for x in self.stats),
+             "overhead": m(x.overhead_cpu_s for x in self.stats),
+             "own": m(x.own_cpu_s for x in self.stats),
+             "worker": m(max(x.worker_cpu_s) for x in self.stats)}
+        s["wall_speedup"] = s["serial_wall"] / s["parallel_wall"]
+        s["free_speedup"] = s["serial_cpu"] / s["free"]
+        return s
 
 
 def compare(scorer: ParallelScorer, config: RewardConfig, fresh: FreshText, n: int,
-            steps: int) -> tuple[list[float], list[float], list]:
-    """Serial and parallel seconds per batch of ``n`` pairs, and the scorer's CallStats."""
-    serial, parallel, stats = [], [], []
+            steps: int) -> Runs:
+    """``steps`` fresh batches of ``n`` pairs (GRPO groups of 16) each way, alternating."""
+    runs = Runs()
+    n_refs, group = max(n // GROUP, 1), min(n, GROUP)
     for step in range(steps + 2):
-        a, b = fresh.grpo_batch(max(n // GROUP, 1), min(n, GROUP)), \
-            fresh.grpo_batch(max(n // GROUP, 1), min(n, GROUP))
-        runs = [("serial", a), ("parallel", b)] if step % 2 else [("parallel", a), ("serial", b)]
-        for side, batch in runs:
+        a, b = fresh.grpo_batch(n_refs, group), fresh.grpo_batch(n_refs, group)
+        order = [("serial", a), ("parallel", b)] if step % 2 else [("parallel", a), ("serial", b)]
+        for side, (c, r) in order:
             if side == "serial":
-                t = wall(lambda c, r: score_batch(c, r, step=step, config=config), *batch)
+                w, cpu = timed(partial(score_batch, step=step, config=config), c, r)
             else:
-                t = wall(lambda c, r: scorer.score_batch(c, r, step=step), *batch)
-            if step >= 2:  # two batches bring every process's vocabulary to a steady state
-                (serial if side == "serial" else parallel).append(t)
-                if side == "parallel":
-                    stats.append(scorer.last_stats)
-    return serial, parallel, stats
+                w, cpu = timed(partial(scorer.score_batch, step=step), c, r)
+            if step < 2:
+                continue  # two batches bring every process's vocabulary to a steady state
+            if side == "serial":
+                runs.serial_wall.append(w)
+                runs.serial_cpu.append(cpu)
+            else:
+                runs.parallel_wall.append(w)
+                runs.stats.append(scorer.last_stats)
+    return runs
 
 
 def main() -> None:
@@ -61,42 +90,46 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed batches per measurement")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores, "
-          f"{args.workers} processes\n")
+    k = args.workers
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+          f"{k} processes\n")
     amdahl = {}
     for name, config in CONFIGS.items():
         fresh = FreshText(seed=21)
-        with ParallelScorer(args.workers, config, min_pairs=1) as scorer:
-            serial, parallel, stats = compare(scorer, config, fresh, 512, args.steps)
-            t1, tn = statistics.median(serial), statistics.median(parallel)
-            overhead = statistics.median(s.overhead_s for s in stats)
-            own = statistics.median(s.own_s for s in stats)
-            amdahl[name] = (t1, overhead)
-            print(f"{name}, fresh GRPO batches of 512 (32 x 16), median of {args.steps}: "
-                  f"1 process {t1 * 1e3:.1f} ms, {args.workers} processes {tn * 1e3:.1f} ms, "
-                  f"speed-up {t1 / tn:.2f}x (ratio of sums {sum(serial) / sum(parallel):.2f}x); "
-                  f"caller's own chunk {own * 1e3:.1f} ms, overhead {overhead * 1e3:.2f} ms")
-            print("\n| pairs | 1 process (ms) | parallel (ms) | speed-up |\n|---:|---:|---:|---:|")
+        with ParallelScorer(k, config, min_pairs=1) as scorer:
+            r = compare(scorer, config, fresh, 512, args.steps).row()
+            amdahl[name] = r
+            print(f"{name}, fresh GRPO batches of 512 (32 x 16), medians of {args.steps}: "
+                  f"1 process {r['serial_cpu'] * 1e3:.2f} ms CPU; {k} processes: caller's "
+                  f"chunk {r['own'] * 1e3:.2f} ms, slowest worker chunk {r['worker'] * 1e3:.2f} "
+                  f"ms, serial overhead {r['overhead'] * 1e3:.2f} ms -> {r['free'] * 1e3:.2f} ms "
+                  f"on free cores, {r['free_speedup']:.2f}x; wall clock on this machine "
+                  f"{r['serial_wall'] * 1e3:.2f} -> {r['parallel_wall'] * 1e3:.2f} ms "
+                  f"({r['wall_speedup']:.2f}x)")
+            print("\n| pairs | 1 process, CPU ms | {k} processes on free cores, ms | speed-up "
+                  "| wall 1 process, ms | wall {k} processes, ms | wall speed-up |"
+                  .replace("{k}", str(k)))
+            print("|---:|---:|---:|---:|---:|---:|---:|")
             pays = None
             for n in SIZES:
-                s1, sn, _ = compare(scorer, config, fresh, n, max(args.steps // 2, 6))
-                m1, mn = statistics.median(s1), statistics.median(sn)
-                if m1 > mn and pays is None:
+                r = compare(scorer, config, fresh, n, max(args.steps // 2, 6)).row()
+                if r["free_speedup"] <= 1:
+                    pays = None  # it pays from a size on only if it pays for every larger one
+                elif pays is None:
                     pays = n
-                elif m1 <= mn:
-                    pays = None  # pays only if it keeps paying for every larger size
-                print(f"| {n} | {m1 * 1e3:.2f} | {mn * 1e3:.2f} | {m1 / mn:.2f}x |")
-            print(f"\n{name}: the workers pay from {pays} pairs\n")
-    print("Amdahl (serial share s = overhead / one-process time; overhead grows with the "
-          "share of the batch shipped to workers, (N-1)/N):\n")
-    print("| reward | s at N=2 | N=2 | N=4 | N=8 | N=16 | limit |\n|---|---:|---:|---:|---:|---:|---:|")
-    for name, (t1, overhead) in amdahl.items():
-        cells = []
-        for n in (2, 4, 8, 16):
-            o = overhead * 2 * (n - 1) / n
-            cells.append(f"{t1 / (o + t1 / n):.1f}x")
-        print(f"| {name} | {overhead / t1:.3f} | {' | '.join(cells)} | "
-              f"{t1 / (2 * overhead):.0f}x |")
+                print(f"| {n} | {r['serial_cpu'] * 1e3:.2f} | {r['free'] * 1e3:.2f} | "
+                      f"{r['free_speedup']:.2f}x | {r['serial_wall'] * 1e3:.2f} | "
+                      f"{r['parallel_wall'] * 1e3:.2f} | {r['wall_speedup']:.2f}x |")
+            print(f"\n{name}: {k} processes pay (on free cores) from {pays} pairs\n")
+    print("Amdahl, batches of 512: serial share s = overhead / one-process time; the overhead "
+          "grows with the part of the batch shipped to workers, (N-1)/N, and each worker's "
+          "chunk costs what the measured one did per pair:\n")
+    print("| reward | s | N=2 | N=4 | N=8 | N=16 | limit |\n|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in amdahl.items():
+        t1, o = r["serial_cpu"], r["overhead"] * k / (k - 1)  # o: shipping the whole batch
+        per_chunk = max(r["own"], r["worker"]) * k  # the chunk time, scaled to the batch
+        cells = [f"{t1 / (o * (n - 1) / n + per_chunk / n):.1f}x" for n in (2, 4, 8, 16)]
+        print(f"| {name} | {r['overhead'] / t1:.3f} | {' | '.join(cells)} | {t1 / o:.0f}x |")
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 
 
