@@ -191,8 +191,10 @@ def _worker_environment() -> dict[str, str]:
     return env
 
 
-def _shutdown(workers: list[_Worker], timeout_s: float = 5.0) -> None:
+def _shutdown(workers: list[_Worker], owner_pid: int, timeout_s: float = 5.0) -> None:
     """Stop every worker: ``stop`` to the idle ones, then close, wait, kill what is left."""
+    if os.getpid() != owner_pid:
+        return  # a forked copy of the owner: the sockets and the workers are not its own
     for worker in workers:
         if worker.state == _IDLE:
             with contextlib.suppress(OSError):
@@ -298,7 +300,8 @@ class ParallelScorer:
         self._closed = False
         #: :class:`CallStats` of the last batch sent to the workers (None before the first).
         self.last_stats: CallStats | None = None
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers)
+        self._pid = os.getpid()
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._pid)
         try:
             for _ in range(workers - 1):
                 self._workers.append(_Worker(self._worker_config, self.start_timeout_s))
@@ -333,7 +336,7 @@ class ParallelScorer:
             -1.0
         """
         step, completions, references = self._check(completions, references, step)
-        if len(completions) < self.min_pairs or not self._workers:
+        if self._serial(completions):
             return compose.score_batch(completions, references, step=step, config=self.config)
         if not self._judge_here:
             return self._locked_low_level(completions, references, step)
@@ -359,7 +362,7 @@ class ParallelScorer:
             -1.0
         """
         step, completions, references = self._check(completions, references, step)
-        if len(completions) < self.min_pairs or not self._workers:
+        if self._serial(completions):
             return await compose.ascore_batch(completions, references, step=step,
                                               config=self.config)
         low_level = asyncio.to_thread(self._locked_low_level, completions, references, step)
@@ -379,7 +382,7 @@ class ParallelScorer:
         self._closed = True
         with self._lock:
             if self._finalizer.detach() is not None:
-                _shutdown(self._workers, timeout_s)
+                _shutdown(self._workers, self._pid, timeout_s)
         if self._judge_pool is not None:
             self._judge_pool.shutdown(wait=False)
 
@@ -405,6 +408,12 @@ class ParallelScorer:
         if self._closed:
             raise RuntimeError("this ParallelScorer is closed")
         return step, completions, references
+
+    def _serial(self, completions: list[str]) -> bool:
+        # A forked copy of the owner (a data loader, say) shares its sockets: it must not use
+        # them, so it scores in its own process.
+        return (len(completions) < self.min_pairs or not self._workers
+                or os.getpid() != self._pid)
 
     def _locked_low_level(self, completions: list[str], references: list[str],
                           step: int) -> list[RewardBreakdown]:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -193,3 +194,49 @@ def test_split_points_cover_the_batch_in_balanced_contiguous_chunks(groups, part
         assert b - a <= n / parts + max(1.0, n / parts / 4) * 2 + 1
         if max(groups) <= n / parts / 4 and b < n:  # small groups: never cut inside one
             assert references[b] != references[b - 1]
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    code = ("from himed_rewards import ParallelScorer\n"
+            "s = ParallelScorer(workers=2)\n"
+            "print(s.pids[0], flush=True)\n"
+            "import time; time.sleep(600)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env=env)
+    try:
+        worker = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)  # no atexit, no finalizer: only the socket closes
+        parent.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _alive(worker):
+            time.sleep(0.05)
+        assert not _alive(worker)
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:  # a zombie waits for init: count it dead
+            return handle.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_forked_copy_scores_in_its_own_process_and_leaves_the_workers_alone(scorer, iu_pairs):
+    completions, references = grpo_batch(iu_pairs, n_refs=2, offset=60)
+    want = score_batch(completions, references)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked copy
+        ok = scorer.score_batch(completions, references) == want
+        scorer.close()  # must not stop the owner's workers
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(child, 0)
+    assert scorer.score_batch(completions, references) == want
+    assert scorer.last_stats.replaced == 0 and scorer.last_stats.pairs == len(completions)
