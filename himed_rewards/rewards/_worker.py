@@ -8,8 +8,8 @@ framing):
 
 * parent -> worker: ``("init", config)`` once, then ``("score", call_id, completions,
   references, step)`` per chunk, ``("stop",)`` to exit;
-* worker -> parent: ``("ready", pid, seconds)`` once warm, ``("ok", call_id, pickled
-  breakdowns, cpu_seconds)`` (the chunk's CPU time here, receiving and pickling included) or
+* worker -> parent: ``("ready", pid, seconds)`` once warm, ``("ok", call_id, the pickled
+  columns of the breakdowns, cpu_seconds)`` (the chunk's CPU time here, receiving and pickling included) or
   ``("error", call_id, exception)`` per chunk.
 
 The worker exits when the parent closes its end (the parent died or shut down), so it never
@@ -64,7 +64,8 @@ def serve(conn: Connection) -> None:
         except Exception as error:  # noqa: BLE001 - handed to the caller, who raises it
             conn.send(("error", call_id, _portable(error)))
         else:
-            payload = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+            # by columns: 3-4x cheaper to pickle than named tuples (no __reduce__ per row)
+            payload = pickle.dumps(list(zip(*result, strict=True)), pickle.HIGHEST_PROTOCOL)
             conn.send(("ok", call_id, payload, time.process_time() - cpu))
 
 

@@ -45,6 +45,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import NamedTuple
@@ -527,7 +528,9 @@ class _Call:
         if task is None or task[0] != self.id:
             return  # the answer to a call that was given up (it raised or was interrupted)
         if message[0] == "ok":
-            self.results[task[1]] = pickle.loads(message[2])
+            columns = pickle.loads(message[2])  # RewardBreakdown fields, built back in C below
+            self.results[task[1]] = list(map(tuple.__new__, repeat(RewardBreakdown),
+                                             zip(*columns, strict=True)))
             self.worker_cpu[task[1]] = message[3]
         else:
             self.errors[task[1]] = message[2]
