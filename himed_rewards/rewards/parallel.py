@@ -274,6 +274,8 @@ class ParallelScorer:
                 raise TypeError(f"{name} must be a number, got {type(value).__name__}")
             if not value > 0 or value == float("inf"):
                 raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        if workers > 1 and os.name != "posix":  # the workers' sockets are passed as descriptors
+            raise ValueError(f"workers > 1 needs a POSIX system (Linux, macOS), not {os.name}")
         if semantic_in_workers is not None and not isinstance(semantic_in_workers, bool):
             raise TypeError("semantic_in_workers must be a bool or None, "
                             f"got {type(semantic_in_workers).__name__}")
