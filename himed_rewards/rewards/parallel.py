@@ -15,7 +15,8 @@ calling process while the workers score the others, and returns the same
   loads the kernels (from the numba cache) and the judge's tables once, at start.
 * Batches under ``min_pairs`` are scored in the calling process: below that size the
   round trip costs more than the second core saves (:data:`MIN_PAIRS` is measured in
-  ``benchmarks/bench_parallel.py``).
+  ``benchmarks/bench_parallel.py``); no chunk is smaller than ``min_pairs / 2``, so a
+  mid-sized batch uses fewer processes than there are.
 * The offline clinical judge runs in the workers with the rest. Any other semantic scorer
   (an :class:`~himed_rewards.judge.LLMJudge`: I/O bound, with its own concurrency and
   connections) runs once for the whole batch in the calling process, on a helper thread,
@@ -237,7 +238,8 @@ class ParallelScorer:
             are started); None uses every core this process may run on.
         config: the reward configuration; None uses the defaults. It must pickle (it is
             sent to the workers once).
-        min_pairs: batches with fewer pairs are scored in the calling process.
+        min_pairs: batches with fewer pairs are scored in the calling process, and no chunk
+            has fewer than ``min_pairs // 2`` pairs.
         timeout_s: seconds a worker may take for one chunk before it is killed and replaced.
         start_timeout_s: seconds a worker may take to start and warm up.
         retries: times a failed chunk is given to another worker before :class:`WorkerError`.
@@ -440,7 +442,10 @@ class _Call:
         self.owner, self.step = owner, step
         self.completions, self.references = completions, references
         self.id = next(owner._calls)
-        bounds = split_points(references, owner.workers) if references else [0]
+        # No chunk under min_pairs / 2: each score_batch call has a fixed cost (about 0.8 ms,
+        # docs/benchmarks.md) that a tiny chunk would not win back.
+        parts = min(owner.workers, len(references) // max(owner.min_pairs // 2, 1))
+        bounds = split_points(references, max(parts, 1)) if references else [0]
         self.chunks = list(itertools.pairwise(bounds))
         self.results: list[list[RewardBreakdown] | None] = [None] * len(self.chunks)
         self.errors: dict[int, BaseException] = {}

@@ -94,6 +94,16 @@ def test_a_non_clinical_judge_runs_once_in_the_calling_process(iu_pairs):
     assert got[0].alpha2 == 0.25 and got[0].semantic is not None
 
 
+def test_no_chunk_is_smaller_than_half_min_pairs(iu_pairs):
+    completions, references = grpo_batch(iu_pairs, n_refs=3, group=8)  # 24 pairs
+    with ParallelScorer(workers=3, min_pairs=16) as s:  # chunks of 8 or more: 3 of 8
+        assert s.score_batch(completions, references) == score_batch(completions, references)
+        assert s.last_stats.chunks == (8, 8, 8)
+        completions, references = completions[:20], references[:20]  # 2 chunks, cut between groups
+        assert s.score_batch(completions, references) == score_batch(completions, references)
+        assert s.last_stats.chunks == (8, 12) and len(s.last_stats.worker_cpu_s) == 1
+
+
 def test_small_batches_are_scored_in_the_calling_process(scorer, iu_pairs):
     completions, references = grpo_batch(iu_pairs, n_refs=1, group=4)
     [pid] = scorer.pids
