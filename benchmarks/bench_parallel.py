@@ -85,6 +85,21 @@ def compare(scorer: ParallelScorer, config: RewardConfig, fresh: FreshText, n: i
     return runs
 
 
+def amdahl_model(r: dict[str, float], sweep: dict[int, float], k: int):
+    """(f, p, q, r, serial share): fixed and per-pair cost of one call (least squares over the
+    sweep), the caller's cost per pair shipped, the worker's extra cost per pair."""
+    sizes = list(sweep)
+    mean_n = statistics.fmean(sizes)
+    mean_t = statistics.fmean(sweep.values())
+    p = (sum((n - mean_n) * (t - mean_t) for n, t in sweep.items())
+         / sum((n - mean_n) ** 2 for n in sizes))
+    f = max(mean_t - p * mean_n, 0.0)
+    shipped = 512 * (k - 1) / k
+    q = r["overhead"] / shipped
+    extra = max(r["worker"] - (f + p * 512 / k), 0.0) / (512 / k)
+    return f, p, q, extra, r["overhead"] / r["serial_cpu"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="timed batches per measurement")
@@ -93,12 +108,11 @@ def main() -> None:
     k = args.workers
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
           f"{k} processes\n")
-    amdahl = {}
+    model = {}
     for name, config in CONFIGS.items():
         fresh = FreshText(seed=21)
         with ParallelScorer(k, config, min_pairs=1) as scorer:
             r = compare(scorer, config, fresh, 512, args.steps).row()
-            amdahl[name] = r
             print(f"{name}, fresh GRPO batches of 512 (32 x 16), medians of {args.steps}: "
                   f"1 process {r['serial_cpu'] * 1e3:.2f} ms CPU; {k} processes: caller's "
                   f"chunk {r['own'] * 1e3:.2f} ms, slowest worker chunk {r['worker'] * 1e3:.2f} "
@@ -110,26 +124,32 @@ def main() -> None:
                   "| wall 1 process, ms | wall {k} processes, ms | wall speed-up |"
                   .replace("{k}", str(k)))
             print("|---:|---:|---:|---:|---:|---:|---:|")
-            pays = None
+            pays, sweep = None, {}
             for n in SIZES:
-                r = compare(scorer, config, fresh, n, max(args.steps // 2, 6)).row()
-                if r["free_speedup"] <= 1:
+                row = compare(scorer, config, fresh, n, max(args.steps // 2, 6)).row()
+                sweep[n] = row["serial_cpu"]
+                if row["free_speedup"] <= 1:
                     pays = None  # it pays from a size on only if it pays for every larger one
                 elif pays is None:
                     pays = n
-                print(f"| {n} | {r['serial_cpu'] * 1e3:.2f} | {r['free'] * 1e3:.2f} | "
-                      f"{r['free_speedup']:.2f}x | {r['serial_wall'] * 1e3:.2f} | "
-                      f"{r['parallel_wall'] * 1e3:.2f} | {r['wall_speedup']:.2f}x |")
+                print(f"| {n} | {row['serial_cpu'] * 1e3:.2f} | {row['free'] * 1e3:.2f} | "
+                      f"{row['free_speedup']:.2f}x | {row['serial_wall'] * 1e3:.2f} | "
+                      f"{row['parallel_wall'] * 1e3:.2f} | {row['wall_speedup']:.2f}x |")
             print(f"\n{name}: {k} processes pay (on free cores) from {pays} pairs\n")
-    print("Amdahl, batches of 512: serial share s = overhead / one-process time; the overhead "
-          "grows with the part of the batch shipped to workers, (N-1)/N, and each worker's "
-          "chunk costs what the measured one did per pair:\n")
-    print("| reward | s | N=2 | N=4 | N=8 | N=16 | limit |\n|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in amdahl.items():
-        t1, o = r["serial_cpu"], r["overhead"] * k / (k - 1)  # o: shipping the whole batch
-        per_chunk = max(r["own"], r["worker"]) * k  # the chunk time, scaled to the batch
-        cells = [f"{t1 / (o * (n - 1) / n + per_chunk / n):.1f}x" for n in (2, 4, 8, 16)]
-        print(f"| {name} | {r['overhead'] / t1:.3f} | {' | '.join(cells)} | {t1 / o:.0f}x |")
+            model[name] = amdahl_model(r, sweep, k)
+    print("Amdahl, batches of 512 pairs. One score_batch call costs f + p*n (fitted on the "
+          "one-process sweep); a parallel call adds q per pair shipped to workers in the caller "
+          "(serial) and r per pair in the worker (unpickling, pickling): "
+          "T(N) = q*n*(N-1)/N + f + (p + r)*n/N.\n")
+    print("| reward | f (ms) | p (us) | q (us) | r (us) | serial share at N=2 | N=2 | N=4 | "
+          "N=8 | N=16 | limit |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (f, p, q, r, share) in model.items():
+        n = 512
+        cells = [f"{(f + p * n) / (q * n * (m - 1) / m + f + (p + r) * n / m):.1f}x"
+                 for m in (2, 4, 8, 16)]
+        print(f"| {name} | {f * 1e3:.2f} | {p * 1e6:.1f} | {q * 1e6:.2f} | {r * 1e6:.2f} | "
+              f"{share:.3f} | {' | '.join(cells)} | {(f + p * n) / (q * n + f):.1f}x |")
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 
 
