@@ -128,13 +128,13 @@ def test_a_worker_killed_between_calls_is_replaced(scorer, iu_pairs):
 
 def test_a_worker_that_stops_answering_is_killed_and_its_chunk_rerun(iu_pairs):
     completions, references = grpo_batch(iu_pairs, offset=400)
-    with ParallelScorer(workers=2, min_pairs=8, timeout_s=1.0) as s:
+    with ParallelScorer(workers=2, min_pairs=8, timeout_s=2.0, retries=2) as s:
         [pid] = s.pids
         os.kill(pid, signal.SIGSTOP)
         start = time.monotonic()
         got = s.score_batch(completions, references, step=9)
-        assert time.monotonic() - start < 60  # 1 s timeout, then a fresh worker's start
-        assert s.last_stats.replaced == 1 and s.last_stats.idle_s >= 1.0
+        assert time.monotonic() - start < 60  # 2 s timeout, then a fresh worker's start
+        assert s.last_stats.replaced >= 1 and s.last_stats.idle_s >= 2.0
         [new] = s.pids
     assert new != pid
     assert got == score_batch(completions, references, step=9)
