@@ -442,7 +442,7 @@ class _Call:
         self.owner, self.step = owner, step
         self.completions, self.references = completions, references
         self.id = next(owner._calls)
-        # No chunk under min_pairs / 2: each score_batch call has a fixed cost (about 0.8 ms,
+        # No chunk under min_pairs / 2: each score_batch call has a fixed cost (about 1 ms,
         # docs/benchmarks.md) that a tiny chunk would not win back.
         parts = min(owner.workers, len(references) // max(owner.min_pairs // 2, 1))
         bounds = split_points(references, max(parts, 1)) if references else [0]
