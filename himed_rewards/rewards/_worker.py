@@ -6,7 +6,7 @@ caller's ``__main__`` is not re-imported, so a training script's torch is not lo
 ``FD`` is one end of a socket pair; messages are pickled tuples (``multiprocessing``'s
 framing):
 
-* parent -> worker: ``("init", config)`` once, then ``("score", call_id, completions,
+* parent -> worker: ``("path", sys.path)`` and ``("init", config)`` once, then ``("score", call_id, completions,
   references, step)`` per chunk, ``("stop",)`` to exit;
 * worker -> parent: ``("ready", pid, seconds)`` once warm, ``("ok", call_id, the pickled
   columns of the breakdowns, cpu_seconds)`` (the chunk's CPU time here, receiving and pickling included) or
@@ -46,6 +46,9 @@ def _portable(error: BaseException) -> BaseException:
 def serve(conn: Connection) -> None:
     """Answer ``conn``'s requests until ``("stop",)`` or end of file."""
     message = conn.recv()
+    if message[0] == "path":  # the caller's sys.path: its entries this one lacks go last
+        sys.path.extend(p for p in message[1] if p not in sys.path)
+        message = conn.recv()
     if message[0] != "init" or not isinstance(message[1], RewardConfig):
         raise RuntimeError(f"the first message must be ('init', RewardConfig), got {message!r:.80}")
     config = message[1]

@@ -170,6 +170,9 @@ class _Worker:
         self.state, self.task = _STARTING, None
         self.deadline = time.monotonic() + start_timeout_s
         with contextlib.suppress(OSError):  # died at once: the next wait sees the socket close
+            # The caller's import path first, so that a scorer of the caller's own modules
+            # unpickles in the worker as it pickled here.
+            self.conn.send(("path", list(sys.path)))
             self.conn.send(("init", config))
 
     def kill(self) -> None:

@@ -20,20 +20,13 @@ from himed_rewards import RewardConfig, score_batch
 from himed_rewards.rewards.parallel import ParallelScorer, WorkerError, split_points
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE))  # workers get this process's sys.path: they import it too
 from parallel_scorers import (  # noqa: E402 - the folder is on sys.path just above
     POISON,
     CrashingScorer,
     OverlapScorer,
     RaisingScorer,
 )
-
-
-@pytest.fixture(autouse=True)
-def _workers_find_test_scorers(monkeypatch):
-    # Workers start with this process's environment: let them import parallel_scorers too.
-    path = os.environ.get("PYTHONPATH")
-    monkeypatch.setenv("PYTHONPATH", f"{HERE}{os.pathsep}{path}" if path else str(HERE))
 
 
 def grpo_batch(iu_pairs, n_refs: int = 12, group: int = 8, offset: int = 0):
