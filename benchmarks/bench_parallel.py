@@ -141,7 +141,7 @@ def main() -> None:
           "one-process sweep); a parallel call adds q per pair shipped to workers in the caller "
           "(serial) and r per pair in the worker (unpickling, pickling): "
           "T(N) = q*n*(N-1)/N + f + (p + r)*n/N.\n")
-    print("| reward | f (ms) | p (us) | q (us) | r (us) | serial share at N=2 | N=2 | N=4 | "
+    print(f"| reward | f (ms) | p (us) | q (us) | r (us) | serial share at N={k} | N=2 | N=4 | "
           "N=8 | N=16 | limit |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, (f, p, q, r, share) in model.items():
