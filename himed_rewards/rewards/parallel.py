@@ -3,7 +3,7 @@
 The reward runs on one core per process (its kernels hold the GIL and share scratch
 buffers, and the offline clinical judge is Python), so threads cannot share a batch; worker
 processes can. A :class:`ParallelScorer` keeps ``workers - 1`` warm worker processes for one
-:class:`~himed_rewards.RewardConfig`; each call splits the batch into ``workers`` contiguous
+:class:`~himed_rewards.RewardConfig`; each call splits the batch into up to ``workers`` contiguous
 chunks, cut between GRPO groups (runs of equal references), scores the first chunk in the
 calling process while the workers score the others, and returns the same
 :class:`~himed_rewards.RewardBreakdown` list, in order and bit for bit, as
