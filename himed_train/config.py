@@ -121,6 +121,7 @@ class RewardSection(_Section):
     judge: Literal["llm", "offline", "none"] = "llm"
     verifier: VerifierSection = Field(default_factory=VerifierSection)
     use_async: bool = True
+    workers: PositiveInt = 1  # processes per training rank that score its batch (ParallelScorer)
 
 
 class GRPOSection(_Section):

@@ -87,4 +87,4 @@ def build_reward(section: RewardSection, *, name: str = "himed") -> HimedReward:
         'HimedReward'
     """
     cls = AsyncHimedReward if section.use_async else HimedReward
-    return cls(build_reward_config(section), name=name)
+    return cls(build_reward_config(section), name=name, workers=section.workers)

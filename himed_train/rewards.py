@@ -65,6 +65,10 @@ class HimedReward:
         log_prefix: prefix of the metrics sent through ``log_metric``.
         log_per_sample: also add per-sample total and semantic error columns to TRL's
             completions table through ``log_extra``.
+        workers: processes that score one call's batch (see
+            :class:`himed_rewards.ParallelScorer`); 1 scores in the calling process. The
+            worker processes start at the first call, in the process that makes it (a pickled
+            copy starts its own), and stop at :meth:`close` or exit.
 
     The schedule step is ``trainer_state.global_step`` (0 when no state is passed). Each call
     logs the batch mean of every level and of both alphas, the share of samples without a
@@ -87,6 +91,7 @@ class HimedReward:
         name: str = "himed",
         log_prefix: str = "himed",
         log_per_sample: bool = True,
+        workers: int = 1,
     ) -> None:
         if config is not None and not isinstance(config, hr.RewardConfig):
             raise TypeError(f"config must be a RewardConfig or None, got {type(config).__name__}")
@@ -99,7 +104,29 @@ class HimedReward:
         self.__name__ = name
         self.log_prefix = log_prefix
         self.log_per_sample = bool(log_per_sample)
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+        self.workers = workers
         self.last_compute_seconds: float | None = None
+        self._scorer: hr.ParallelScorer | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_scorer"] = None  # worker processes belong to this process, not to a copy
+        return state
+
+    def scorer(self) -> hr.ParallelScorer | None:
+        """The :class:`himed_rewards.ParallelScorer` of this process (started on first use),
+        or None when ``workers`` is 1."""
+        if self.workers > 1 and self._scorer is None:
+            self._scorer = hr.ParallelScorer(self.workers, self.config)
+        return self._scorer
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (a later call starts new ones)."""
+        if self._scorer is not None:
+            self._scorer.close()
+            self._scorer = None
 
     def __repr__(self) -> str:
         name, column = self.__name__, self.reference_column
@@ -119,7 +146,9 @@ class HimedReward:
     ) -> list[float | None]:
         texts, references, step = self._inputs(completions, trainer_state, kwargs)
         start = time.perf_counter()
-        breakdowns = hr.score_batch(texts, references, step=step, config=self.config)
+        scorer = self.scorer()
+        breakdowns = (scorer.score_batch(texts, references, step=step) if scorer is not None
+                      else hr.score_batch(texts, references, step=step, config=self.config))
         return self._finish(breakdowns, time.perf_counter() - start, log_metric, log_extra)
 
     # -- shared by the sync and async forms -----------------------------------------------
@@ -209,5 +238,9 @@ class AsyncHimedReward(HimedReward):
     ) -> list[float | None]:
         texts, references, step = self._inputs(completions, trainer_state, kwargs)
         start = time.perf_counter()
-        breakdowns = await hr.ascore_batch(texts, references, step=step, config=self.config)
+        scorer = self.scorer()
+        breakdowns = (await scorer.ascore_batch(texts, references, step=step)
+                      if scorer is not None
+                      else await hr.ascore_batch(texts, references, step=step,
+                                                 config=self.config))
         return self._finish(breakdowns, time.perf_counter() - start, log_metric, log_extra)

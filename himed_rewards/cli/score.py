@@ -23,15 +23,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--step", type=int,
                         help="schedule step (default: the schedule's final step, T)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes that score (default 1; see ParallelScorer)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from himed_rewards import RewardConfig, score_batch
+    import contextlib
+
+    from himed_rewards import ParallelScorer, RewardConfig, score_batch
     from himed_rewards.cli._progress import bar, progress_enabled
     from himed_rewards.cli.io import STDIN, read_texts, write_records
     from himed_rewards.evaluation.steps import resolve_step
 
+    if args.workers < 1:
+        print(f"himed-rewards score: error: --workers must be >= 1, got {args.workers}",
+              file=sys.stderr)
+        return 2
     if args.predictions == STDIN and args.references == STDIN:
         print("himed-rewards score: error: only one of --predictions and --references can be "
               "- (stdin)", file=sys.stderr)
@@ -48,11 +56,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     ids = list(predictions)
     results = []
-    with bar(len(ids), "scoring", progress_enabled(args.quiet)) as progress:
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start:start + _CHUNK]
-            results += score_batch([predictions[i] for i in chunk],
-                                   [references[i] for i in chunk], step=step, config=config)
+    size = _CHUNK * args.workers  # each process scores about _CHUNK pairs per round
+    with contextlib.ExitStack() as stack:
+        scorer = (stack.enter_context(ParallelScorer(args.workers, config))
+                  if args.workers > 1 and len(ids) > _CHUNK else None)
+        progress = stack.enter_context(bar(len(ids), "scoring", progress_enabled(args.quiet)))
+        for start in range(0, len(ids), size):
+            chunk = ids[start:start + size]
+            hyps, refs = [predictions[i] for i in chunk], [references[i] for i in chunk]
+            results += (scorer.score_batch(hyps, refs, step=step) if scorer is not None
+                        else score_batch(hyps, refs, step=step, config=config))
             progress.update(len(chunk))
     if args.output:
         write_records(args.output, ({"id": i, **r.to_dict()} for i, r in zip(ids, results,

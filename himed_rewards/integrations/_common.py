@@ -249,8 +249,11 @@ def score_pairs(
     *,
     step: int,
     config: RewardConfig | None,
+    workers: Any = None,
 ) -> list[RewardBreakdown]:
-    """Validate and score aligned pairs with the public ``score_batch`` (one kernel call)."""
+    """Validate and score aligned pairs with the public ``score_batch`` (one kernel call), or
+    with this process's :class:`~himed_rewards.ParallelScorer` for ``(config, workers)`` when
+    ``workers`` (a framework's reward keyword) is more than 1."""
     completions = check_texts(completions, "completions")
     references = check_texts(references, "references")
     if len(completions) != len(references):
@@ -258,7 +261,25 @@ def score_pairs(
             f"completions and references must have the same length, got {len(completions)} "
             f"and {len(references)}"
         )
-    return hr.score_batch(completions, references, step=step, config=config)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if workers is None or workers == 1:
+        return hr.score_batch(completions, references, step=step, config=config)
+    return _parallel_scorer(config, workers).score_batch(completions, references, step=step)
+
+
+_SCORERS: dict[tuple[str, int], Any] = {}  # (config signature, workers) -> ParallelScorer
+
+
+def _parallel_scorer(config: RewardConfig | None, workers: int) -> Any:
+    """One ParallelScorer per (config, workers) and process: frameworks call a function, so
+    the workers live here, started at the first call and stopped at exit."""
+    key = ("default" if config is None else config.signature(), workers)
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        scorer = _SCORERS[key] = hr.ParallelScorer(workers, config)
+    return scorer
 
 
 def require_text(value: Any, name: str) -> str:

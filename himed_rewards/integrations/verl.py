@@ -140,7 +140,8 @@ def compute_score_batch(
     All samples share one step (a batch that mixes steps is refused rather than scored with
     the wrong curriculum weight). A sample whose semantic verdict failed gets the mean
     semantic score of the samples with the same ``ground_truth`` (``missing="impute"``,
-    flagged ``semantic_imputed = 1``).
+    flagged ``semantic_imputed = 1``). ``workers=N`` in ``reward_kwargs`` splits the batch
+    over N processes (a :class:`~himed_rewards.ParallelScorer` per reward worker process).
 
     Examples:
         >>> rows = compute_score_batch(["a", "a"], ["Normal chest.", "Small effusion."],
@@ -168,5 +169,6 @@ def compute_score_batch(
         how_to_fix=HOW_TO_FIX,
     )
     config = resolve_config(kwargs.get("config"))
-    breakdowns = score_pairs(solution_strs, references, step=step, config=config)
+    breakdowns = score_pairs(solution_strs, references, step=step, config=config,
+                             workers=kwargs.get("workers"))
     return _results(breakdowns, references, kwargs.get("missing"))

@@ -1,5 +1,7 @@
 """The HiMed reward: token, concept, format and semantic levels and their schedule."""
 
+from typing import TYPE_CHECKING
+
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.compose import (
     ascore_batch,
@@ -19,10 +21,14 @@ from himed_rewards.rewards.schedule import (
     StepSchedule,
 )
 
+if TYPE_CHECKING:
+    from himed_rewards.rewards.parallel import ParallelScorer
+
 __all__ = [
     "ConstantSchedule",
     "CosineSchedule",
     "LinearSchedule",
+    "ParallelScorer",
     "RewardBreakdown",
     "RewardConfig",
     "Schedule",
@@ -36,3 +42,14 @@ __all__ = [
     "total_reward",
     "warmup",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ParallelScorer loads on first use: its process and socket machinery is not needed
+    # by the serial reward, whose import stays cheap.
+    if name == "ParallelScorer":
+        from himed_rewards.rewards.parallel import ParallelScorer
+
+        globals()[name] = ParallelScorer
+        return ParallelScorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

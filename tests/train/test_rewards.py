@@ -187,6 +187,25 @@ def test_async_form_matches_sync_form():
     assert rec.metrics["himed/alpha1"] == [pytest.approx(config.schedule.alpha1(7))]
 
 
+def test_workers_score_in_processes_like_one_process_and_pickle_without_them():
+    config = offline_config()
+    completions = [GOOD, BAD, GOOD.replace("left", "right")] * 64  # 192 >= MIN_PAIRS
+    kwargs = trl_kwargs(completions, [REFERENCE] * 96 + [REFERENCE.replace("left", "right")] * 96)
+    state = SimpleNamespace(global_step=30)
+    serial = HimedReward(config)(**kwargs, trainer_state=state)
+    reward = AsyncHimedReward(config, workers=2)
+    try:
+        assert asyncio.run(reward(**kwargs, trainer_state=state)) == serial
+        scorer = reward.scorer()
+        assert scorer.workers == 2 and scorer.last_stats.pairs == 192
+        clone = pickle.loads(pickle.dumps(reward))
+        assert clone._scorer is None and clone.workers == 2
+    finally:
+        reward.close()
+    with pytest.raises(ValueError, match="workers must be an int >= 1"):
+        HimedReward(config, workers=0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
