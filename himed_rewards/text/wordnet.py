@@ -287,9 +287,9 @@ class MeteorKeys:
         self, *id_arrays: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The key tables, covering at least every vocabulary id in ``id_arrays``."""
-        for ids in id_arrays:
-            if count_unknown(ids, self._known):
-                self._learn(ids)
+        unknown = [ids for ids in id_arrays if count_unknown(ids, self._known)]
+        if unknown:  # one pass over every array's new ids (each pass has a fixed cost)
+            self._learn(unknown[0] if len(unknown) == 1 else np.concatenate(unknown))
         # _learn publishes new buffers; read them once so the five arrays agree
         return self._lower, self._stem, self._start, self._end, self._syn
 
