@@ -29,10 +29,18 @@ from importlib import resources
 import numpy as np
 
 from himed_rewards.kernels.meteor import count_unknown
+from himed_rewards.kernels.porter import (
+    RULE_BOUNDS,
+    RULE_CONDITIONS,
+    RULE_TEXT,
+    STEP_RULES,
+)
+from himed_rewards.kernels.porter import porter_stems as stem_bytes
 from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.vocabulary import VOCAB, Vocabulary
 
-__all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "MeteorKeys", "METEOR_KEYS"]
+__all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "porter_stems", "MeteorKeys",
+           "METEOR_KEYS"]
 
 TABLE_FILE = "wordnet30_synonyms.npz"
 _POS = ("n", "v", "a", "r")  # nltk's POS_LIST, the order synsets() walks
@@ -156,6 +164,38 @@ def _porter():
     return PorterStemmer()
 
 
+def porter_stems(words: list[str]) -> list[str]:
+    """``PorterStemmer().stem`` of each of ``words`` (already lowercased), the ASCII ones
+    outside nltk's irregular-forms pool in one kernel call (``kernels.porter``).
+
+    Examples:
+        >>> porter_stems(["opacities", "dying", "effusion", "états"])
+        ['opac', 'die', 'effus', 'état']
+    """
+    porter = _porter()
+    out = list(words)
+    fast = []
+    for i, word in enumerate(words):
+        if word.isascii() and word not in porter.pool:
+            fast.append(i)
+        else:  # nltk itself: irregular forms, and non-ASCII letters
+            out[i] = porter.stem(word)
+    if fast:
+        encoded = "".join(words[i] for i in fast).encode("ascii")
+        lengths = np.fromiter((len(words[i]) for i in fast), dtype=np.int64, count=len(fast))
+        end = np.cumsum(lengths)
+        stems = np.empty(len(encoded) + 1, dtype=np.uint8)  # a stem grows by one byte at most
+        stem_end = np.empty(len(fast), dtype=np.int64)
+        stem_bytes(np.frombuffer(encoded, dtype=np.uint8), end - lengths, end, stems, stem_end,
+                   RULE_TEXT, RULE_BOUNDS, RULE_CONDITIONS, STEP_RULES)
+        text = stems.tobytes().decode("ascii", "replace")
+        start = 0
+        for i, stop in zip(fast, stem_end.tolist(), strict=True):
+            out[i] = text[start:stop]
+            start = stop
+    return out
+
+
 def meteor_stem(word: str) -> str:
     """nltk's METEOR stem of a token: ``PorterStemmer().stem(token.lower())``.
 
@@ -271,7 +311,7 @@ class MeteorKeys:
             if fresh.shape[0] == 0:
                 return
             lowered = [t.lower() for t in self._vocabulary.tokens(fresh.tolist())]
-            stems = [_porter().stem(t) for t in lowered]
+            stems = porter_stems(lowered)
             lower_keys = self._keys.ids(lowered)
             stem_keys = self._keys.ids(stems)
             starts, ends = self._synonym_slices(stems, stem_keys)
