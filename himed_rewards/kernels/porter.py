@@ -155,9 +155,14 @@ def _ends_with_ascii(w, n, a, b, c):
 @kernel
 def _apply_rules(w, n, step, text, bounds, conditions, step_rules):
     """The first rule of ``step`` whose suffix ``w[:n]`` ends with; returns the new length."""
+    if n == 0:
+        return n
+    last = w[n - 1]
     for r in range(step_rules[step], step_rules[step + 1]):
         s0, s1, e1 = bounds[2 * r], bounds[2 * r + 1], bounds[2 * r + 2]
-        if not _ends_with(w, n, text, s0, s1):
+        # most rules fail on the last letter: test it before the call (every suffix is
+        # non-empty)
+        if text[s1 - 1] != last or not _ends_with(w, n, text, s0, s1):
             continue
         stem = n - (s1 - s0)
         condition = conditions[r]

@@ -415,7 +415,7 @@ def keyword_bonus_columns(flat: np.ndarray, offsets: np.ndarray, *,
     ranks = np.sort(vocabulary.name_rank()[out] + shift) - shift
     matched = list(map(vocabulary.sorted_names().__getitem__, ranks.tolist()))
     bounds = out_offsets.tolist()
-    found = [tuple(matched[a:b]) for a, b in zip(bounds, bounds[1:])]  # one fewer: no strict
+    found = [tuple(matched[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return np.minimum(beta * counts, cap).tolist(), found
 
 

@@ -53,6 +53,7 @@ _SUBSTITUTIONS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
     (),
 )  # fmt: skip
+_ALL_SUBSTITUTIONS = tuple(dict.fromkeys(rule for rules in _SUBSTITUTIONS for rule in rules))
 
 
 class WordNetTable:
@@ -124,10 +125,23 @@ class WordNetTable:
                 result.append(candidate)
         return result
 
+    def _in_no_synset(self, form: str) -> bool:
+        """True when no candidate that morphy could try for ``form`` (itself, an exception
+        base, a suffix substitution) is a lemma: then no part of speech finds a synset. One
+        pass over the rules of all parts of speech, where morphy takes four (a typo costs a
+        few look-ups)."""
+        lemma = self._lemma_row
+        if form in lemma or any(form in exceptions for exceptions in self._exceptions):
+            return False
+        return not any(form.endswith(old) and form[: -len(old)] + new in lemma
+                       for old, new in _ALL_SUBSTITUTIONS)
+
     def synonyms(self, word: str) -> frozenset[str]:
         """``{word}`` plus the ``_``-free lemma names of every synset of ``wordnet.synsets(word)``."""
         lowered = word.lower()  # synsets() lowercases its argument
         names: set[str] = {word}
+        if self._in_no_synset(lowered):
+            return frozenset(names)
         for q, pos in enumerate(_POS):
             for form in self.morphy_forms(lowered, pos):
                 for synset in self._synset_ids(form, q):
@@ -292,15 +306,16 @@ class MeteorKeys:
                 bigger = np.zeros(max(size, 2 * len(self._syn)), dtype=np.int32)
                 bigger[: self._syn_used] = self._syn[: self._syn_used]
                 self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
-            at = 0
-            for (stem_key, _), group in zip(new, words, strict=True):
-                chunk = np.sort(keys[at : at + len(group)])
-                start = self._syn_used
-                self._syn[start : start + len(chunk)] = chunk
-                self._syn_used += len(chunk)
-                self._slice_start[stem_key] = start
-                self._slice_end[stem_key] = self._syn_used
-                at += len(group)
+            # every group's keys sorted inside the group, in one sort (groups stay in order)
+            sizes = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+            group = np.repeat(np.arange(len(words), dtype=np.int64), sizes)
+            start = self._syn_used
+            self._syn[start:size] = keys[np.lexsort((keys, group))]
+            ends = start + np.cumsum(sizes)
+            new_keys = np.fromiter((k for k, _ in new), dtype=np.int64, count=len(new))
+            self._slice_start[new_keys] = ends - sizes
+            self._slice_end[new_keys] = ends
+            self._syn_used = size
         return self._slice_start[stem_keys], self._slice_end[stem_keys]
 
     def _learn(self, ids: np.ndarray) -> None:
