@@ -130,7 +130,8 @@ def _ends_cvc(w, n):
         c = w[n - 1]
         if c != 119 and c != 120 and c != 121:  # not w, x, y
             return True
-    return n == 2 and not _consonant(w, 0) and _consonant(w, 1)
+    # w[n - 2], w[n - 1] rather than constant indices: one specialisation of _consonant
+    return n == 2 and not _consonant(w, n - 2) and _consonant(w, n - 1)
 
 
 @kernel
@@ -145,20 +146,14 @@ def _ends_with(w, n, text, s0, s1):
 
 
 @kernel
-def _ends_with_ascii(w, n, a, b, c):
-    """Whether ``w[:n]`` ends with the bytes a, b, c (c < 0: with a, b)."""
-    if c < 0:
-        return n >= 2 and w[n - 2] == a and w[n - 1] == b
-    return n >= 3 and w[n - 3] == a and w[n - 2] == b and w[n - 1] == c
-
-
-@kernel
-def _apply_rules(w, n, step, text, bounds, conditions, step_rules):
-    """The first rule of ``step`` whose suffix ``w[:n]`` ends with; returns the new length."""
+def _apply_rules(w, n, first, stop, text, bounds, conditions):
+    """The first of rules ``first:stop`` whose suffix ``w[:n]`` ends with; returns the new
+    length. (Rule indices, not a step number: an integer constant argument would compile one
+    specialisation per value.)"""
     if n == 0:
         return n
     last = w[n - 1]
-    for r in range(step_rules[step], step_rules[step + 1]):
+    for r in range(first, stop):
         s0, s1, e1 = bounds[2 * r], bounds[2 * r + 1], bounds[2 * r + 2]
         # most rules fail on the last letter: test it before the call (every suffix is
         # non-empty)
@@ -188,18 +183,18 @@ def _apply_rules(w, n, step, text, bounds, conditions, step_rules):
 
 @kernel
 def _step1b(w, n):
-    if _ends_with_ascii(w, n, 105, 101, 100):  # ied
+    if (n >= 3 and w[n - 3] == 105 and w[n - 2] == 101 and w[n - 1] == 100):  # ied
         return n - 1 if n == 4 else n - 2  # -> ie (4 letters), else -> i
-    if _ends_with_ascii(w, n, 101, 101, 100):  # eed
+    if (n >= 3 and w[n - 3] == 101 and w[n - 2] == 101 and w[n - 1] == 100):  # eed
         return n - 1 if _measure(w, n - 3) > 0 else n
-    if _ends_with_ascii(w, n, 101, 100, -1) and _contains_vowel(w, n - 2):  # ed
+    if (n >= 2 and w[n - 2] == 101 and w[n - 1] == 100) and _contains_vowel(w, n - 2):  # ed
         n -= 2
-    elif _ends_with_ascii(w, n, 105, 110, 103) and _contains_vowel(w, n - 3):  # ing
+    elif (n >= 3 and w[n - 3] == 105 and w[n - 2] == 110 and w[n - 1] == 103) and _contains_vowel(w, n - 3):  # ing
         n -= 3
     else:
         return n
-    if (_ends_with_ascii(w, n, 97, 116, -1) or _ends_with_ascii(w, n, 98, 108, -1)
-            or _ends_with_ascii(w, n, 105, 122, -1)):  # at, bl, iz -> ate, ble, ize
+    if ((n >= 2 and w[n - 2] == 97 and w[n - 1] == 116) or (n >= 2 and w[n - 2] == 98 and w[n - 1] == 108)
+            or (n >= 2 and w[n - 2] == 105 and w[n - 1] == 122)):  # at, bl, iz -> ate, ble, ize
         w[n] = 101
         return n + 1
     if n >= 2 and w[n - 1] == w[n - 2] and _consonant(w, n - 1):  # *d
@@ -218,25 +213,30 @@ def _stem_into(w, n, text, bounds, conditions, step_rules):
     """Stem ``w[:n]`` in place (``w`` has room for one more byte); returns the new length."""
     if n <= 2:
         return n
-    if n == 4 and _ends_with_ascii(w, n, 105, 101, 115):  # ies of a 4-letter word -> ie
+    if n == 4 and w[1] == 105 and w[2] == 101 and w[3] == 115:  # ies of a 4-letter word -> ie
         n = 3
     else:
-        n = _apply_rules(w, n, STEP_1A, text, bounds, conditions, step_rules)
+        n = _apply_rules(w, n, step_rules[STEP_1A], step_rules[STEP_1A + 1], text, bounds,
+                         conditions)
     n = _step1b(w, n)
-    n = _apply_rules(w, n, STEP_1C, text, bounds, conditions, step_rules)
+    n = _apply_rules(w, n, step_rules[STEP_1C], step_rules[STEP_1C + 1], text, bounds,
+                         conditions)
     # nltk's step 2 first turns a final "alli" into "al" while the rest has measure > 0,
     # then starts over
     while (n >= 4 and w[n - 4] == 97 and w[n - 3] == 108 and w[n - 2] == 108
            and w[n - 1] == 105 and _measure(w, n - 4) > 0):
         n -= 2
-    n = _apply_rules(w, n, STEP_2, text, bounds, conditions, step_rules)
-    n = _apply_rules(w, n, STEP_3, text, bounds, conditions, step_rules)
-    n = _apply_rules(w, n, STEP_4, text, bounds, conditions, step_rules)
+    n = _apply_rules(w, n, step_rules[STEP_2], step_rules[STEP_2 + 1], text, bounds,
+                         conditions)
+    n = _apply_rules(w, n, step_rules[STEP_3], step_rules[STEP_3 + 1], text, bounds,
+                         conditions)
+    n = _apply_rules(w, n, step_rules[STEP_4], step_rules[STEP_4 + 1], text, bounds,
+                         conditions)
     if n >= 1 and w[n - 1] == 101:  # step 5a: a final e
         m = _measure(w, n - 1)
         if m > 1 or (m == 1 and not _ends_cvc(w, n - 1)):
             n -= 1
-    if _ends_with_ascii(w, n, 108, 108, -1) and _measure(w, n - 1) > 1:  # step 5b: ll -> l
+    if (n >= 2 and w[n - 2] == 108 and w[n - 1] == 108) and _measure(w, n - 1) > 1:  # step 5b: ll -> l
         n -= 1
     return n
 

@@ -108,6 +108,9 @@ def parse_completions(completions: list[str]) -> ParsedCompletions:
     lowered = np.empty(buf.shape[0], dtype=np.uint8)
     spans = np.empty((n, 4), dtype=np.int64)
     good = report_spans(buf, offsets, TAG_BYTES, TAG_OFFSETS, SPACE, LOWER, lowered, spans)
+    # read-only, as the tokenizers' own byte buffers (np.frombuffer) are: the tokenizer and
+    # interning kernels then reuse one compiled specialisation for both
+    lowered.setflags(write=False)
     formats = [1.0] * n
     slow: list[int] = []
     slow_reports: list[str] = []

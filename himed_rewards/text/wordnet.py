@@ -178,15 +178,26 @@ def _porter():
     return PorterStemmer()
 
 
+# Fewer new words than this are stemmed by nltk itself: a few words cost less than compiling
+# the kernel (about 2.5 s on a fresh install, once), which the first small call, such as a
+# smoke test's, then does not pay.
+KERNEL_STEMS_FROM = 32
+
+
 def porter_stems(words: list[str]) -> list[str]:
-    """``PorterStemmer().stem`` of each of ``words`` (already lowercased), the ASCII ones
-    outside nltk's irregular-forms pool in one kernel call (``kernels.porter``).
+    """``PorterStemmer().stem`` of each of ``words`` (already lowercased); from
+    ``KERNEL_STEMS_FROM`` words on, the ASCII ones outside nltk's irregular-forms pool in one
+    kernel call (``kernels.porter``).
 
     Examples:
         >>> porter_stems(["opacities", "dying", "effusion", "états"])
         ['opac', 'die', 'effus', 'état']
+        >>> porter_stems(["opacities", "dying", "effusion", "états"] * 8)[:4]
+        ['opac', 'die', 'effus', 'état']
     """
     porter = _porter()
+    if len(words) < KERNEL_STEMS_FROM:
+        return [porter.stem(word) for word in words]
     out = list(words)
     fast = []
     for i, word in enumerate(words):

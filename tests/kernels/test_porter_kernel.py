@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from himed_rewards.text.wordnet import porter_stems, wordnet_table
+from himed_rewards.text.wordnet import KERNEL_STEMS_FROM, porter_stems, wordnet_table
 
 nltk_porter = pytest.importorskip("nltk.stem.porter")
 PORTER = nltk_porter.PorterStemmer()
@@ -29,11 +29,13 @@ def test_every_wordnet_lemma_stems_as_nltk_does():
 @given(st.lists(st.builds(lambda stem, a, b: stem + a + b,
                           st.text(alphabet=LETTERS, max_size=8),
                           st.sampled_from(SUFFIXES), st.sampled_from(SUFFIXES)),
-                max_size=40))
+                min_size=KERNEL_STEMS_FROM, max_size=80))  # the kernel's path
 def test_random_words_stem_as_nltk_does(words):
     assert porter_stems(words) == [PORTER.stem(w) for w in words]
 
 
 def test_irregular_forms_short_words_and_non_ascii_go_through_nltk():
     words = ["skies", "dying", "news", "a", "is", "", "résumés", "yyyyyyyy", "controlling"]
+    assert porter_stems(words) == [PORTER.stem(w) for w in words]  # nltk's path: few words
+    words *= KERNEL_STEMS_FROM  # the kernel's path, with the same words mixed in
     assert porter_stems(words) == [PORTER.stem(w) for w in words]
