@@ -181,7 +181,7 @@ def _porter():
 # Fewer new words than this are stemmed by nltk itself: a few words cost less than compiling
 # the kernel (about 2.5 s on a fresh install, once), which the first small call, such as a
 # smoke test's, then does not pay.
-KERNEL_STEMS_FROM = 32
+KERNEL_STEMS_FROM = 8
 
 
 def porter_stems(words: list[str]) -> list[str]:
