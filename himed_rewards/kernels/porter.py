@@ -185,16 +185,17 @@ def _apply_rules(w, n, first, stop, text, bounds, conditions):
 def _step1b(w, n):
     if (n >= 3 and w[n - 3] == 105 and w[n - 2] == 101 and w[n - 1] == 100):  # ied
         return n - 1 if n == 4 else n - 2  # -> ie (4 letters), else -> i
-    if (n >= 3 and w[n - 3] == 101 and w[n - 2] == 101 and w[n - 1] == 100):  # eed
+    if n >= 3 and w[n - 3] == 101 and w[n - 2] == 101 and w[n - 1] == 100:  # eed
         return n - 1 if _measure(w, n - 3) > 0 else n
     if (n >= 2 and w[n - 2] == 101 and w[n - 1] == 100) and _contains_vowel(w, n - 2):  # ed
         n -= 2
-    elif (n >= 3 and w[n - 3] == 105 and w[n - 2] == 110 and w[n - 1] == 103) and _contains_vowel(w, n - 3):  # ing
+    elif (n >= 3 and w[n - 3] == 105 and w[n - 2] == 110 and w[n - 1] == 103
+          and _contains_vowel(w, n - 3)):  # ing
         n -= 3
     else:
         return n
-    if ((n >= 2 and w[n - 2] == 97 and w[n - 1] == 116) or (n >= 2 and w[n - 2] == 98 and w[n - 1] == 108)
-            or (n >= 2 and w[n - 2] == 105 and w[n - 1] == 122)):  # at, bl, iz -> ate, ble, ize
+    if n >= 2 and ((w[n - 2] == 97 and w[n - 1] == 116) or (w[n - 2] == 98 and w[n - 1] == 108)
+                   or (w[n - 2] == 105 and w[n - 1] == 122)):  # at, bl, iz -> ate, ble, ize
         w[n] = 101
         return n + 1
     if n >= 2 and w[n - 1] == w[n - 2] and _consonant(w, n - 1):  # *d
@@ -236,7 +237,8 @@ def _stem_into(w, n, text, bounds, conditions, step_rules):
         m = _measure(w, n - 1)
         if m > 1 or (m == 1 and not _ends_cvc(w, n - 1)):
             n -= 1
-    if (n >= 2 and w[n - 2] == 108 and w[n - 1] == 108) and _measure(w, n - 1) > 1:  # step 5b: ll -> l
+    # step 5b: ll -> l
+    if n >= 2 and w[n - 2] == 108 and w[n - 1] == 108 and _measure(w, n - 1) > 1:
         n -= 1
     return n
 

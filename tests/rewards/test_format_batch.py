@@ -46,7 +46,8 @@ def test_same_reports_formats_and_ids_as_parse_completion(completions):
 
 
 def test_the_common_case_and_a_mixed_batch():
-    good = "<think>x</think>\n<finding> Mild T7-T8 Edema. </finding> <impression>No PTX.</impression>"
+    good = ("<think>x</think>\n<finding> Mild T7-T8 Edema. </finding> "
+            "<impression>No PTX.</impression>")
     completions = [good, "plain text", good.replace("Mild", "Mïld"), "<THINK>" + good[7:]]
     parsed = parse_completions(completions)
     assert parsed.formats == [1.0, -1.0, 1.0, -1.0]
