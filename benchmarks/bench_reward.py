@@ -95,14 +95,15 @@ def fresh_run(shape: str, steps: int, anchor) -> dict[str, float]:
 
 
 def stages(steps: int) -> dict[str, float]:
-    """Microseconds per pair of each stage of the low-level reward on fresh GRPO batches."""
-    from himed_rewards.metrics._layout import build_layout
+    """Microseconds per pair of each stage of the low-level reward on fresh GRPO batches
+    (the functions ``score_batch`` calls, one after the other, as it calls them)."""
+    from himed_rewards.metrics._layout import layout_for_encoded
     from himed_rewards.metrics.bleu import bleu_from_layout
     from himed_rewards.metrics.meteor import meteor_from_layout
     from himed_rewards.metrics.rouge import rouge_l_from_layout
-    from himed_rewards.rewards.compose import _vocabulary
-    from himed_rewards.rewards.format import parse_completion
-    from himed_rewards.rewards.keywords import keyword_bonus_flat
+    from himed_rewards.rewards.compose import _combine, _vocabulary
+    from himed_rewards.rewards.format_batch import parse_completions
+    from himed_rewards.rewards.keywords import keyword_bonus_columns
     from himed_rewards.text.tokenizers import get_tokenizer
 
     fresh = FreshText(seed=7)
@@ -110,25 +111,34 @@ def stages(steps: int) -> dict[str, float]:
     vocabulary = _vocabulary(None)
     judge = RewardConfig().semantic
     out = dict.fromkeys(["parse", "tokenize + intern", "BLEU", "ROUGE-L", "METEOR", "keywords",
-                         "offline judge"], 0.0)
+                         "combine", "offline judge"], 0.0)
     n = 0
     for step in range(steps + 2):
         c, r = fresh.grpo_batch()
         t = {}
         t0 = time.process_time()
-        reports = [parse_completion(x)[0] for x in c]
+        parsed = parse_completions(c)
         t["parse"] = time.process_time() - t0
         t0 = time.process_time()
-        layout = build_layout(reports, [(x,) for x in r], tokenizer)
+        layout = layout_for_encoded(*parsed.encode(tokenizer), r, tokenizer)
         t["tokenize + intern"] = time.process_time() - t0
-        t["BLEU"] = timed(bleu_from_layout, layout)
-        t["ROUGE-L"] = timed(rouge_l_from_layout, layout)
-        t["METEOR"] = timed(meteor_from_layout, layout)
         t0 = time.process_time()
-        keyword_bonus_flat(layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary,
-                           beta=0.1, cap=0.5)
+        token = bleu_from_layout(layout)
+        t["BLEU"] = time.process_time() - t0
+        t0 = time.process_time()
+        rouge = rouge_l_from_layout(layout).fmeasure
+        t["ROUGE-L"] = time.process_time() - t0
+        t0 = time.process_time()
+        meteor = meteor_from_layout(layout)
+        t["METEOR"] = time.process_time() - t0
+        t0 = time.process_time()
+        bonuses, matched = keyword_bonus_columns(layout.hyp_ids, layout.hyp_offsets,
+                                                 vocabulary=vocabulary, beta=0.1, cap=0.5)
         t["keywords"] = time.process_time() - t0
-        t["offline judge"] = timed(judge.score_batch, reports, r)
+        t0 = time.process_time()
+        _combine(OFF, 0, parsed.formats, token, rouge, meteor, bonuses, matched, None)
+        t["combine"] = time.process_time() - t0
+        t["offline judge"] = timed(judge.score_batch, parsed.reports(), r)
         if step >= 2:  # the first two batches bring the vocabulary to its steady state
             n += len(c)
             for k, v in t.items():

@@ -12,7 +12,8 @@ the inputs its front door sends it (the front door checks the precondition):
   stemming) on the UTF-8 bytes of any text already lowercased: every other byte, non-ASCII
   ones included, is a separator, exactly as rouge-score's ``[^a-z0-9]+`` is.
 
-``text_offsets[t]:text_offsets[t + 1]`` are text t's bytes; tokens never cross texts.
+``text_offsets[t]:text_offsets[t + 1]`` are text t's bytes (``default_spans``: segments
+``seg_start[t]:seg_end[t]``); tokens never cross texts.
 ``counts[t]`` receives text t's token count; span arrays must hold one slot per byte.
 """
 
@@ -49,12 +50,17 @@ for _lo, _hi in ((123, 126), (91, 96), (32, 38), (40, 43), (58, 64), (47, 47)):
 
 
 @kernel
-def default_spans(buf, text_offsets, span_start, span_end, counts, alnum, space, joiner, digit):
-    """The default tokenizer's spans (see ``DefaultTokenizer``); returns the span count."""
+def default_spans(buf, seg_start, seg_end, span_start, span_end, counts, alnum, space, joiner,
+                  digit):
+    """The default tokenizer's spans (see ``DefaultTokenizer``); returns the span count.
+
+    The texts are the segments ``buf[seg_start[t]:seg_end[t]]`` (not necessarily adjacent:
+    the reward reads report bodies inside whole completions); ``counts[t]`` is segment t's.
+    """
     n = 0
-    for t in range(text_offsets.shape[0] - 1):
-        i = text_offsets[t]
-        stop = text_offsets[t + 1]
+    for t in range(seg_start.shape[0]):
+        i = seg_start[t]
+        stop = seg_end[t]
         first = n
         while i < stop:
             c = buf[i]

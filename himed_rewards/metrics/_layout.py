@@ -16,8 +16,8 @@ from himed_rewards.text.interning import encode, encode_tokens
 from himed_rewards.text.tokenizers import Tokenizer, concat_ids
 from himed_rewards.text.vocabulary import VOCAB
 
-__all__ = ["Layout", "build_layout", "layout_from_arrays", "layout_from_csr", "encode_text", "concat",
-           "scratch"]
+__all__ = ["Layout", "build_layout", "layout_for_encoded", "layout_from_arrays", "layout_from_csr",
+           "encode_text", "concat", "scratch"]
 
 
 def encode_text(text: Text, tokenizer: Tokenizer, lowercase: bool = False) -> np.ndarray:
@@ -89,6 +89,19 @@ def build_layout(
                                            for r in ref_texts])
     hyp_group = np.array(groups, dtype=np.int64)
     return layout_from_csr(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_sizes, hyp_group)
+
+
+def layout_for_encoded(hyp_ids: np.ndarray, hyp_offsets: np.ndarray, references: list[str],
+                       tokenizer: Tokenizer) -> Layout:
+    """A layout from already-interned hypotheses (CSR), hypothesis i with the one reference
+    text ``references[i]``; equal references share a group, as in :func:`build_layout`."""
+    distinct = list(dict.fromkeys(references))  # first-seen order, as build_layout numbers them
+    group_of = {r: g for g, r in enumerate(distinct)}
+    hyp_group = np.fromiter(map(group_of.__getitem__, references), dtype=np.int64,
+                            count=len(references))
+    ref_ids, ref_offsets = tokenizer.encode_batch(distinct)
+    return layout_from_csr(hyp_ids, hyp_offsets, ref_ids, ref_offsets, [1] * len(distinct),
+                           hyp_group)
 
 
 def layout_from_arrays(hyp_arrays: list[np.ndarray], ref_arrays: list[np.ndarray],

@@ -11,21 +11,22 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 
 from himed_rewards.judge.verdict import SemanticVerdict
-from himed_rewards.metrics._layout import build_layout
+from himed_rewards.metrics._layout import layout_for_encoded
 from himed_rewards.metrics.bleu import bleu_from_layout
 from himed_rewards.metrics.meteor import meteor_from_layout
 from himed_rewards.metrics.rouge import rouge_l_from_layout
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
-from himed_rewards.rewards.format import parse_completion
+from himed_rewards.rewards.format_batch import parse_completions
 from himed_rewards.rewards.keywords import (
     KeywordVocabulary,
     keyword_bonus_batch,
-    keyword_bonus_flat,
+    keyword_bonus_columns,
 )
 from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
@@ -69,14 +70,14 @@ def _rows(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[np.nda
 
 
 def _low_level(completions: list[str], references: list[str], config: RewardConfig):
-    parsed = [parse_completion(c) for c in completions]
-    reports = [p[0] for p in parsed]
-    formats = [p[1] for p in parsed]
+    parsed = parse_completions(completions)
+    formats = parsed.formats
     if config.format_require_reasoning:  # hardened preset: <think></think> is a bad format
         formats = [-1.0 if f > 0 and reasoning_is_blank(c) else f
                    for f, c in zip(formats, completions, strict=True)]
     # One layout for every metric: each report and each distinct reference is tokenized once.
-    layout = build_layout(reports, [(r,) for r in references], get_tokenizer(config.tokenize))
+    tokenizer = get_tokenizer(config.tokenize)
+    layout = layout_for_encoded(*parsed.encode(tokenizer), references, tokenizer)
     token = bleu_from_layout(layout, max_order=config.bleu_max_order, smooth=config.bleu_smooth,
                              mean=config.bleu_mean)
     rouge = rouge_l_from_layout(layout).fmeasure
@@ -86,9 +87,11 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     plain = not (config.keyword_grounded or config.keyword_negation_aware)
     shared_ids = config.tokenize == "default"  # the keyword trie uses the default tokenizer
     if plain and shared_ids:  # the paper's bonus, on the ids we already have
-        bonuses = keyword_bonus_flat(layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary,
-                                     beta=config.keyword_beta, cap=config.keyword_cap)
-        return reports, formats, token, rouge, meteor, bonuses
+        bonuses, matched = keyword_bonus_columns(
+            layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary, beta=config.keyword_beta,
+            cap=config.keyword_cap)
+        return parsed, formats, token, rouge, meteor, bonuses, matched
+    reports = parsed.reports()
     n = len(reports)
     keyword_ids = (_rows(layout.hyp_ids, layout.hyp_offsets, np.arange(n)) if shared_ids
                    else reports)
@@ -103,10 +106,13 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
         negation_aware=config.keyword_negation_aware, report_texts=reports,
         reference_texts=references,
     )
-    return reports, formats, token, rouge, meteor, bonuses
+    return (parsed, formats, token, rouge, meteor, [b for b, _ in bonuses],
+            [m for _, m in bonuses])
 
 
-def _combine(config: RewardConfig, step: int, formats, token, rouge, meteor, bonuses,
+def _combine(config: RewardConfig, step: int, formats: list[float], token: np.ndarray,
+             rouge: np.ndarray, meteor: np.ndarray, bonuses: list[float],
+             matched: list[tuple[str, ...]],
              verdicts: list[SemanticVerdict] | None) -> list[RewardBreakdown]:
     if verdicts is None:
         alpha1, alpha2 = 1.0, 0.0
@@ -116,30 +122,30 @@ def _combine(config: RewardConfig, step: int, formats, token, rouge, meteor, bon
     for name, values in (("token", token), ("rouge_l", rouge), ("meteor", meteor)):
         if not np.isfinite(values).all():  # kernels never produce these; guard anyway
             raise FloatingPointError(f"{name} produced a non-finite score")
-    token, rouge, meteor = token.tolist(), rouge.tolist(), meteor.tolist()
-    w_token, w_concept, w_format = config.w_token, config.w_concept, config.w_format
-    make = tuple.__new__  # RewardBreakdown is a NamedTuple: build it positionally, in field order
-    out = []
-    for i, fmt in enumerate(formats):
-        concept_base = rouge[i] + meteor[i]
-        bonus, matched = bonuses[i]
-        concept = concept_base + bonus
-        low = w_token * token[i] + w_concept * concept + w_format * fmt
-        if verdicts is None:
-            semantic_fields = (None, None, None, None, None)
-            total: float | None = low
-        else:
-            verdict = verdicts[i]
-            semantic = verdict.total
-            semantic_fields = (semantic, verdict.accuracy, verdict.relevance,
-                               verdict.completeness, verdict.error)
-            # a failed judge under the "skip" policy: no reward (None), never a silent 0
-            total = None if semantic is None else alpha1 * low + alpha2 * semantic
-        out.append(make(RewardBreakdown, (
-            token[i], rouge[i], meteor[i], concept_base, bonus, concept, matched, fmt, low,
-            *semantic_fields, alpha1, alpha2, total,
-        )))
-    return out
+    # Whole columns at once, each operation in the order the per-pair formula has it (numpy's
+    # float64 arithmetic is Python's, element by element): the same floats, bit for bit.
+    concept_base = rouge + meteor
+    concept = concept_base + np.asarray(bonuses, dtype=np.float64)
+    low = (config.w_token * token + config.w_concept * concept
+           + config.w_format * np.asarray(formats, dtype=np.float64))
+    n = len(formats)
+    low_list = low.tolist()
+    if verdicts is None:
+        semantic_columns = [repeat(None)] * 5
+        totals: list[float | None] = low_list
+    else:
+        semantic = [v.total for v in verdicts]
+        semantic_columns = [semantic, [v.accuracy for v in verdicts],
+                            [v.relevance for v in verdicts], [v.completeness for v in verdicts],
+                            [v.error for v in verdicts]]
+        # a failed judge under the "skip" policy: no reward (None), never a silent 0
+        totals = [None if s is None else alpha1 * x + alpha2 * s
+                  for x, s in zip(low_list, semantic, strict=True)]
+    rows = zip(token.tolist(), rouge.tolist(), meteor.tolist(), concept_base.tolist(), bonuses,
+               concept.tolist(), matched, formats, low_list, *semantic_columns, repeat(alpha1),
+               repeat(alpha2), totals)
+    # RewardBreakdown is a NamedTuple: each row, in field order, becomes one without Python code
+    return list(map(tuple.__new__, repeat(RewardBreakdown, n), rows))
 
 
 def _checked_verdicts(verdicts: object, n: int, scorer: object) -> list[SemanticVerdict]:
@@ -168,7 +174,7 @@ def score_batch(completions: Sequence[str], references: Sequence[str], *, step: 
     config, step, references, low = _prepare(completions, references, step, config)
     verdicts = None
     if config.semantic is not None:
-        reports = low[0]
+        reports = low[0].reports()
         verdicts = _checked_verdicts(config.semantic.score_batch(reports, references),
                                      len(reports), config.semantic)
     return _combine(config, step, *low[1:], verdicts)
@@ -187,7 +193,7 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
     config, step, references, low = _prepare(completions, references, step, config)
     verdicts = None
     if config.semantic is not None:
-        scorer, reports = config.semantic, low[0]
+        scorer, reports = config.semantic, low[0].reports()
         ascore = getattr(scorer, "ascore_batch", None)
         raw = await ascore(reports, references) if ascore else scorer.score_batch(reports, references)
         verdicts = _checked_verdicts(raw, len(reports), scorer)

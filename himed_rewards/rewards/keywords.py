@@ -81,7 +81,8 @@ class KeywordVocabulary:
         'keywords:user:2:...'
     """
 
-    __slots__ = ("_keywords", "_forms", "_source", "_signature", "_trie", "_lock", "_rank")
+    __slots__ = ("_keywords", "_forms", "_source", "_signature", "_trie", "_lock", "_rank",
+                 "_sorted")
 
     def __init__(self, keywords: Iterable[str | Sequence[str]], *, source: str = "user") -> None:
         if isinstance(keywords, str) or not isinstance(keywords, Iterable):
@@ -106,6 +107,7 @@ class KeywordVocabulary:
             raise ValueError("keywords must hold at least one keyword, got an empty list")
         self._keywords = tuple(names)
         self._rank: np.ndarray | None = None
+        self._sorted: tuple[str, ...] | None = None
         self._forms = tuple(forms)
         self._source = str(source)
         digest = hashlib.sha256("\n".join("|".join(f) for f in forms).encode()).hexdigest()
@@ -171,6 +173,14 @@ class KeywordVocabulary:
             rank[order] = np.arange(len(order))
             self._rank = rank
         return rank
+
+    def sorted_names(self) -> tuple[str, ...]:
+        """The keyword names in alphabetical order (``sorted_names()[name_rank()[k]]`` is
+        keyword k's)."""
+        names = self._sorted
+        if names is None:
+            names = self._sorted = tuple(sorted(self._keywords))
+        return names
 
     def trie(self) -> TokenTrie:
         """The token trie of all forms (built and interned on first call, then cached)."""
@@ -379,17 +389,34 @@ def keyword_bonus_flat(flat: np.ndarray, offsets: np.ndarray, *, vocabulary: Key
         >>> keyword_bonus_flat(flat, offsets, vocabulary=KeywordVocabulary.default(), beta=0.1, cap=0.25)
         [(0.1, ('effusion',))]
     """
+    return list(zip(*keyword_bonus_columns(flat, offsets, vocabulary=vocabulary, beta=beta,
+                                           cap=cap), strict=True))
+
+
+def keyword_bonus_columns(flat: np.ndarray, offsets: np.ndarray, *,
+                          vocabulary: KeywordVocabulary, beta: float,
+                          cap: float) -> tuple[list[float], list[tuple[str, ...]]]:
+    """:func:`keyword_bonus_flat` as two columns, the bonuses and the sorted keyword tuples
+    (what ``score_batch`` reads: no pair tuple per report).
+
+    Examples:
+        >>> from himed_rewards.metrics._layout import concat
+        >>> flat, offsets = concat([encode("Small effusion, no pneumothorax.", get_tokenizer("default"))])
+        >>> keyword_bonus_columns(flat, offsets, vocabulary=KeywordVocabulary.default(), beta=0.1, cap=0.25)
+        ([0.2], [('effusion', 'pneumothorax')])
+    """
     beta = _check_weight(beta, "beta")
     cap = _check_weight(cap, "cap")
     out_offsets, out = _distinct_flat(flat, offsets, vocabulary)
     counts = np.diff(out_offsets)
-    report_of = np.repeat(np.arange(counts.shape[0]), counts)
-    order = np.lexsort((vocabulary.name_rank()[out], report_of))  # names sorted per report
-    names = vocabulary.keywords
-    matched = [names[k] for k in out[order].tolist()]
+    # names sorted per report with one sort: report r's ranks are offset by r * len(vocabulary)
+    size = len(vocabulary)
+    shift = np.repeat(np.arange(counts.shape[0], dtype=np.int64) * size, counts)
+    ranks = np.sort(vocabulary.name_rank()[out] + shift) - shift
+    matched = list(map(vocabulary.sorted_names().__getitem__, ranks.tolist()))
     bounds = out_offsets.tolist()
-    bonuses = np.minimum(beta * counts, cap).tolist()
-    return [(bonuses[r], tuple(matched[bounds[r]:bounds[r + 1]])) for r in range(counts.shape[0])]
+    found = [tuple(matched[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return np.minimum(beta * counts, cap).tolist(), found
 
 
 def _distinct_flat(flat: np.ndarray, offsets: np.ndarray,

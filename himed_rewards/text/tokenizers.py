@@ -38,6 +38,7 @@ from himed_rewards.kernels.tokenize import (
 )
 from himed_rewards.text.base import CACHE_BYTES, CompiledTokenizer, Tokenizer, concat_ids
 from himed_rewards.text.cache import ByteLRU
+from himed_rewards.text.vocabulary import VOCAB
 
 __all__ = [
     "Tokenizer",
@@ -191,7 +192,29 @@ class DefaultTokenizer(CompiledTokenizer):
         return lowered.encode("ascii") if lowered.isascii() else None
 
     def _spans(self, buf, text_offsets, start, end, counts) -> int:
-        return default_spans(buf, text_offsets, start, end, counts, ALNUM, SPACE, JOINER, DIGIT)
+        return default_spans(buf, text_offsets[:-1], text_offsets[1:], start, end, counts, ALNUM,
+                             SPACE, JOINER, DIGIT)
+
+    def encode_segments(self, buf: np.ndarray, seg_start: np.ndarray,
+                        seg_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Interned ids of the byte segments ``buf[seg_start[t]:seg_end[t]]``, which must be
+        ASCII and already lowercased (the reward reads report bodies in place, inside whole
+        completions): ``(ids, counts)``, segment t's ids being the next ``counts[t]``.
+
+        Examples:
+            >>> buf = np.frombuffer(b"<b>no effusion.</b>", dtype=np.uint8)
+            >>> ids, counts = DefaultTokenizer().encode_segments(buf, np.array([3]), np.array([15]))
+            >>> VOCAB.tokens(ids), counts.tolist()
+            (['no', 'effusion', '.'], [3])
+        """
+        seg_start = np.ascontiguousarray(seg_start, dtype=np.int64)
+        seg_end = np.ascontiguousarray(seg_end, dtype=np.int64)
+        size = int((seg_end - seg_start).sum())  # at most one token per byte
+        start = np.empty(size, dtype=np.int64)
+        end = np.empty(size, dtype=np.int64)
+        counts = np.empty(seg_start.shape[0], dtype=np.int64)
+        n = default_spans(buf, seg_start, seg_end, start, end, counts, ALNUM, SPACE, JOINER, DIGIT)
+        return VOCAB.intern_spans(buf, start[:n], end[:n]), counts
 
 
 class WhitespaceTokenizer(CompiledTokenizer):

@@ -29,10 +29,18 @@ from importlib import resources
 import numpy as np
 
 from himed_rewards.kernels.meteor import count_unknown
+from himed_rewards.kernels.porter import (
+    RULE_BOUNDS,
+    RULE_CONDITIONS,
+    RULE_TEXT,
+    STEP_RULES,
+)
+from himed_rewards.kernels.porter import porter_stems as stem_bytes
 from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.vocabulary import VOCAB, Vocabulary
 
-__all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "MeteorKeys", "METEOR_KEYS"]
+__all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "porter_stems", "MeteorKeys",
+           "METEOR_KEYS"]
 
 TABLE_FILE = "wordnet30_synonyms.npz"
 _POS = ("n", "v", "a", "r")  # nltk's POS_LIST, the order synsets() walks
@@ -45,6 +53,7 @@ _SUBSTITUTIONS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
     (),
 )  # fmt: skip
+_ALL_SUBSTITUTIONS = tuple(dict.fromkeys(rule for rules in _SUBSTITUTIONS for rule in rules))
 
 
 class WordNetTable:
@@ -116,10 +125,23 @@ class WordNetTable:
                 result.append(candidate)
         return result
 
+    def _in_no_synset(self, form: str) -> bool:
+        """True when no candidate that morphy could try for ``form`` (itself, an exception
+        base, a suffix substitution) is a lemma: then no part of speech finds a synset. One
+        pass over the rules of all parts of speech, where morphy takes four (a typo costs a
+        few look-ups)."""
+        lemma = self._lemma_row
+        if form in lemma or any(form in exceptions for exceptions in self._exceptions):
+            return False
+        return not any(form.endswith(old) and form[: -len(old)] + new in lemma
+                       for old, new in _ALL_SUBSTITUTIONS)
+
     def synonyms(self, word: str) -> frozenset[str]:
         """``{word}`` plus the ``_``-free lemma names of every synset of ``wordnet.synsets(word)``."""
         lowered = word.lower()  # synsets() lowercases its argument
         names: set[str] = {word}
+        if self._in_no_synset(lowered):
+            return frozenset(names)
         for q, pos in enumerate(_POS):
             for form in self.morphy_forms(lowered, pos):
                 for synset in self._synset_ids(form, q):
@@ -154,6 +176,49 @@ def _porter():
     from nltk.stem.porter import PorterStemmer  # the stemmer nltk's METEOR defaults to
 
     return PorterStemmer()
+
+
+# Fewer new words than this are stemmed by nltk itself: a few words cost less than compiling
+# the kernel (about 2.5 s on a fresh install, once), which the first small call, such as a
+# smoke test's, then does not pay.
+KERNEL_STEMS_FROM = 8
+
+
+def porter_stems(words: list[str]) -> list[str]:
+    """``PorterStemmer().stem`` of each of ``words`` (already lowercased); from
+    ``KERNEL_STEMS_FROM`` words on, the ASCII ones outside nltk's irregular-forms pool in one
+    kernel call (``kernels.porter``).
+
+    Examples:
+        >>> porter_stems(["opacities", "dying", "effusion", "états"])
+        ['opac', 'die', 'effus', 'état']
+        >>> porter_stems(["opacities", "dying", "effusion", "états"] * 8)[:4]
+        ['opac', 'die', 'effus', 'état']
+    """
+    porter = _porter()
+    if len(words) < KERNEL_STEMS_FROM:
+        return [porter.stem(word) for word in words]
+    out = list(words)
+    fast = []
+    for i, word in enumerate(words):
+        if word.isascii() and word not in porter.pool:
+            fast.append(i)
+        else:  # nltk itself: irregular forms, and non-ASCII letters
+            out[i] = porter.stem(word)
+    if fast:
+        encoded = "".join(words[i] for i in fast).encode("ascii")
+        lengths = np.fromiter((len(words[i]) for i in fast), dtype=np.int64, count=len(fast))
+        end = np.cumsum(lengths)
+        stems = np.empty(len(encoded) + 1, dtype=np.uint8)  # a stem grows by one byte at most
+        stem_end = np.empty(len(fast), dtype=np.int64)
+        stem_bytes(np.frombuffer(encoded, dtype=np.uint8), end - lengths, end, stems, stem_end,
+                   RULE_TEXT, RULE_BOUNDS, RULE_CONDITIONS, STEP_RULES)
+        text = stems.tobytes().decode("ascii", "replace")
+        start = 0
+        for i, stop in zip(fast, stem_end.tolist(), strict=True):
+            out[i] = text[start:stop]
+            start = stop
+    return out
 
 
 def meteor_stem(word: str) -> str:
@@ -252,15 +317,16 @@ class MeteorKeys:
                 bigger = np.zeros(max(size, 2 * len(self._syn)), dtype=np.int32)
                 bigger[: self._syn_used] = self._syn[: self._syn_used]
                 self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
-            at = 0
-            for (stem_key, _), group in zip(new, words, strict=True):
-                chunk = np.sort(keys[at : at + len(group)])
-                start = self._syn_used
-                self._syn[start : start + len(chunk)] = chunk
-                self._syn_used += len(chunk)
-                self._slice_start[stem_key] = start
-                self._slice_end[stem_key] = self._syn_used
-                at += len(group)
+            # every group's keys sorted inside the group, in one sort (groups stay in order)
+            sizes = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+            group = np.repeat(np.arange(len(words), dtype=np.int64), sizes)
+            start = self._syn_used
+            self._syn[start:size] = keys[np.lexsort((keys, group))]
+            ends = start + np.cumsum(sizes)
+            new_keys = np.fromiter((k for k, _ in new), dtype=np.int64, count=len(new))
+            self._slice_start[new_keys] = ends - sizes
+            self._slice_end[new_keys] = ends
+            self._syn_used = size
         return self._slice_start[stem_keys], self._slice_end[stem_keys]
 
     def _learn(self, ids: np.ndarray) -> None:
@@ -271,7 +337,7 @@ class MeteorKeys:
             if fresh.shape[0] == 0:
                 return
             lowered = [t.lower() for t in self._vocabulary.tokens(fresh.tolist())]
-            stems = [_porter().stem(t) for t in lowered]
+            stems = porter_stems(lowered)
             lower_keys = self._keys.ids(lowered)
             stem_keys = self._keys.ids(stems)
             starts, ends = self._synonym_slices(stems, stem_keys)
@@ -287,9 +353,9 @@ class MeteorKeys:
         self, *id_arrays: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The key tables, covering at least every vocabulary id in ``id_arrays``."""
-        for ids in id_arrays:
-            if count_unknown(ids, self._known):
-                self._learn(ids)
+        unknown = [ids for ids in id_arrays if count_unknown(ids, self._known)]
+        if unknown:  # one pass over every array's new ids (each pass has a fixed cost)
+            self._learn(unknown[0] if len(unknown) == 1 else np.concatenate(unknown))
         # _learn publishes new buffers; read them once so the five arrays agree
         return self._lower, self._stem, self._start, self._end, self._syn
 

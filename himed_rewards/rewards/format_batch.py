@@ -1,0 +1,122 @@
+"""A whole batch of completions parsed at once: formats, report texts and report token ids.
+
+:func:`parse_completions` gives every completion exactly what
+:func:`~himed_rewards.rewards.format.parse_completion` gives it (report text, format reward).
+Well-formed ASCII completions, training's common case, are checked by one kernel call over
+their bytes (``himed_rewards.kernels.completion``), and the default tokenizer then reads their
+report bodies in place: no report string is built unless asked for (the semantic judge needs
+the texts, the low-level reward only the ids). Any other completion goes through
+``parse_completion`` itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from himed_rewards.kernels.completion import LOWER, TAG_BYTES, TAG_OFFSETS, report_spans
+from himed_rewards.kernels.tokenize import SPACE
+from himed_rewards.rewards.format import parse_completion
+from himed_rewards.text.base import Tokenizer, concat_ids
+from himed_rewards.text.tokenizers import DefaultTokenizer
+
+__all__ = ["ParsedCompletions", "parse_completions"]
+
+
+class ParsedCompletions:
+    """The parse of a batch (see :func:`parse_completions`).
+
+    ``formats`` is the list of format rewards; :meth:`reports` the report texts;
+    :meth:`encode` their interned token ids.
+    """
+
+    __slots__ = ("completions", "formats", "_lowered", "_spans", "_slow", "_slow_reports",
+                 "_reports", "_offsets")
+
+    def __init__(self, completions: list[str], formats: list[float], lowered: np.ndarray,
+                 offsets: np.ndarray, spans: np.ndarray, slow: list[int],
+                 slow_reports: list[str]) -> None:
+        self.completions = completions
+        self.formats = formats
+        self._lowered, self._offsets, self._spans = lowered, offsets, spans
+        self._slow, self._slow_reports = slow, slow_reports
+        self._reports: list[str] | None = None
+
+    def reports(self) -> list[str]:
+        """The report of every completion (``parse_completion(c)[0]``), built on first call."""
+        if self._reports is None:
+            # ASCII: byte offsets are character offsets; spans relative to each completion
+            rel = (self._spans - self._offsets[:-1, None]).tolist()
+            reports = [c[f0:f1] + "\n" + c[i0:i1]
+                       for c, (f0, f1, i0, i1) in zip(self.completions, rel, strict=True)]
+            for i, report in zip(self._slow, self._slow_reports, strict=True):
+                reports[i] = report
+            self._reports = reports
+        return self._reports
+
+    def encode(self, tokenizer: Tokenizer) -> tuple[np.ndarray, np.ndarray]:
+        """The reports' interned ids in CSR form (``tokenizer.encode_batch(self.reports())``)."""
+        if not isinstance(tokenizer, DefaultTokenizer):
+            return tokenizer.encode_batch(self.reports())
+        n = len(self.completions)
+        slow = self._slow
+        fast = np.flatnonzero(self._spans[:, 0] >= 0) if slow else np.arange(n)
+        spans = self._spans[fast] if slow else self._spans
+        # two segments per report, finding then impression: the "\n" that joins them in the
+        # report text separates tokens exactly as the gap between the segments does
+        ids, seg_counts = tokenizer.encode_segments(self._lowered, spans[:, 0::2].ravel(),
+                                                    spans[:, 1::2].ravel())
+        counts = seg_counts[0::2] + seg_counts[1::2]
+        if not slow:
+            offsets = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            return ids, offsets
+        slow_ids, slow_offsets = tokenizer.encode_batch(self._slow_reports)
+        rows: list[np.ndarray | None] = [None] * n
+        ends = np.cumsum(counts).tolist()
+        for k, i in enumerate(fast.tolist()):
+            rows[i] = ids[ends[k] - int(counts[k]):ends[k]]
+        for k, i in enumerate(slow):
+            rows[i] = slow_ids[slow_offsets[k]:slow_offsets[k + 1]]
+        return concat_ids(rows)  # type: ignore[arg-type]
+
+
+def parse_completions(completions: list[str]) -> ParsedCompletions:
+    """Parse many completions (a list of ``str``, already checked) in one kernel call.
+
+    Examples:
+        >>> from himed_rewards.text.tokenizers import get_tokenizer
+        >>> from himed_rewards.text.vocabulary import VOCAB
+        >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>Normal.</impression>",
+        ...                        "no tags"])
+        >>> p.formats, p.reports()
+        ([1.0, -1.0], ['Clear.\\nNormal.', 'no tags'])
+        >>> ids, offsets = p.encode(get_tokenizer("default"))
+        >>> VOCAB.tokens(ids[offsets[0]:offsets[1]])
+        ['clear', '.', 'normal', '.']
+    """
+    n = len(completions)
+    joined = "".join(completions)
+    if joined.isascii():
+        lengths = list(map(len, completions))
+    else:  # non-ASCII completions go the Python way: an empty stand-in here fails the check
+        kept = [c if c.isascii() else "" for c in completions]
+        joined = "".join(kept)
+        lengths = list(map(len, kept))
+    buf = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    lowered = np.empty(buf.shape[0], dtype=np.uint8)
+    spans = np.empty((n, 4), dtype=np.int64)
+    good = report_spans(buf, offsets, TAG_BYTES, TAG_OFFSETS, SPACE, LOWER, lowered, spans)
+    # read-only, as the tokenizers' own byte buffers (np.frombuffer) are: the tokenizer and
+    # interning kernels then reuse one compiled specialisation for both
+    lowered.setflags(write=False)
+    formats = [1.0] * n
+    slow: list[int] = []
+    slow_reports: list[str] = []
+    if good < n:
+        slow = np.flatnonzero(spans[:, 0] < 0).tolist()
+        for i in slow:
+            report, formats[i] = parse_completion(completions[i])
+            slow_reports.append(report)
+    return ParsedCompletions(completions, formats, lowered, offsets, spans, slow, slow_reports)
