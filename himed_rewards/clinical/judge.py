@@ -342,7 +342,7 @@ class OfflineClinicalJudge:
         for cand, ref in zip(candidates, references, strict=True):
             (c_states, c_filler, c_set), (r_states, r_filler, r_set) = memo[cand], memo[ref]
             acc, rel, comp = _judge(c_states, r_states, c_filler, r_filler, c_set, r_set)
-            verdicts.append(SemanticVerdict(acc, rel, comp, source=self.name))
+            verdicts.append(SemanticVerdict.scored(acc, rel, comp, self.name))
         return verdicts
 
     async def ascore_batch(

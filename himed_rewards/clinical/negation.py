@@ -18,14 +18,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from himed_rewards.clinical.rules import (
-    KEY_CACHE,
     RULES,
     SENTENCE_END,
     TOKEN_RE,
+    WORD_INFO,
     Trigger,
-    candidate_starts,
     match_phrases,
-    token_keys,
+    word_info,
 )
 
 __all__ = ["POLARITIES", "TextContext", "analyse", "is_blocked", "polarity_of_span", "polarity_at"]
@@ -62,10 +61,16 @@ def analyse(words: list[str]) -> TextContext:
         >>> ctx.breaks, [t.phrase for _, _, t in ctx.cues]
         ([2], ['no', 'possible'])
     """
-    cache = KEY_CACHE
-    keys = [cache.get(w) or token_keys(w) for w in words]
+    get = WORD_INFO.get
+    infos = [get(w) or word_info(w) for w in words]
+    keys = [info[0] for info in infos]
     breaks = [i for i, w in enumerate(words) if w in SENTENCE_END]
-    starts = candidate_starts(keys)
+    # candidate_starts(keys), from the tries each word starts (found once per word)
+    starts: tuple[list[int], ...] = tuple([] for _ in RULES.tries)
+    for i, (_, tries) in enumerate(infos):
+        if tries:
+            for index in tries:
+                starts[index].append(i)
     cues, terms = [], []
     for start, end, trigger in match_phrases(keys, RULES.trigger_trie, starts[0]):
         if trigger.polarity == "term":
