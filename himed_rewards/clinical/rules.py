@@ -249,6 +249,7 @@ def match_phrases(
     if starts is None:
         starts = [i for i, (word, stem) in enumerate(keys) if word in trie or stem in trie]
     resume = 0  # matches do not overlap: skip starts inside the previous match
+    end_key = _END_KEY
     for i in starts:
         if i < resume:
             continue
@@ -258,15 +259,16 @@ def match_phrases(
         while k < n:
             word, stem = keys[k]
             nxt = node.get(word)
-            if nxt is None and stem is not None:
-                nxt = node.get(stem)
             if nxt is None:
-                break
+                if stem is None:
+                    break
+                nxt = node.get(stem)
+                if nxt is None:
+                    break
             node = nxt
             k += 1
-            payload = node.get(_END_KEY)
-            if payload is not None:
-                best_end, best = k, payload
+            if end_key in node:
+                best_end, best = k, node[end_key]
         if best is not None:
             found.append((i, best_end, best))
             resume = best_end

@@ -22,7 +22,7 @@ from bisect import bisect_right
 from typing import NamedTuple
 
 from himed_rewards.clinical.attachment import Hit, Mention, gather_attributes
-from himed_rewards.clinical.labeler import scan_words
+from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words
 from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE
 
 __all__ = ["SentenceFacts", "report_sentences", "reports_sentences"]
@@ -40,6 +40,13 @@ class SentenceFacts(NamedTuple):
     # a mention that is not negative of a finding outside RULES.minor_concepts, or of
     # "other" words alone: the report is not a normal study (see attributes._describe)
     significant: bool
+    # What the mentions say per finding, merged as labeler.merge_polarities does (the
+    # strongest polarity; findings in the order of their first mention): merging these
+    # sentence by sentence gives the merge of all a report's mentions.
+    polarities: tuple[tuple[str, str], ...] = ()
+    # a mention that is not negative of a pathology, an "other" abnormality or a judge-only
+    # concept: the report asserts pathology (merge_polarities' test for no_finding)
+    abnormal: bool = False
 
 
 def _phrase_keys(trie: dict, prefix: tuple[str, ...] = ()):
@@ -81,44 +88,73 @@ def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
     when that break starts a phrase, else ""), from one analysis of them all: joined with a
     break token between (their lead, or "." that starts nothing), they stay apart."""
     words: list[str] = []
-    spans = []  # (first token, end, offset of the local positions)
+    firsts = []  # index of each sentence's first token in words
     for tokens, lead in sentences:
         words.append(lead or ".")
-        begin = len(words)
+        firsts.append(len(words))
         words += tokens
-        spans.append((begin, len(words), begin - (1 if lead else 0)))
     ctx, mentions, normal_starts, phrase_starts = scan_words(words)
-    firsts = [begin for begin, _, _ in spans]
-    local_mentions: list[list[Mention]] = [[] for _ in spans]
-    local_of = {}
+    count = len(sentences)
+    # Where each sentence's mentions, normal statements and phrases begin and end in those
+    # (ascending) lists, and the local position of its first token (after its lead).
+    ends = [*firsts[1:], len(words) + 1]
+    local_mentions: list[list[Mention]] = [[] for _ in range(count)]
+    sentence_of_mention = {}
+    k = 0
     for m in mentions:
-        k = bisect_right(firsts, m[0]) - 1
-        offset = spans[k][2]
+        while m[0] >= ends[k]:
+            k += 1
+        offset = firsts[k] - (1 if sentences[k][1] else 0)
         local = (m[0] - offset, m[1] - offset, m[2], m[3])
         local_mentions[k].append(local)
-        local_of[m[0]] = (k, local)
-    local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in spans]
-    other = (RULES.other,)
-    for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other]):
-        k, local = local_of[m[0]]
-        local_gathered[k].append((local, tuple(hits)))
-    normal = [False] * len(spans)
-    content = [False] * len(spans)
+        sentence_of_mention[m[0]] = (k, local)
+    local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in range(count)]
+    if mentions:
+        other = (RULES.other,)
+        for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other]):
+            k, local = sentence_of_mention[m[0]]
+            local_gathered[k].append((local, tuple(hits)))
+    normal = [False] * count
     for s in normal_starts:
-        k = bisect_right(firsts, s) - 1
-        normal[k] = content[k] = True
+        normal[bisect_right(firsts, s) - 1] = True
+    content = normal[:]
     for s in phrase_starts:
         content[bisect_right(firsts, s) - 1] = True
     anatomy = RULES.anatomy_words
     all_keys = [key for key, _ in ctx.keys]
     out = []
-    for k, (begin, end, _) in enumerate(spans):
-        keys = tuple(all_keys[begin:end])
-        out.append(SentenceFacts(tuple(local_mentions[k]), normal[k],
-                                 tuple(local_gathered[k]), keys,
-                                 content[k] or not anatomy.isdisjoint(keys),
-                                 _significant(local_mentions[k])))  # fmt: skip
+    for k, begin in enumerate(firsts):
+        keys = tuple(all_keys[begin:ends[k] - 1])
+        mine = local_mentions[k]
+        if mine:
+            polarities = _merged(mine)
+            out.append(SentenceFacts(tuple(mine), normal[k], tuple(local_gathered[k]), keys,
+                                     content[k] or not anatomy.isdisjoint(keys),
+                                     _significant(mine), polarities,
+                                     _abnormal(polarities)))  # fmt: skip
+        else:
+            out.append(SentenceFacts((), normal[k], tuple(local_gathered[k]), keys,
+                                     content[k] or not anatomy.isdisjoint(keys),
+                                     False))  # fmt: skip
     return out
+
+
+_RANK = {"negative": 0, "uncertain": 1, "positive": 2}
+
+
+def _merged(mentions: list[Mention]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for _, _, findings, polarity in mentions:
+        for finding in findings:
+            old = found.get(finding)
+            if old is None or _RANK[polarity] > _RANK[old]:
+                found[finding] = polarity
+    return tuple(found.items())
+
+
+def _abnormal(polarities: tuple[tuple[str, str], ...]) -> bool:
+    return any(p != "negative" and (f in PATHOLOGIES or f == RULES.other or f.startswith("x:"))
+               for f, p in polarities)  # fmt: skip
 
 
 _MINOR = RULES.minor_concepts | {RULES.other}
