@@ -6,8 +6,8 @@ qualifiers, clauses and the attachment of attribute words all stop at a sentence
 one sentence at a time and the results concatenated, with the same outcome as analysing
 it whole. Reports repeat sentences ("No pneumothorax.", "Heart size is normal.") far more
 than whole texts, within a GRPO group and across steps, so each sentence's facts are
-cached, by its text and by its tokens; the sentences of a text that miss both caches are
-analysed together in one pass. Both caches are bounded (cleared when full).
+cached by its text; the sentences of a batch that miss the cache are analysed together, a
+few dozen at a time. The cache is bounded (cleared when full).
 
 One exception to "no phrase spans a break": a break token may *start* a trigger (ConText's
 ": no"), which then swallows the cue word after it ("Findings: no effusion" is not negated
@@ -71,12 +71,9 @@ def _leading_breaks() -> frozenset[str]:
 
 
 _LEADING = _leading_breaks()
-_CACHE: dict[tuple[str, ...], SentenceFacts] = {}
 # Bounded so that arbitrary generated text cannot grow it without limit: cleared when full;
-# sentences longer than _MAX_TOKENS tokens or _MAX_CHARS characters (rare, and rarely
-# repeated) are not kept.
+# sentences longer than _MAX_CHARS characters (rare, and rarely repeated) are not kept.
 _CACHE_LIMIT = 32_768
-_MAX_TOKENS = 48
 _MAX_CHARS = 400
 # New sentences are analysed this many at a time: enough to spread the fixed cost of an
 # analysis, few enough to keep its lists small.
@@ -211,10 +208,10 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
         >>> [len(s) for s in reports_sentences(["No effusion. Lungs clear.", "", "Edema."])]
         [2, 0, 1]
     """
-    chunks, cache = _CHUNKS, _CACHE
+    chunks = _CHUNKS
     outs: list[list[SentenceFacts | None]] = []
-    # token key -> (tokens, lead, [(text index, sentence index, chunk key), ...])
-    missing: dict[tuple[str, ...], tuple[list[str], str, list[tuple[int, int, str]]]] = {}
+    # sentence key -> (tokens, lead, [text index, sentence index, text index, ...])
+    missing: dict[str, tuple[list[str], str, list[int]]] = {}
     for t, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -234,16 +231,17 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                 key = lead + chunk if lead else chunk
                 facts = chunks.get(key, _MISSING)
                 if facts is _MISSING:
-                    words = TOKEN_RE.findall(chunk)
-                    token_key = (lead, *words) if lead else tuple(words)
-                    facts = cache.get(token_key) if words else None
-                    if facts is None and words:
-                        missing.setdefault(token_key, (words, lead, []))[2].append(
-                            (t, len(out), key))
+                    entry = missing.get(key)
+                    if entry is None:
+                        words = TOKEN_RE.findall(chunk)
+                        if words:
+                            entry = missing[key] = (words, lead, [])
+                        elif len(key) <= _MAX_CHARS:  # no token ("-"): nothing to say
+                            _remember(chunks, key, None)
+                    if entry is not None:
+                        entry[2].extend((t, len(out)))
                         out.append(None)
-                    elif len(key) <= _MAX_CHARS:
-                        _remember(chunks, key, facts)
-                if facts is not None:
+                elif facts is not None:
                     out.append(facts)
             if step == 2 and k + 1 < len(parts):
                 lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
@@ -252,13 +250,14 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
         todo = [(words, lead) for words, lead, _ in missing.values()]
         analysed = [facts for k in range(0, len(todo), _GROUP)
                     for facts in _analyse(todo[k:k + _GROUP])]  # fmt: skip
-        for (token_key, (_, _, places)), facts in zip(missing.items(), analysed, strict=True):
-            if len(token_key) <= _MAX_TOKENS:
-                _remember(cache, token_key, facts)
-            for t, index, key in places:
-                outs[t][index] = facts
-                if len(key) <= _MAX_CHARS:
-                    _remember(chunks, key, facts)
+        limit = _CACHE_LIMIT
+        for (key, (_, _, places)), facts in zip(missing.items(), analysed, strict=True):
+            if len(key) <= _MAX_CHARS:
+                if len(chunks) >= limit:
+                    chunks.clear()
+                chunks[key] = facts
+            for k in range(0, len(places), 2):
+                outs[places[k]][places[k + 1]] = facts
     return outs  # type: ignore[return-value]  # every None was filled
 
 

@@ -48,19 +48,22 @@ def test_only_the_colon_starts_a_phrase() -> None:
 
 
 def test_cache_is_bounded(monkeypatch) -> None:
-    monkeypatch.setattr(sentences, "_CACHE", {})
+    monkeypatch.setattr(sentences, "_CHUNKS", {})
     monkeypatch.setattr(sentences, "_CACHE_LIMIT", 10)
     for k in range(25):
         report_sentences(f"Effusion number {k}. No pneumothorax.")
-        assert len(sentences._CACHE) <= 10
-    report_sentences("effusion " * (sentences._MAX_TOKENS + 1))
-    assert all(len(key) <= sentences._MAX_TOKENS for key in sentences._CACHE)
+        assert len(sentences._CHUNKS) <= 10
+    report_sentences("effusion " * (sentences._MAX_CHARS // 9 + 1))
+    sentences.reports_sentences([f"Edema {k}. Nodule {k}." for k in range(30)])
+    assert len(sentences._CHUNKS) <= 10
+    assert all(len(key) <= sentences._MAX_CHARS for key in sentences._CHUNKS)
 
 
 def test_cached_and_fresh_analyses_agree(monkeypatch) -> None:
     text = "Small left pleural effusion, new since prior. Findings: no edema. Lungs clear."
     first = report_sentences(text)  # fills the cache
-    monkeypatch.setattr(sentences, "_CACHE", {})
+    assert report_sentences(text) == first  # from the cache
+    monkeypatch.setattr(sentences, "_CHUNKS", {})
     assert report_sentences(text) == first
 
 
@@ -90,12 +93,10 @@ def test_split_cuts_where_the_tokeniser_has_a_break() -> None:
 def test_a_batch_is_analysed_as_its_texts_one_by_one(monkeypatch, iu_pairs) -> None:
     hyps, refs = iu_pairs
     texts = [*hyps[:200], *refs[:200], "Findings: no effusion.", "", "1.2.3 cm. : none"]
-    monkeypatch.setattr(sentences, "_CACHE", {})
     monkeypatch.setattr(sentences, "_CHUNKS", {})
     together = sentences.reports_sentences(texts)
     one_by_one = []
     for text in texts:
-        monkeypatch.setattr(sentences, "_CACHE", {})
         monkeypatch.setattr(sentences, "_CHUNKS", {})
         one_by_one.append(report_sentences(text))
     assert together == one_by_one
