@@ -110,8 +110,8 @@ def _no_finding_state(states: Mapping[str, FindingState]) -> FindingState | None
     found = {s.polarity for f, s in states.items()
              if f in PATHOLOGIES or f.startswith("x:")}  # fmt: skip
     if "positive" in found:
-        return FindingState("negative")
-    return FindingState("uncertain") if "uncertain" in found else None
+        return BARE_STATES["negative"]
+    return BARE_STATES["uncertain"] if "uncertain" in found else None
 
 
 def _state(states: Mapping[str, FindingState], finding: str) -> FindingState | None:
@@ -123,8 +123,8 @@ def _state(states: Mapping[str, FindingState], finding: str) -> FindingState | N
         return state
     children = [states[c].polarity for c in _CHILDREN.get(finding, ()) if c in states]
     if "positive" in children:
-        return FindingState("positive")
-    return FindingState("uncertain") if "uncertain" in children else None
+        return BARE_STATES["positive"]
+    return BARE_STATES["uncertain"] if "uncertain" in children else None
 
 
 def _attribute_penalty(c: FindingState, r: FindingState) -> float:
