@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from himed_rewards.clinical.negation import TextContext
 from himed_rewards.clinical.rules import RULES, match_phrases
 
-__all__ = ["gather_attributes"]
+__all__ = ["gather_attributes", "gather_placed"]
 
 DEVICE = "support_devices"
 _NUMBER_CHARS = frozenset("0123456789.")
@@ -100,6 +100,21 @@ def gather_attributes(ctx: TextContext, mentions: list[Mention]) -> list[tuple[M
         >>> gather_attributes(ctx, mentions)
         [((2, 3, ('pleural_effusion',), 'positive'), [('severity', '1'), ('side', 'left')])]
     """
+    return [(m, [(kind, value) for _, kind, value in hits])
+            for m, hits in gather_placed(ctx, mentions)]  # fmt: skip
+
+
+def gather_placed(
+    ctx: TextContext, mentions: list[Mention]
+) -> list[tuple[Mention, list[tuple[int, str, str | float]]]]:
+    """:func:`gather_attributes` with the token index of every hit: ``(index, kind, value)``.
+
+    Examples:
+        >>> from himed_rewards.clinical.labeler import scan
+        >>> ctx, mentions, _ = scan("nodule measuring 2 cm")
+        >>> gather_placed(ctx, mentions)
+        [((0, 1, ('nodule', 'lung_lesion'), 'positive'), [(2, 'size', 20.0)])]
+    """
     hits = _attribute_hits(ctx) if mentions else []
     if not hits:
         return []
@@ -108,18 +123,19 @@ def gather_attributes(ctx: TextContext, mentions: list[Mention]) -> list[tuple[M
     device_index = [k for k, m in enumerate(mentions) if DEVICE in m[2]]
     devices = [mentions[k] for k in device_index]
     device_starts = [m[0] for m in devices]
-    gathered: dict[int, list[Hit]] = {}
-    for k, kind, value in hits:
+    gathered: dict[int, list[tuple[int, str, str | float]]] = {}
+    for hit in hits:
+        k, kind = hit[0], hit[1]
         if kind == "position":
             if devices:
                 index = _nearest(device_starts, devices, clause, k)
                 if index is not None:
-                    gathered.setdefault(device_index[index], []).append((kind, value))
+                    gathered.setdefault(device_index[index], []).append(hit)
             continue
         if kind == "dominant":  # "effusions, left greater than right": crosses the comma
             index = bisect_left(starts, k) - 1
             if index >= 0 and sentence[mentions[index][0]] == sentence[k]:
-                gathered.setdefault(index, []).append((kind, value))
+                gathered.setdefault(index, []).append(hit)
             continue
         index = _nearest(starts, mentions, clause, k)
         if index is None:
@@ -128,5 +144,5 @@ def gather_attributes(ctx: TextContext, mentions: list[Mention]) -> list[tuple[M
             # nearest one.
             index = _nearest(starts, mentions, sentence, k)
         if index is not None:
-            gathered.setdefault(index, []).append((kind, value))
+            gathered.setdefault(index, []).append(hit)
     return [(mentions[index], found) for index, found in gathered.items()]

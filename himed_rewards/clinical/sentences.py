@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 from typing import NamedTuple
 
-from himed_rewards.clinical.attachment import Hit, Mention, gather_attributes
+from himed_rewards.clinical.attachment import _MAX_SIZE_MM, Hit, Mention, gather_placed
 from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words
 from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE
 
@@ -80,10 +80,14 @@ _MAX_CHARS = 400
 _GROUP = 64
 
 
-def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
+def _analyse(
+    sentences: list[tuple[list[str], str]],
+) -> tuple[list[SentenceFacts], list[list[tuple[int, int, int]]]]:
     """Facts of each ``(tokens, lead)`` sentence (``lead``: the break token in front of it
     when that break starts a phrase, else ""), from one analysis of them all: joined with a
-    break token between (their lead, or "." that starts nothing), they stay apart."""
+    break token between (their lead, or "." that starts nothing), they stay apart. Also,
+    per sentence, where its measurements went: ``(entry of gathered, hit of that entry,
+    index of the number in tokens)`` for every "size" hit."""
     words: list[str] = []
     firsts = []  # index of each sentence's first token in words
     for tokens, lead in sentences:
@@ -106,11 +110,15 @@ def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
         local_mentions[k].append(local)
         sentence_of_mention[m[0]] = (k, local)
     local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in range(count)]
+    sizes: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
     if mentions:
         other = (RULES.other,)
-        for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other]):
+        for m, hits in gather_placed(ctx, [m for m in mentions if m[2] != other]):
             k, local = sentence_of_mention[m[0]]
-            local_gathered[k].append((local, tuple(hits)))
+            for h, (position, kind, _) in enumerate(hits):
+                if kind == "size":  # hits never leave their sentence
+                    sizes[k].append((len(local_gathered[k]), h, position - firsts[k]))
+            local_gathered[k].append((local, tuple((kind, value) for _, kind, value in hits)))
     normal = [False] * count
     for s in normal_starts:
         normal[bisect_right(firsts, s) - 1] = True
@@ -133,7 +141,7 @@ def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
             out.append(SentenceFacts((), normal[k], tuple(local_gathered[k]), keys,
                                      content[k] or not anatomy.isdisjoint(keys),
                                      False))  # fmt: skip
-    return out
+    return out, sizes
 
 
 _RANK = {"negative": 0, "uncertain": 1, "positive": 2}
@@ -208,10 +216,12 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
         >>> [len(s) for s in reports_sentences(["No effusion. Lungs clear.", "", "Edema."])]
         [2, 0, 1]
     """
-    chunks = _CHUNKS
+    chunks, skeletons = _CHUNKS, _SKELETONS
     outs: list[list[SentenceFacts | None]] = []
     # sentence key -> (tokens, lead, [text index, sentence index, text index, ...])
     missing: dict[str, tuple[list[str], str, list[int]]] = {}
+    # skeleton -> (its tokens, lead, [(text index, sentence index, sentence key, tokens)])
+    missing_skeletons: dict[tuple[str, ...], tuple[list[str], str, list[tuple]]] = {}
     for t, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -226,39 +236,136 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
         else:
             parts, step = _split(lowered), 2
         for k in range(0, len(parts), step):
+            if step == 2 and k:  # the break before this sentence, when it starts a phrase
+                lead = parts[k - 1] if parts[k - 1] in _LEADING else ""
             chunk = parts[k].strip(_STRIP)
             if chunk:
                 key = lead + chunk if lead else chunk
                 facts = chunks.get(key, _MISSING)
                 if facts is _MISSING:
                     entry = missing.get(key)
-                    if entry is None:
-                        words = TOKEN_RE.findall(chunk)
-                        if words:
-                            entry = missing[key] = (words, lead, [])
-                        elif len(key) <= _MAX_CHARS:  # no token ("-"): nothing to say
-                            _remember(chunks, key, None)
                     if entry is not None:
                         entry[2].extend((t, len(out)))
                         out.append(None)
-                elif facts is not None:
+                        continue
+                    words = TOKEN_RE.findall(chunk)
+                    if not words:  # no token ("-"): nothing to say
+                        if len(key) <= _MAX_CHARS:
+                            _remember(chunks, key, None)
+                        continue
+                    skeleton = _skeleton(words, lead) if _DIGIT.search(chunk) else None
+                    if skeleton is None:
+                        missing[key] = (words, lead, [t, len(out)])
+                        out.append(None)
+                        continue
+                    known = skeletons.get(skeleton)
+                    if known is not None:
+                        facts = _measured(known, words)
+                        if len(key) <= _MAX_CHARS:
+                            _remember(chunks, key, facts)
+                    else:
+                        places = missing_skeletons.setdefault(
+                            skeleton, (list(skeleton[1:]), lead, []))[2]
+                        places.append((t, len(out), key, words))
+                        out.append(None)
+                        continue
+                if facts is not None:
                     out.append(facts)
-            if step == 2 and k + 1 < len(parts):
-                lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
         outs.append(out)
-    if missing:
+    if missing or missing_skeletons:
         todo = [(words, lead) for words, lead, _ in missing.values()]
-        analysed = [facts for k in range(0, len(todo), _GROUP)
-                    for facts in _analyse(todo[k:k + _GROUP])]  # fmt: skip
+        todo += [(words, lead) for words, lead, _ in missing_skeletons.values()]
+        analysed: list[SentenceFacts] = []
+        sizes: list[list[tuple[int, int, int]]] = []
+        for k in range(0, len(todo), _GROUP):
+            facts_of_group, sizes_of_group = _analyse(todo[k:k + _GROUP])
+            analysed += facts_of_group
+            sizes += sizes_of_group
         limit = _CACHE_LIMIT
-        for (key, (_, _, places)), facts in zip(missing.items(), analysed, strict=True):
+        for (key, (_, _, places)), facts in zip(missing.items(), analysed, strict=False):
             if len(key) <= _MAX_CHARS:
                 if len(chunks) >= limit:
                     chunks.clear()
                 chunks[key] = facts
             for k in range(0, len(places), 2):
                 outs[places[k]][places[k + 1]] = facts
+        plain = len(missing)
+        for k, (skeleton, (_, _, places)) in enumerate(missing_skeletons.items()):
+            known = (analysed[plain + k], tuple(sizes[plain + k]))
+            if len(skeleton) <= _MAX_TOKENS:
+                _remember(skeletons, skeleton, known)
+            for t, index, key, words in places:
+                facts = _measured(known, words)
+                outs[t][index] = facts
+                if len(key) <= _MAX_CHARS:
+                    _remember(chunks, key, facts)
     return outs  # type: ignore[return-value]  # every None was filled
+
+
+# Measurements. A sentence that differs from another only in the value of a number ("nodule
+# measuring 7 mm" / "9 mm") says the same except for that size: such sentences are analysed
+# once, as their skeleton (every plain number read as "1"), and each gets its own sizes from
+# the skeleton's (see _measured). Exact because a plain number is read by nothing but the
+# size rule: no phrase, qualifier, anatomy word, clause word or unit starts with a digit, and
+# "1" is a valid size in every unit (checked below; otherwise skeletons are not used).
+_DIGIT = re.compile(r"[0-9]")
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # what TOKEN_RE reads from ASCII digits
+_ONE = "1"
+_MAX_TOKENS = 48  # longer skeletons (rare, and rarely repeated) are not kept
+_SKELETONS: dict[tuple[str, ...], tuple[SentenceFacts, tuple[tuple[int, int, int], ...]]] = {}
+
+
+def _read_by_words() -> set[str]:
+    """Every token that something in the analysis reads other than through the size rule."""
+    from himed_rewards.clinical import attachment
+
+    found: set[str] = set()
+    for keys in (k for trie in RULES.tries for k in _phrase_keys(trie)):
+        found.update(keys)
+    found |= RULES.qualifiers | RULES.anatomy_words | set(RULES.units) | SENTENCE_END
+    found |= attachment._CLAUSE_WORDS | attachment._SIDES | attachment._MORE | {"than"}
+    return found
+
+
+_USE_SKELETONS = not any(word[:1].isdigit() for word in _read_by_words()) and all(
+    0.0 < float(_ONE) * scale < _MAX_SIZE_MM for scale in RULES.units.values())
+
+
+def _skeleton(words: list[str], lead: str) -> tuple[str, ...] | None:
+    """``(lead, *tokens)`` with every plain number read as "1"; None without one."""
+    if not _USE_SKELETONS:
+        return None
+    plain = _PLAIN_NUMBER.fullmatch
+    skeleton = [_ONE if word[0] in "0123456789" and plain(word) else word for word in words]
+    return (lead, *skeleton) if skeleton != words else None
+
+
+def _measured(
+    known: tuple[SentenceFacts, tuple[tuple[int, int, int], ...]], words: list[str]
+) -> SentenceFacts:
+    """The facts of the sentence ``words`` from those of its skeleton: its own tokens, and
+    each size recomputed from its own number as attachment._attribute_hits does (dropped
+    when it is no size, "0 cm"; an entry left without hits is dropped, as there)."""
+    facts, sizes = known
+    keys = list(facts.keys)
+    for k, word in enumerate(words):
+        if word[0] in "0123456789":
+            keys[k] = word  # normalise() keeps a number as it is
+    if not sizes:
+        return facts._replace(keys=tuple(keys))
+    gathered = [(mention, list(hits)) for mention, hits in facts.gathered]
+    dropped = []
+    for entry, h, position in sizes:
+        scale = gathered[entry][1][h][1]  # the skeleton's size: 1 * scale
+        size = float(words[position]) * scale  # type: ignore[operator]
+        if 0.0 < size < _MAX_SIZE_MM:
+            gathered[entry][1][h] = ("size", size)
+        else:
+            dropped.append((entry, h))
+    for entry, h in reversed(dropped):  # sizes are in (entry, hit) order
+        del gathered[entry][1][h]
+    return facts._replace(keys=tuple(keys), gathered=tuple(
+        (mention, tuple(hits)) for mention, hits in gathered if hits))
 
 
 def _split(lowered: str) -> list[str]:

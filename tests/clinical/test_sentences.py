@@ -64,6 +64,7 @@ def test_cached_and_fresh_analyses_agree(monkeypatch) -> None:
     first = report_sentences(text)  # fills the cache
     assert report_sentences(text) == first  # from the cache
     monkeypatch.setattr(sentences, "_CHUNKS", {})
+    monkeypatch.setattr(sentences, "_SKELETONS", {})
     assert report_sentences(text) == first
 
 
@@ -94,9 +95,52 @@ def test_a_batch_is_analysed_as_its_texts_one_by_one(monkeypatch, iu_pairs) -> N
     hyps, refs = iu_pairs
     texts = [*hyps[:200], *refs[:200], "Findings: no effusion.", "", "1.2.3 cm. : none"]
     monkeypatch.setattr(sentences, "_CHUNKS", {})
+    monkeypatch.setattr(sentences, "_SKELETONS", {})
     together = sentences.reports_sentences(texts)
     one_by_one = []
     for text in texts:
         monkeypatch.setattr(sentences, "_CHUNKS", {})
+        monkeypatch.setattr(sentences, "_SKELETONS", {})
         one_by_one.append(report_sentences(text))
     assert together == one_by_one
+
+
+MEASURED = [
+    "Nodule measuring 7 mm.", "Nodule measuring 9 mm.", "Nodule measuring 0 mm.",
+    "Nodule measuring 00.0 mm.", "Mass 20000 cm.", "Mass 999 cm.", "Mass 1000 cm.",
+    "Mass 12345678901234567890 mm.", "Left effusion 2 cm and right effusion 3 cm.",
+    "Left effusion 0 cm and right effusion 3 cm.", "Left effusion 2 cm and right effusion 0 cm.",
+    "Nodule 1.5 x 2.5 cm.", "Nodule 0 x 0 cm, mass 4 cm.", "Nodule 5 cm 0 mm.",
+    "Nodule \u0663 cm.", "Nodule 2\u0663 cm.", "Nodule 2\u00b2 cm.", "Small 3 left 4 nodule.",
+    "Findings: 2 cm nodule.", "Findings: 0 cm nodule.", "Rib fracture 5 6 7.",
+    "Tube tip 4 cm above the carina.", "Tube tip 0 cm above the carina.",
+]
+
+
+def _whole_gathered(text: str) -> list:
+    from himed_rewards.clinical.attachment import gather_attributes
+    from himed_rewards.clinical.rules import RULES
+
+    ctx, mentions, _ = scan(text)
+    other = (RULES.other,)
+    return [(m[2], m[3], tuple(hits))
+            for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other])]
+
+
+def test_sentences_that_differ_in_numbers_keep_their_own_sizes(monkeypatch) -> None:
+    from himed_rewards.clinical.rules import token_keys
+
+    # A sentence met before up to its numbers comes from the analysis of its skeleton; its
+    # sizes (and whether they count at all: "0 cm") must be those of its own analysis.
+    monkeypatch.setattr(sentences, "_CHUNKS", {})
+    monkeypatch.setattr(sentences, "_SKELETONS", {})
+    for _ in range(2):  # the second round: every skeleton known
+        for text in MEASURED:
+            facts = report_sentences(text)
+            by_sentence = [(m[2], m[3], hits) for f in facts for m, hits in f.gathered]
+            assert by_sentence == _whole_gathered(text), text
+            assert _by_sentence(text) == _whole(text), text
+            keys = [k for f in facts for k in f.keys]
+            assert keys == [token_keys(w)[0] for w in sentences.TOKEN_RE.findall(text.lower())
+                            if w not in sentences.SENTENCE_END], text
+    assert sentences._SKELETONS  # the skeleton path was taken
