@@ -291,7 +291,8 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                 outs[places[k]][places[k + 1]] = facts
         plain = len(missing)
         for k, (skeleton, (_, _, places)) in enumerate(missing_skeletons.items()):
-            known = (analysed[plain + k], tuple(sizes[plain + k]))
+            numbers = tuple(i for i, word in enumerate(skeleton[1:]) if word[0] in "0123456789")
+            known = (analysed[plain + k], tuple(sizes[plain + k]), numbers)
             if len(skeleton) <= _MAX_TOKENS:
                 _remember(skeletons, skeleton, known)
             for t, index, key, words in places:
@@ -312,7 +313,8 @@ _DIGIT = re.compile(r"[0-9]")
 _PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # what TOKEN_RE reads from ASCII digits
 _ONE = "1"
 _MAX_TOKENS = 48  # longer skeletons (rare, and rarely repeated) are not kept
-_SKELETONS: dict[tuple[str, ...], tuple[SentenceFacts, tuple[tuple[int, int, int], ...]]] = {}
+# skeleton -> (its facts, its sizes as _analyse gives them, the indices of its numbers)
+_SKELETONS: dict[tuple[str, ...], tuple[SentenceFacts, tuple, tuple[int, ...]]] = {}
 
 
 def _read_by_words() -> set[str]:
@@ -340,32 +342,34 @@ def _skeleton(words: list[str], lead: str) -> tuple[str, ...] | None:
     return (lead, *skeleton) if skeleton != words else None
 
 
-def _measured(
-    known: tuple[SentenceFacts, tuple[tuple[int, int, int], ...]], words: list[str]
-) -> SentenceFacts:
+def _measured(known: tuple[SentenceFacts, tuple, tuple[int, ...]], words: list[str]) -> SentenceFacts:
     """The facts of the sentence ``words`` from those of its skeleton: its own tokens, and
     each size recomputed from its own number as attachment._attribute_hits does (dropped
     when it is no size, "0 cm"; an entry left without hits is dropped, as there)."""
-    facts, sizes = known
+    facts, sizes, numbers = known
     keys = list(facts.keys)
-    for k, word in enumerate(words):
-        if word[0] in "0123456789":
-            keys[k] = word  # normalise() keeps a number as it is
-    if not sizes:
-        return facts._replace(keys=tuple(keys))
-    gathered = [(mention, list(hits)) for mention, hits in facts.gathered]
-    dropped = []
-    for entry, h, position in sizes:
-        scale = gathered[entry][1][h][1]  # the skeleton's size: 1 * scale
-        size = float(words[position]) * scale  # type: ignore[operator]
-        if 0.0 < size < _MAX_SIZE_MM:
-            gathered[entry][1][h] = ("size", size)
-        else:
-            dropped.append((entry, h))
-    for entry, h in reversed(dropped):  # sizes are in (entry, hit) order
-        del gathered[entry][1][h]
-    return facts._replace(keys=tuple(keys), gathered=tuple(
-        (mention, tuple(hits)) for mention, hits in gathered if hits))
+    for k in numbers:
+        keys[k] = words[k]  # normalise() keeps a number as it is
+    gathered = facts.gathered
+    if sizes:
+        entries = [(mention, list(hits)) for mention, hits in gathered]
+        dropped = []
+        for entry, h, position in sizes:
+            scale = entries[entry][1][h][1]  # the skeleton's size: 1 * scale
+            size = float(words[position]) * scale  # type: ignore[operator]
+            if 0.0 < size < _MAX_SIZE_MM:
+                entries[entry][1][h] = ("size", size)
+            else:
+                dropped.append((entry, h))
+        for entry, h in reversed(dropped):  # sizes are in (entry, hit) order
+            del entries[entry][1][h]
+        gathered = tuple((mention, tuple(hits)) for mention, hits in entries if hits)
+    # SentenceFacts with its own keys and gathered (a tuple built directly: _replace costs
+    # several times more)
+    return _tuple_new(SentenceFacts, (facts[0], facts[1], gathered, tuple(keys), *facts[4:]))
+
+
+_tuple_new = tuple.__new__
 
 
 def _split(lowered: str) -> list[str]:
