@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from himed_rewards.clinical.attachment import _MAX_SIZE_MM, Hit, Mention, gather_placed
 from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words
-from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE
+from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE, WORD_INFO, word_info
 
 __all__ = ["SentenceFacts", "report_sentences", "reports_sentences"]
 
@@ -253,7 +253,7 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                         if len(key) <= _MAX_CHARS:
                             _remember(chunks, key, None)
                         continue
-                    skeleton = _skeleton(words, lead) if _DIGIT.search(chunk) else None
+                    skeleton = _skeleton(words, lead)
                     if skeleton is None:
                         missing[key] = (words, lead, [t, len(out)])
                         out.append(None)
@@ -291,8 +291,9 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                 outs[places[k]][places[k + 1]] = facts
         plain = len(missing)
         for k, (skeleton, (_, _, places)) in enumerate(missing_skeletons.items()):
-            numbers = tuple(i for i, word in enumerate(skeleton[1:]) if word[0] in "0123456789")
-            known = (analysed[plain + k], tuple(sizes[plain + k]), numbers)
+            stand_ins = tuple(i for i, word in enumerate(skeleton[1:])
+                              if word == _ANY_WORD or word[0] in "0123456789")  # fmt: skip
+            known = (analysed[plain + k], tuple(sizes[plain + k]), stand_ins)
             if len(skeleton) <= _MAX_TOKENS:
                 _remember(skeletons, skeleton, known)
             for t, index, key, words in places:
@@ -303,22 +304,24 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
     return outs  # type: ignore[return-value]  # every None was filled
 
 
-# Measurements. A sentence that differs from another only in the value of a number ("nodule
-# measuring 7 mm" / "9 mm") says the same except for that size: such sentences are analysed
-# once, as their skeleton (every plain number read as "1"), and each gets its own sizes from
-# the skeleton's (see _measured). Exact because a plain number is read by nothing but the
-# size rule: no phrase, qualifier, anatomy word, clause word or unit starts with a digit, and
-# "1" is a valid size in every unit (checked below; otherwise skeletons are not used).
-_DIGIT = re.compile(r"[0-9]")
+# Skeletons. Sentences that differ only in the value of a number ("nodule measuring 7 mm" /
+# "9 mm") or in words the analysis never reads ("there is no XXXX of effusion" / "no sign
+# of effusion"; a misspelt or new word) say the same, except for the sizes: they are analysed
+# once, as their skeleton (every plain number read as "1", every such word as "~"), and each
+# gets its own tokens and sizes back (see _measured). Exact because the analysis compares a
+# word with its phrases, qualifiers, anatomy words, clause words, units and side words only,
+# reads a plain number only through the size rule, and nothing it compares with starts with
+# a digit; "1" is a valid size in every unit (checked below; otherwise no skeletons).
 _PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # what TOKEN_RE reads from ASCII digits
 _ONE = "1"
+_ANY_WORD = "~"
 _MAX_TOKENS = 48  # longer skeletons (rare, and rarely repeated) are not kept
-# skeleton -> (its facts, its sizes as _analyse gives them, the indices of its numbers)
+# skeleton -> (its facts, its sizes as _analyse gives them, the indices of its stand-ins)
 _SKELETONS: dict[tuple[str, ...], tuple[SentenceFacts, tuple, tuple[int, ...]]] = {}
 
 
-def _read_by_words() -> set[str]:
-    """Every token that something in the analysis reads other than through the size rule."""
+def _read_by_words() -> frozenset[str]:
+    """Every token the analysis compares a word (or its normalised key) with."""
     from himed_rewards.clinical import attachment
 
     found: set[str] = set()
@@ -326,19 +329,37 @@ def _read_by_words() -> set[str]:
         found.update(keys)
     found |= RULES.qualifiers | RULES.anatomy_words | set(RULES.units) | SENTENCE_END
     found |= attachment._CLAUSE_WORDS | attachment._SIDES | attachment._MORE | {"than"}
-    return found
+    return frozenset(found)
 
 
-_USE_SKELETONS = not any(word[:1].isdigit() for word in _read_by_words()) and all(
-    0.0 < float(_ONE) * scale < _MAX_SIZE_MM for scale in RULES.units.values())
+_READ = _read_by_words()
+_USE_SKELETONS = (
+    not any(word[:1].isdigit() for word in _READ) and _ANY_WORD not in _READ
+    and all(0.0 < float(_ONE) * scale < _MAX_SIZE_MM for scale in RULES.units.values()))
+# word -> what stands for it in a skeleton (the word itself, "1" or "~"); bounded
+_SYMBOLS: dict[str, str] = {}
+
+
+def _symbol(word: str) -> str:
+    if word[0] in "0123456789" and _PLAIN_NUMBER.fullmatch(word):
+        symbol = _ONE
+    else:
+        keys = (WORD_INFO.get(word) or word_info(word))[0]
+        neutral = (keys[1] is None and word not in _READ and keys[0] not in _READ
+                   and not word[0].isdigit())  # fmt: skip
+        symbol = _ANY_WORD if neutral else word
+    if len(_SYMBOLS) >= _CACHE_LIMIT:
+        _SYMBOLS.clear()
+    _SYMBOLS[word] = symbol
+    return symbol
 
 
 def _skeleton(words: list[str], lead: str) -> tuple[str, ...] | None:
-    """``(lead, *tokens)`` with every plain number read as "1"; None without one."""
+    """``(lead, *symbols)`` of a sentence; None when no token has a stand-in."""
     if not _USE_SKELETONS:
         return None
-    plain = _PLAIN_NUMBER.fullmatch
-    skeleton = [_ONE if word[0] in "0123456789" and plain(word) else word for word in words]
+    get = _SYMBOLS.get
+    skeleton = [get(word) or _symbol(word) for word in words]
     return (lead, *skeleton) if skeleton != words else None
 
 
@@ -346,10 +367,11 @@ def _measured(known: tuple[SentenceFacts, tuple, tuple[int, ...]], words: list[s
     """The facts of the sentence ``words`` from those of its skeleton: its own tokens, and
     each size recomputed from its own number as attachment._attribute_hits does (dropped
     when it is no size, "0 cm"; an entry left without hits is dropped, as there)."""
-    facts, sizes, numbers = known
+    facts, sizes, stand_ins = known
     keys = list(facts.keys)
-    for k in numbers:
-        keys[k] = words[k]  # normalise() keeps a number as it is
+    get = WORD_INFO.get
+    for k in stand_ins:
+        keys[k] = (get(words[k]) or word_info(words[k]))[0][0]
     gathered = facts.gathered
     if sizes:
         entries = [(mention, list(hits)) for mention, hits in gathered]

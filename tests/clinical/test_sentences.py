@@ -114,6 +114,12 @@ MEASURED = [
     "Nodule \u0663 cm.", "Nodule 2\u0663 cm.", "Nodule 2\u00b2 cm.", "Small 3 left 4 nodule.",
     "Findings: 2 cm nodule.", "Findings: 0 cm nodule.", "Rib fracture 5 6 7.",
     "Tube tip 4 cm above the carina.", "Tube tip 0 cm above the carina.",
+    # words the analysis never reads (misspelt, anonymised, new) stand in for each other
+    "There is no XXXX of pleural effusion.", "There is no sign of pleural effusion.",
+    "There is no efusion of pleural effusion.", "Heart size normal, zqxw lungs clear.",
+    "Heart size normal, foo lungs clear.", "Small zqxw left nodule 3 mm.",
+    "Small foo left nodule 0 mm.", "Tiny bar right nodule 5 mm.", "Foos bars, bazzes.",
+    "Effusions bazzes, left greater than right.", "Effusions foos, left more than right.",
 ]
 
 
@@ -127,11 +133,12 @@ def _whole_gathered(text: str) -> list:
             for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other])]
 
 
-def test_sentences_that_differ_in_numbers_keep_their_own_sizes(monkeypatch) -> None:
+def test_sentences_from_one_skeleton_keep_their_own_tokens_and_sizes(monkeypatch) -> None:
     from himed_rewards.clinical.rules import token_keys
 
-    # A sentence met before up to its numbers comes from the analysis of its skeleton; its
-    # sizes (and whether they count at all: "0 cm") must be those of its own analysis.
+    # A sentence met before up to its numbers and unread words comes from the analysis of its
+    # skeleton; its sizes (and whether they count at all: "0 cm") and tokens must be those of
+    # its own analysis.
     monkeypatch.setattr(sentences, "_CHUNKS", {})
     monkeypatch.setattr(sentences, "_SKELETONS", {})
     for _ in range(2):  # the second round: every skeleton known
