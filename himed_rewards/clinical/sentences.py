@@ -25,7 +25,7 @@ from himed_rewards.clinical.attachment import _MAX_SIZE_MM, Hit, Mention, gather
 from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words
 from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE, WORD_INFO, word_info
 
-__all__ = ["SentenceFacts", "report_sentences", "reports_sentences"]
+__all__ = ["SentenceFacts", "clear_caches", "report_sentences", "reports_sentences"]
 
 
 class SentenceFacts(NamedTuple):
@@ -191,6 +191,18 @@ def _remember(cache: dict, key: object, facts: SentenceFacts | None) -> None:
     cache[key] = facts
 
 
+def clear_caches() -> None:
+    """Forget every sentence analysed so far (benchmarks of text never seen; tests). What
+    is known about single words stays.
+
+    Examples:
+        >>> clear_caches(); report_sentences("No effusion.")[0].keys
+        ('no', 'effusion')
+    """
+    _CHUNKS.clear()
+    _SKELETONS.clear()
+
+
 def report_sentences(text: str) -> list[SentenceFacts]:
     """The facts of every sentence of ``text`` that holds a token, in order.
 
@@ -216,12 +228,11 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
         >>> [len(s) for s in reports_sentences(["No effusion. Lungs clear.", "", "Edema."])]
         [2, 0, 1]
     """
-    chunks, skeletons = _CHUNKS, _SKELETONS
+    chunks = _CHUNKS
     outs: list[list[SentenceFacts | None]] = []
-    # sentence key -> (tokens, lead, [text index, sentence index, text index, ...])
-    missing: dict[str, tuple[list[str], str, list[int]]] = {}
-    # skeleton -> (its tokens, lead, [(text index, sentence index, sentence key, tokens)])
-    missing_skeletons: dict[tuple[str, ...], tuple[list[str], str, list[tuple]]] = {}
+    places: dict[str, list[int]] = {}  # sentence key -> [text, index, text, index, ...]
+    # analysis key (a sentence key, or a skeleton) -> (tokens, lead, [(sentence key, tokens)])
+    todo: dict[object, tuple[list[str], str, list[tuple[str, list[str]]]]] = {}
     for t, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -243,64 +254,48 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                 key = lead + chunk if lead else chunk
                 facts = chunks.get(key, _MISSING)
                 if facts is _MISSING:
-                    entry = missing.get(key)
-                    if entry is not None:
-                        entry[2].extend((t, len(out)))
+                    where = places.get(key)
+                    if where is not None:  # met earlier in this batch
+                        where += (t, len(out))
                         out.append(None)
                         continue
-                    words = TOKEN_RE.findall(chunk)
-                    if not words:  # no token ("-"): nothing to say
-                        if len(key) <= _MAX_CHARS:
-                            _remember(chunks, key, None)
-                        continue
-                    skeleton = _skeleton(words, lead)
-                    if skeleton is None:
-                        missing[key] = (words, lead, [t, len(out)])
-                        out.append(None)
-                        continue
-                    known = skeletons.get(skeleton)
-                    if known is not None:
-                        facts = _measured(known, words)
-                        if len(key) <= _MAX_CHARS:
-                            _remember(chunks, key, facts)
-                    else:
-                        places = missing_skeletons.setdefault(
-                            skeleton, (list(skeleton[1:]), lead, []))[2]
-                        places.append((t, len(out), key, words))
+                    facts = _first_miss(key, chunk, lead, todo)
+                    if facts is _PENDING:
+                        places[key] = [t, len(out)]
                         out.append(None)
                         continue
                 if facts is not None:
                     out.append(facts)
         outs.append(out)
-    if missing or missing_skeletons:
-        todo = [(words, lead) for words, lead, _ in missing.values()]
-        todo += [(words, lead) for words, lead, _ in missing_skeletons.values()]
+    if todo:
+        work = [(words, lead) for words, lead, _ in todo.values()]
         analysed: list[SentenceFacts] = []
         sizes: list[list[tuple[int, int, int]]] = []
-        for k in range(0, len(todo), _GROUP):
-            facts_of_group, sizes_of_group = _analyse(todo[k:k + _GROUP])
+        for k in range(0, len(work), _GROUP):
+            facts_of_group, sizes_of_group = _analyse(work[k:k + _GROUP])
             analysed += facts_of_group
             sizes += sizes_of_group
         limit = _CACHE_LIMIT
-        for (key, (_, _, places)), facts in zip(missing.items(), analysed, strict=False):
-            if len(key) <= _MAX_CHARS:
-                if len(chunks) >= limit:
-                    chunks.clear()
-                chunks[key] = facts
-            for k in range(0, len(places), 2):
-                outs[places[k]][places[k + 1]] = facts
-        plain = len(missing)
-        for k, (skeleton, (_, _, places)) in enumerate(missing_skeletons.items()):
-            stand_ins = tuple(i for i, word in enumerate(skeleton[1:])
-                              if word == _ANY_WORD or word[0] in "0123456789")  # fmt: skip
-            known = (analysed[plain + k], tuple(sizes[plain + k]), stand_ins)
-            if len(skeleton) <= _MAX_TOKENS:
-                _remember(skeletons, skeleton, known)
-            for t, index, key, words in places:
-                facts = _measured(known, words)
-                outs[t][index] = facts
+        for (analysis_key, (_, _, members)), facts, size in zip(
+                todo.items(), analysed, sizes, strict=True):
+            skeleton = isinstance(analysis_key, tuple)
+            if skeleton:
+                stand_ins = tuple(i for i, word in enumerate(analysis_key[1:])
+                                  if word == _ANY_WORD or word[0] in "0123456789")  # fmt: skip
+                known = (facts, tuple(size), stand_ins)
+                if len(analysis_key) <= _MAX_TOKENS:
+                    _remember(_SKELETONS, analysis_key, known)
+                numbers = _ONE in analysis_key
+            for m, (key, words) in enumerate(members):
+                # the first member was analysed with its own words (but its numbers)
+                own = _measured(known, words) if skeleton and (m or numbers) else facts
                 if len(key) <= _MAX_CHARS:
-                    _remember(chunks, key, facts)
+                    if len(chunks) >= limit:
+                        chunks.clear()
+                    chunks[key] = own
+                where = places[key]
+                for k in range(0, len(where), 2):
+                    outs[where[k]][where[k + 1]] = own
     return outs  # type: ignore[return-value]  # every None was filled
 
 
@@ -392,6 +387,43 @@ def _measured(known: tuple[SentenceFacts, tuple, tuple[int, ...]], words: list[s
 
 
 _tuple_new = tuple.__new__
+
+
+_PENDING = object()
+
+
+def _first_miss(key: str, chunk: str, lead: str, todo: dict) -> SentenceFacts | None | object:
+    """The facts of a sentence missing from the cache when its skeleton is known (cached
+    now), None when it holds no token, else _PENDING: it joins ``todo`` (under its skeleton
+    when it has one, so that all its variants are analysed once)."""
+    words = TOKEN_RE.findall(chunk)
+    if not words:  # no token ("-"): nothing to say
+        if len(key) <= _MAX_CHARS:
+            _remember(_CHUNKS, key, None)
+        return None
+    skeleton = _skeleton(words, lead)
+    if skeleton is None:
+        todo[key] = (words, lead, [(key, words)])
+        return _PENDING
+    known = _SKELETONS.get(skeleton)
+    if known is not None:
+        facts = _measured(known, words)
+        if len(key) <= _MAX_CHARS:
+            _remember(_CHUNKS, key, facts)
+        return facts
+    entry = todo.get(skeleton)
+    if entry is None:
+        # Analysed with this sentence's own words but "1" for its numbers: the facts are this
+        # sentence's when it has no number (see reports_sentences), and any other sentence of
+        # the skeleton differs only where _measured puts back its own tokens and sizes.
+        if _ONE in skeleton:
+            analysed = [_ONE if symbol == _ONE else word
+                        for word, symbol in zip(words, skeleton[1:], strict=True)]  # fmt: skip
+        else:
+            analysed = words
+        entry = todo[skeleton] = (analysed, lead, [])
+    entry[2].append((key, words))
+    return _PENDING
 
 
 def _split(lowered: str) -> list[str]:
