@@ -47,16 +47,19 @@ def test_only_the_colon_starts_a_phrase() -> None:
     assert leading == {":"}
 
 
-def test_cache_is_bounded(monkeypatch) -> None:
-    monkeypatch.setattr(sentences, "_CHUNKS", {})
+def test_caches_are_bounded(monkeypatch) -> None:
+    for name in ("_CHUNKS", "_SKELETONS", "_SYMBOLS"):
+        monkeypatch.setattr(sentences, name, {})
     monkeypatch.setattr(sentences, "_CACHE_LIMIT", 10)
+    words = ["Effusion", "Edema", "Nodule", "Zqa", "Zqb", "Mass"]
     for k in range(25):
-        report_sentences(f"Effusion number {k}. No pneumothorax.")
-        assert len(sentences._CHUNKS) <= 10
+        report_sentences(f"Effusion number {k}. No pneumothorax {words[k % 6]}{k}x.")
+        assert max(map(len, (sentences._CHUNKS, sentences._SKELETONS, sentences._SYMBOLS))) <= 10
     report_sentences("effusion " * (sentences._MAX_CHARS // 9 + 1))
-    sentences.reports_sentences([f"Edema {k}. Nodule {k}." for k in range(30)])
-    assert len(sentences._CHUNKS) <= 10
+    sentences.reports_sentences([f"Edema {k}. Nodule {k} zq{k}." for k in range(30)])
+    assert max(map(len, (sentences._CHUNKS, sentences._SKELETONS, sentences._SYMBOLS))) <= 10
     assert all(len(key) <= sentences._MAX_CHARS for key in sentences._CHUNKS)
+    assert all(len(key) <= sentences._MAX_TOKENS for key in sentences._SKELETONS)
 
 
 def test_cached_and_fresh_analyses_agree(monkeypatch) -> None:
