@@ -72,12 +72,34 @@ def analyse(words: list[str]) -> TextContext:
             for index in tries:
                 starts[index].append(i)
     cues, terms = [], []
-    for start, end, trigger in match_phrases(keys, RULES.trigger_trie, starts[0]):
+    found = match_phrases(keys, RULES.trigger_trie, starts[0])
+    if _BREAK_LED and any(words[i] in _BREAK_LED for i in starts[0]):
+        # A trigger that starts with a sentence break (ConText's ": no") looks back at the
+        # sentence before the break when it is all that follows ("Pneumothorax: no.", not
+        # "Effusion: no pneumothorax."); it never swallows the cue word after the break,
+        # which starts the next sentence ("Findings: no effusion").
+        trie = RULES.trigger_trie
+        found = match_phrases(keys, trie, [i for i in starts[0] if words[i] not in _BREAK_LED])
+        n = len(words)
+        for i in starts[0]:
+            if words[i] in _BREAK_LED:
+                found += [match for match in match_phrases(keys, trie, [i])
+                          if match[1] == n or words[match[1]] in SENTENCE_END]  # fmt: skip
+        found.sort(key=_start)
+    for start, end, trigger in found:
         if trigger.polarity == "term":
             terms.append(start)
         elif trigger.polarity != "pseudo":
             cues.append((start, end, trigger))
     return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues], starts)
+
+
+#: Sentence breaks that start a trigger phrase (ConText's ": no", ": none").
+_BREAK_LED = frozenset(key for key in RULES.trigger_trie if key in SENTENCE_END)
+
+
+def _start(match: tuple) -> int:
+    return match[0]
 
 
 def is_blocked(terms: list[int], lo: int, hi: int) -> bool:
@@ -101,7 +123,9 @@ def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
     """
     start, end = ctx.sentence_of(i)
     lo = bisect_left(ctx.cue_starts, max(start, i - _REACH))
-    hi = bisect_left(ctx.cue_starts, min(end, j + _REACH))
+    # up to the break that closes the sentence: a cue starting there is one that starts
+    # with the break (": no"), which looks back at this sentence
+    hi = bisect_left(ctx.cue_starts, min(end + 1, j + _REACH))
     negated = uncertain = False
     for s, e, trig in ctx.cues[lo:hi]:
         applies = (

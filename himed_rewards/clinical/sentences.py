@@ -23,7 +23,15 @@ from typing import NamedTuple
 
 from himed_rewards.clinical.attachment import _MAX_SIZE_MM, Hit, Mention, gather_placed
 from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words
-from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE, WORD_INFO, word_info
+from himed_rewards.clinical.rules import (
+    RULES,
+    SENTENCE_END,
+    TOKEN_RE,
+    WORD_INFO,
+    match_phrases,
+    token_keys,
+    word_info,
+)
 
 __all__ = ["SentenceFacts", "clear_caches", "report_sentences", "reports_sentences"]
 
@@ -81,34 +89,46 @@ _GROUP = 64
 
 
 def _analyse(
-    sentences: list[tuple[list[str], str]],
+    sentences: list[tuple[list[str], str, list[str]]],
 ) -> tuple[list[SentenceFacts], list[list[tuple[int, int, int]]]]:
-    """Facts of each ``(tokens, lead)`` sentence (``lead``: the break token in front of it
-    when that break starts a phrase, else ""), from one analysis of them all: joined with a
-    break token between (their lead, or "." that starts nothing), they stay apart. Also,
-    per sentence, where its measurements went: ``(entry of gathered, hit of that entry,
-    index of the number in tokens)`` for every "size" hit."""
+    """Facts of each ``(tokens, lead, trailer)`` sentence, from one analysis of them all.
+
+    ``lead``: the break token in front of the sentence when that break starts a phrase
+    (else ""); ``trailer``: the phrase that starts with the break after the sentence (":",
+    "no"), which looks back at it (else empty); neither belongs to the sentence's facts.
+    Sentences are joined with a "." between (that starts nothing and ends every scope),
+    so they stay apart. Also, per sentence, where its measurements went: ``(entry of
+    gathered, hit of that entry, index of the number in tokens)`` for every "size" hit."""
     words: list[str] = []
     firsts = []  # index of each sentence's first token in words
-    for tokens, lead in sentences:
-        words.append(lead or ".")
+    stops = []  # index just past its last token (its trailer follows)
+    for tokens, lead, trailer in sentences:
+        words.append(".")
+        if lead:
+            words.append(lead)
         firsts.append(len(words))
         words += tokens
+        stops.append(len(words))
+        if trailer:
+            words += trailer
     ctx, mentions, normal_starts, phrase_starts = scan_words(words)
     count = len(sentences)
-    # Where each sentence's mentions, normal statements and phrases begin and end in those
-    # (ascending) lists, and the local position of its first token (after its lead).
-    ends = [*firsts[1:], len(words) + 1]
+    ends = [*firsts[1:], len(words) + 1]  # a sentence's tokens, trailer and what follows
     local_mentions: list[list[Mention]] = [[] for _ in range(count)]
     sentence_of_mention = {}
+    kept = []
     k = 0
     for m in mentions:
         while m[0] >= ends[k]:
             k += 1
+        if m[0] >= stops[k]:
+            continue  # in the trailer: the next sentence's
         offset = firsts[k] - (1 if sentences[k][1] else 0)
         local = (m[0] - offset, m[1] - offset, m[2], m[3])
         local_mentions[k].append(local)
         sentence_of_mention[m[0]] = (k, local)
+        kept.append(m)
+    mentions = kept
     local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in range(count)]
     sizes: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
     if mentions:
@@ -121,15 +141,19 @@ def _analyse(
             local_gathered[k].append((local, tuple((kind, value) for _, kind, value in hits)))
     normal = [False] * count
     for s in normal_starts:
-        normal[bisect_right(firsts, s) - 1] = True
+        k = bisect_right(firsts, s) - 1
+        if s < stops[k]:
+            normal[k] = True
     content = normal[:]
     for s in phrase_starts:
-        content[bisect_right(firsts, s) - 1] = True
+        k = bisect_right(firsts, s) - 1
+        if s < stops[k]:
+            content[k] = True
     anatomy = RULES.anatomy_words
     all_keys = [key for key, _ in ctx.keys]
     out = []
     for k, begin in enumerate(firsts):
-        keys = tuple(all_keys[begin:ends[k] - 1])
+        keys = tuple(all_keys[begin:stops[k]])
         mine = local_mentions[k]
         if mine:
             polarities = _merged(mine)
@@ -231,8 +255,9 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
     chunks = _CHUNKS
     outs: list[list[SentenceFacts | None]] = []
     places: dict[str, list[int]] = {}  # sentence key -> [text, index, text, index, ...]
-    # analysis key (a sentence key, or a skeleton) -> (tokens, lead, [(sentence key, tokens)])
-    todo: dict[object, tuple[list[str], str, list[tuple[str, list[str]]]]] = {}
+    # analysis key (a sentence key, or a skeleton) ->
+    # (tokens, lead, trailer, [(sentence key, tokens)])
+    todo: dict[object, tuple[list[str], str, list[str], list[tuple[str, list[str]]]]] = {}
     for t, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -246,12 +271,19 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
             parts, step = _split_dots(lowered), 1
         else:
             parts, step = _split(lowered), 2
+        trailer: list[str] = []
         for k in range(0, len(parts), step):
-            if step == 2 and k:  # the break before this sentence, when it starts a phrase
-                lead = parts[k - 1] if parts[k - 1] in _LEADING else ""
+            if step == 2:
+                # the break before this sentence, when it starts a phrase, and the phrase
+                # that starts with the break after it, which looks back at it (": no")
+                lead = parts[k - 1] if k and parts[k - 1] in _LEADING else ""
+                trailer = _trailer(parts[k + 1], parts[k + 2]) \
+                    if k + 2 < len(parts) and parts[k + 1] in _LEADING else []
             chunk = parts[k].strip(_STRIP)
             if chunk:
                 key = lead + chunk if lead else chunk
+                if trailer:  # a break inside a key only comes from a trailer
+                    key = f"{key}{trailer[0]}{' '.join(trailer[1:])}"
                 facts = chunks.get(key, _MISSING)
                 if facts is _MISSING:
                     where = places.get(key)
@@ -259,7 +291,7 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                         where += (t, len(out))
                         out.append(None)
                         continue
-                    facts = _first_miss(key, chunk, lead, todo)
+                    facts = _first_miss(key, chunk, lead, trailer, todo)
                     if facts is _PENDING:
                         places[key] = [t, len(out)]
                         out.append(None)
@@ -268,7 +300,7 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
                     out.append(facts)
         outs.append(out)
     if todo:
-        work = [(words, lead) for words, lead, _ in todo.values()]
+        work = [(words, lead, trailer) for words, lead, trailer, _ in todo.values()]
         analysed: list[SentenceFacts] = []
         sizes: list[list[tuple[int, int, int]]] = []
         for k in range(0, len(work), _GROUP):
@@ -276,7 +308,7 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
             analysed += facts_of_group
             sizes += sizes_of_group
         limit = _CACHE_LIMIT
-        for (analysis_key, (_, _, members)), facts, size in zip(
+        for (analysis_key, (_, _, _, members)), facts, size in zip(
                 todo.items(), analysed, sizes, strict=True):
             skeleton = isinstance(analysis_key, tuple)
             if skeleton:
@@ -392,7 +424,22 @@ _tuple_new = tuple.__new__
 _PENDING = object()
 
 
-def _first_miss(key: str, chunk: str, lead: str, todo: dict) -> SentenceFacts | None | object:
+def _trailer(brk: str, after: str) -> list[str]:
+    """The tokens of the phrase that starts with the break ``brk`` and is all of the text
+    ``after`` it, or [] (negation.analyse: such a phrase looks back across the break).
+
+    Examples:
+        >>> _trailer(":", " no"), _trailer(":", " no effusion"), _trailer(":", " small")
+        ([':', 'no'], [], [])
+    """
+    words = [brk, *TOKEN_RE.findall(after)]
+    found = match_phrases([token_keys(w) for w in words], RULES.trigger_trie, [0])
+    return words if found and found[0][1] == len(words) else []
+
+
+def _first_miss(
+    key: str, chunk: str, lead: str, trailer: list[str], todo: dict
+) -> SentenceFacts | None | object:
     """The facts of a sentence missing from the cache when its skeleton is known (cached
     now), None when it holds no token, else _PENDING: it joins ``todo`` (under its skeleton
     when it has one, so that all its variants are analysed once)."""
@@ -401,9 +448,9 @@ def _first_miss(key: str, chunk: str, lead: str, todo: dict) -> SentenceFacts | 
         if len(key) <= _MAX_CHARS:
             _remember(_CHUNKS, key, None)
         return None
-    skeleton = _skeleton(words, lead)
+    skeleton = _skeleton(words, lead) if not trailer else None  # (trailers are rare)
     if skeleton is None:
-        todo[key] = (words, lead, [(key, words)])
+        todo[key] = (words, lead, trailer, [(key, words)])
         return _PENDING
     known = _SKELETONS.get(skeleton)
     if known is not None:
@@ -421,8 +468,8 @@ def _first_miss(key: str, chunk: str, lead: str, todo: dict) -> SentenceFacts | 
                         for word, symbol in zip(words, skeleton[1:], strict=True)]  # fmt: skip
         else:
             analysed = words
-        entry = todo[skeleton] = (analysed, lead, [])
-    entry[2].append((key, words))
+        entry = todo[skeleton] = (analysed, lead, [], [])
+    entry[3].append((key, words))
     return _PENDING
 
 

@@ -9,7 +9,9 @@ from himed_rewards.clinical.labeler import scan
 from himed_rewards.clinical.sentences import report_sentences
 
 COLON_CASES = [
-    "Findings: no effusion.",  # ConText's ": no" swallows the "no" after the break
+    "Findings: no effusion.",  # the "no" after the break starts the next sentence
+    "Pneumothorax: no.",  # ConText's ": no" looks back at the sentence it closes
+    "Small effusion: no pneumothorax. Edema: none",
     "Findings: none. Impression: no acute disease; small left effusion: none seen.",
     "Pneumothorax: no. Effusion: none.",
     "Heart: normal. Lungs: clear: no consolidation.",
