@@ -114,7 +114,7 @@ def _analyse(
     ctx, mentions, normal_starts, phrase_starts = scan_words(words)
     count = len(sentences)
     ends = [*firsts[1:], len(words) + 1]  # a sentence's tokens, trailer and what follows
-    local_mentions: list[list[Mention]] = [[] for _ in range(count)]
+    local_mentions: dict[int, list[Mention]] = {}  # sentence -> its mentions, local
     sentence_of_mention = {}
     kept = []
     k = 0
@@ -125,20 +125,24 @@ def _analyse(
             continue  # in the trailer: the next sentence's
         offset = firsts[k] - (1 if sentences[k][1] else 0)
         local = (m[0] - offset, m[1] - offset, m[2], m[3])
-        local_mentions[k].append(local)
+        mine = local_mentions.get(k)
+        if mine is None:
+            local_mentions[k] = [local]
+        else:
+            mine.append(local)
         sentence_of_mention[m[0]] = (k, local)
         kept.append(m)
-    mentions = kept
-    local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in range(count)]
-    sizes: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
-    if mentions:
+    local_gathered: dict[int, list[tuple[Mention, tuple[Hit, ...]]]] = {}
+    sizes: dict[int, list[tuple[int, int, int]]] = {}
+    if kept:
         other = (RULES.other,)
-        for m, hits in gather_placed(ctx, [m for m in mentions if m[2] != other]):
+        for m, hits in gather_placed(ctx, [m for m in kept if m[2] != other]):
             k, local = sentence_of_mention[m[0]]
+            gathered = local_gathered.setdefault(k, [])
             for h, (position, kind, _) in enumerate(hits):
                 if kind == "size":  # hits never leave their sentence
-                    sizes[k].append((len(local_gathered[k]), h, position - firsts[k]))
-            local_gathered[k].append((local, tuple((kind, value) for _, kind, value in hits)))
+                    sizes.setdefault(k, []).append((len(gathered), h, position - firsts[k]))
+            gathered.append((local, tuple([(kind, value) for _, kind, value in hits])))
     normal = [False] * count
     for s in normal_starts:
         k = bisect_right(firsts, s) - 1
@@ -151,21 +155,40 @@ def _analyse(
             content[k] = True
     anatomy = RULES.anatomy_words
     all_keys = [key for key, _ in ctx.keys]
+    summaries = _SUMMARIES
+    new = _tuple_new
     out = []
     for k, begin in enumerate(firsts):
         keys = tuple(all_keys[begin:stops[k]])
-        mine = local_mentions[k]
+        found = content[k] or not anatomy.isdisjoint(keys)
+        gathered = local_gathered.get(k)
+        gathered = tuple(gathered) if gathered else ()
+        mine = local_mentions.get(k)
         if mine:
-            polarities = _merged(mine)
-            out.append(SentenceFacts(tuple(mine), normal[k], tuple(local_gathered[k]), keys,
-                                     content[k] or not anatomy.isdisjoint(keys),
-                                     _significant(mine), polarities,
-                                     _abnormal(polarities)))  # fmt: skip
+            said = tuple([(m[2], m[3]) for m in mine])
+            summary = summaries.get(said)
+            if summary is None:
+                summary = _summary(mine)
+                if len(summaries) >= _CACHE_LIMIT:
+                    summaries.clear()
+                summaries[said] = summary
+            out.append(new(SentenceFacts, (tuple(mine), normal[k], gathered, keys, found,
+                                           *summary)))  # fmt: skip
         else:
-            out.append(SentenceFacts((), normal[k], tuple(local_gathered[k]), keys,
-                                     content[k] or not anatomy.isdisjoint(keys),
-                                     False))  # fmt: skip
-    return out, sizes
+            out.append(new(SentenceFacts, ((), normal[k], gathered, keys, found, False, (),
+                                           False)))  # fmt: skip
+    return out, [sizes.get(k, _NO_SIZES) for k in range(count)]
+
+
+_NO_SIZES: list[tuple[int, int, int]] = []
+# what a sentence's mentions say, (findings, polarity) of each in order -> (significant,
+# polarities, abnormal): sentences repeat what they say far more than how ("no effusion")
+_SUMMARIES: dict[tuple, tuple[bool, tuple[tuple[str, str], ...], bool]] = {}
+
+
+def _summary(mentions: list[Mention]) -> tuple[bool, tuple[tuple[str, str], ...], bool]:
+    polarities = _merged(mentions)
+    return _significant(mentions), polarities, _abnormal(polarities)
 
 
 _RANK = {"negative": 0, "uncertain": 1, "positive": 2}
