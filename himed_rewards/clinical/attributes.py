@@ -146,16 +146,21 @@ def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
     for (_, _, findings, polarity), hits in gathered:
         if polarity == "negative":
             continue
+        sites = None
         for finding in findings:
             if finding not in polarities:
                 continue
-            slot = attributes.setdefault(finding, {"side": set(), "zone": set(),
-                                                   "severity": [], "size": 0.0,
-                                                   "change": set(), "position": "",
-                                                   "sites": set(), "dominant": ""})  # fmt: skip
+            slot = attributes.get(finding)
+            if slot is None:
+                slot = attributes[finding] = {"side": set(), "zone": set(),
+                                              "severity": [], "size": 0.0,
+                                              "change": set(), "position": "",
+                                              "sites": set(), "dominant": ""}  # fmt: skip
             for kind, value in hits:
                 _add(slot, kind, value)
-            slot["sites"].update(_sites(hits))
+            if sites is None:
+                sites = _sites(hits)  # once per mention, not per finding it names
+            slot["sites"].update(sites)
     out = {}
     device = attributes.get(_DEVICE)
     if device is not None and device["position"] == "malpositioned":
