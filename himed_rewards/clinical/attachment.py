@@ -15,6 +15,9 @@ from himed_rewards.clinical.rules import RULES, match_phrases
 
 __all__ = ["gather_attributes", "gather_placed"]
 
+# Words read here directly (not through RULES' tries) must be listed in
+# sentences._read_by_words: a word it does not list is treated as unread, interchangeable
+# with any other in the sentence cache's skeletons.
 DEVICE = "support_devices"
 _NUMBER_CHARS = frozenset("0123456789.")
 _MAX_SIZE_MM = 10_000.0
