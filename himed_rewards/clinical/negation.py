@@ -5,6 +5,9 @@ A *trigger* ("no", "without", "cannot exclude", "is normal", "possible", ...) si
 when the mention lies within its window (counted in tokens), in the same sentence, with no
 scope terminator ("but", "however", "with", ...) in between. Pseudo-triggers ("no
 change", "to suggest") are matched first so that the cue words inside them do nothing.
+A trigger that starts with a sentence break (ConText's ": no") looks back at the sentence
+before the break when nothing follows it in its own ("Pneumothorax: no."), and leaves the
+cue word after the break to the next sentence ("Findings: no effusion.").
 
 Resolution follows the CheXpert labeler's order: a strong hedge ("cannot exclude",
 "not ruled out") makes the mention uncertain; otherwise any applicable negation makes it
