@@ -7,12 +7,16 @@ one sentence at a time and the results concatenated, with the same outcome as an
 it whole. Reports repeat sentences ("No pneumothorax.", "Heart size is normal.") far more
 than whole texts, within a GRPO group and across steps, so each sentence's facts are
 cached by its text; the sentences of a batch that miss the cache are analysed together, a
-few dozen at a time. The cache is bounded (cleared when full).
+few dozen at a time, and sentences that differ only in numbers or in words the analysis
+never reads share one analysis (their skeleton, see _skeleton and _measured). The caches
+are bounded (cleared when full).
 
 One exception to "no phrase spans a break": a break token may *start* a trigger (ConText's
-": no"), which then swallows the cue word after it ("Findings: no effusion" is not negated
-by that "no"). A sentence that follows such a break is therefore analysed, and cached, with
-that break token in front. The rule table is checked for this at import.
+": no"). Such a trigger looks back at the sentence before the break when it is all that
+follows it ("Pneumothorax: no."), and the cue word in it also starts the next sentence
+("Findings: no effusion."; see negation.analyse). So a sentence that follows such a break
+is analysed, and cached, with that break token in front, and a sentence that such a
+trigger follows, with the trigger behind it. The rule table is checked for this at import.
 """
 
 from __future__ import annotations
