@@ -8,10 +8,11 @@ cache sentence by sentence.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
+from itertools import accumulate
 
 from himed_rewards.clinical.negation import TextContext
-from himed_rewards.clinical.rules import RULES, match_phrases
+from himed_rewards.clinical.rules import RULES, SENTENCE_END, match_phrases
 
 __all__ = ["gather_attributes", "gather_placed"]
 
@@ -55,30 +56,20 @@ def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
 
 
 _CLAUSE_WORDS = frozenset({",", "but", "however", "although", "whereas", "while", "and/or"})
+_CLAUSE_BOUNDS = _CLAUSE_WORDS | SENTENCE_END  # (the sentence breaks of negation.analyse)
 
 
-class _Groups:
-    """Clause or sentence number of a token, by bisecting the boundary tokens (a boundary
-    token opens the next group). Clauses end at sentence ends, commas and contrast words;
-    unlike negation scopes, "with" does not end one: in "left middle lobe with increased
-    opacities" the side belongs to the opacity."""
-
-    __slots__ = ("bounds",)
-
-    def __init__(self, bounds: list[int]) -> None:
-        self.bounds = bounds
-
-    def __getitem__(self, k: int) -> int:
-        return bisect_right(self.bounds, k)
+def _clause_and_sentence_ids(ctx: TextContext) -> tuple[list[int], list[int]]:
+    """Clause and sentence number of every token: a boundary token opens the next group
+    (counted by ``accumulate`` in C, then looked up by index). Clauses end at sentence ends,
+    commas and contrast words; unlike negation scopes, "with" does not end one: in "left
+    middle lobe with increased opacities" the side belongs to the opacity."""
+    words = ctx.words
+    return (list(accumulate(map(_CLAUSE_BOUNDS.__contains__, words))),
+            list(accumulate(map(SENTENCE_END.__contains__, words))))
 
 
-def _clause_and_sentence_ids(ctx: TextContext) -> tuple[_Groups, _Groups]:
-    clause_words = _CLAUSE_WORDS
-    clauses = [k for k, word in enumerate(ctx.words) if word in clause_words]
-    return _Groups(sorted(clauses + ctx.breaks)), _Groups(ctx.breaks)
-
-
-def _nearest(starts: list[int], mentions: list, clause: _Groups, k: int) -> int | None:
+def _nearest(starts: list[int], mentions: list, clause: list[int], k: int) -> int | None:
     """Index of the mention nearest token ``k`` in the same clause (ties: the later one)."""
     pos = bisect_left(starts, k + 1)  # mentions starting after k are at pos and beyond
     best, best_distance = None, None
