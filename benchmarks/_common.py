@@ -80,14 +80,29 @@ class FreshText:
     The vocabulary reaches a steady state, as in training: most words recur, a few are new.
     """
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, new_word_per_sentence: bool = False) -> None:
         import random
 
         self._rng = random.Random(seed)
         self._pool = sentence_pool()
         self._seen: set[str] = set()
+        # Worst case for a cache: every sentence also gets a word never seen before
+        # ("zqab", "zqac", ...: letters only, so it is one word token) at a random place.
+        self._new_words = 0 if new_word_per_sentence else None
+
+    def _new_word(self, sentence: str) -> str:
+        self._new_words += 1
+        k, tag = self._new_words, ""
+        while k:
+            k, digit = divmod(k, 26)
+            tag += chr(97 + digit)
+        words = sentence.split()
+        words.insert(self._rng.randrange(len(words) + 1), "zq" + tag)
+        return " ".join(words)
 
     def _mutate(self, sentence: str) -> str:
+        if self._new_words is not None:
+            sentence = self._new_word(sentence)
         rng = self._rng
         roll = rng.random()
         if roll < 0.15:

@@ -146,6 +146,36 @@ def stages(steps: int) -> dict[str, float]:
     return {k: v / n * 1e6 for k, v in out.items()}
 
 
+def judge_cases(steps: int) -> dict[str, float]:
+    """Microseconds per pair of the offline clinical judge alone on fresh GRPO batches, as
+    the sentence cache sees them: text recombined from real sentences (most sentences met
+    before), every sentence analysed afresh (the caches emptied before each batch: only
+    sharing within the batch is left), and every sentence carrying a word never seen (what a
+    policy early in training writes; the cache then only helps through skeletons)."""
+    from himed_rewards.clinical.sentences import clear_caches
+    from himed_rewards.rewards.format import parse_completion
+
+    judge = RewardConfig().semantic
+    cases = {"fresh GRPO batches": (FreshText(seed=21), False),
+             "every sentence analysed (caches emptied before each batch)":
+                 (FreshText(seed=22), True),
+             "a never-seen word in every sentence": (FreshText(seed=23, new_word_per_sentence=True),
+                                                     False)}  # fmt: skip
+    out = {}
+    for name, (fresh, empty) in cases.items():
+        total, n = 0.0, 0
+        for step in range(steps + 2):  # two batches to bring the caches to a steady state
+            c, r = fresh.grpo_batch()
+            reports = [parse_completion(x)[0] for x in c]
+            if empty:
+                clear_caches()
+            t = timed(judge.score_batch, reports, r)
+            if step >= 2:
+                total, n = total + t, n + len(c)
+        out[name] = total / n * 1e6
+    return out
+
+
 def _worker(args: tuple[int, int]) -> float:
     seed, steps = args
     fresh = FreshText(seed=seed)
@@ -188,6 +218,11 @@ def main() -> None:
     print("| stage | us per pair |")
     print("|---|---:|")
     for name, value in stages(max(args.steps // 2, 3)).items():
+        print(f"| {name} | {value:.2f} |")
+    print("\noffline clinical judge alone on fresh GRPO batches, microseconds per pair\n")
+    print("| text | us per pair |")
+    print("|---|---:|")
+    for name, value in judge_cases(max(args.steps // 2, 3)).items():
         print(f"| {name} | {value:.2f} |")
     hyps, refs = pairs()
     completions = [f"<think>x</think><finding>{h}</finding><impression>-</impression>" for h in hyps]

@@ -8,13 +8,17 @@ cache sentence by sentence.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
+from itertools import accumulate
 
 from himed_rewards.clinical.negation import TextContext
-from himed_rewards.clinical.rules import RULES, match_phrases
+from himed_rewards.clinical.rules import RULES, SENTENCE_END, match_phrases
 
-__all__ = ["gather_attributes"]
+__all__ = ["gather_attributes", "gather_placed"]
 
+# Words read here directly (not through RULES' tries) must be listed in
+# sentences._read_by_words: a word it does not list is treated as unread, interchangeable
+# with any other in the sentence cache's skeletons.
 DEVICE = "support_devices"
 _NUMBER_CHARS = frozenset("0123456789.")
 _MAX_SIZE_MM = 10_000.0
@@ -52,30 +56,20 @@ def _attribute_hits(ctx: TextContext) -> list[tuple[int, str, str | float]]:
 
 
 _CLAUSE_WORDS = frozenset({",", "but", "however", "although", "whereas", "while", "and/or"})
+_CLAUSE_BOUNDS = _CLAUSE_WORDS | SENTENCE_END  # (the sentence breaks of negation.analyse)
 
 
-class _Groups:
-    """Clause or sentence number of a token, by bisecting the boundary tokens (a boundary
-    token opens the next group). Clauses end at sentence ends, commas and contrast words;
-    unlike negation scopes, "with" does not end one: in "left middle lobe with increased
-    opacities" the side belongs to the opacity."""
-
-    __slots__ = ("bounds",)
-
-    def __init__(self, bounds: list[int]) -> None:
-        self.bounds = bounds
-
-    def __getitem__(self, k: int) -> int:
-        return bisect_right(self.bounds, k)
+def _clause_and_sentence_ids(ctx: TextContext) -> tuple[list[int], list[int]]:
+    """Clause and sentence number of every token: a boundary token opens the next group
+    (counted by ``accumulate`` in C, then looked up by index). Clauses end at sentence ends,
+    commas and contrast words; unlike negation scopes, "with" does not end one: in "left
+    middle lobe with increased opacities" the side belongs to the opacity."""
+    words = ctx.words
+    return (list(accumulate(map(_CLAUSE_BOUNDS.__contains__, words))),
+            list(accumulate(map(SENTENCE_END.__contains__, words))))
 
 
-def _clause_and_sentence_ids(ctx: TextContext) -> tuple[_Groups, _Groups]:
-    clause_words = _CLAUSE_WORDS
-    clauses = [k for k, word in enumerate(ctx.words) if word in clause_words]
-    return _Groups(sorted(clauses + ctx.breaks)), _Groups(ctx.breaks)
-
-
-def _nearest(starts: list[int], mentions: list, clause: _Groups, k: int) -> int | None:
+def _nearest(starts: list[int], mentions: list, clause: list[int], k: int) -> int | None:
     """Index of the mention nearest token ``k`` in the same clause (ties: the later one)."""
     pos = bisect_left(starts, k + 1)  # mentions starting after k are at pos and beyond
     best, best_distance = None, None
@@ -100,6 +94,21 @@ def gather_attributes(ctx: TextContext, mentions: list[Mention]) -> list[tuple[M
         >>> gather_attributes(ctx, mentions)
         [((2, 3, ('pleural_effusion',), 'positive'), [('severity', '1'), ('side', 'left')])]
     """
+    return [(m, [(kind, value) for _, kind, value in hits])
+            for m, hits in gather_placed(ctx, mentions)]  # fmt: skip
+
+
+def gather_placed(
+    ctx: TextContext, mentions: list[Mention]
+) -> list[tuple[Mention, list[tuple[int, str, str | float]]]]:
+    """:func:`gather_attributes` with the token index of every hit: ``(index, kind, value)``.
+
+    Examples:
+        >>> from himed_rewards.clinical.labeler import scan
+        >>> ctx, mentions, _ = scan("nodule measuring 2 cm")
+        >>> gather_placed(ctx, mentions)
+        [((0, 1, ('nodule', 'lung_lesion'), 'positive'), [(2, 'size', 20.0)])]
+    """
     hits = _attribute_hits(ctx) if mentions else []
     if not hits:
         return []
@@ -108,20 +117,21 @@ def gather_attributes(ctx: TextContext, mentions: list[Mention]) -> list[tuple[M
     device_index = [k for k, m in enumerate(mentions) if DEVICE in m[2]]
     devices = [mentions[k] for k in device_index]
     device_starts = [m[0] for m in devices]
-    gathered: dict[int, list[Hit]] = {}
-    for k, kind, value in hits:
+    gathered: dict[int, list[tuple[int, str, str | float]]] = {}
+    for hit in hits:
+        k, kind = hit[0], hit[1]
         if kind == "position":
             if devices:
                 index = _nearest(device_starts, devices, clause, k)
                 if index is not None:
-                    gathered.setdefault(device_index[index], []).append((kind, value))
+                    gathered.setdefault(device_index[index], []).append(hit)
             continue
         if kind == "dominant":  # "effusions, left greater than right": crosses the comma
             index = bisect_left(starts, k) - 1
             if index < 0 or sentence[mentions[index][0]] != sentence[k]:
                 index += 1  # "Bibasilar, left greater than right atelectasis": the next one
             if index < len(mentions) and sentence[mentions[index][0]] == sentence[k]:
-                gathered.setdefault(index, []).append((kind, value))
+                gathered.setdefault(index, []).append(hit)
             continue
         index = _nearest(starts, mentions, clause, k)
         if index is None:
@@ -130,5 +140,5 @@ def gather_attributes(ctx: TextContext, mentions: list[Mention]) -> list[tuple[M
             # nearest one.
             index = _nearest(starts, mentions, sentence, k)
         if index is not None:
-            gathered.setdefault(index, []).append((kind, value))
+            gathered.setdefault(index, []).append(hit)
     return [(mentions[index], found) for index, found in gathered.items()]

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from himed_rewards.clinical.attachment import DEVICE as _DEVICE
-from himed_rewards.clinical.labeler import merge_polarities
+from himed_rewards.clinical.rules import RULES
 from himed_rewards.clinical.sentences import SentenceFacts, report_sentences, reports_sentences
 
 __all__ = [
@@ -63,6 +63,8 @@ severity=1.0, size_mm=0.0, change=frozenset(), position='', sites=frozenset(), d
 #: One shared state per polarity for findings stated without attributes.
 BARE_STATES = {p: FindingState(p) for p in ("positive", "negative", "uncertain")}
 _PLAIN = BARE_STATES
+_RANK = {"negative": 0, "uncertain": 1, "positive": 2}
+_OTHER = RULES.other
 
 
 def describe_report(text: str) -> dict[str, FindingState]:
@@ -112,30 +114,53 @@ def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]
 
 
 def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
-    mentions = [m for facts in sentences for m in facts.mentions]
-    polarities = merge_polarities(mentions, any(facts.normal for facts in sentences))
-    if "no_finding" not in polarities and mentions \
-            and not any(facts.significant for facts in sentences):
+    # labeler.merge_polarities of all the mentions, from each sentence's merged polarities
+    polarities: dict[str, str] = {}
+    normal = abnormal = mentioned = significant = False
+    gathered = []
+    rank = _RANK
+    for facts in sentences:
+        if facts.normal:
+            normal = True
+        if facts.gathered:
+            gathered += facts.gathered
+        if not facts.polarities:
+            continue
+        mentioned = True
+        abnormal = abnormal or facts.abnormal
+        significant = significant or facts.significant
+        for finding, polarity in facts.polarities:
+            old = polarities.get(finding)
+            if old is None or rank[polarity] > rank[old]:
+                polarities[finding] = polarity
+    if not abnormal and (mentioned or normal):
+        polarities["no_finding"] = "positive"
+    polarities.pop(_OTHER, None)
+    if "no_finding" not in polarities and mentioned and not significant:
         polarities["no_finding"] = "positive"  # only incidental findings: a normal study
     # "density representing atelectasis": attributes go to the findings, not to "other"
     # words (see attachment.gather_attributes), and never cross a sentence break.
-    gathered = [g for facts in sentences for g in facts.gathered]
     if not gathered:
         return {f: _PLAIN[p] for f, p in polarities.items()}
     attributes: dict[str, dict] = {}
     for (_, _, findings, polarity), hits in gathered:
         if polarity == "negative":
             continue
+        sites = None
         for finding in findings:
             if finding not in polarities:
                 continue
-            slot = attributes.setdefault(finding, {"side": set(), "zone": set(),
-                                                   "severity": [], "size": 0.0,
-                                                   "change": set(), "position": "",
-                                                   "sites": set(), "dominant": ""})  # fmt: skip
+            slot = attributes.get(finding)
+            if slot is None:
+                slot = attributes[finding] = {"side": set(), "zone": set(),
+                                              "severity": [], "size": 0.0,
+                                              "change": set(), "position": "",
+                                              "sites": set(), "dominant": ""}  # fmt: skip
             for kind, value in hits:
                 _add(slot, kind, value)
-            slot["sites"].update(_sites(hits))
+            if sites is None:
+                sites = _sites(hits)  # once per mention, not per finding it names
+            slot["sites"].update(sites)
     out = {}
     device = attributes.get(_DEVICE)
     if device is not None and device["position"] == "malpositioned":
@@ -208,7 +233,8 @@ def _filler(sentences: list[SentenceFacts]) -> int:
     seen: set[tuple[str, ...]] = set()
     filler = 0
     for facts in sentences:
-        if not facts.content or facts.keys in seen:
-            filler += 1
+        size = len(seen)
         seen.add(facts.keys)
+        if not facts.content or len(seen) == size:  # no content, or a repeat
+            filler += 1
     return filler

@@ -137,8 +137,8 @@ def _no_finding_state(states: Mapping[str, FindingState]) -> FindingState | None
     found = {s.polarity for f, s in states.items()
              if f in PATHOLOGIES or f.startswith("x:")}  # fmt: skip
     if "positive" in found:
-        return FindingState("negative")
-    return FindingState("uncertain") if "uncertain" in found else None
+        return BARE_STATES["negative"]
+    return BARE_STATES["uncertain"] if "uncertain" in found else None
 
 
 def _state(states: Mapping[str, FindingState], finding: str) -> FindingState | None:
@@ -150,8 +150,8 @@ def _state(states: Mapping[str, FindingState], finding: str) -> FindingState | N
         return state
     children = [states[c].polarity for c in _CHILDREN.get(finding, ()) if c in states]
     if "positive" in children:
-        return FindingState("positive")
-    return FindingState("uncertain") if "uncertain" in children else None
+        return BARE_STATES["positive"]
+    return BARE_STATES["uncertain"] if "uncertain" in children else None
 
 
 def canonical_states(states: Mapping[str, FindingState]) -> Mapping[str, FindingState]:
@@ -446,7 +446,7 @@ class OfflineClinicalJudge:
         for cand, ref in zip(candidates, references, strict=True):
             (c_states, c_filler, c_set), (r_states, r_filler, r_set) = memo[cand], memo[ref]
             acc, rel, comp = _judge(c_states, r_states, c_filler, r_filler, c_set, r_set)
-            verdicts.append(SemanticVerdict(acc, rel, comp, source=self.name))
+            verdicts.append(SemanticVerdict.scored(acc, rel, comp, self.name))
         return verdicts
 
     async def ascore_batch(

@@ -5,6 +5,9 @@ A *trigger* ("no", "without", "cannot exclude", "is normal", "possible", ...) si
 when the mention lies within its window (counted in tokens), in the same sentence, with no
 scope terminator ("but", "however", "with", ...) in between. Pseudo-triggers ("no
 change", "to suggest") are matched first so that the cue words inside them do nothing.
+A trigger that starts with a sentence break (ConText's ": no") looks back at the sentence
+before the break when nothing follows it in its own ("Pneumothorax: no."), and leaves the
+cue word after the break to the next sentence ("Findings: no effusion.").
 
 Resolution follows the CheXpert labeler's order: a strong hedge ("cannot exclude",
 "not ruled out") makes the mention uncertain; otherwise any applicable negation makes it
@@ -18,14 +21,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from himed_rewards.clinical.rules import (
-    KEY_CACHE,
     RULES,
     SENTENCE_END,
     TOKEN_RE,
+    WORD_INFO,
     Trigger,
-    candidate_starts,
     match_phrases,
-    token_keys,
+    word_info,
 )
 
 __all__ = ["POLARITIES", "TextContext", "analyse", "is_blocked", "polarity_of_span", "polarity_at"]
@@ -62,17 +64,45 @@ def analyse(words: list[str]) -> TextContext:
         >>> ctx.breaks, [t.phrase for _, _, t in ctx.cues]
         ([2], ['no', 'possible'])
     """
-    cache = KEY_CACHE
-    keys = [cache.get(w) or token_keys(w) for w in words]
+    get = WORD_INFO.get
+    infos = [get(w) or word_info(w) for w in words]
+    keys = [info[0] for info in infos]
     breaks = [i for i, w in enumerate(words) if w in SENTENCE_END]
-    starts = candidate_starts(keys)
+    # candidate_starts(keys), from the tries each word starts (found once per word)
+    starts: tuple[list[int], ...] = tuple([] for _ in RULES.tries)
+    for i, (_, tries) in enumerate(infos):
+        if tries:
+            for index in tries:
+                starts[index].append(i)
     cues, terms = [], []
-    for start, end, trigger in match_phrases(keys, RULES.trigger_trie, starts[0]):
+    found = match_phrases(keys, RULES.trigger_trie, starts[0])
+    if _BREAK_LED and any(words[i] in _BREAK_LED for i in starts[0]):
+        # A trigger that starts with a sentence break (ConText's ": no") looks back at the
+        # sentence before the break when it is all that follows ("Pneumothorax: no.", not
+        # "Effusion: no pneumothorax."); it never swallows the cue word after the break,
+        # which starts the next sentence ("Findings: no effusion").
+        trie = RULES.trigger_trie
+        found = match_phrases(keys, trie, [i for i in starts[0] if words[i] not in _BREAK_LED])
+        n = len(words)
+        for i in starts[0]:
+            if words[i] in _BREAK_LED:
+                found += [match for match in match_phrases(keys, trie, [i])
+                          if match[1] == n or words[match[1]] in SENTENCE_END]  # fmt: skip
+        found.sort(key=_start)
+    for start, end, trigger in found:
         if trigger.polarity == "term":
             terms.append(start)
         elif trigger.polarity != "pseudo":
             cues.append((start, end, trigger))
     return TextContext(words, keys, breaks, cues, terms, [c[0] for c in cues], starts)
+
+
+#: Sentence breaks that start a trigger phrase (ConText's ": no", ": none").
+_BREAK_LED = frozenset(key for key in RULES.trigger_trie if key in SENTENCE_END)
+
+
+def _start(match: tuple) -> int:
+    return match[0]
 
 
 def is_blocked(terms: list[int], lo: int, hi: int) -> bool:
@@ -96,7 +126,9 @@ def polarity_of_span(ctx: TextContext, i: int, j: int) -> str:
     """
     start, end = ctx.sentence_of(i)
     lo = bisect_left(ctx.cue_starts, max(start, i - _REACH))
-    hi = bisect_left(ctx.cue_starts, min(end, j + _REACH))
+    # up to the break that closes the sentence: a cue starting there is one that starts
+    # with the break (": no"), which looks back at this sentence
+    hi = bisect_left(ctx.cue_starts, min(end + 1, j + _REACH))
     negated = uncertain = False
     for s, e, trig in ctx.cues[lo:hi]:
         applies = (

@@ -29,6 +29,8 @@ __all__ = [
     "match_phrases",
     "normalise",
     "token_keys",
+    "word_info",
+    "WORD_INFO",
 ]
 
 #: Words, decimal numbers ("1.5" stays one token), or any single other non-space character
@@ -154,6 +156,12 @@ KEY_CACHE: dict[str, tuple[str, str | None]] = {}
 _CACHE_LIMIT = 200_000
 
 
+# The stems as one alternation, longest first as in RULES.stems: its first match is the
+# first stem of RULES.stems that starts the word.
+_STEM_RE = re.compile("|".join(map(re.escape, RULES.stems))) if RULES.stems else None
+_NO_TRIES: tuple[int, ...] = ()
+
+
 def token_keys(word: str) -> tuple[str, str | None]:
     """Return ``(normalised word, stem key or None)`` for a lower-case token.
 
@@ -165,12 +173,40 @@ def token_keys(word: str) -> tuple[str, str | None]:
     """
     keys = KEY_CACHE.get(word)
     if keys is None:
-        stem = next((s + "*" for s in RULES.stems if word.startswith(s)), None)
-        keys = (normalise(word), stem)
+        found = _STEM_RE.match(word) if _STEM_RE is not None else None
+        keys = (normalise(word), found.group() + "*" if found is not None else None)
         if len(KEY_CACHE) >= _CACHE_LIMIT:
             KEY_CACHE.clear()
         KEY_CACHE[word] = keys
     return keys
+
+
+#: word -> (its token_keys, the indices of the tries of RULES.tries in which its word or stem
+#: key starts a phrase): what analysing a text needs per token, from one look-up. Bounded
+#: like KEY_CACHE.
+WORD_INFO: dict[str, tuple[tuple[str, str | None], tuple[int, ...]]] = {}
+
+
+def word_info(word: str) -> tuple[tuple[str, str | None], tuple[int, ...]]:
+    """``(token_keys(word), tries)``: ``tries`` are the indices into ``RULES.tries`` of the
+    tries a phrase starting with this token can be in (ascending, no repeats).
+
+    Examples:
+        >>> word_info("no")[1], word_info("effusions")
+        ((0, 2, 3), (('effusion', None), (1,)))
+    """
+    info = WORD_INFO.get(word)
+    if info is None:
+        keys = token_keys(word)
+        roots = RULES.roots
+        tries = set(roots.get(keys[0], _NO_TRIES))
+        if keys[1] is not None:
+            tries.update(roots.get(keys[1], _NO_TRIES))
+        info = (keys, tuple(sorted(tries)) if tries else _NO_TRIES)
+        if len(WORD_INFO) >= _CACHE_LIMIT:
+            WORD_INFO.clear()
+        WORD_INFO[word] = info
+    return info
 
 
 def candidate_starts(keys: list[tuple[str, str | None]]) -> tuple[list[int], ...]:
@@ -213,6 +249,7 @@ def match_phrases(
     if starts is None:
         starts = [i for i, (word, stem) in enumerate(keys) if word in trie or stem in trie]
     resume = 0  # matches do not overlap: skip starts inside the previous match
+    end_key = _END_KEY
     for i in starts:
         if i < resume:
             continue
@@ -222,15 +259,16 @@ def match_phrases(
         while k < n:
             word, stem = keys[k]
             nxt = node.get(word)
-            if nxt is None and stem is not None:
-                nxt = node.get(stem)
             if nxt is None:
-                break
+                if stem is None:
+                    break
+                nxt = node.get(stem)
+                if nxt is None:
+                    break
             node = nxt
             k += 1
-            payload = node.get(_END_KEY)
-            if payload is not None:
-                best_end, best = k, payload
+            if end_key in node:
+                best_end, best = k, node[end_key]
         if best is not None:
             found.append((i, best_end, best))
             resume = best_end

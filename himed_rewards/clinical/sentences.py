@@ -6,13 +6,17 @@ qualifiers, clauses and the attachment of attribute words all stop at a sentence
 one sentence at a time and the results concatenated, with the same outcome as analysing
 it whole. Reports repeat sentences ("No pneumothorax.", "Heart size is normal.") far more
 than whole texts, within a GRPO group and across steps, so each sentence's facts are
-cached, by its text and by its tokens; the sentences of a text that miss both caches are
-analysed together in one pass. Both caches are bounded (cleared when full).
+cached by its text; the sentences of a batch that miss the cache are analysed together, a
+few dozen at a time, and sentences that differ only in numbers or in words the analysis
+never reads share one analysis (their skeleton, see _skeleton and _measured). The caches
+are bounded (cleared when full).
 
 One exception to "no phrase spans a break": a break token may *start* a trigger (ConText's
-": no"), which then swallows the cue word after it ("Findings: no effusion" is not negated
-by that "no"). A sentence that follows such a break is therefore analysed, and cached, with
-that break token in front. The rule table is checked for this at import.
+": no"). Such a trigger looks back at the sentence before the break when it is all that
+follows it ("Pneumothorax: no."), and the cue word in it also starts the next sentence
+("Findings: no effusion."; see negation.analyse). So a sentence that follows such a break
+is analysed, and cached, with that break token in front, and a sentence that such a
+trigger follows, with the trigger behind it. The rule table is checked for this at import.
 """
 
 from __future__ import annotations
@@ -21,11 +25,19 @@ import re
 from bisect import bisect_right
 from typing import NamedTuple
 
-from himed_rewards.clinical.attachment import Hit, Mention, gather_attributes
-from himed_rewards.clinical.labeler import scan_words
-from himed_rewards.clinical.rules import RULES, SENTENCE_END, TOKEN_RE
+from himed_rewards.clinical.attachment import _MAX_SIZE_MM, Hit, Mention, gather_placed
+from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words
+from himed_rewards.clinical.rules import (
+    RULES,
+    SENTENCE_END,
+    TOKEN_RE,
+    WORD_INFO,
+    match_phrases,
+    token_keys,
+    word_info,
+)
 
-__all__ = ["SentenceFacts", "report_sentences", "reports_sentences"]
+__all__ = ["SentenceFacts", "clear_caches", "report_sentences", "reports_sentences"]
 
 
 class SentenceFacts(NamedTuple):
@@ -40,6 +52,13 @@ class SentenceFacts(NamedTuple):
     # a mention that is not negative of a finding outside RULES.minor_concepts, or of
     # "other" words alone: the report is not a normal study (see attributes._describe)
     significant: bool
+    # What the mentions say per finding, merged as labeler.merge_polarities does (the
+    # strongest polarity; findings in the order of their first mention): merging these
+    # sentence by sentence gives the merge of all a report's mentions.
+    polarities: tuple[tuple[str, str], ...] = ()
+    # a mention that is not negative of a pathology, an "other" abnormality or a judge-only
+    # concept: the report asserts pathology (merge_polarities' test for no_finding)
+    abnormal: bool = False
 
 
 def _phrase_keys(trie: dict, prefix: tuple[str, ...] = ()):
@@ -64,61 +83,134 @@ def _leading_breaks() -> frozenset[str]:
 
 
 _LEADING = _leading_breaks()
-_CACHE: dict[tuple[str, ...], SentenceFacts] = {}
 # Bounded so that arbitrary generated text cannot grow it without limit: cleared when full;
-# sentences longer than _MAX_TOKENS tokens or _MAX_CHARS characters (rare, and rarely
-# repeated) are not kept.
+# sentences longer than _MAX_CHARS characters (rare, and rarely repeated) are not kept.
 _CACHE_LIMIT = 32_768
-_MAX_TOKENS = 48
 _MAX_CHARS = 400
 # New sentences are analysed this many at a time: enough to spread the fixed cost of an
 # analysis, few enough to keep its lists small.
 _GROUP = 64
 
 
-def _analyse(sentences: list[tuple[list[str], str]]) -> list[SentenceFacts]:
-    """Facts of each ``(tokens, lead)`` sentence (``lead``: the break token in front of it
-    when that break starts a phrase, else ""), from one analysis of them all: joined with a
-    break token between (their lead, or "." that starts nothing), they stay apart."""
+def _analyse(
+    sentences: list[tuple[list[str], str, list[str]]],
+) -> tuple[list[SentenceFacts], list[list[tuple[int, int, int]]]]:
+    """Facts of each ``(tokens, lead, trailer)`` sentence, from one analysis of them all.
+
+    ``lead``: the break token in front of the sentence when that break starts a phrase
+    (else ""); ``trailer``: the phrase that starts with the break after the sentence (":",
+    "no"), which looks back at it (else empty); neither belongs to the sentence's facts.
+    Sentences are joined with a "." between (that starts nothing and ends every scope),
+    so they stay apart. Also, per sentence, where its measurements went: ``(entry of
+    gathered, hit of that entry, index of the number in tokens)`` for every "size" hit."""
     words: list[str] = []
-    spans = []  # (first token, end, offset of the local positions)
-    for tokens, lead in sentences:
-        words.append(lead or ".")
-        begin = len(words)
+    firsts = []  # index of each sentence's first token in words
+    stops = []  # index just past its last token (its trailer follows)
+    for tokens, lead, trailer in sentences:
+        words.append(".")
+        if lead:
+            words.append(lead)
+        firsts.append(len(words))
         words += tokens
-        spans.append((begin, len(words), begin - (1 if lead else 0)))
+        stops.append(len(words))
+        if trailer:
+            words += trailer
     ctx, mentions, normal_starts, phrase_starts = scan_words(words)
-    firsts = [begin for begin, _, _ in spans]
-    local_mentions: list[list[Mention]] = [[] for _ in spans]
-    local_of = {}
+    count = len(sentences)
+    ends = [*firsts[1:], len(words) + 1]  # a sentence's tokens, trailer and what follows
+    local_mentions: dict[int, list[Mention]] = {}  # sentence -> its mentions, local
+    sentence_of_mention = {}
+    kept = []
+    k = 0
     for m in mentions:
-        k = bisect_right(firsts, m[0]) - 1
-        offset = spans[k][2]
+        while m[0] >= ends[k]:
+            k += 1
+        if m[0] >= stops[k]:
+            continue  # in the trailer: the next sentence's
+        offset = firsts[k] - (1 if sentences[k][1] else 0)
         local = (m[0] - offset, m[1] - offset, m[2], m[3])
-        local_mentions[k].append(local)
-        local_of[m[0]] = (k, local)
-    local_gathered: list[list[tuple[Mention, tuple[Hit, ...]]]] = [[] for _ in spans]
-    other = (RULES.other,)
-    for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other]):
-        k, local = local_of[m[0]]
-        local_gathered[k].append((local, tuple(hits)))
-    normal = [False] * len(spans)
-    content = [False] * len(spans)
+        mine = local_mentions.get(k)
+        if mine is None:
+            local_mentions[k] = [local]
+        else:
+            mine.append(local)
+        sentence_of_mention[m[0]] = (k, local)
+        kept.append(m)
+    local_gathered: dict[int, list[tuple[Mention, tuple[Hit, ...]]]] = {}
+    sizes: dict[int, list[tuple[int, int, int]]] = {}
+    if kept:
+        other = (RULES.other,)
+        for m, hits in gather_placed(ctx, [m for m in kept if m[2] != other]):
+            k, local = sentence_of_mention[m[0]]
+            gathered = local_gathered.setdefault(k, [])
+            for h, (position, kind, _) in enumerate(hits):
+                if kind == "size":  # hits never leave their sentence
+                    sizes.setdefault(k, []).append((len(gathered), h, position - firsts[k]))
+            gathered.append((local, tuple([(kind, value) for _, kind, value in hits])))
+    normal = [False] * count
     for s in normal_starts:
         k = bisect_right(firsts, s) - 1
-        normal[k] = content[k] = True
+        if s < stops[k]:
+            normal[k] = True
+    content = normal[:]
     for s in phrase_starts:
-        content[bisect_right(firsts, s) - 1] = True
+        k = bisect_right(firsts, s) - 1
+        if s < stops[k]:
+            content[k] = True
     anatomy = RULES.anatomy_words
     all_keys = [key for key, _ in ctx.keys]
+    summaries = _SUMMARIES
+    new = _tuple_new
     out = []
-    for k, (begin, end, _) in enumerate(spans):
-        keys = tuple(all_keys[begin:end])
-        out.append(SentenceFacts(tuple(local_mentions[k]), normal[k],
-                                 tuple(local_gathered[k]), keys,
-                                 content[k] or not anatomy.isdisjoint(keys),
-                                 _significant(local_mentions[k])))  # fmt: skip
-    return out
+    for k, begin in enumerate(firsts):
+        keys = tuple(all_keys[begin:stops[k]])
+        found = content[k] or not anatomy.isdisjoint(keys)
+        gathered = local_gathered.get(k)
+        gathered = tuple(gathered) if gathered else ()
+        mine = local_mentions.get(k)
+        if mine:
+            said = tuple([(m[2], m[3]) for m in mine])
+            summary = summaries.get(said)
+            if summary is None:
+                summary = _summary(mine)
+                if len(summaries) >= _CACHE_LIMIT:
+                    summaries.clear()
+                summaries[said] = summary
+            out.append(new(SentenceFacts, (tuple(mine), normal[k], gathered, keys, found,
+                                           *summary)))  # fmt: skip
+        else:
+            out.append(new(SentenceFacts, ((), normal[k], gathered, keys, found, False, (),
+                                           False)))  # fmt: skip
+    return out, [sizes.get(k, _NO_SIZES) for k in range(count)]
+
+
+_NO_SIZES: list[tuple[int, int, int]] = []
+# what a sentence's mentions say, (findings, polarity) of each in order -> (significant,
+# polarities, abnormal): sentences repeat what they say far more than how ("no effusion")
+_SUMMARIES: dict[tuple, tuple[bool, tuple[tuple[str, str], ...], bool]] = {}
+
+
+def _summary(mentions: list[Mention]) -> tuple[bool, tuple[tuple[str, str], ...], bool]:
+    polarities = _merged(mentions)
+    return _significant(mentions), polarities, _abnormal(polarities)
+
+
+_RANK = {"negative": 0, "uncertain": 1, "positive": 2}
+
+
+def _merged(mentions: list[Mention]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for _, _, findings, polarity in mentions:
+        for finding in findings:
+            old = found.get(finding)
+            if old is None or _RANK[polarity] > _RANK[old]:
+                found[finding] = polarity
+    return tuple(found.items())
+
+
+def _abnormal(polarities: tuple[tuple[str, str], ...]) -> bool:
+    return any(p != "negative" and (f in PATHOLOGIES or f == RULES.other or f.startswith("x:"))
+               for f, p in polarities)  # fmt: skip
 
 
 _MINOR = RULES.minor_concepts | {RULES.other}
@@ -134,6 +226,12 @@ def _significant(mentions: list[Mention]) -> bool:
 # Every break character splits the text, except a "." that TOKEN_RE reads inside a number
 # ("2.5"); see _split.
 _ANY_BREAK = re.compile(r"([.;!?:])")
+# The common case, split by str.split (see _split_dots): the text holds no break but ".",
+# which starts no phrase. The test in reports_sentences names the other breaks.
+_SIMPLE_BREAKS = "." not in _LEADING and {".", ":", ";", "!", "?"} == SENTENCE_END
+# A "." between two digits (the "." first: the regular expression engine then skips ahead to
+# each ".", several times faster than r"\d\.\d").
+_NUMBER_DOT = re.compile(r"\.(?=\d)(?<=\d\.)")
 _CHUNKS: dict[str, SentenceFacts | None] = {}  # sentence text -> facts (None: no tokens)
 _STRIP = " \t\n\r"  # whitespace that surely separates tokens
 
@@ -142,6 +240,18 @@ def _remember(cache: dict, key: object, facts: SentenceFacts | None) -> None:
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
     cache[key] = facts
+
+
+def clear_caches() -> None:
+    """Forget every sentence analysed so far (benchmarks of text never seen; tests). What
+    is known about single words stays.
+
+    Examples:
+        >>> clear_caches(); report_sentences("No effusion.")[0].keys
+        ('no', 'effusion')
+    """
+    _CHUNKS.clear()
+    _SKELETONS.clear()
 
 
 def report_sentences(text: str) -> list[SentenceFacts]:
@@ -169,48 +279,225 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
         >>> [len(s) for s in reports_sentences(["No effusion. Lungs clear.", "", "Edema."])]
         [2, 0, 1]
     """
-    chunks, cache = _CHUNKS, _CACHE
+    chunks = _CHUNKS
     outs: list[list[SentenceFacts | None]] = []
-    # token key -> (tokens, lead, [(text index, sentence index, chunk key), ...])
-    missing: dict[tuple[str, ...], tuple[list[str], str, list[tuple[int, int, str]]]] = {}
+    places: dict[str, list[int]] = {}  # sentence key -> [text, index, text, index, ...]
+    # analysis key (a sentence key, or a skeleton) ->
+    # (tokens, lead, trailer, [(sentence key, tokens)])
+    todo: dict[object, tuple[list[str], str, list[str], list[tuple[str, list[str]]]]] = {}
     for t, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         out: list[SentenceFacts | None] = []
         lead = ""
-        parts = _split(text.lower())
-        for k in range(0, len(parts), 2):
+        lowered = text.lower()
+        if _SIMPLE_BREAKS and not (":" in lowered or ";" in lowered or "!" in lowered
+                                   or "?" in lowered):
+            # Only "." breaks, none starting a phrase: what _split returns, without the
+            # breaks (every lead stays "").
+            parts, step = _split_dots(lowered), 1
+        else:
+            parts, step = _split(lowered), 2
+        trailer: list[str] = []
+        for k in range(0, len(parts), step):
+            if step == 2:
+                # the break before this sentence, when it starts a phrase, and the phrase
+                # that starts with the break after it, which looks back at it (": no")
+                lead = parts[k - 1] if k and parts[k - 1] in _LEADING else ""
+                trailer = _trailer(parts[k + 1], parts[k + 2]) \
+                    if k + 2 < len(parts) and parts[k + 1] in _LEADING else []
             chunk = parts[k].strip(_STRIP)
             if chunk:
-                key = lead + chunk
+                key = lead + chunk if lead else chunk
+                if trailer:  # a break inside a key only comes from a trailer
+                    key = f"{key}{trailer[0]}{' '.join(trailer[1:])}"
                 facts = chunks.get(key, _MISSING)
                 if facts is _MISSING:
-                    words = TOKEN_RE.findall(chunk)
-                    token_key = (lead, *words) if lead else tuple(words)
-                    facts = cache.get(token_key) if words else None
-                    if facts is None and words:
-                        missing.setdefault(token_key, (words, lead, []))[2].append(
-                            (t, len(out), key))
+                    where = places.get(key)
+                    if where is not None:  # met earlier in this batch
+                        where += (t, len(out))
                         out.append(None)
-                    elif len(key) <= _MAX_CHARS:
-                        _remember(chunks, key, facts)
+                        continue
+                    facts = _first_miss(key, chunk, lead, trailer, todo)
+                    if facts is _PENDING:
+                        places[key] = [t, len(out)]
+                        out.append(None)
+                        continue
                 if facts is not None:
                     out.append(facts)
-            if k + 1 < len(parts):
-                lead = parts[k + 1] if parts[k + 1] in _LEADING else ""
         outs.append(out)
-    if missing:
-        todo = [(words, lead) for words, lead, _ in missing.values()]
-        analysed = [facts for k in range(0, len(todo), _GROUP)
-                    for facts in _analyse(todo[k:k + _GROUP])]  # fmt: skip
-        for (token_key, (_, _, places)), facts in zip(missing.items(), analysed, strict=True):
-            if len(token_key) <= _MAX_TOKENS:
-                _remember(cache, token_key, facts)
-            for t, index, key in places:
-                outs[t][index] = facts
+    if todo:
+        work = [(words, lead, trailer) for words, lead, trailer, _ in todo.values()]
+        analysed: list[SentenceFacts] = []
+        sizes: list[list[tuple[int, int, int]]] = []
+        for k in range(0, len(work), _GROUP):
+            facts_of_group, sizes_of_group = _analyse(work[k:k + _GROUP])
+            analysed += facts_of_group
+            sizes += sizes_of_group
+        limit = _CACHE_LIMIT
+        for (analysis_key, (_, _, _, members)), facts, size in zip(
+                todo.items(), analysed, sizes, strict=True):
+            skeleton = isinstance(analysis_key, tuple)
+            if skeleton:
+                stand_ins = tuple(i for i, word in enumerate(analysis_key[1:])
+                                  if word == _ANY_WORD or word[0] in "0123456789")  # fmt: skip
+                known = (facts, tuple(size), stand_ins)
+                if len(analysis_key) <= _MAX_TOKENS:
+                    _remember(_SKELETONS, analysis_key, known)
+                numbers = _ONE in analysis_key
+            for m, (key, words) in enumerate(members):
+                # the first member was analysed with its own words (but its numbers)
+                own = _measured(known, words) if skeleton and (m or numbers) else facts
                 if len(key) <= _MAX_CHARS:
-                    _remember(chunks, key, facts)
+                    if len(chunks) >= limit:
+                        chunks.clear()
+                    chunks[key] = own
+                where = places[key]
+                for k in range(0, len(where), 2):
+                    outs[where[k]][where[k + 1]] = own
     return outs  # type: ignore[return-value]  # every None was filled
+
+
+# Skeletons. Sentences that differ only in the value of a number ("nodule measuring 7 mm" /
+# "9 mm") or in words the analysis never reads ("there is no XXXX of effusion" / "no sign
+# of effusion"; a misspelt or new word) say the same, except for the sizes: they are analysed
+# once, as their skeleton (every plain number read as "1", every such word as "~"), and each
+# gets its own tokens and sizes back (see _measured). Exact because the analysis compares a
+# word with its phrases, qualifiers, anatomy words, clause words, units and side words only,
+# reads a plain number only through the size rule, and nothing it compares with starts with
+# a digit; "1" is a valid size in every unit (checked below; otherwise no skeletons).
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # what TOKEN_RE reads from ASCII digits
+_ONE = "1"
+_ANY_WORD = "~"
+_MAX_TOKENS = 48  # longer skeletons (rare, and rarely repeated) are not kept
+# skeleton -> (its facts, its sizes as _analyse gives them, the indices of its stand-ins)
+_SKELETONS: dict[tuple[str, ...], tuple[SentenceFacts, tuple, tuple[int, ...]]] = {}
+
+
+def _read_by_words() -> frozenset[str]:
+    """Every token the analysis compares a word (or its normalised key) with."""
+    from himed_rewards.clinical import attachment
+
+    found: set[str] = set()
+    for keys in (k for trie in RULES.tries for k in _phrase_keys(trie)):
+        found.update(keys)
+    found |= RULES.qualifiers | RULES.anatomy_words | set(RULES.units) | SENTENCE_END
+    found |= attachment._CLAUSE_WORDS | attachment._SIDES | attachment._MORE | {"than"}
+    return frozenset(found)
+
+
+_READ = _read_by_words()
+_USE_SKELETONS = (
+    not any(word[:1].isdigit() for word in _READ) and _ANY_WORD not in _READ
+    and all(0.0 < float(_ONE) * scale < _MAX_SIZE_MM for scale in RULES.units.values()))
+# word -> what stands for it in a skeleton (the word itself, "1" or "~"); bounded
+_SYMBOLS: dict[str, str] = {}
+
+
+def _symbol(word: str) -> str:
+    if word[0] in "0123456789" and _PLAIN_NUMBER.fullmatch(word):
+        symbol = _ONE
+    else:
+        keys = (WORD_INFO.get(word) or word_info(word))[0]
+        neutral = (keys[1] is None and word not in _READ and keys[0] not in _READ
+                   and not word[0].isdigit())  # fmt: skip
+        symbol = _ANY_WORD if neutral else word
+    if len(_SYMBOLS) >= _CACHE_LIMIT:
+        _SYMBOLS.clear()
+    _SYMBOLS[word] = symbol
+    return symbol
+
+
+def _skeleton(words: list[str], lead: str) -> tuple[str, ...] | None:
+    """``(lead, *symbols)`` of a sentence; None when no token has a stand-in."""
+    if not _USE_SKELETONS:
+        return None
+    get = _SYMBOLS.get
+    skeleton = [get(word) or _symbol(word) for word in words]
+    return (lead, *skeleton) if skeleton != words else None
+
+
+def _measured(known: tuple[SentenceFacts, tuple, tuple[int, ...]], words: list[str]) -> SentenceFacts:
+    """The facts of the sentence ``words`` from those of its skeleton: its own tokens, and
+    each size recomputed from its own number as attachment._attribute_hits does (dropped
+    when it is no size, "0 cm"; an entry left without hits is dropped, as there)."""
+    facts, sizes, stand_ins = known
+    keys = list(facts.keys)
+    get = WORD_INFO.get
+    for k in stand_ins:
+        keys[k] = (get(words[k]) or word_info(words[k]))[0][0]
+    gathered = facts.gathered
+    if sizes:
+        entries = [(mention, list(hits)) for mention, hits in gathered]
+        dropped = []
+        for entry, h, position in sizes:
+            scale = entries[entry][1][h][1]  # the skeleton's size: 1 * scale
+            size = float(words[position]) * scale  # type: ignore[operator]
+            if 0.0 < size < _MAX_SIZE_MM:
+                entries[entry][1][h] = ("size", size)
+            else:
+                dropped.append((entry, h))
+        for entry, h in reversed(dropped):  # sizes are in (entry, hit) order
+            del entries[entry][1][h]
+        gathered = tuple((mention, tuple(hits)) for mention, hits in entries if hits)
+    # SentenceFacts with its own keys and gathered (a tuple built directly: _replace costs
+    # several times more)
+    return _tuple_new(SentenceFacts, (facts[0], facts[1], gathered, tuple(keys), *facts[4:]))
+
+
+_tuple_new = tuple.__new__
+
+
+_PENDING = object()
+
+
+def _trailer(brk: str, after: str) -> list[str]:
+    """The tokens of the phrase that starts with the break ``brk`` and is all of the text
+    ``after`` it, or [] (negation.analyse: such a phrase looks back across the break).
+
+    Examples:
+        >>> _trailer(":", " no"), _trailer(":", " no effusion"), _trailer(":", " small")
+        ([':', 'no'], [], [])
+    """
+    words = [brk, *TOKEN_RE.findall(after)]
+    found = match_phrases([token_keys(w) for w in words], RULES.trigger_trie, [0])
+    return words if found and found[0][1] == len(words) else []
+
+
+def _first_miss(
+    key: str, chunk: str, lead: str, trailer: list[str], todo: dict
+) -> SentenceFacts | None | object:
+    """The facts of a sentence missing from the cache when its skeleton is known (cached
+    now), None when it holds no token, else _PENDING: it joins ``todo`` (under its skeleton
+    when it has one, so that all its variants are analysed once)."""
+    words = TOKEN_RE.findall(chunk)
+    if not words:  # no token ("-"): nothing to say
+        if len(key) <= _MAX_CHARS:
+            _remember(_CHUNKS, key, None)
+        return None
+    skeleton = _skeleton(words, lead) if not trailer else None  # (trailers are rare)
+    if skeleton is None:
+        todo[key] = (words, lead, trailer, [(key, words)])
+        return _PENDING
+    known = _SKELETONS.get(skeleton)
+    if known is not None:
+        facts = _measured(known, words)
+        if len(key) <= _MAX_CHARS:
+            _remember(_CHUNKS, key, facts)
+        return facts
+    entry = todo.get(skeleton)
+    if entry is None:
+        # Analysed with this sentence's own words but "1" for its numbers: the facts are this
+        # sentence's when it has no number (see reports_sentences), and any other sentence of
+        # the skeleton differs only where _measured puts back its own tokens and sizes.
+        if _ONE in skeleton:
+            analysed = [_ONE if symbol == _ONE else word
+                        for word, symbol in zip(words, skeleton[1:], strict=True)]  # fmt: skip
+        else:
+            analysed = words
+        entry = todo[skeleton] = (analysed, lead, [], [])
+    entry[3].append((key, words))
+    return _PENDING
 
 
 def _split(lowered: str) -> list[str]:
@@ -238,6 +525,30 @@ def _split(lowered: str) -> list[str]:
             fraction = nxt.isdecimal()
         else:
             out += (sep, nxt)
+            fraction = False
+    return out
+
+
+def _split_dots(lowered: str) -> list[str]:
+    """The texts of :func:`_split` for a text whose only break character is ".", by
+    ``str.split`` (the regular expression costs more than the rest of a cached sentence).
+
+    Examples:
+        >>> _split_dots("size 2.5 cm. no effusion 1.2.3")
+        ['size 2.5 cm', ' no effusion 1.2', '3']
+    """
+    pieces = lowered.split(".")
+    if len(pieces) == 1 or not _NUMBER_DOT.search(lowered):
+        return pieces
+    out = [pieces[0]]
+    fraction = False  # the digits that end out[-1] are a number's fraction (see _split)
+    for nxt in pieces[1:]:
+        cur = out[-1]
+        if not fraction and cur[-1:].isdecimal() and nxt[:1].isdecimal():
+            out[-1] = f"{cur}.{nxt}"
+            fraction = nxt.isdecimal()
+        else:
+            out.append(nxt)
             fraction = False
     return out
 

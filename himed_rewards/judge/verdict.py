@@ -48,6 +48,33 @@ class SemanticVerdict:
             raise ValueError("a SemanticVerdict without scores must say why in `error`")
 
     @classmethod
+    def scored(
+        cls, accuracy: float, relevance: float, completeness: float, source: str
+    ) -> SemanticVerdict:
+        """A verdict with three scores, built without the dataclass machinery when every
+        score is a float in [0, 1] (a scorer's hot path: one per sample); anything else
+        goes through the validating constructor, which raises.
+
+        Examples:
+            >>> SemanticVerdict.scored(1.0, 0.5, 0.25, "demo")
+            SemanticVerdict(accuracy=1.0, relevance=0.5, completeness=0.25, error=None, \
+source='demo')
+            >>> SemanticVerdict.scored(float("nan"), 0.5, 0.25, "demo")
+            Traceback (most recent call last):
+            ...
+            ValueError: SemanticVerdict.accuracy must be a finite number in [0, 1], got nan
+        """
+        if (type(accuracy) is float and type(relevance) is float
+                and type(completeness) is float and 0.0 <= accuracy <= 1.0
+                and 0.0 <= relevance <= 1.0 and 0.0 <= completeness <= 1.0):  # NaN fails
+            verdict = _new(cls)
+            # the fields of a frozen dataclass without slots live in its __dict__
+            verdict.__dict__.update(accuracy=accuracy, relevance=relevance,
+                                    completeness=completeness, error=None, source=source)
+            return verdict
+        return cls(accuracy, relevance, completeness, source=source)
+
+    @classmethod
     def failed(cls, error: str, *, source: str = "") -> SemanticVerdict:
         """A verdict with no scores: the sample gets no semantic reward (skipped, not 0)."""
         return cls(None, None, None, error=error, source=source)
@@ -63,6 +90,9 @@ class SemanticVerdict:
         if self.accuracy is None or self.relevance is None or self.completeness is None:
             return None
         return self.accuracy + self.relevance + self.completeness
+
+
+_new = object.__new__
 
 
 @runtime_checkable

@@ -75,6 +75,29 @@ def test_scope_stops_at_sentence_end_and_terminators() -> None:
     assert labels["pleural_effusion"] == "positive"
 
 
+@pytest.mark.parametrize(("text", "finding"), [
+    ("Findings: no effusion.", "pleural_effusion"),  # the "no" after the colon negates
+    ("Pneumothorax: no.", "pneumothorax"),  # ConText's ": no" looks back across the colon
+    ("Effusion: none.", "pleural_effusion"),
+    ("Impression: no pneumothorax.", "pneumothorax"),
+    ("Mild cardiomegaly. Pneumothorax: no", "pneumothorax"),
+])
+def test_colon_negations(text: str, finding: str) -> None:
+    # The colon is a sentence break and ": no" a ConText trigger that starts with it: it
+    # negates the sentence it closes, and leaves the cue after it to the next sentence.
+    assert label_report(text)[finding] == "negative"
+
+
+def test_colon_negation_stays_with_its_sentence() -> None:
+    # ": no" looks back only at the sentence it closes, and only when nothing follows it
+    # ("Effusion: no pneumothorax" is a heading with its content, not a denied effusion).
+    assert label_report("Small effusion. Pneumothorax: no.") == {
+        "pneumothorax": "negative", "pleural_effusion": "positive"}
+    assert label_report("Small effusion: no pneumothorax.") == {
+        "pneumothorax": "negative", "pleural_effusion": "positive"}
+    assert label_report("Findings: small effusion.")["pleural_effusion"] == "positive"
+
+
 def test_list_item_with_its_own_severity_leaves_the_negated_list() -> None:
     labels = label_report("No pleural effusion, mild cardiomegaly.")
     assert labels == {"cardiomegaly": "positive", "pleural_effusion": "negative"}

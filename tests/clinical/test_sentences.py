@@ -9,7 +9,9 @@ from himed_rewards.clinical.labeler import scan
 from himed_rewards.clinical.sentences import report_sentences
 
 COLON_CASES = [
-    "Findings: no effusion.",  # ConText's ": no" swallows the "no" after the break
+    "Findings: no effusion.",  # the "no" after the break starts the next sentence
+    "Pneumothorax: no.",  # ConText's ": no" looks back at the sentence it closes
+    "Small effusion: no pneumothorax. Edema: none",
     "Findings: none. Impression: no acute disease; small left effusion: none seen.",
     "Pneumothorax: no. Effusion: none.",
     "Heart: normal. Lungs: clear: no consolidation.",
@@ -47,20 +49,27 @@ def test_only_the_colon_starts_a_phrase() -> None:
     assert leading == {":"}
 
 
-def test_cache_is_bounded(monkeypatch) -> None:
-    monkeypatch.setattr(sentences, "_CACHE", {})
+def test_caches_are_bounded(monkeypatch) -> None:
+    for name in ("_CHUNKS", "_SKELETONS", "_SYMBOLS"):
+        monkeypatch.setattr(sentences, name, {})
     monkeypatch.setattr(sentences, "_CACHE_LIMIT", 10)
+    words = ["Effusion", "Edema", "Nodule", "Zqa", "Zqb", "Mass"]
     for k in range(25):
-        report_sentences(f"Effusion number {k}. No pneumothorax.")
-        assert len(sentences._CACHE) <= 10
-    report_sentences("effusion " * (sentences._MAX_TOKENS + 1))
-    assert all(len(key) <= sentences._MAX_TOKENS for key in sentences._CACHE)
+        report_sentences(f"Effusion number {k}. No pneumothorax {words[k % 6]}{k}x.")
+        assert max(map(len, (sentences._CHUNKS, sentences._SKELETONS, sentences._SYMBOLS))) <= 10
+    report_sentences("effusion " * (sentences._MAX_CHARS // 9 + 1))
+    sentences.reports_sentences([f"Edema {k}. Nodule {k} zq{k}." for k in range(30)])
+    assert max(map(len, (sentences._CHUNKS, sentences._SKELETONS, sentences._SYMBOLS))) <= 10
+    assert all(len(key) <= sentences._MAX_CHARS for key in sentences._CHUNKS)
+    assert all(len(key) <= sentences._MAX_TOKENS for key in sentences._SKELETONS)
 
 
 def test_cached_and_fresh_analyses_agree(monkeypatch) -> None:
     text = "Small left pleural effusion, new since prior. Findings: no edema. Lungs clear."
     first = report_sentences(text)  # fills the cache
-    monkeypatch.setattr(sentences, "_CACHE", {})
+    assert report_sentences(text) == first  # from the cache
+    monkeypatch.setattr(sentences, "_CHUNKS", {})
+    monkeypatch.setattr(sentences, "_SKELETONS", {})
     assert report_sentences(text) == first
 
 
@@ -90,12 +99,60 @@ def test_split_cuts_where_the_tokeniser_has_a_break() -> None:
 def test_a_batch_is_analysed_as_its_texts_one_by_one(monkeypatch, iu_pairs) -> None:
     hyps, refs = iu_pairs
     texts = [*hyps[:200], *refs[:200], "Findings: no effusion.", "", "1.2.3 cm. : none"]
-    monkeypatch.setattr(sentences, "_CACHE", {})
     monkeypatch.setattr(sentences, "_CHUNKS", {})
+    monkeypatch.setattr(sentences, "_SKELETONS", {})
     together = sentences.reports_sentences(texts)
     one_by_one = []
     for text in texts:
-        monkeypatch.setattr(sentences, "_CACHE", {})
         monkeypatch.setattr(sentences, "_CHUNKS", {})
+        monkeypatch.setattr(sentences, "_SKELETONS", {})
         one_by_one.append(report_sentences(text))
     assert together == one_by_one
+
+
+MEASURED = [
+    "Nodule measuring 7 mm.", "Nodule measuring 9 mm.", "Nodule measuring 0 mm.",
+    "Nodule measuring 00.0 mm.", "Mass 20000 cm.", "Mass 999 cm.", "Mass 1000 cm.",
+    "Mass 12345678901234567890 mm.", "Left effusion 2 cm and right effusion 3 cm.",
+    "Left effusion 0 cm and right effusion 3 cm.", "Left effusion 2 cm and right effusion 0 cm.",
+    "Nodule 1.5 x 2.5 cm.", "Nodule 0 x 0 cm, mass 4 cm.", "Nodule 5 cm 0 mm.",
+    "Nodule \u0663 cm.", "Nodule 2\u0663 cm.", "Nodule 2\u00b2 cm.", "Small 3 left 4 nodule.",
+    "Findings: 2 cm nodule.", "Findings: 0 cm nodule.", "Rib fracture 5 6 7.",
+    "Tube tip 4 cm above the carina.", "Tube tip 0 cm above the carina.",
+    # words the analysis never reads (misspelt, anonymised, new) stand in for each other
+    "There is no XXXX of pleural effusion.", "There is no sign of pleural effusion.",
+    "There is no efusion of pleural effusion.", "Heart size normal, zqxw lungs clear.",
+    "Heart size normal, foo lungs clear.", "Small zqxw left nodule 3 mm.",
+    "Small foo left nodule 0 mm.", "Tiny bar right nodule 5 mm.", "Foos bars, bazzes.",
+    "Effusions bazzes, left greater than right.", "Effusions foos, left more than right.",
+]
+
+
+def _whole_gathered(text: str) -> list:
+    from himed_rewards.clinical.attachment import gather_attributes
+    from himed_rewards.clinical.rules import RULES
+
+    ctx, mentions, _ = scan(text)
+    other = (RULES.other,)
+    return [(m[2], m[3], tuple(hits))
+            for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other])]
+
+
+def test_sentences_from_one_skeleton_keep_their_own_tokens_and_sizes(monkeypatch) -> None:
+    from himed_rewards.clinical.rules import token_keys
+
+    # A sentence met before up to its numbers and unread words comes from the analysis of its
+    # skeleton; its sizes (and whether they count at all: "0 cm") and tokens must be those of
+    # its own analysis.
+    monkeypatch.setattr(sentences, "_CHUNKS", {})
+    monkeypatch.setattr(sentences, "_SKELETONS", {})
+    for _ in range(2):  # the second round: every skeleton known
+        for text in MEASURED:
+            facts = report_sentences(text)
+            by_sentence = [(m[2], m[3], hits) for f in facts for m, hits in f.gathered]
+            assert by_sentence == _whole_gathered(text), text
+            assert _by_sentence(text) == _whole(text), text
+            keys = [k for f in facts for k in f.keys]
+            assert keys == [token_keys(w)[0] for w in sentences.TOKEN_RE.findall(text.lower())
+                            if w not in sentences.SENTENCE_END], text
+    assert sentences._SKELETONS  # the skeleton path was taken
