@@ -82,6 +82,13 @@ def materialise(stub: LazyKernel | None = None):
                 for attribute, value in list(namespace.items()):
                     if isinstance(value, LazyKernel) and value.dispatcher is not None:
                         namespace[attribute] = value.dispatcher
+        if not _helpers_checked[0]:
+            _helpers_checked[0] = True
+            # A cold cache: a helper process compiles the listed kernels from the other end
+            # (see _precompile); this process goes on and compiles what it calls, as before.
+            from himed_rewards.kernels._precompile import start_helpers
+
+            start_helpers()
     return None if stub is None else stub.dispatcher
 
 
@@ -96,3 +103,4 @@ def kernel(func):
 
 
 _materialised = [False]
+_helpers_checked = [False]

@@ -1,0 +1,264 @@
+"""Compiling kernels before their first call: in this process, or in a helper process.
+
+An empty numba cache makes the first default ``score_batch`` compile about fifty functions
+(about 8 CPU seconds on the project's machine, nearly all numba's Python front end and LLVM;
+see docs/benchmarks.md, "Import and cold start"). The compiles are independent, so a second
+core can do half of them: ``_signatures.SIGNATURES`` lists the kernels a default
+``score_batch`` calls from Python with the argument types it calls them with, in call order
+(written by ``scripts/kernel_signatures.py``, checked by ``tests/kernels/test_precompile.py``).
+
+At the first kernel call of a process whose cache lacks any of them, ``start_helpers``
+starts a helper interpreter (``python -m himed_rewards.kernels._precompile``) that compiles
+the list from its end into the same on-disk cache, while this process compiles from the
+start as its own calls need them; numba's cache look-up before each compile then finds what
+the helper finished, so the two meet in the middle. Nothing waits for the helper: if it
+cannot start, dies or is slow, this process compiles what it needs itself, as before. The
+helper stops when this process exits, and starts only with two or more usable cores, a
+writable cache and ``HIMED_REWARDS_COMPILE_HELPERS`` not ``0`` (the number of helpers; default
+1). Cache files are written atomically (numba writes a temporary file and renames it), so
+concurrent writers never leave a half-written file; a lost index entry only costs a
+recompile.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+HELPERS_ENV = "HIMED_REWARDS_COMPILE_HELPERS"
+_HELPERS: list[subprocess.Popen] = []
+
+__all__ = ["HELPERS_ENV", "encode_type", "decode_type", "entries", "cold_entries",
+           "compile_entries", "helper_count", "start_helpers"]
+
+
+def encode_type(numba_type) -> str:
+    """A numba argument type as a short string: ``int64``, ``float64``, ``bool`` (scalars),
+    ``int32[C]``, ``uint8[C,ro]``, ``int64[C,2d]`` (arrays), ``omitted`` (a default left out).
+
+    Examples:
+        >>> from numba import types
+        >>> encode_type(types.Array(types.uint8, 1, "C", readonly=True))
+        'uint8[C,ro]'
+        >>> decode_type(encode_type(types.Array(types.int64, 2, "C")))
+        array(int64, 2d, C)
+    """
+    from numba.core import types
+
+    if isinstance(numba_type, types.Array):
+        parts = [numba_type.layout]
+        if numba_type.ndim != 1:
+            parts.append(f"{numba_type.ndim}d")
+        if not numba_type.mutable:
+            parts.append("ro")
+        return f"{numba_type.dtype}[{','.join(parts)}]"
+    if isinstance(numba_type, types.Omitted):
+        return "omitted"
+    if isinstance(numba_type, (types.Integer, types.Float, types.Boolean)):
+        return str(numba_type)
+    raise ValueError(f"numba_type: no encoding for {numba_type!r}")
+
+
+def decode_type(text: str, default: object = None):
+    """The numba type ``encode_type`` wrote as ``text`` (``default``: an omitted argument's
+    default value). ValueError for text it does not know.
+
+    Examples:
+        >>> decode_type("uint8[C,ro]")
+        readonly array(uint8, 1d, C)
+        >>> decode_type("bool")
+        bool
+    """
+    from numba.core import types
+
+    if text == "omitted":
+        return types.Omitted(default)
+    if text.endswith("]") and "[" in text:
+        dtype, _, rest = text[:-1].partition("[")
+        layout, *flags = rest.split(",")
+        ndim = next((int(f[:-1]) for f in flags if f.endswith("d")), 1)
+        return types.Array(_scalar(dtype), ndim, layout, readonly="ro" in flags)
+    return _scalar(text)
+
+
+def _scalar(name: str):
+    from numba.core import types
+
+    value = getattr(types, name, None)
+    if not isinstance(value, (types.Integer, types.Float, types.Boolean)):
+        raise ValueError(f"text: unknown numba scalar type {name!r}")
+    return value
+
+
+def entries(specs: Iterable[tuple[str, str, Sequence[str]]] | None = None) -> list[tuple]:
+    """``(dispatcher, argument types)`` for each listed kernel that exists and decodes.
+
+    A kernel that was renamed, removed or given other arguments since the list was written
+    is skipped here (the real call compiles it as usual).
+    """
+    import inspect
+
+    from himed_rewards.kernels._config import materialise
+
+    if specs is None:
+        from himed_rewards.kernels._signatures import SIGNATURES as specs
+    found = []
+    for module_name, name, arg_specs in specs:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        target = getattr(module, name, None)
+        if target is None:
+            continue
+        materialise()  # the module's stand-ins become dispatchers
+        target = getattr(module, name)
+        py_func = getattr(target, "py_func", None)
+        if py_func is None or not hasattr(target, "compile"):
+            continue  # NUMBA_DISABLE_JIT: plain functions, nothing to compile
+        parameters = list(inspect.signature(py_func).parameters.values())
+        if len(parameters) != len(arg_specs):
+            continue
+        try:
+            args = tuple(decode_type(spec, p.default)
+                         for spec, p in zip(arg_specs, parameters, strict=True))
+        except ValueError:
+            continue
+        found.append((target, args))
+    return found
+
+
+def _index_path(dispatcher) -> Path | None:
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    path = getattr(cache_file, "_index_path", None)
+    return None if path is None else Path(path)
+
+
+def cold_entries(found: Sequence[tuple]) -> list[tuple]:
+    """The entries with no cache index on disk yet (and none compiled in this process);
+    empty when the kernels have no disk cache at all."""
+    cold = []
+    for dispatcher, args in found:
+        path = _index_path(dispatcher)
+        if path is None:
+            return []  # no writable cache folder: a helper could not hand anything over
+        if args not in dispatcher.overloads and not path.exists():
+            cold.append((dispatcher, args))
+    return cold
+
+
+def compile_entries(found: Sequence[tuple], parent: int | None = None) -> int:
+    """Compile (or load from the cache) each entry in order; returns how many succeeded.
+
+    A failing entry is skipped: the real call compiles it and reports any error. With
+    ``parent``, stops early once that process is gone (a helper outliving its starter).
+    """
+    done = 0
+    for dispatcher, args in found:
+        if parent is not None and os.getppid() != parent:
+            break
+        try:
+            dispatcher.compile(args)
+        except Exception:  # a stale signature: the real call decides
+            continue
+        done += 1
+    return done
+
+
+def helper_count() -> int:
+    """Helper processes to start on a cold cache: ``$HIMED_REWARDS_COMPILE_HELPERS`` (0 turns
+    them off), by default 1 when this process may use two or more cores, else 0.
+
+    Examples:
+        >>> helper_count() >= 0
+        True
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    raw = os.environ.get(HELPERS_ENV, "").strip()
+    if raw:
+        try:
+            wanted = int(raw)
+        except ValueError:
+            wanted = 1
+        return max(0, min(wanted, cores - 1, 8))
+    return 1 if cores >= 2 else 0
+
+
+def start_helpers(found: Sequence[tuple] | None = None) -> list[subprocess.Popen]:
+    """Start ``helper_count()`` helpers when some listed kernels are not cached yet.
+
+    Never raises: a helper that cannot start is simply not there. Returns the new helpers.
+    """
+    count = helper_count()
+    if count == 0 or not sys.executable:
+        return []
+    try:
+        found = entries() if found is None else found
+        n_cold = len(cold_entries(found))
+        if n_cold < 2:
+            return []
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env[HELPERS_ENV] = "0"  # a helper starts no helpers of its own
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        started = []
+        for index in range(min(count, n_cold - 1)):
+            started.append(subprocess.Popen(
+                [sys.executable, "-m", "himed_rewards.kernels._precompile",
+                 "--parent", str(os.getpid()), "--helper", str(index), "--of", str(count)],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, close_fds=True))
+    except Exception:  # no interpreter to run, no processes left, ...: compile in-process
+        return []
+    if not _HELPERS:
+        atexit.register(_stop_helpers, os.getpid())
+    _HELPERS.extend(started)
+    return started
+
+
+def _stop_helpers(owner: int) -> None:
+    # At exit the helpers' remaining work is not needed by this process any more; a helper
+    # killed mid-compile leaves at most a temporary file (the cache's renames are atomic).
+    if os.getpid() != owner:
+        return
+    for proc in _HELPERS:
+        with contextlib.suppress(Exception):
+            if proc.poll() is None:
+                proc.terminate()
+            proc.wait(timeout=5)
+
+
+def _helper_order(found: Sequence[tuple], index: int, count: int) -> list[tuple]:
+    # Helpers walk the list backwards (the starter walks it forwards), each from its own
+    # share of it, so that with several helpers they do not all start on the same kernel.
+    backwards = list(reversed(found))
+    offset = len(backwards) * index // max(count, 1)
+    return backwards[offset:] + backwards[:offset]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The helper process: compile the cold listed kernels into the disk cache."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--parent", type=int, default=None)
+    parser.add_argument("--helper", type=int, default=0)
+    parser.add_argument("--of", type=int, default=1)
+    args = parser.parse_args(argv)
+    found = cold_entries(entries())
+    compile_entries(_helper_order(found, args.helper, args.of), parent=args.parent)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
