@@ -46,7 +46,7 @@ def encode_type(numba_type) -> str:
         >>> from numba import types
         >>> encode_type(types.Array(types.uint8, 1, "C", readonly=True))
         'uint8[C,ro]'
-        >>> decode_type(encode_type(types.Array(types.int64, 2, "C")))
+        >>> print(decode_type(encode_type(types.Array(types.int64, 2, "C"))))
         array(int64, 2d, C)
     """
     from numba.core import types
@@ -70,9 +70,9 @@ def decode_type(text: str, default: object = None):
     default value). ValueError for text it does not know.
 
     Examples:
-        >>> decode_type("uint8[C,ro]")
+        >>> print(decode_type("uint8[C,ro]"))
         readonly array(uint8, 1d, C)
-        >>> decode_type("bool")
+        >>> print(decode_type("bool"))
         bool
     """
     from numba.core import types
