@@ -153,16 +153,26 @@ def cold_entries(found: Sequence[tuple]) -> list[tuple]:
     return cold
 
 
-def compile_entries(found: Sequence[tuple], parent: int | None = None) -> int:
+def compile_entries(found: Sequence[tuple], parent: int | None = None,
+                    skip_claimed: bool = False) -> int:
     """Compile (or load from the cache) each entry in order; returns how many succeeded.
 
     A failing entry is skipped: the real call compiles it and reports any error. With
-    ``parent``, stops early once that process is gone (a helper outliving its starter).
+    ``parent``, stops early once that process is gone (a helper outliving its starter); with
+    ``skip_claimed``, leaves entries that another process is compiling (see ``_claims``) to it.
     """
+    from himed_rewards.kernels._cache import RecoveringCache
+    from himed_rewards.kernels._claims import claimed_elsewhere
+
     done = 0
     for dispatcher, args in found:
         if parent is not None and os.getppid() != parent:
             break
+        cache = getattr(dispatcher, "_cache", None)
+        if (skip_claimed and args not in dispatcher.overloads
+                and isinstance(cache, RecoveringCache)
+                and claimed_elsewhere(cache.claim_path(args))):
+            continue
         try:
             dispatcher.compile(args)
         except Exception:  # a stale signature: the real call decides
@@ -256,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--of", type=int, default=1)
     args = parser.parse_args(argv)
     found = cold_entries(entries())
-    compile_entries(_helper_order(found, args.helper, args.of), parent=args.parent)
+    compile_entries(_helper_order(found, args.helper, args.of), parent=args.parent,
+                    skip_claimed=True)
     return 0
 
 

@@ -55,7 +55,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'bool',
         'int64',
     )),
-    ('himed_rewards.kernels.lcs', 'lcs_lengths', (
+    ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
         'int32[C]',
@@ -63,7 +63,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'int64[C]',
         'int64[C]',
         'int32[C]',
-        'omitted',
+        'int64',
     )),
     ('himed_rewards.kernels.meteor', 'count_unknown', (
         'int32[C]',
