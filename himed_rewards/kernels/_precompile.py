@@ -26,6 +26,7 @@ import atexit
 import contextlib
 import importlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -237,15 +238,18 @@ def start_helpers(found: Sequence[tuple] | None = None) -> list[subprocess.Popen
 
 
 def _stop_helpers(owner: int) -> None:
-    # At exit the helpers' remaining work is not needed by this process any more; a helper
-    # killed mid-compile leaves at most a temporary file (the cache's renames are atomic).
+    # At exit this process needs nothing more from its helpers. SIGTERM makes a helper exit
+    # between two Python steps, releasing its claims; a compile it abandons saves nothing
+    # (cache files are renamed into place whole). Waiting briefly reaps it.
     if os.getpid() != owner:
         return
     for proc in _HELPERS:
         with contextlib.suppress(Exception):
             if proc.poll() is None:
                 proc.terminate()
-            proc.wait(timeout=5)
+    for proc in _HELPERS:
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=2)
 
 
 def _helper_order(found: Sequence[tuple], index: int, count: int) -> list[tuple]:
@@ -265,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--helper", type=int, default=0)
     parser.add_argument("--of", type=int, default=1)
     args = parser.parse_args(argv)
+    # SIGTERM (the starter exiting) becomes SystemExit, so atexit releases this helper's claims
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     found = cold_entries(entries())
     compile_entries(_helper_order(found, args.helper, args.of), parent=args.parent,
                     skip_claimed=True)

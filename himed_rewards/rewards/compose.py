@@ -242,13 +242,18 @@ def total_reward(completion: str, reference: str, *, step: int = 0,
 def warmup() -> float:
     """Compile (or load from the numba cache) every kernel the reward uses; returns seconds.
 
-    Call it once before training so the first GRPO step does not pay the compile.
+    Call it once before training so the first GRPO step does not pay the compile. With an
+    empty cache and two or more cores, a helper process compiles the kernel list from its
+    end while this one compiles from its start (``himed_rewards.kernels._precompile``).
 
     Examples:
         >>> warmup() >= 0.0
         True
     """
+    from himed_rewards.kernels._precompile import compile_entries, entries
+
     start = time.perf_counter()
+    compile_entries(entries())
     score_batch(["<think>a</think><finding>b c</finding><impression>d</impression>", "b"],
                 ["b c d", "b c d"], config=RewardConfig(semantic=None))
     return time.perf_counter() - start
