@@ -12,6 +12,14 @@ takes 0.2-0.4 s to import). The first call of any kernel imports numba, wraps ev
 defined so far with ``njit`` (which compiles nothing until a kernel's own first call) and
 puts those dispatchers in place of the stand-ins in every loaded ``himed_rewards`` module,
 so kernels that call each other see compiled functions, and later calls cost nothing extra.
+
+Cold start (docs/benchmarks.md, "Import and cold start"): with an empty cache the first
+default ``score_batch`` compiles about fifty functions, nearly all of its 7.6 CPU seconds
+(9.5 s before the LCS kernel's rare path became a kernel of its own); with the cache warm it
+costs about 1.8 s, mostly the tables of METEOR, the keywords and the judge. At that first
+call ``_precompile.start_helpers`` starts a helper process on a second core that compiles
+the reward's kernels from the other end of the list, and ``_claims`` makes each process wait
+for a kernel the other is compiling rather than compile it twice.
 """
 
 from __future__ import annotations

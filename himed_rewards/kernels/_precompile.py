@@ -1,23 +1,26 @@
-"""Compiling kernels before their first call: in this process, or in a helper process.
+"""Compiling kernels before their first call: in this process, or in helper processes.
 
-An empty numba cache makes the first default ``score_batch`` compile about fifty functions
-(about 8 CPU seconds on the project's machine, nearly all numba's Python front end and LLVM;
-see docs/benchmarks.md, "Import and cold start"). The compiles are independent, so a second
-core can do half of them: ``_signatures.SIGNATURES`` lists the kernels a default
-``score_batch`` calls from Python with the argument types it calls them with, in call order
-(written by ``scripts/kernel_signatures.py``, checked by ``tests/kernels/test_precompile.py``).
+An empty numba cache makes the first default ``score_batch`` compile about fifty functions:
+7.9 CPU seconds of its 8.6 on the project's 2-core machine (numba's Python front end and
+LLVM; docs/benchmarks.md, "Import and cold start"). The compiles are independent, so other
+cores can take some: ``_signatures.SIGNATURES`` lists the kernels a default ``score_batch``
+calls from Python, with the argument types it calls them with and their compile seconds, in
+call order (written by ``scripts/kernel_signatures.py``; ``tests/kernels/test_precompile.py``
+fails while it is out of date).
 
-At the first kernel call of a process whose cache lacks any of them, ``start_helpers``
-starts a helper interpreter (``python -m himed_rewards.kernels._precompile``) that compiles
-the list from its end into the same on-disk cache, while this process compiles from the
-start as its own calls need them; numba's cache look-up before each compile then finds what
-the helper finished, so the two meet in the middle. Nothing waits for the helper: if it
-cannot start, dies or is slow, this process compiles what it needs itself, as before. The
-helper stops when this process exits, and starts only with two or more usable cores, a
-writable cache and ``HIMED_REWARDS_COMPILE_HELPERS`` not ``0`` (the number of helpers; default
-1). Cache files are written atomically (numba writes a temporary file and renames it), so
-concurrent writers never leave a half-written file; a lost index entry only costs a
-recompile.
+At the first kernel call of a process whose cache lacks some of them, ``start_helpers``
+starts helper interpreters (``python -m himed_rewards.kernels._precompile``) that compile the
+list into the same on-disk cache, each from a point further down it (what this process will
+need later), while this process compiles from the start as its calls need them. Numba looks
+in the cache before each compile, so this process loads what a helper finished; a kernel a
+helper is compiling right now is waited for rather than compiled twice (``_claims``). The
+first default ``score_batch`` then costs its process 4.6 CPU seconds instead of 7.9. Nothing
+depends on a helper: if one cannot start, dies or is slow, this process compiles what it
+needs, as before. Helpers start only with two or more usable cores, a writable cache and
+``HIMED_REWARDS_COMPILE_HELPERS`` not ``0`` (their number: by default one less than the
+usable cores, at most 2), stop when this process exits and start no helpers of their own.
+Cache files are renamed into place whole, so concurrent writers never leave a half-written
+file; a lost index entry only costs a recompile.
 """
 
 from __future__ import annotations
@@ -191,7 +194,8 @@ def compile_entries(found: Sequence[tuple], parent: int | None = None,
 
 def helper_count() -> int:
     """Helper processes to start on a cold cache: ``$HIMED_REWARDS_COMPILE_HELPERS`` (0 turns
-    them off), by default 1 when this process may use two or more cores, else 0.
+    them off; at most one less than the usable cores), by default one less than the usable
+    cores, at most 2 (the list has few kernels big enough to share further).
 
     Examples:
         >>> helper_count() >= 0
@@ -208,7 +212,7 @@ def helper_count() -> int:
         except ValueError:
             wanted = 1
         return max(0, min(wanted, cores - 1, 8))
-    return 1 if cores >= 2 else 0
+    return min(cores - 1, 2)
 
 
 def start_helpers(found: Sequence[tuple] | None = None) -> list[subprocess.Popen]:

@@ -113,7 +113,7 @@ def test_helper_alone_fills_the_cache_for_the_first_call(tmp_path):
 def test_cold_first_call_shares_the_compiles_with_its_helper(tmp_path):
     alone = _result(_first_call(tmp_path / "alone", "0"))
     helped = _result(_first_call(tmp_path / "helped", "1"))
-    assert alone["helpers"] == [] and len(helped["helpers"]) == 1
+    assert alone["helpers"] == [] and len(helped["helpers"]) == 1  # as many as asked
     assert helped["total"] == alone["total"]
     listed = {dispatcher.py_func.__name__ for dispatcher, _, _ in _precompile.entries()}
     assert set(alone["compiled"]) >= listed
@@ -146,7 +146,7 @@ def test_helper_count_reads_the_environment(monkeypatch):
     monkeypatch.setenv(_precompile.HELPERS_ENV, "3")
     assert helper_count() == min(3, CORES - 1)
     monkeypatch.delenv(_precompile.HELPERS_ENV)
-    assert helper_count() == (1 if CORES >= 2 else 0)
+    assert helper_count() == min(CORES - 1, 2)
     monkeypatch.setenv(_precompile.HELPERS_ENV, "0")
     assert _precompile.start_helpers() == []
 
