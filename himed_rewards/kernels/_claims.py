@@ -46,6 +46,8 @@ def claim_path(folder: str | os.PathLike, function_base: str, signature: object)
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: only the age tells
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -238,7 +238,8 @@ def start_helpers(found: Sequence[tuple] | None = None) -> list[subprocess.Popen
             started.append(subprocess.Popen(
                 [sys.executable, "-m", "himed_rewards.kernels._precompile",
                  "--parent", str(os.getpid()), "--helper", str(index), "--of", str(count)],
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                env=env, cwd=package_root,  # not a checkout that happens to be the cwd
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, close_fds=True))
     except Exception:  # no interpreter to run, no processes left, ...: compile in-process
         return []
