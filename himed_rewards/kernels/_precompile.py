@@ -215,29 +215,38 @@ def helper_count() -> int:
     return min(cores - 1, 2)
 
 
-def start_helpers(found: Sequence[tuple] | None = None) -> list[subprocess.Popen]:
-    """Start ``helper_count()`` helpers when some listed kernels are not cached yet.
+def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
+                  ) -> list[subprocess.Popen]:
+    """Start ``helper_count()`` helpers when some listed kernels are not cached yet and no
+    helper of this process is still running.
 
-    Never raises: a helper that cannot start is simply not there. Returns the new helpers.
+    ``alone``: this process compiles nothing meanwhile (``warmup(background=True)``), so the
+    helpers share the whole list (the first starts at its start) instead of leaving its
+    start to this process. Never raises: a helper that cannot start is simply not there.
+    Returns the new helpers.
     """
     count = helper_count()
     if count == 0 or not sys.executable:
         return []
+    if any(proc.poll() is None for proc in _HELPERS):
+        return []
     try:
         found = entries() if found is None else found
         n_cold = len(cold_entries(found))
-        if n_cold < 2:
+        if n_cold < (1 if alone else 2):
             return []
+        count = min(count, n_cold if alone else n_cold - 1)
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env[HELPERS_ENV] = "0"  # a helper starts no helpers of its own
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (package_root, env.get("PYTHONPATH", "")) if p)
         started = []
-        for index in range(min(count, n_cold - 1)):
+        for index in range(count):
             started.append(subprocess.Popen(
                 [sys.executable, "-m", "himed_rewards.kernels._precompile",
-                 "--parent", str(os.getpid()), "--helper", str(index), "--of", str(count)],
+                 "--parent", str(os.getpid()), "--helper", str(index), "--of", str(count),
+                 *(["--alone"] if alone else [])],
                 env=env, cwd=package_root,  # not a checkout that happens to be the cwd
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, close_fds=True))
@@ -264,13 +273,15 @@ def _stop_helpers(owner: int) -> None:
             proc.wait(timeout=2)
 
 
-def _helper_order(found: Sequence[tuple], index: int, count: int) -> list[tuple]:
+def _helper_order(found: Sequence[tuple], index: int, count: int, alone: bool = False,
+                  ) -> list[tuple]:
     """The order helper ``index`` of ``count`` compiles ``found`` in.
 
     The starter compiles from the start of the list as its calls come; helper i starts at the
     entry that holds the point (i + 1) / (count + 1) of the list's compile seconds, walks to
     the end, then back from its start: what the starter will need soonest after the helpers are
-    up, without all of them starting on the same kernel.
+    up, without all of them starting on the same kernel. ``alone`` (the starter compiles
+    nothing): helper i starts at the point i / count instead.
 
     Examples:
         >>> found = [("a", (), 1.0), ("b", (), 1.0), ("c", (), 1.0), ("d", (), 1.0), ("e", (), 1.0)]
@@ -278,9 +289,9 @@ def _helper_order(found: Sequence[tuple], index: int, count: int) -> list[tuple]
         ['c', 'd', 'e', 'b', 'a']
     """
     total = sum(max(float(entry[2]), 0.0) for entry in found)
-    target = total * (index + 1) / (count + 1)
-    start, before = len(found), 0.0
-    for position, entry in enumerate(found):  # the entry being compiled at that point
+    target = total * (index / count if alone else (index + 1) / (count + 1))
+    start, before = (0 if target <= 0 else len(found)), 0.0
+    for position, entry in enumerate(found if target > 0 else ()):  # the entry at that point
         before += max(float(entry[2]), 0.0)
         if before > target:
             start = position
@@ -296,11 +307,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, default=None)
     parser.add_argument("--helper", type=int, default=0)
     parser.add_argument("--of", type=int, default=1)
+    parser.add_argument("--alone", action="store_true")
     args = parser.parse_args(argv)
     # SIGTERM (the starter exiting) becomes SystemExit, so atexit releases this helper's claims
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     found = cold_entries(entries())
-    compile_entries(_helper_order(found, args.helper, args.of), parent=args.parent,
+    compile_entries(_helper_order(found, args.helper, args.of, args.alone), parent=args.parent,
                     skip_claimed=True)
     return 0
 

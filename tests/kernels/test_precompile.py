@@ -129,6 +129,31 @@ def test_cold_first_call_shares_the_compiles_with_its_helper(tmp_path):
     assert warm["helpers"] == []  # a warm cache starts no helper
 
 
+_BACKGROUND = """
+import json, time
+from himed_rewards import warmup
+from himed_rewards.kernels import _precompile
+seconds = warmup(background=True)
+helpers = list(_precompile._HELPERS)
+for proc in helpers:
+    proc.wait(timeout=900)  # (a training script would load its model meanwhile)
+"""
+
+
+@pytest.mark.skipif(CORES < 2, reason="a helper starts only with two or more usable cores")
+def test_background_warmup_leaves_the_compiles_to_helpers(tmp_path):
+    code = _BACKGROUND + _FIRST_CALL.replace('"helpers": [p.pid for p in _precompile._HELPERS]',
+                                             '"helpers": [p.pid for p in helpers], "s": seconds')
+    done = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path, "1"), cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(result["helpers"]) == 1
+    assert result["s"] < 5  # returned at once (imports numba, starts the helper)
+    assert result["compiled"] == []  # the helper compiled the whole list
+    assert len(result["hits"]) == len(_precompile.entries())
+
+
 def test_two_cold_processes_share_one_cache(tmp_path):
     cache = tmp_path / "cache"
     first, second = _first_call(cache, "0"), _first_call(cache, "0")
