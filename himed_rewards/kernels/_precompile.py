@@ -144,22 +144,30 @@ def entries(specs: Iterable[tuple[str, str, Sequence[str], float]] | None = None
     return found
 
 
-def _index_path(dispatcher) -> Path | None:
-    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
-    path = getattr(cache_file, "_index_path", None)
-    return None if path is None else Path(path)
+def _cached(dispatcher, args) -> bool | None:
+    """Whether the disk cache holds ``args`` for this kernel, for this numba, machine and
+    source; None when the kernel has no disk cache."""
+    cache = getattr(dispatcher, "_cache", None)
+    cache_file = getattr(cache, "_cache_file", None)
+    if cache_file is None:
+        return None
+    try:  # the look-up numba's own load does, without loading the machine code
+        key = cache._index_key(args, dispatcher.targetctx.codegen())
+        return key in cache_file._load_index()
+    except Exception:  # an unreadable index: let the real load decide (and recover)
+        return Path(cache_file._index_path).exists()
 
 
 def cold_entries(found: Sequence[tuple]) -> list[tuple]:
-    """The entries with no cache index on disk yet (and none compiled in this process);
-    empty when the kernels have no disk cache at all."""
+    """The entries the disk cache lacks (stale ones included: another numba, an edited
+    kernel) and this process has not compiled; empty when there is no disk cache at all."""
     cold = []
     for entry in found:
         dispatcher, args = entry[:2]
-        path = _index_path(dispatcher)
-        if path is None:
+        cached = _cached(dispatcher, args)
+        if cached is None:
             return []  # no writable cache folder: a helper could not hand anything over
-        if args not in dispatcher.overloads and not path.exists():
+        if args not in dispatcher.overloads and not cached:
             cold.append(entry)
     return cold
 
