@@ -16,9 +16,9 @@ in the cache before each compile, so this process loads what a helper finished; 
 helper is compiling right now is waited for rather than compiled twice (``_claims``). The
 first default ``score_batch`` then costs its process 4.6 CPU seconds instead of 7.9. Nothing
 depends on a helper: if one cannot start, dies or is slow, this process compiles what it
-needs, as before. Helpers start only with two or more usable cores, a writable cache and
-``HIMED_REWARDS_COMPILE_HELPERS`` not ``0`` (their number: by default one less than the
-usable cores, at most 2), stop when this process exits and start no helpers of their own.
+needs, as before. Helpers start only with a writable cache and an idle core for each (by
+the load average; ``HIMED_REWARDS_COMPILE_HELPERS`` sets their number, ``0`` turns them
+off), stop when this process exits and start no helpers of their own.
 Cache files are renamed into place whole, so concurrent writers never leave a half-written
 file; a lost index entry only costs a recompile.
 """
@@ -200,13 +200,17 @@ def compile_entries(found: Sequence[tuple], parent: int | None = None,
     return done
 
 
-def helper_count() -> int:
-    """Helper processes to start on a cold cache: ``$HIMED_REWARDS_COMPILE_HELPERS`` (0 turns
-    them off; at most one less than the usable cores), by default one less than the usable
-    cores, at most 2 (the list has few kernels big enough to share further).
+def helper_count(alone: bool = False) -> int:
+    """Helper processes to start on a cold cache: ``$HIMED_REWARDS_COMPILE_HELPERS`` when set
+    (0 turns them off; at most one less than the usable cores); else as many as there are
+    idle cores besides this process's (usable cores minus the 1-minute load average, minus
+    one), at most 2 (the list has few kernels big enough to share further). A helper on a
+    busy core would only slow this process: it adds its own start-up and the compiles both
+    need (numba's internals), about 1.8 CPU seconds. ``alone`` (this process compiles
+    nothing meanwhile): its own core counts too, and there is at least one helper.
 
     Examples:
-        >>> helper_count() >= 0
+        >>> 0 <= helper_count() <= 8
         True
     """
     try:
@@ -219,8 +223,13 @@ def helper_count() -> int:
             wanted = int(raw)
         except ValueError:
             wanted = 1
-        return max(0, min(wanted, cores - 1, 8))
-    return min(cores - 1, 2)
+        return max(0, min(wanted, max(cores - 1, int(alone)), 8))
+    spare = cores - (0 if alone else 1)
+    try:
+        idle = spare - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): count every core idle
+        idle = spare
+    return max(int(alone), min(int(idle + 0.5), spare, 2))
 
 
 def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
@@ -233,7 +242,7 @@ def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
     start to this process. Never raises: a helper that cannot start is simply not there.
     Returns the new helpers.
     """
-    count = helper_count()
+    count = helper_count(alone)
     if count == 0 or not sys.executable:
         return []
     if any(proc.poll() is None for proc in _HELPERS):

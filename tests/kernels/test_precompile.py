@@ -170,8 +170,14 @@ def test_helper_count_reads_the_environment(monkeypatch):
     assert helper_count() == 0
     monkeypatch.setenv(_precompile.HELPERS_ENV, "3")
     assert helper_count() == min(3, CORES - 1)
-    monkeypatch.delenv(_precompile.HELPERS_ENV)
+    monkeypatch.setenv(_precompile.HELPERS_ENV, "many")
+    assert helper_count() == min(1, CORES - 1)
+    monkeypatch.delenv(_precompile.HELPERS_ENV)  # by the idle cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert helper_count() == min(CORES - 1, 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (float(CORES), 0.0, 0.0))
+    assert helper_count() == 0  # every core busy: a helper would only slow the caller
+    assert helper_count(alone=True) == 1  # warmup(background=True): the caller waits anyway
     monkeypatch.setenv(_precompile.HELPERS_ENV, "0")
     assert _precompile.start_helpers() == []
 
