@@ -3,10 +3,11 @@
 Three conditions, each a fresh interpreter scoring one pair with the default reward (offline
 clinical judge), run in turn ``--repeats`` times (interleaved, so machine load hits all alike):
 
-* empty numba cache, precompile helper off (``HIMED_REWARDS_COMPILE_HELPERS=0``): one process
+* empty numba cache, no helper (``HIMED_REWARDS_COMPILE_HELPERS=0``): one process
   compiles everything;
-* empty numba cache, default (a helper process compiles the kernel list from its end while
-  the process compiles from its start, ``himed_rewards/kernels/_precompile.py``);
+* empty numba cache, one helper (``HIMED_REWARDS_COMPILE_HELPERS=1``: a helper process
+  compiles the kernel list from its middle while the process compiles from its start,
+  ``himed_rewards/kernels/_precompile.py``; by default a helper starts only on an idle core);
 * warm cache.
 
 For each: wall seconds, CPU seconds of the scoring process (user + system: on a machine with
@@ -115,7 +116,7 @@ def run_once(cache: str, helpers: str | None) -> dict[str, float]:
 
 
 def conditions(repeats: int) -> dict[str, list[dict[str, float]]]:
-    runs: dict[str, list[dict[str, float]]] = {"empty, helper off": [], "empty, helper on": [],
+    runs: dict[str, list[dict[str, float]]] = {"empty, no helper": [], "empty, one helper": [],
                                                 "warm": []}
     with tempfile.TemporaryDirectory() as warm_cache:
         run_once(warm_cache, "0")  # fills it
@@ -125,7 +126,7 @@ def conditions(repeats: int) -> dict[str, list[dict[str, float]]]:
                     runs[name].append(run_once(warm_cache, None))
                     continue
                 with tempfile.TemporaryDirectory() as cache:
-                    runs[name].append(run_once(cache, "0" if "off" in name else None))
+                    runs[name].append(run_once(cache, "0" if "no helper" in name else "1"))
     return runs
 
 
@@ -137,7 +138,7 @@ def breakdown() -> None:
     kernels = data.pop("kernels")
     llvm = data.pop("llvm")
     compiled = sum(total for _, total in kernels.values())
-    print("\nempty cache, helper off: CPU seconds\n")
+    print("\nempty cache, no helper: CPU seconds\n")
     print("| part | CPU s |")
     print("|---|---:|")
     for name, value in data.items():
