@@ -243,8 +243,10 @@ def warmup(background: bool = False) -> float:
     """Compile (or load from the numba cache) every kernel the reward uses; returns seconds.
 
     Call it once before training so the first GRPO step does not pay the compile. With an
-    empty cache and two or more cores, a helper process compiles the kernel list from its
-    middle while this one compiles from its start (``himed_rewards.kernels._precompile``).
+    empty cache and an idle core, a helper process compiles the kernel list from its middle
+    while this one compiles from its start (``himed_rewards.kernels._precompile``); processes
+    warming up together on one cache (a pool's workers) each compile what no other is
+    compiling, then load the rest.
     ``background=True`` returns at once instead, leaving the compiles to helper processes
     (on a cold cache with a spare core; they stop when this process exits): call it right
     after import, before loading a model, so the first reward finds the cache warm.
@@ -261,7 +263,11 @@ def warmup(background: bool = False) -> float:
         _config._helpers_checked[0] = True  # the helpers below share the whole list
         start_helpers(alone=True)
         return time.perf_counter() - start
-    compile_entries(entries())
+    found = entries()
+    # First what no other process is compiling (several workers warming up together on an
+    # empty cache split the list this way), then the rest: loaded once their files are there.
+    compile_entries(found, skip_claimed=True)
+    compile_entries(found)
     score_batch(["<think>a</think><finding>b c</finding><impression>d</impression>", "b"],
                 ["b c d", "b c d"], config=RewardConfig(semantic=None))
     return time.perf_counter() - start

@@ -165,6 +165,43 @@ def test_two_cold_processes_share_one_cache(tmp_path):
     assert not list(cache.rglob("*.claim"))
 
 
+_WARMUP = """
+import json
+from numba.core import event
+compiled = []
+class Compiles(event.Listener):
+    def on_start(self, ev):
+        self.depth = getattr(self, "depth", 0) + 1
+    def on_end(self, ev):
+        self.depth -= 1
+        if self.depth == 0 and ev.data["dispatcher"].py_func.__module__.startswith("himed"):
+            compiled.append(ev.data["dispatcher"].py_func.__name__)
+event.register("numba:compile", Compiles())
+from himed_rewards import warmup
+warmup()
+after_warmup = len(compiled)
+from himed_rewards import score_batch
+score_batch(["<think>a</think><finding>Lungs clear.</finding><impression>Normal.</impression>"],
+            ["Lungs are clear."])
+print(json.dumps({"compiled": compiled, "after_warmup": after_warmup}))
+"""
+
+
+def test_workers_warming_up_together_split_the_list(tmp_path):
+    env = _env(tmp_path, "0")
+    procs = [subprocess.Popen([sys.executable, "-c", _WARMUP], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [_result(proc) for proc in procs]
+    listed = {dispatcher.py_func.__name__ for dispatcher, _, _ in _precompile.entries()}
+    for result in results:
+        assert len(result["compiled"]) == result["after_warmup"]  # nothing left to compile
+    both = [name for result in results for name in result["compiled"]]
+    assert set(both) >= listed
+    assert len(both) < 2 * len(listed)  # the second process did not compile everything again
+    assert not list(tmp_path.rglob("*.claim"))
+
+
 def test_helper_count_reads_the_environment(monkeypatch):
     monkeypatch.setenv(_precompile.HELPERS_ENV, "0")
     assert helper_count() == 0
