@@ -13,7 +13,9 @@ writable one of ``NUMBA_CACHE_DIR``, the package's ``__pycache__``, the user cac
 (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``himed-rewards/numba``) and a per-user folder
 in the temporary directory. A cache file that fails to load is deleted (or ignored) with a
 warning and the kernel is recompiled; a cache that fails to save only warns. With no
-writable place at all the kernels compile in memory, once per process.
+writable place at all the kernels compile in memory, once per process. A miss claims the
+entry for this process until its file is saved, and a miss on an entry another process has
+claimed waits for that file instead of compiling it again (``_claims``).
 """
 
 from __future__ import annotations
