@@ -41,10 +41,14 @@ def per_pair_us(func, n_pairs: int, repeats: int = 5) -> float:
 
 def cold_cost(statement: str, cache_dir: str | None) -> float:
     """CPU seconds (user + system) a fresh interpreter spends to start, import and run
-    ``statement`` once: on a shared machine the wall clock adds other jobs' time."""
+    ``statement`` once: on a shared machine the wall clock adds other jobs' time.
+
+    The precompile helper is off, so that an empty cache's figure is the whole compile work
+    done in one process (``bench_cold.py`` measures the helper's share separately)."""
     import resource
 
     env = dict(os.environ)
+    env["HIMED_REWARDS_COMPILE_HELPERS"] = "0"
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -13,7 +13,9 @@ writable one of ``NUMBA_CACHE_DIR``, the package's ``__pycache__``, the user cac
 (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``himed-rewards/numba``) and a per-user folder
 in the temporary directory. A cache file that fails to load is deleted (or ignored) with a
 warning and the kernel is recompiled; a cache that fails to save only warns. With no
-writable place at all the kernels compile in memory, once per process.
+writable place at all the kernels compile in memory, once per process. A miss claims the
+entry for this process until its file is saved, and a miss on an entry another process has
+claimed waits for that file instead of compiling it again (``_claims``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from numba.core import caching
+from numba.core import caching, event, sigutils
+
+from himed_rewards.kernels import _claims
 
 __all__ = ["RecoveringCache", "user_cache_dir", "enable_recovering_cache"]
 
@@ -84,6 +88,20 @@ class RecoveringCache(caching.FunctionCache):
     _impl_class = _Impl
 
     def load_overload(self, sig, target_context):
+        found = self._load_or_recover(sig, target_context)
+        if found is not None:
+            return found
+        # Not cached: if another process is compiling it right now, wait for its file
+        # rather than compile it a second time; otherwise claim it (see _claims).
+        claim = self.claim_path(sig)
+        if _claims.wait_for(claim):
+            found = self._load_or_recover(sig, target_context)
+            if found is not None:
+                return found
+        _claims.take(claim)
+        return None
+
+    def _load_or_recover(self, sig, target_context):
         try:
             return super().load_overload(sig, target_context)
         except Exception as exc:  # truncated/corrupt pickle, stale layout, unreadable file
@@ -103,6 +121,13 @@ class RecoveringCache(caching.FunctionCache):
                 f"himed_rewards: could not save the numba cache of {self._name} in "
                 f"{self._cache_path} ({type(exc).__name__}: {exc}); it stays compiled in "
                 "this process only", RuntimeWarning, stacklevel=2)
+        finally:
+            _claims.release(self.claim_path(sig))
+
+    def claim_path(self, sig) -> Path:
+        """The claim file of ``sig`` for this function (see ``_claims``)."""
+        args, _ = sigutils.normalize_signature(sig)
+        return _claims.claim_path(self._cache_path, self._impl.filename_base, tuple(args))
 
     def _discard_files(self) -> bool:
         """Delete this function's index and data files; True if any could be deleted."""
@@ -117,6 +142,23 @@ class RecoveringCache(caching.FunctionCache):
                         removed = True
         return removed
 
+
+class _ReleaseFailedClaims(event.Listener):
+    """A compile that raised (a typing error, a literal-argument retry) saves nothing, so
+    its claim is released when the compile ends instead."""
+
+    def on_start(self, ev) -> None:
+        pass
+
+    def on_end(self, ev) -> None:
+        dispatcher = ev.data["dispatcher"]
+        cache = getattr(dispatcher, "_cache", None)
+        # (numba's Event.is_failed is inverted: a compile that worked added an overload)
+        if isinstance(cache, RecoveringCache) and tuple(ev.data["args"]) not in dispatcher.overloads:
+            _claims.release(cache.claim_path(ev.data["args"]))
+
+
+event.register("numba:compile", _ReleaseFailedClaims())
 
 _warned_no_folder = False
 

@@ -245,16 +245,35 @@ def total_reward(completion: str, reference: str, *, step: int = 0,
     return score(completion, reference, step=step, config=config).total
 
 
-def warmup() -> float:
+def warmup(background: bool = False) -> float:
     """Compile (or load from the numba cache) every kernel the reward uses; returns seconds.
 
-    Call it once before training so the first GRPO step does not pay the compile.
+    Call it once before training so the first GRPO step does not pay the compile. With an
+    empty cache and an idle core, a helper process compiles the kernel list from its middle
+    while this one compiles from its start (``himed_rewards.kernels._precompile``); processes
+    warming up together on one cache (a pool's workers) each compile what no other is
+    compiling, then load the rest.
+    ``background=True`` returns at once instead, leaving the compiles to helper processes
+    (on a cold cache with a spare core; they stop when this process exits): call it right
+    after import, before loading a model, so the first reward finds the cache warm.
 
     Examples:
         >>> warmup() >= 0.0
         True
     """
+    from himed_rewards.kernels import _config
+    from himed_rewards.kernels._precompile import compile_entries, entries, start_helpers
+
     start = time.perf_counter()
+    if background:
+        _config._helpers_checked[0] = True  # the helpers below share the whole list
+        start_helpers(alone=True)
+        return time.perf_counter() - start
+    found = entries()
+    # First what no other process is compiling (several workers warming up together on an
+    # empty cache split the list this way), then the rest: loaded once their files are there.
+    compile_entries(found, skip_claimed=True)
+    compile_entries(found)
     score_batch(["<think>a</think><finding>b c</finding><impression>d</impression>", "b"],
                 ["b c d", "b c d"], config=RewardConfig(semantic=None))
     return time.perf_counter() - start

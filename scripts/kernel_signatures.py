@@ -1,0 +1,122 @@
+"""Write himed_rewards/kernels/_signatures.py: the kernels a default ``score_batch`` calls.
+
+Runs ``WORKLOAD`` in a fresh interpreter with an empty numba cache and records, in order,
+every kernel compiled from Python (not from inside another kernel) with its argument types.
+Rerun after changing a kernel's arguments or the reward's kernel calls;
+``tests/kernels/test_precompile.py`` fails while the list is out of date.
+
+    python scripts/kernel_signatures.py [--check]   (--check: compare, write nothing)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "himed_rewards" / "kernels" / "_signatures.py"
+
+# What a training run's first steps do: warmup()'s batch (not warmup() itself, which compiles
+# this list in its order), then default-config batches of the bundled examples and of text
+# long enough to grow the vocabulary's hash table.
+WORKLOAD = """
+from himed_rewards import RewardConfig, score_batch
+from himed_rewards.examples import example_pairs
+score_batch(["<think>a</think><finding>b c</finding><impression>d</impression>", "b"],
+            ["b c d", "b c d"], config=RewardConfig(semantic=None))
+pairs = example_pairs()
+completions = [p.completion for p in pairs]
+references = [p.reference for p in pairs]
+score_batch(completions, references)
+score_batch(completions, references, config=RewardConfig(semantic=None))
+words = " ".join(f"w{i}x" for i in range(3000))
+score_batch([f"<think>a</think><finding>{words}</finding><impression>b</impression>"],
+            [words[::-1]])
+"""
+
+_RECORDER = """
+import json, sys, time
+from numba.core import event
+from himed_rewards.kernels._precompile import encode_type
+depth = [0]
+seen = []
+started = []
+class Recorder(event.Listener):
+    def on_start(self, ev):
+        depth[0] += 1
+        started.append(time.process_time())
+    def on_end(self, ev):
+        depth[0] -= 1
+        seconds = time.process_time() - started.pop()
+        func = ev.data["dispatcher"].py_func
+        if depth[0] == 0 and func.__module__.startswith("himed_rewards."):
+            entry = [func.__module__, func.__qualname__,
+                     [encode_type(t) for t in ev.data["args"]], round(seconds, 1)]
+            if entry[:3] not in [e[:3] for e in seen]:
+                seen.append(entry)
+event.register("numba:compile", Recorder())
+exec(sys.argv[1])
+print(json.dumps(seen))
+"""
+
+
+def record(workload: str = WORKLOAD) -> list[list]:
+    """The kernels ``workload`` compiles from Python, in order, in a fresh interpreter."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "HIMED_REWARDS_COMPILE_HELPERS": "0",
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, "-c", _RECORDER, workload], env=env, cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def render(found: list[list]) -> str:
+    lines = [
+        '"""The kernels a default ``score_batch`` calls from Python, with their argument types,',
+        "in call order, and the CPU seconds each took to compile (with the kernels it calls) on the",
+        "machine that wrote the list: what ``_precompile`` compiles ahead of the calls.",
+        "",
+        "Written by ``scripts/kernel_signatures.py``; do not edit by hand.",
+        '"""',
+        "",
+        "SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (",
+    ]
+    for module, name, args, seconds in found:
+        lines.append(f"    ({module!r}, {name!r}, (")
+        for arg in args:
+            lines.append(f"        {arg!r},")
+        lines.append(f"    ), {seconds!r}),")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def current() -> list[list]:
+    """What the file lists now: ``[module, name, [argument types]]`` per kernel."""
+    namespace: dict = {}
+    if TARGET.exists():
+        exec(TARGET.read_text(), namespace)  # a generated constant, nothing else
+    return [[m, n, list(a)] for m, n, a, _ in namespace.get("SIGNATURES", ())]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if the kernels or their types differ from the file's")
+    args = parser.parse_args()
+    found = record()
+    if args.check:
+        same = [e[:3] for e in found] == current()
+        print("up to date" if same else f"{TARGET} is out of date: run {__file__}")
+        return 0 if same else 1
+    TARGET.write_text(render(found))
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
