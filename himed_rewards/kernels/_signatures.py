@@ -6,8 +6,19 @@ Written by ``scripts/kernel_signatures.py``; do not edit by hand.
 """
 
 SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
+    ('himed_rewards.kernels.completion', 'report_spans', (
+        'uint8[C,ro]',
+        'int64[C]',
+        'uint8[C,ro]',
+        'int64[C]',
+        'bool[C]',
+        'uint8[C]',
+        'uint8[C]',
+        'int64[C,2d]',
+    ), 0.8),
     ('himed_rewards.kernels.tokenize', 'default_spans', (
         'uint8[C,ro]',
+        'int64[C]',
         'int64[C]',
         'int64[C]',
         'int64[C]',
@@ -45,7 +56,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.2),
+    ), 0.1),
     ('himed_rewards.kernels.bleu', 'bleu_rows', (
         'int64[C,2d]',
         'int64[C,2d]',
@@ -55,7 +66,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.5),
+    ), 0.7),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -86,7 +97,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.6),
+    ), 1.5),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -101,5 +112,16 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int32[C]',
         'int64',
-    ), 0.4),
+    ), 0.6),
+    ('himed_rewards.kernels.porter', 'porter_stems', (
+        'uint8[C,ro]',
+        'int64[C]',
+        'int64[C]',
+        'uint8[C]',
+        'int64[C]',
+        'uint8[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+    ), 2.7),
 )

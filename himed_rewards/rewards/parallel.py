@@ -193,6 +193,9 @@ def _worker_environment() -> dict[str, str]:
     env["PYTHONPATH"] = _ROOT + os.pathsep + path if path else _ROOT  # the caller's package
     for name in _THREAD_VARIABLES:  # one core each: no thread pools fighting over cores
         env[name] = "1"
+    # The workers already share cold compiles through the kernel claims (kernels/_claims.py);
+    # compile helpers of their own would only take cores from each other.
+    env.setdefault("HIMED_REWARDS_COMPILE_HELPERS", "0")
     return env
 
 
