@@ -260,12 +260,140 @@ def _negation_addressed(finding: str, candidate: Mapping[str, FindingState],
     return _AGREEMENT[(c.polarity, "negative")]
 
 
+_PARENTS = {}  # child -> the parents it implies (the inverse of _CHILDREN)
+for _parent, _children in _CHILDREN.items():
+    for _child in _children:
+        _PARENTS[_child] = (*_PARENTS.get(_child, ()), _parent)
+# A candidate's state recalling a reference negation: _AGREEMENT[(polarity, "negative")]
+_RECALL_NEGATION = {p: _AGREEMENT[(p, "negative")] for p in _POLARITY_RANK}
+_SKIP = None  # an accuracy term of a correct negation (no gain, no loss)
+
+
 def _asserted_set(states: Mapping[str, FindingState]) -> set[str]:
     asserted = {f for f, s in states.items() if s.polarity in _ASSERTED}
     for parent, children in _CHILDREN.items():
         if asserted.intersection(children):
             asserted.add(parent)
     return asserted
+
+
+class _Reference:
+    """What scoring against one reference needs, computed once per reference text (a GRPO
+    group shares one): its asserted set, negations, completeness targets with their
+    weights, and tables of the terms a bare candidate state earns (filled as met)."""
+
+    __slots__ = ("states", "filler", "asserted", "negations", "targets", "weights",
+                 "resolved", "bare_terms")
+
+    def __init__(self, states: Mapping[str, FindingState], filler: int) -> None:
+        self.states = states
+        self.filler = filler
+        self.asserted = _asserted_set(states)
+        self.negations = [f for f, r in states.items() if r.polarity == "negative"]
+        targets = [f for f, r in states.items()
+                   if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
+        if "no_finding" in states:  # a normal study (perhaps with incidental findings)
+            targets.append("no_finding")
+        # (finding, its state, its weight, completeness term per bare candidate state)
+        self.targets = [(f, states[f], _weight(f, states[f]), {}) for f in targets]
+        weights = 0.0  # summed in the order judge_states always has (exact floats)
+        for _, _, w, _ in self.targets:
+            weights += w
+        for _ in self.negations:
+            weights += _NEGATION_COMPLETENESS
+        self.weights = weights
+        self.resolved: dict[str, FindingState] = {}  # finding -> the state accuracy compares
+        self.bare_terms: dict[int, dict] = {id(s): {} for s in BARE_STATES.values()}
+
+    def resolve(self, finding: str) -> FindingState:
+        """The reference state a candidate's claim about ``finding`` is compared with."""
+        r = self.states.get(finding) if finding != "no_finding" else None
+        if r is None:
+            r = _state(self.states, finding) or _EMPTY
+        self.resolved[finding] = r
+        return r
+
+
+def _accuracy_term(f: str, c: FindingState, r: FindingState) -> tuple[float, float] | None:
+    """``(weight * agreement, weight)`` of one candidate claim, None for a correct negation."""
+    if c.polarity == "negative" and r.polarity == "negative":
+        return _SKIP
+    # _weight and _agreement, with their no-attribute cases short-cut (same values)
+    if c.position or c.severity or r.position or r.severity:
+        w = _weight(f, c, r)
+    else:
+        w = _WEIGHTS.get(f, 1.0)
+    if id(c) in _BARE or (id(r) in _BARE and not c.change):
+        return w * _AGREEMENT[(c.polarity, r.polarity)], w
+    return w * _agreement(c, r), w
+
+
+def _judge(
+    candidate: Mapping[str, FindingState], candidate_filler: int, ref: _Reference
+) -> tuple[float, float, float]:
+    """:func:`judge_states` of a canonical candidate against a prepared reference."""
+    reference = ref.states
+    mine: set[str] = set()
+    if candidate:
+        credit = total = 0.0
+        resolved, bare_terms = ref.resolved, ref.bare_terms
+        for f, c in candidate.items():
+            if c.polarity != "negative":  # the asserted set, closed under the hierarchy
+                mine.add(f)
+                parents = _PARENTS.get(f)
+                if parents:
+                    mine.update(parents)
+            table = bare_terms.get(id(c))
+            if table is not None:  # a bare state: its term depends on the finding only
+                term = table.get(f, table)
+                if term is table:
+                    r = resolved.get(f) or ref.resolve(f)
+                    term = table[f] = _accuracy_term(f, c, r)
+            else:
+                term = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
+            if term is not _SKIP:
+                credit += term[0]
+                total += term[1]
+        accuracy = (credit + _PRIOR) / (total + _PRIOR)
+    else:
+        accuracy = 0.0 if reference else 1.0
+    negations = ref.negations
+    if negations:
+        normal_recall = 1.0 if "no_finding" in candidate else 0.0
+        get = candidate.get
+        recall = _RECALL_NEGATION
+        recalls = [recall[c.polarity] if (c := get(f)) is not None else normal_recall
+                   for f in negations]  # fmt: skip
+        addressed = sum(recalls)
+    else:
+        recalls, addressed = [], 0
+    theirs = ref.asserted
+    if mine or theirs or negations:
+        shared = len(mine & theirs) + _NEGATION_RELEVANCE * addressed
+        sizes = len(mine) + len(theirs) + _NEGATION_RELEVANCE * (addressed + len(negations))
+        relevance = 2.0 * shared / sizes if sizes else 0.0
+    else:
+        relevance = 1.0 if bool(candidate) == bool(reference) else 0.0
+    extra = max(0, candidate_filler - ref.filler)
+    relevance /= 1.0 + _FILLER_COST * extra
+    if ref.targets or negations:
+        recalled = 0.0
+        for f, r, w, bare in ref.targets:
+            c = _state(candidate, f)
+            if c is None:
+                continue
+            term = bare.get(id(c)) if id(c) in _BARE else None
+            if term is None:
+                term = w * max(0.0, _agreement(c, r) - _omission_penalty(c, r))
+                if id(c) in _BARE:
+                    bare[id(c)] = term
+            recalled += term
+        for value in recalls:
+            recalled += _NEGATION_COMPLETENESS * value
+        completeness = recalled / ref.weights
+    else:
+        completeness = 1.0
+    return accuracy, relevance, completeness
 
 
 def judge_states(
@@ -287,74 +415,8 @@ def judge_states(
         >>> [round(x, 3) for x in judge_states(d("Small left pleural effusion."), ref)]
         [0.509, 1.0, 0.4]
     """
-    candidate, reference = canonical_states(candidate), canonical_states(reference)
-    return _judge(candidate, reference, candidate_filler, reference_filler,
-                  _asserted_set(candidate), _asserted_set(reference))
-
-
-def _judge(
-    candidate: Mapping[str, FindingState],
-    reference: Mapping[str, FindingState],
-    candidate_filler: int,
-    reference_filler: int,
-    mine: set[str],
-    theirs: set[str],
-) -> tuple[float, float, float]:
-    """:func:`judge_states` with each report's :func:`_asserted_set` given (a GRPO group
-    shares one reference: computed once per text)."""
-    if candidate:
-        credit = total = 0.0
-        for f, c in candidate.items():
-            r = reference.get(f) if f != "no_finding" else None
-            if r is None:
-                r = _state(reference, f) or _EMPTY
-            if c.polarity == "negative" and r.polarity == "negative":
-                continue  # a correct negation: no gain, no loss
-            # _weight and _agreement, with their no-attribute cases short-cut (same values)
-            if c.position or c.severity or r.position or r.severity:
-                w = _weight(f, c, r)
-            else:
-                w = _WEIGHTS.get(f, 1.0)
-            if id(c) in _BARE or (id(r) in _BARE and not c.change):
-                credit += w * _AGREEMENT[(c.polarity, r.polarity)]
-            else:
-                credit += w * _agreement(c, r)
-            total += w
-        accuracy = (credit + _PRIOR) / (total + _PRIOR)
-    else:
-        accuracy = 0.0 if reference else 1.0
-    negations = [f for f, r in reference.items() if r.polarity == "negative"]
-    normal = "no_finding" in candidate
-    addressed = sum(map(_negation_addressed, negations, (candidate,) * len(negations),
-                        (normal,) * len(negations))) if negations else 0  # fmt: skip
-    if mine or theirs or negations:
-        shared = len(mine & theirs) + _NEGATION_RELEVANCE * addressed
-        sizes = len(mine) + len(theirs) + _NEGATION_RELEVANCE * (addressed + len(negations))
-        relevance = 2.0 * shared / sizes if sizes else 0.0
-    else:
-        relevance = 1.0 if bool(candidate) == bool(reference) else 0.0
-    extra = max(0, candidate_filler - reference_filler)
-    relevance /= 1.0 + _FILLER_COST * extra
-    targets = [f for f, r in reference.items()
-               if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
-    if "no_finding" in reference:  # a normal study (perhaps with incidental findings)
-        targets.append("no_finding")
-    if targets or negations:
-        recalled = weights = 0.0
-        for f in targets:
-            r = reference[f]
-            c = _state(candidate, f)
-            w = _weight(f, r)
-            weights += w
-            if c is not None:
-                recalled += w * max(0.0, _agreement(c, r) - _omission_penalty(c, r))
-        for f in negations:
-            weights += _NEGATION_COMPLETENESS
-            recalled += _NEGATION_COMPLETENESS * _negation_addressed(f, candidate, normal)
-        completeness = recalled / weights
-    else:
-        completeness = 1.0
-    return accuracy, relevance, completeness
+    return _judge(canonical_states(candidate), candidate_filler,
+                  _Reference(canonical_states(reference), reference_filler))
 
 
 def judge_labels(
@@ -438,15 +500,18 @@ class OfflineClinicalJudge:
         distinct = list(dict.fromkeys(
             t for pair in zip(candidates, references, strict=True) for t in pair))
         described = describe_many(distinct)
-        memo = {}
-        for text, (states, filler) in zip(distinct, described, strict=True):
-            states = canonical_states(states)
-            memo[text] = (states, filler, _asserted_set(states))
+        memo = {text: (canonical_states(states), filler)
+                for text, (states, filler) in zip(distinct, described, strict=True)}
+        prepared: dict[str, _Reference] = {}  # reference text -> what scoring against it needs
         verdicts = []
+        scored = SemanticVerdict.scored
         for cand, ref in zip(candidates, references, strict=True):
-            (c_states, c_filler, c_set), (r_states, r_filler, r_set) = memo[cand], memo[ref]
-            acc, rel, comp = _judge(c_states, r_states, c_filler, r_filler, c_set, r_set)
-            verdicts.append(SemanticVerdict.scored(acc, rel, comp, self.name))
+            reference = prepared.get(ref)
+            if reference is None:
+                reference = prepared[ref] = _Reference(*memo[ref])
+            c_states, c_filler = memo[cand]
+            acc, rel, comp = _judge(c_states, c_filler, reference)
+            verdicts.append(scored(acc, rel, comp, self.name))
         return verdicts
 
     async def ascore_batch(
