@@ -294,10 +294,12 @@ class _Reference:
                    if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
         if "no_finding" in states:  # a normal study (perhaps with incidental findings)
             targets.append("no_finding")
-        # (finding, its state, its weight, completeness term per bare candidate state)
-        self.targets = [(f, states[f], _weight(f, states[f]), {}) for f in targets]
+        # (finding, its state, its weight, completeness term per bare candidate state,
+        # whether a candidate's state of it may be implied rather than stated: see _state)
+        self.targets = [(f, states[f], _weight(f, states[f]), {},
+                         f == "no_finding" or f in _CHILDREN) for f in targets]
         weights = 0.0  # summed in the order judge_states always has (exact floats)
-        for _, _, w, _ in self.targets:
+        for _, _, w, _, _ in self.targets:
             weights += w
         for _ in self.negations:
             weights += _NEGATION_COMPLETENESS
@@ -378,14 +380,15 @@ def _judge(
     relevance /= 1.0 + _FILLER_COST * extra
     if ref.targets or negations:
         recalled = 0.0
-        for f, r, w, bare in ref.targets:
-            c = _state(candidate, f)
+        get = candidate.get
+        for f, r, w, bare, implied in ref.targets:
+            c = _state(candidate, f) if implied else get(f)
             if c is None:
                 continue
-            term = bare.get(id(c)) if id(c) in _BARE else None
+            term = bare.get(id(c))
             if term is None:
                 term = w * max(0.0, _agreement(c, r) - _omission_penalty(c, r))
-                if id(c) in _BARE:
+                if id(c) in _BARE:  # the term of a bare state depends on the target only
                     bare[id(c)] = term
             recalled += term
         for value in recalls:
