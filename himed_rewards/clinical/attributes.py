@@ -87,7 +87,7 @@ def describe_report(text: str) -> dict[str, FindingState]:
         ...     "support_devices"].position
         'malpositioned'
     """
-    return _describe(report_sentences(text))
+    return _describe_with_filler(report_sentences(text))[0]
 
 
 def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
@@ -98,8 +98,7 @@ def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
         >>> sorted(states), filler
         (['no_finding', 'pleural_effusion'], 1)
     """
-    sentences = report_sentences(text)
-    return _describe(sentences), _filler(sentences)
+    return _describe_with_filler(report_sentences(text))
 
 
 def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]:
@@ -110,29 +109,45 @@ def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]
         >>> [sorted(states) for states, _ in describe_many(["No effusion.", "Edema."])]
         [['no_finding', 'pleural_effusion'], ['edema']]
     """
-    return [(_describe(s), _filler(s)) for s in reports_sentences(texts)]
+    return [_describe_with_filler(s) for s in reports_sentences(texts)]
 
 
-def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
-    # labeler.merge_polarities of all the mentions, from each sentence's merged polarities
+def _describe_with_filler(sentences: list[SentenceFacts]) -> tuple[dict[str, FindingState], int]:
+    """A report's states and its filler count (:func:`_filler`) in one pass over its
+    sentences: labeler.merge_polarities of all the mentions, from each sentence's merged
+    polarities (sentence tuples unpacked, not read by field name: a fresh report costs a
+    few microseconds here)."""
     polarities: dict[str, str] = {}
     normal = abnormal = mentioned = significant = False
-    gathered = []
+    gathered: list = []
     rank = _RANK
-    for facts in sentences:
-        if facts.normal:
+    seen: set[tuple[str, ...]] = set()
+    filler = 0
+    for _, said_normal, said_gathered, keys, content, sig, said, abn in sentences:
+        size = len(seen)  # _filler: no content, or a verbatim repeat
+        seen.add(keys)
+        if not content or len(seen) == size:
+            filler += 1
+        if said_normal:
             normal = True
-        if facts.gathered:
-            gathered += facts.gathered
-        if not facts.polarities:
+        if said_gathered:
+            gathered += said_gathered
+        if not said:
             continue
         mentioned = True
-        abnormal = abnormal or facts.abnormal
-        significant = significant or facts.significant
-        for finding, polarity in facts.polarities:
+        abnormal = abnormal or abn
+        significant = significant or sig
+        for finding, polarity in said:
             old = polarities.get(finding)
-            if old is None or rank[polarity] > rank[old]:
+            if old is None or (old != polarity and rank[polarity] > rank[old]):
                 polarities[finding] = polarity
+    return _states(polarities, normal, abnormal, mentioned, significant, gathered), filler
+
+
+def _states(polarities: dict[str, str], normal: bool, abnormal: bool, mentioned: bool,
+            significant: bool, gathered: list) -> dict[str, FindingState]:
+    """A report's states from its merged polarities, what its sentences say about it as a
+    whole, and its mentions' attribute words."""
     if not abnormal and (mentioned or normal):
         polarities["no_finding"] = "positive"
     polarities.pop(_OTHER, None)

@@ -50,7 +50,7 @@ class SentenceFacts(NamedTuple):
     keys: tuple[str, ...]  # normalised tokens: a verbatim repeat has the same keys
     content: bool  # names a finding, an anatomy word or a device, or is a normal statement
     # a mention that is not negative of a finding outside RULES.minor_concepts, or of
-    # "other" words alone: the report is not a normal study (see attributes._describe)
+    # "other" words alone: the report is not a normal study (see attributes._describe_with_filler)
     significant: bool
     # What the mentions say per finding, merged as labeler.merge_polarities does (the
     # strongest polarity; findings in the order of their first mention): merging these
