@@ -113,6 +113,7 @@ _CHILDREN = {
 }  # fmt: skip
 _ASSERTED = ("positive", "uncertain")
 _EMPTY = FindingState("negative")
+_NEGATIVE, _POSITIVE, _UNCERTAIN = (BARE_STATES[p] for p in ("negative", "positive", "uncertain"))
 # States without attributes: no attribute penalty. Identity, not equality, is tested (cheap);
 # describe_report hands out these very objects.
 _BARE = frozenset(id(s) for s in (*BARE_STATES.values(), _EMPTY))
@@ -267,6 +268,10 @@ for _parent, _children in _CHILDREN.items():
 # A candidate's state recalling a reference negation: _AGREEMENT[(polarity, "negative")]
 _RECALL_NEGATION = {p: _AGREEMENT[(p, "negative")] for p in _POLARITY_RANK}
 _SKIP = None  # an accuracy term of a correct negation (no gain, no loss)
+# id of a bare state -> finding -> its accuracy term against a reference silent on the finding
+# (one entry per finding name met: bounded by the rule table)
+_SILENT_TERMS: dict[int, dict[str, tuple[float, float] | None]] = {
+    id(s): {} for s in BARE_STATES.values()}
 
 
 def _asserted_set(states: Mapping[str, FindingState]) -> set[str]:
@@ -283,7 +288,7 @@ class _Reference:
     weights, and tables of the terms a bare candidate state earns (filled as met)."""
 
     __slots__ = ("states", "filler", "asserted", "negations", "targets", "weights",
-                 "resolved", "bare_terms")
+                 "resolved", "bare_terms", "bare_by_polarity")
 
     def __init__(self, states: Mapping[str, FindingState], filler: int) -> None:
         self.states = states
@@ -305,7 +310,17 @@ class _Reference:
             weights += _NEGATION_COMPLETENESS
         self.weights = weights
         self.resolved: dict[str, FindingState] = {}  # finding -> the state accuracy compares
-        self.bare_terms: dict[int, dict] = {id(s): {} for s in BARE_STATES.values()}
+        # id of a bare candidate state -> finding -> its accuracy term; starts from the terms
+        # against silence, for every finding this reference leaves unsaid and unimplied
+        stated = (*states, *_CHILDREN, "no_finding")
+        self.bare_terms: dict[int, dict] = {}
+        for key, silent in _SILENT_TERMS.items():
+            table = silent.copy()
+            for f in stated:
+                table.pop(f, None)
+            self.bare_terms[key] = table
+        self.bare_by_polarity = tuple(self.bare_terms[id(s)]
+                                      for s in (_NEGATIVE, _POSITIVE, _UNCERTAIN))
 
     def resolve(self, finding: str) -> FindingState:
         """The reference state a candidate's claim about ``finding`` is compared with."""
@@ -314,6 +329,16 @@ class _Reference:
             r = _state(self.states, finding) or _EMPTY
         self.resolved[finding] = r
         return r
+
+    def bare_term(self, finding: str, c: FindingState) -> tuple[float, float] | None:
+        """The accuracy term of the bare candidate state ``c`` of ``finding`` (kept)."""
+        states = self.states
+        if finding in states or finding in _CHILDREN or finding == "no_finding":
+            term = _accuracy_term(finding, c, self.resolved.get(finding) or self.resolve(finding))
+        else:  # the reference is silent on it: the same term for every such reference
+            term = _SILENT_TERMS[id(c)][finding] = _accuracy_term(finding, c, _EMPTY)
+        self.bare_terms[id(c)][finding] = term
+        return term
 
 
 def _accuracy_term(f: str, c: FindingState, r: FindingState) -> tuple[float, float] | None:
@@ -338,19 +363,25 @@ def _judge(
     mine: set[str] = set()
     if candidate:
         credit = total = 0.0
-        resolved, bare_terms = ref.resolved, ref.bare_terms
+        resolved = ref.resolved
+        bare_negative, bare_positive, bare_uncertain = ref.bare_by_polarity
         for f, c in candidate.items():
-            if c.polarity != "negative":  # the asserted set, closed under the hierarchy
-                mine.add(f)
-                parents = _PARENTS.get(f)
-                if parents:
-                    mine.update(parents)
-            table = bare_terms.get(id(c))
-            if table is not None:  # a bare state: its term depends on the finding only
+            # a bare state (tested by identity: cheap) has a term that depends on the
+            # finding only; most claims of a report are bare negations
+            if c is _NEGATIVE:
+                table = bare_negative
+            else:
+                if c.polarity != "negative":  # the asserted set, closed under the hierarchy
+                    mine.add(f)
+                    parents = _PARENTS.get(f)
+                    if parents:
+                        mine.update(parents)
+                table = bare_positive if c is _POSITIVE else \
+                    bare_uncertain if c is _UNCERTAIN else None
+            if table is not None:
                 term = table.get(f, table)
                 if term is table:
-                    r = resolved.get(f) or ref.resolve(f)
-                    term = table[f] = _accuracy_term(f, c, r)
+                    term = ref.bare_term(f, c)
             else:
                 term = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
             if term is not _SKIP:
