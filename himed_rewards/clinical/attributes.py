@@ -157,7 +157,7 @@ def _states(polarities: dict[str, str], normal: bool, abnormal: bool, mentioned:
     # words (see attachment.gather_attributes), and never cross a sentence break.
     if not gathered:
         return {f: _PLAIN[p] for f, p in polarities.items()}
-    attributes: dict[str, dict] = {}
+    hit_lists: dict[str, tuple[list, set]] = {}  # finding -> (hits of each mention, sites)
     for (_, _, findings, polarity), hits in gathered:
         if polarity == "negative":
             continue
@@ -165,34 +165,59 @@ def _states(polarities: dict[str, str], normal: bool, abnormal: bool, mentioned:
         for finding in findings:
             if finding not in polarities:
                 continue
-            slot = attributes.get(finding)
-            if slot is None:
-                slot = attributes[finding] = {"side": set(), "zone": set(),
-                                              "severity": [], "size": 0.0,
-                                              "change": set(), "position": "",
-                                              "sites": set(), "dominant": ""}  # fmt: skip
-            for kind, value in hits:
-                _add(slot, kind, value)
+            entry = hit_lists.get(finding)
+            if entry is None:
+                entry = hit_lists[finding] = ([], set())
+            entry[0].append(hits)
             if sites is None:
                 sites = _sites(hits)  # once per mention, not per finding it names
-            slot["sites"].update(sites)
-    out = {}
-    device = attributes.get(_DEVICE)
-    if device is not None and device["position"] == "malpositioned":
+            entry[1].update(sites)
+    # (a finding with attribute words has a mention that is not negative: it is asserted)
+    described = {f: _folded(polarities[f], f, lists, sites)
+                 for f, (lists, sites) in hit_lists.items() if polarities[f] != "negative"}
+    device = described.get(_DEVICE)
+    if device is not None and device.position == "malpositioned":
         polarities.pop("no_finding", None)  # a misplaced tube is not a normal study
-    for finding, polarity in polarities.items():
-        slot = attributes.get(finding)
-        if slot is None or polarity == "negative":
-            out[finding] = _PLAIN[polarity]
-            continue
-        sides = {"left", "right"} if "both" in slot["side"] else slot["side"]
-        severity = sum(slot["severity"]) / len(slot["severity"]) if slot["severity"] else 0.0
-        position = slot["position"] if finding == _DEVICE else ""
-        out[finding] = FindingState(polarity, frozenset(sides), frozenset(slot["zone"]),
-                                    severity, slot["size"], frozenset(slot["change"]),
-                                    position, frozenset(slot["sites"]),
-                                    slot["dominant"])  # fmt: skip
-    return out
+    return {f: described.get(f) or _PLAIN[p] for f, p in polarities.items()}
+
+
+def _folded(polarity: str, finding: str, hit_lists: list, sites: set) -> FindingState:
+    """The state of a finding from the attribute words of its mentions, in text order: sides,
+    zones and changes gathered, severity averaged, the largest size, a malposition anywhere
+    over "in place", two different predominant sides "mixed"."""
+    side: set = set()
+    zone: set = set()
+    change: set = set()
+    severity: list[float] = []
+    size = 0.0
+    position = dominant = ""
+    for hits in hit_lists:
+        for kind, value in hits:
+            if kind == "side":
+                side.add(value)
+            elif kind == "zone":
+                zone.add(value)
+            elif kind == "change":
+                change.add(value)
+            elif kind == "severity":
+                severity.append(float(value))
+            elif kind == "size":
+                size = max(size, float(value))
+            elif kind == "dominant":
+                dominant = value if not dominant or dominant == value else "mixed"
+            elif kind == "position" and position != "malpositioned":
+                position = value
+    state = _new_state(FindingState)  # the dataclass __init__ costs several times more
+    state.__dict__.update(
+        polarity=polarity, sides=frozenset(("left", "right") if "both" in side else side),
+        zones=frozenset(zone), severity=sum(severity) / len(severity) if severity else 0.0,
+        size_mm=size, change=frozenset(change),
+        position=position if finding == _DEVICE else "", sites=frozenset(sites),
+        dominant=dominant)
+    return state
+
+
+_new_state = object.__new__
 
 
 def _sites(hits: list[tuple[str, str | float]]) -> set[tuple[str, str]]:
@@ -211,20 +236,6 @@ def _sites(hits: list[tuple[str, str | float]]) -> set[tuple[str, str]]:
             (groups[-1][1] if groups else leading).append(value)  # type: ignore[arg-type]
     return {(side, zone) for sides, zones in groups
             for side in sides for zone in (zones or leading or [""])}
-
-
-def _add(slot: dict, kind: str, value: str | float) -> None:
-    if kind == "side" or kind == "zone" or kind == "change":
-        slot[kind].add(value)
-    elif kind == "severity":
-        slot["severity"].append(float(value))  # type: ignore[arg-type]
-    elif kind == "size":
-        slot["size"] = max(slot["size"], float(value))
-    elif kind == "dominant":  # two different predominant sides in one report: "mixed"
-        held = slot["dominant"]
-        slot["dominant"] = value if not held or held == value else "mixed"
-    elif kind == "position" and slot["position"] != "malpositioned":
-        slot["position"] = value  # a malposition anywhere wins over "in place"
 
 
 def filler_sentences(text: str) -> int:
