@@ -60,6 +60,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from itertools import chain
 
 from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
 from himed_rewards.clinical.labeler import PATHOLOGIES
@@ -172,7 +173,7 @@ def canonical_states(states: Mapping[str, FindingState]) -> Mapping[str, Finding
     """
     lucency = states.get("x:lucency")
     sign = lucency is not None and "upper" in lucency.zones and "pneumothorax" not in states
-    if not sign and not any(f in states for f in _SAME_AS):
+    if not sign and states.keys().isdisjoint(_SAME_AS):
         return states  # the common case: nothing to rewrite
     out: dict[str, FindingState] = {}
     for f, state in states.items():
@@ -531,8 +532,8 @@ class OfflineClinicalJudge:
                 f"{len(candidates)} and {len(references)}"
             )
         # every distinct text described once, the new sentences of all analysed in one pass
-        distinct = list(dict.fromkeys(
-            t for pair in zip(candidates, references, strict=True) for t in pair))
+        distinct = list(dict.fromkeys(chain.from_iterable(
+            zip(candidates, references, strict=True))))
         described = describe_many(distinct)
         memo = {text: (canonical_states(states), filler)
                 for text, (states, filler) in zip(distinct, described, strict=True)}
