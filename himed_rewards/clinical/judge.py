@@ -539,14 +539,20 @@ class OfflineClinicalJudge:
                 for text, (states, filler) in zip(distinct, described, strict=True)}
         prepared: dict[str, _Reference] = {}  # reference text -> what scoring against it needs
         verdicts = []
+        # Pairs often score alike (three quarters of a fresh GRPO batch repeat an earlier
+        # pair's scores): a verdict is immutable, so equal scores share one.
+        made: dict[tuple[float, float, float], SemanticVerdict] = {}
         scored = SemanticVerdict.scored
         for cand, ref in zip(candidates, references, strict=True):
             reference = prepared.get(ref)
             if reference is None:
                 reference = prepared[ref] = _Reference(*memo[ref])
             c_states, c_filler = memo[cand]
-            acc, rel, comp = _judge(c_states, c_filler, reference)
-            verdicts.append(scored(acc, rel, comp, self.name))
+            scores = _judge(c_states, c_filler, reference)
+            verdict = made.get(scores)
+            if verdict is None:
+                verdict = made[scores] = scored(*scores, self.name)
+            verdicts.append(verdict)
         return verdicts
 
     async def ascore_batch(
