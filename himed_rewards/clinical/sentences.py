@@ -427,8 +427,9 @@ def _skeleton(words: list[str], lead: str) -> tuple[str, ...] | None:
     """``(lead, *symbols)`` of a sentence; None when no token has a stand-in."""
     if not _USE_SKELETONS:
         return None
-    get = _SYMBOLS.get
-    skeleton = [get(word) or _symbol(word) for word in words]
+    skeleton = list(map(_SYMBOLS.get, words))  # (the words met before: most of them)
+    if None in skeleton:
+        skeleton = [symbol or _symbol(word) for word, symbol in zip(words, skeleton, strict=True)]
     return (lead, *skeleton) if skeleton != words else None
 
 
