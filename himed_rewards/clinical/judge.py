@@ -251,36 +251,18 @@ def _omission_penalty(c: FindingState, r: FindingState) -> float:
     return penalty
 
 
-def _negation_addressed(finding: str, candidate: Mapping[str, FindingState],
-                        normal: bool) -> float:
-    """How far the candidate recalls the reference's negation of ``finding``: 1 when it
-    negates it too (or calls the study normal and says nothing about it), 0.5 when it
-    hedges, 0 when it asserts it or is silent."""
-    c = candidate.get(finding)
-    if c is None:
-        return 1.0 if normal else 0.0
-    return _AGREEMENT[(c.polarity, "negative")]
-
-
-_PARENTS = {}  # child -> the parents it implies (the inverse of _CHILDREN)
+_PARENTS: dict[str, tuple[str, ...]] = {}  # child -> the parents it implies (see _CHILDREN)
 for _parent, _children in _CHILDREN.items():
     for _child in _children:
         _PARENTS[_child] = (*_PARENTS.get(_child, ()), _parent)
 # A candidate's state recalling a reference negation: _AGREEMENT[(polarity, "negative")]
 _RECALL_NEGATION = {p: _AGREEMENT[(p, "negative")] for p in _POLARITY_RANK}
 _SKIP = None  # an accuracy term of a correct negation (no gain, no loss)
-# id of a bare state -> finding -> its accuracy term against a reference silent on the finding
-# (one entry per finding name met: bounded by the rule table)
-_SILENT_TERMS: dict[int, dict[str, tuple[float, float] | None]] = {
-    id(s): {} for s in BARE_STATES.values()}
-
-
-def _asserted_set(states: Mapping[str, FindingState]) -> set[str]:
-    asserted = {f for f, s in states.items() if s.polarity in _ASSERTED}
-    for parent, children in _CHILDREN.items():
-        if asserted.intersection(children):
-            asserted.add(parent)
-    return asserted
+# finding -> accuracy term of a bare positive / uncertain candidate state against a
+# reference silent on the finding (one entry per finding name met: bounded by the rules)
+_SILENT_TERMS: tuple[dict[str, tuple[float, float] | None], ...] = ({}, {})
+# findings whose reference state may be implied when unstated (see _state)
+_IMPLIED = frozenset({*_CHILDREN, "no_finding"})
 
 
 class _Reference:
@@ -289,39 +271,44 @@ class _Reference:
     weights, and tables of the terms a bare candidate state earns (filled as met)."""
 
     __slots__ = ("states", "filler", "asserted", "negations", "targets", "weights",
-                 "resolved", "bare_terms", "bare_by_polarity")
+                 "resolved", "bare_by_polarity")
 
     def __init__(self, states: Mapping[str, FindingState], filler: int) -> None:
         self.states = states
         self.filler = filler
-        self.asserted = _asserted_set(states)
-        self.negations = [f for f, r in states.items() if r.polarity == "negative"]
-        targets = [f for f, r in states.items()
-                   if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
-        if "no_finding" in states:  # a normal study (perhaps with incidental findings)
-            targets.append("no_finding")
-        # (finding, its state, its weight, completeness term per bare candidate state,
-        # whether a candidate's state of it may be implied rather than stated: see _state)
-        self.targets = [(f, states[f], _weight(f, states[f]), {},
-                         f == "no_finding" or f in _CHILDREN) for f in targets]
+        # one pass: the asserted set (closed under CheXpert's hierarchy), the
+        # negations, and the completeness targets: (finding, its state, its weight,
+        # completeness term per bare candidate state, whether a candidate's state of it
+        # may be implied rather than stated: see _state)
+        asserted = set()
+        negations = []
+        targets = []
         weights = 0.0  # summed in the order judge_states always has (exact floats)
-        for _, _, w, _, _ in self.targets:
+        for f, r in states.items():
+            if r.polarity == "negative":
+                negations.append(f)
+                continue
+            asserted.add(f)
+            parents = _PARENTS.get(f)
+            if parents:
+                asserted.update(parents)
+            if f != "no_finding":
+                w = _weight(f, r) if r.position or r.severity else _WEIGHTS.get(f, 1.0)
+                weights += w
+                targets.append((f, r, w, {}, f in _CHILDREN))
+        no_finding = states.get("no_finding")
+        if no_finding is not None:  # a normal study (perhaps with incidental findings)
+            w = _weight("no_finding", no_finding)
             weights += w
-        for _ in self.negations:
+            targets.append(("no_finding", no_finding, w, {}, True))
+        for _ in negations:
             weights += _NEGATION_COMPLETENESS
-        self.weights = weights
+        self.asserted, self.negations, self.targets, self.weights = \
+            asserted, negations, targets, weights
         self.resolved: dict[str, FindingState] = {}  # finding -> the state accuracy compares
-        # id of a bare candidate state -> finding -> its accuracy term; starts from the terms
-        # against silence, for every finding this reference leaves unsaid and unimplied
-        stated = (*states, *_CHILDREN, "no_finding")
-        self.bare_terms: dict[int, dict] = {}
-        for key, silent in _SILENT_TERMS.items():
-            table = silent.copy()
-            for f in stated:
-                table.pop(f, None)
-            self.bare_terms[key] = table
-        self.bare_by_polarity = tuple(self.bare_terms[id(s)]
-                                      for s in (_NEGATIVE, _POSITIVE, _UNCERTAIN))
+        # accuracy terms of the bare candidate states (negative, positive, uncertain), per
+        # finding this reference states or may imply (the others: _SILENT_TERMS)
+        self.bare_by_polarity: tuple[dict, dict, dict] = ({}, {}, {})
 
     def resolve(self, finding: str) -> FindingState:
         """The reference state a candidate's claim about ``finding`` is compared with."""
@@ -330,16 +317,6 @@ class _Reference:
             r = _state(self.states, finding) or _EMPTY
         self.resolved[finding] = r
         return r
-
-    def bare_term(self, finding: str, c: FindingState) -> tuple[float, float] | None:
-        """The accuracy term of the bare candidate state ``c`` of ``finding`` (kept)."""
-        states = self.states
-        if finding in states or finding in _CHILDREN or finding == "no_finding":
-            term = _accuracy_term(finding, c, self.resolved.get(finding) or self.resolve(finding))
-        else:  # the reference is silent on it: the same term for every such reference
-            term = _SILENT_TERMS[id(c)][finding] = _accuracy_term(finding, c, _EMPTY)
-        self.bare_terms[id(c)][finding] = term
-        return term
 
 
 def _accuracy_term(f: str, c: FindingState, r: FindingState) -> tuple[float, float] | None:
@@ -366,25 +343,39 @@ def _judge(
         credit = total = 0.0
         resolved = ref.resolved
         bare_negative, bare_positive, bare_uncertain = ref.bare_by_polarity
+        silent_positive, silent_uncertain = _SILENT_TERMS
+        implied = _IMPLIED
         for f, c in candidate.items():
-            # a bare state (tested by identity: cheap) has a term that depends on the
-            # finding only; most claims of a report are bare negations
+            # A bare state (tested by identity: cheap) has a term that depends on the
+            # finding only, the same for every reference silent on it. Most claims of a
+            # report are bare negations, and one of what the reference leaves unsaid is a
+            # correct negation (no gain, no loss).
             if c is _NEGATIVE:
-                table = bare_negative
+                if f not in reference and f not in implied:
+                    continue
+                table = silent = bare_negative
             else:
                 if c.polarity != "negative":  # the asserted set, closed under the hierarchy
                     mine.add(f)
                     parents = _PARENTS.get(f)
                     if parents:
                         mine.update(parents)
-                table = bare_positive if c is _POSITIVE else \
-                    bare_uncertain if c is _UNCERTAIN else None
-            if table is not None:
+                if c is _POSITIVE:
+                    table, silent = bare_positive, silent_positive
+                elif c is _UNCERTAIN:
+                    table, silent = bare_uncertain, silent_uncertain
+                else:
+                    table = None
+            if table is None:
+                term = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
+            elif f in reference or f in implied:
                 term = table.get(f, table)
                 if term is table:
-                    term = ref.bare_term(f, c)
+                    term = table[f] = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
             else:
-                term = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
+                term = silent.get(f, silent)
+                if term is silent:  # (one entry per finding name: bounded by the rules)
+                    term = silent[f] = _accuracy_term(f, c, _EMPTY)
             if term is not _SKIP:
                 credit += term[0]
                 total += term[1]
