@@ -468,6 +468,8 @@ def judge_labels(
 def _check_texts(name: str, texts: object) -> Sequence[str]:
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         raise TypeError(f"{name} must be a sequence of str, got {type(texts).__name__}")
+    if set(map(type, texts)) <= {str}:  # the common case, tested without a Python loop
+        return texts
     for k, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"{name}[{k}] must be a str, got {type(text).__name__}")
