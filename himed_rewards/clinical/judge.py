@@ -385,10 +385,9 @@ def _judge(
     negations = ref.negations
     if negations:
         normal_recall = 1.0 if "no_finding" in candidate else 0.0
-        get = candidate.get
         recall = _RECALL_NEGATION
-        recalls = [recall[c.polarity] if (c := get(f)) is not None else normal_recall
-                   for f in negations]  # fmt: skip
+        recalls = [normal_recall if c is None else recall[c.polarity]
+                   for c in map(candidate.get, negations)]  # fmt: skip
         addressed = sum(recalls)
     else:
         recalls, addressed = [], 0
