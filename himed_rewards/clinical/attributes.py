@@ -87,7 +87,7 @@ def describe_report(text: str) -> dict[str, FindingState]:
         ...     "support_devices"].position
         'malpositioned'
     """
-    return _describe(report_sentences(text))
+    return _describe_with_filler(report_sentences(text))[0]
 
 
 def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
@@ -98,8 +98,7 @@ def describe_with_filler(text: str) -> tuple[dict[str, FindingState], int]:
         >>> sorted(states), filler
         (['no_finding', 'pleural_effusion'], 1)
     """
-    sentences = report_sentences(text)
-    return _describe(sentences), _filler(sentences)
+    return _describe_with_filler(report_sentences(text))
 
 
 def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]:
@@ -110,29 +109,45 @@ def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]
         >>> [sorted(states) for states, _ in describe_many(["No effusion.", "Edema."])]
         [['no_finding', 'pleural_effusion'], ['edema']]
     """
-    return [(_describe(s), _filler(s)) for s in reports_sentences(texts)]
+    return [_describe_with_filler(s) for s in reports_sentences(texts)]
 
 
-def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
-    # labeler.merge_polarities of all the mentions, from each sentence's merged polarities
+def _describe_with_filler(sentences: list[SentenceFacts]) -> tuple[dict[str, FindingState], int]:
+    """A report's states and its filler count (:func:`_filler`) in one pass over its
+    sentences: labeler.merge_polarities of all the mentions, from each sentence's merged
+    polarities (sentence tuples unpacked, not read by field name: a fresh report costs a
+    few microseconds here)."""
     polarities: dict[str, str] = {}
     normal = abnormal = mentioned = significant = False
-    gathered = []
+    gathered: list = []
     rank = _RANK
-    for facts in sentences:
-        if facts.normal:
+    seen: set[tuple[str, ...]] = set()
+    filler = 0
+    for _, said_normal, said_gathered, keys, content, sig, said, abn in sentences:
+        size = len(seen)  # _filler: no content, or a verbatim repeat
+        seen.add(keys)
+        if not content or len(seen) == size:
+            filler += 1
+        if said_normal:
             normal = True
-        if facts.gathered:
-            gathered += facts.gathered
-        if not facts.polarities:
+        if said_gathered:
+            gathered += said_gathered
+        if not said:
             continue
         mentioned = True
-        abnormal = abnormal or facts.abnormal
-        significant = significant or facts.significant
-        for finding, polarity in facts.polarities:
+        abnormal = abnormal or abn
+        significant = significant or sig
+        for finding, polarity in said:
             old = polarities.get(finding)
-            if old is None or rank[polarity] > rank[old]:
+            if old is None or (old != polarity and rank[polarity] > rank[old]):
                 polarities[finding] = polarity
+    return _states(polarities, normal, abnormal, mentioned, significant, gathered), filler
+
+
+def _states(polarities: dict[str, str], normal: bool, abnormal: bool, mentioned: bool,
+            significant: bool, gathered: list) -> dict[str, FindingState]:
+    """A report's states from its merged polarities, what its sentences say about it as a
+    whole, and its mentions' attribute words."""
     if not abnormal and (mentioned or normal):
         polarities["no_finding"] = "positive"
     polarities.pop(_OTHER, None)
@@ -142,7 +157,7 @@ def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
     # words (see attachment.gather_attributes), and never cross a sentence break.
     if not gathered:
         return {f: _PLAIN[p] for f, p in polarities.items()}
-    attributes: dict[str, dict] = {}
+    hit_lists: dict[str, tuple[list, set]] = {}  # finding -> (hits of each mention, sites)
     for (_, _, findings, polarity), hits in gathered:
         if polarity == "negative":
             continue
@@ -150,34 +165,59 @@ def _describe(sentences: list[SentenceFacts]) -> dict[str, FindingState]:
         for finding in findings:
             if finding not in polarities:
                 continue
-            slot = attributes.get(finding)
-            if slot is None:
-                slot = attributes[finding] = {"side": set(), "zone": set(),
-                                              "severity": [], "size": 0.0,
-                                              "change": set(), "position": "",
-                                              "sites": set(), "dominant": ""}  # fmt: skip
-            for kind, value in hits:
-                _add(slot, kind, value)
+            entry = hit_lists.get(finding)
+            if entry is None:
+                entry = hit_lists[finding] = ([], set())
+            entry[0].append(hits)
             if sites is None:
                 sites = _sites(hits)  # once per mention, not per finding it names
-            slot["sites"].update(sites)
-    out = {}
-    device = attributes.get(_DEVICE)
-    if device is not None and device["position"] == "malpositioned":
+            entry[1].update(sites)
+    # (a finding with attribute words has a mention that is not negative: it is asserted)
+    described = {f: _folded(polarities[f], f, lists, sites)
+                 for f, (lists, sites) in hit_lists.items() if polarities[f] != "negative"}
+    device = described.get(_DEVICE)
+    if device is not None and device.position == "malpositioned":
         polarities.pop("no_finding", None)  # a misplaced tube is not a normal study
-    for finding, polarity in polarities.items():
-        slot = attributes.get(finding)
-        if slot is None or polarity == "negative":
-            out[finding] = _PLAIN[polarity]
-            continue
-        sides = {"left", "right"} if "both" in slot["side"] else slot["side"]
-        severity = sum(slot["severity"]) / len(slot["severity"]) if slot["severity"] else 0.0
-        position = slot["position"] if finding == _DEVICE else ""
-        out[finding] = FindingState(polarity, frozenset(sides), frozenset(slot["zone"]),
-                                    severity, slot["size"], frozenset(slot["change"]),
-                                    position, frozenset(slot["sites"]),
-                                    slot["dominant"])  # fmt: skip
-    return out
+    return {f: described.get(f) or _PLAIN[p] for f, p in polarities.items()}
+
+
+def _folded(polarity: str, finding: str, hit_lists: list, sites: set) -> FindingState:
+    """The state of a finding from the attribute words of its mentions, in text order: sides,
+    zones and changes gathered, severity averaged, the largest size, a malposition anywhere
+    over "in place", two different predominant sides "mixed"."""
+    side: set = set()
+    zone: set = set()
+    change: set = set()
+    severity: list[float] = []
+    size = 0.0
+    position = dominant = ""
+    for hits in hit_lists:
+        for kind, value in hits:
+            if kind == "side":
+                side.add(value)
+            elif kind == "zone":
+                zone.add(value)
+            elif kind == "change":
+                change.add(value)
+            elif kind == "severity":
+                severity.append(float(value))
+            elif kind == "size":
+                size = max(size, float(value))
+            elif kind == "dominant":
+                dominant = value if not dominant or dominant == value else "mixed"
+            elif kind == "position" and position != "malpositioned":
+                position = value
+    state = _new_state(FindingState)  # the dataclass __init__ costs several times more
+    state.__dict__.update(
+        polarity=polarity, sides=frozenset(("left", "right") if "both" in side else side),
+        zones=frozenset(zone), severity=sum(severity) / len(severity) if severity else 0.0,
+        size_mm=size, change=frozenset(change),
+        position=position if finding == _DEVICE else "", sites=frozenset(sites),
+        dominant=dominant)
+    return state
+
+
+_new_state = object.__new__
 
 
 def _sites(hits: list[tuple[str, str | float]]) -> set[tuple[str, str]]:
@@ -196,20 +236,6 @@ def _sites(hits: list[tuple[str, str | float]]) -> set[tuple[str, str]]:
             (groups[-1][1] if groups else leading).append(value)  # type: ignore[arg-type]
     return {(side, zone) for sides, zones in groups
             for side in sides for zone in (zones or leading or [""])}
-
-
-def _add(slot: dict, kind: str, value: str | float) -> None:
-    if kind == "side" or kind == "zone" or kind == "change":
-        slot[kind].add(value)
-    elif kind == "severity":
-        slot["severity"].append(float(value))  # type: ignore[arg-type]
-    elif kind == "size":
-        slot["size"] = max(slot["size"], float(value))
-    elif kind == "dominant":  # two different predominant sides in one report: "mixed"
-        held = slot["dominant"]
-        slot["dominant"] = value if not held or held == value else "mixed"
-    elif kind == "position" and slot["position"] != "malpositioned":
-        slot["position"] = value  # a malposition anywhere wins over "in place"
 
 
 def filler_sentences(text: str) -> int:

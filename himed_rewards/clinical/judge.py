@@ -60,6 +60,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from itertools import chain
 
 from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
 from himed_rewards.clinical.labeler import PATHOLOGIES
@@ -113,6 +114,7 @@ _CHILDREN = {
 }  # fmt: skip
 _ASSERTED = ("positive", "uncertain")
 _EMPTY = FindingState("negative")
+_NEGATIVE, _POSITIVE, _UNCERTAIN = (BARE_STATES[p] for p in ("negative", "positive", "uncertain"))
 # States without attributes: no attribute penalty. Identity, not equality, is tested (cheap);
 # describe_report hands out these very objects.
 _BARE = frozenset(id(s) for s in (*BARE_STATES.values(), _EMPTY))
@@ -171,7 +173,7 @@ def canonical_states(states: Mapping[str, FindingState]) -> Mapping[str, Finding
     """
     lucency = states.get("x:lucency")
     sign = lucency is not None and "upper" in lucency.zones and "pneumothorax" not in states
-    if not sign and not any(f in states for f in _SAME_AS):
+    if not sign and states.keys().isdisjoint(_SAME_AS):
         return states  # the common case: nothing to rewrite
     out: dict[str, FindingState] = {}
     for f, state in states.items():
@@ -249,23 +251,174 @@ def _omission_penalty(c: FindingState, r: FindingState) -> float:
     return penalty
 
 
-def _negation_addressed(finding: str, candidate: Mapping[str, FindingState],
-                        normal: bool) -> float:
-    """How far the candidate recalls the reference's negation of ``finding``: 1 when it
-    negates it too (or calls the study normal and says nothing about it), 0.5 when it
-    hedges, 0 when it asserts it or is silent."""
-    c = candidate.get(finding)
-    if c is None:
-        return 1.0 if normal else 0.0
-    return _AGREEMENT[(c.polarity, "negative")]
+_PARENTS: dict[str, tuple[str, ...]] = {}  # child -> the parents it implies (see _CHILDREN)
+for _parent, _children in _CHILDREN.items():
+    for _child in _children:
+        _PARENTS[_child] = (*_PARENTS.get(_child, ()), _parent)
+# A candidate's state recalling a reference negation: _AGREEMENT[(polarity, "negative")]
+_RECALL_NEGATION = {p: _AGREEMENT[(p, "negative")] for p in _POLARITY_RANK}
+_SKIP = None  # an accuracy term of a correct negation (no gain, no loss)
+# finding -> accuracy term of a bare positive / uncertain candidate state against a
+# reference silent on the finding (one entry per finding name met: bounded by the rules)
+_SILENT_TERMS: tuple[dict[str, tuple[float, float] | None], ...] = ({}, {})
+# findings whose reference state may be implied when unstated (see _state)
+_IMPLIED = frozenset({*_CHILDREN, "no_finding"})
 
 
-def _asserted_set(states: Mapping[str, FindingState]) -> set[str]:
-    asserted = {f for f, s in states.items() if s.polarity in _ASSERTED}
-    for parent, children in _CHILDREN.items():
-        if asserted.intersection(children):
-            asserted.add(parent)
-    return asserted
+class _Reference:
+    """What scoring against one reference needs, computed once per reference text (a GRPO
+    group shares one): its asserted set, negations, completeness targets with their
+    weights, and tables of the terms a bare candidate state earns (filled as met)."""
+
+    __slots__ = ("states", "filler", "asserted", "negations", "targets", "weights",
+                 "resolved", "bare_by_polarity")
+
+    def __init__(self, states: Mapping[str, FindingState], filler: int) -> None:
+        self.states = states
+        self.filler = filler
+        # one pass: the asserted set (closed under CheXpert's hierarchy), the
+        # negations, and the completeness targets: (finding, its state, its weight,
+        # completeness term per bare candidate state, whether a candidate's state of it
+        # may be implied rather than stated: see _state)
+        asserted = set()
+        negations = []
+        targets = []
+        weights = 0.0  # summed in the order judge_states always has (exact floats)
+        for f, r in states.items():
+            if r.polarity == "negative":
+                negations.append(f)
+                continue
+            asserted.add(f)
+            parents = _PARENTS.get(f)
+            if parents:
+                asserted.update(parents)
+            if f != "no_finding":
+                w = _weight(f, r) if r.position or r.severity else _WEIGHTS.get(f, 1.0)
+                weights += w
+                targets.append((f, r, w, {}, f in _CHILDREN))
+        no_finding = states.get("no_finding")
+        if no_finding is not None:  # a normal study (perhaps with incidental findings)
+            w = _weight("no_finding", no_finding)
+            weights += w
+            targets.append(("no_finding", no_finding, w, {}, True))
+        for _ in negations:
+            weights += _NEGATION_COMPLETENESS
+        self.asserted, self.negations, self.targets, self.weights = \
+            asserted, negations, targets, weights
+        self.resolved: dict[str, FindingState] = {}  # finding -> the state accuracy compares
+        # accuracy terms of the bare candidate states (negative, positive, uncertain), per
+        # finding this reference states or may imply (the others: _SILENT_TERMS)
+        self.bare_by_polarity: tuple[dict, dict, dict] = ({}, {}, {})
+
+    def resolve(self, finding: str) -> FindingState:
+        """The reference state a candidate's claim about ``finding`` is compared with."""
+        r = self.states.get(finding) if finding != "no_finding" else None
+        if r is None:
+            r = _state(self.states, finding) or _EMPTY
+        self.resolved[finding] = r
+        return r
+
+
+def _accuracy_term(f: str, c: FindingState, r: FindingState) -> tuple[float, float] | None:
+    """``(weight * agreement, weight)`` of one candidate claim, None for a correct negation."""
+    if c.polarity == "negative" and r.polarity == "negative":
+        return _SKIP
+    # _weight and _agreement, with their no-attribute cases short-cut (same values)
+    if c.position or c.severity or r.position or r.severity:
+        w = _weight(f, c, r)
+    else:
+        w = _WEIGHTS.get(f, 1.0)
+    if id(c) in _BARE or (id(r) in _BARE and not c.change):
+        return w * _AGREEMENT[(c.polarity, r.polarity)], w
+    return w * _agreement(c, r), w
+
+
+def _judge(
+    candidate: Mapping[str, FindingState], candidate_filler: int, ref: _Reference
+) -> tuple[float, float, float]:
+    """:func:`judge_states` of a canonical candidate against a prepared reference."""
+    reference = ref.states
+    mine: set[str] = set()
+    if candidate:
+        credit = total = 0.0
+        resolved = ref.resolved
+        bare_negative, bare_positive, bare_uncertain = ref.bare_by_polarity
+        silent_positive, silent_uncertain = _SILENT_TERMS
+        implied = _IMPLIED
+        for f, c in candidate.items():
+            # A bare state (tested by identity: cheap) has a term that depends on the
+            # finding only, the same for every reference silent on it. Most claims of a
+            # report are bare negations, and one of what the reference leaves unsaid is a
+            # correct negation (no gain, no loss).
+            if c is _NEGATIVE:
+                if f not in reference and f not in implied:
+                    continue
+                table = silent = bare_negative
+            else:
+                if c.polarity != "negative":  # the asserted set, closed under the hierarchy
+                    mine.add(f)
+                    parents = _PARENTS.get(f)
+                    if parents:
+                        mine.update(parents)
+                if c is _POSITIVE:
+                    table, silent = bare_positive, silent_positive
+                elif c is _UNCERTAIN:
+                    table, silent = bare_uncertain, silent_uncertain
+                else:
+                    table = None
+            if table is None:
+                term = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
+            elif f in reference or f in implied:
+                term = table.get(f, table)
+                if term is table:
+                    term = table[f] = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
+            else:
+                term = silent.get(f, silent)
+                if term is silent:  # (one entry per finding name: bounded by the rules)
+                    term = silent[f] = _accuracy_term(f, c, _EMPTY)
+            if term is not _SKIP:
+                credit += term[0]
+                total += term[1]
+        accuracy = (credit + _PRIOR) / (total + _PRIOR)
+    else:
+        accuracy = 0.0 if reference else 1.0
+    negations = ref.negations
+    if negations:
+        normal_recall = 1.0 if "no_finding" in candidate else 0.0
+        recall = _RECALL_NEGATION
+        recalls = [normal_recall if c is None else recall[c.polarity]
+                   for c in map(candidate.get, negations)]  # fmt: skip
+        addressed = sum(recalls)
+    else:
+        recalls, addressed = [], 0
+    theirs = ref.asserted
+    if mine or theirs or negations:
+        shared = len(mine & theirs) + _NEGATION_RELEVANCE * addressed
+        sizes = len(mine) + len(theirs) + _NEGATION_RELEVANCE * (addressed + len(negations))
+        relevance = 2.0 * shared / sizes if sizes else 0.0
+    else:
+        relevance = 1.0 if bool(candidate) == bool(reference) else 0.0
+    extra = max(0, candidate_filler - ref.filler)
+    relevance /= 1.0 + _FILLER_COST * extra
+    if ref.targets or negations:
+        recalled = 0.0
+        get = candidate.get
+        for f, r, w, bare, implied in ref.targets:
+            c = _state(candidate, f) if implied else get(f)
+            if c is None:
+                continue
+            term = bare.get(id(c))
+            if term is None:
+                term = w * max(0.0, _agreement(c, r) - _omission_penalty(c, r))
+                if id(c) in _BARE:  # the term of a bare state depends on the target only
+                    bare[id(c)] = term
+            recalled += term
+        for value in recalls:
+            recalled += _NEGATION_COMPLETENESS * value
+        completeness = recalled / ref.weights
+    else:
+        completeness = 1.0
+    return accuracy, relevance, completeness
 
 
 def judge_states(
@@ -287,74 +440,8 @@ def judge_states(
         >>> [round(x, 3) for x in judge_states(d("Small left pleural effusion."), ref)]
         [0.509, 1.0, 0.4]
     """
-    candidate, reference = canonical_states(candidate), canonical_states(reference)
-    return _judge(candidate, reference, candidate_filler, reference_filler,
-                  _asserted_set(candidate), _asserted_set(reference))
-
-
-def _judge(
-    candidate: Mapping[str, FindingState],
-    reference: Mapping[str, FindingState],
-    candidate_filler: int,
-    reference_filler: int,
-    mine: set[str],
-    theirs: set[str],
-) -> tuple[float, float, float]:
-    """:func:`judge_states` with each report's :func:`_asserted_set` given (a GRPO group
-    shares one reference: computed once per text)."""
-    if candidate:
-        credit = total = 0.0
-        for f, c in candidate.items():
-            r = reference.get(f) if f != "no_finding" else None
-            if r is None:
-                r = _state(reference, f) or _EMPTY
-            if c.polarity == "negative" and r.polarity == "negative":
-                continue  # a correct negation: no gain, no loss
-            # _weight and _agreement, with their no-attribute cases short-cut (same values)
-            if c.position or c.severity or r.position or r.severity:
-                w = _weight(f, c, r)
-            else:
-                w = _WEIGHTS.get(f, 1.0)
-            if id(c) in _BARE or (id(r) in _BARE and not c.change):
-                credit += w * _AGREEMENT[(c.polarity, r.polarity)]
-            else:
-                credit += w * _agreement(c, r)
-            total += w
-        accuracy = (credit + _PRIOR) / (total + _PRIOR)
-    else:
-        accuracy = 0.0 if reference else 1.0
-    negations = [f for f, r in reference.items() if r.polarity == "negative"]
-    normal = "no_finding" in candidate
-    addressed = sum(map(_negation_addressed, negations, (candidate,) * len(negations),
-                        (normal,) * len(negations))) if negations else 0  # fmt: skip
-    if mine or theirs or negations:
-        shared = len(mine & theirs) + _NEGATION_RELEVANCE * addressed
-        sizes = len(mine) + len(theirs) + _NEGATION_RELEVANCE * (addressed + len(negations))
-        relevance = 2.0 * shared / sizes if sizes else 0.0
-    else:
-        relevance = 1.0 if bool(candidate) == bool(reference) else 0.0
-    extra = max(0, candidate_filler - reference_filler)
-    relevance /= 1.0 + _FILLER_COST * extra
-    targets = [f for f, r in reference.items()
-               if r.polarity in _ASSERTED and f != "no_finding"]  # fmt: skip
-    if "no_finding" in reference:  # a normal study (perhaps with incidental findings)
-        targets.append("no_finding")
-    if targets or negations:
-        recalled = weights = 0.0
-        for f in targets:
-            r = reference[f]
-            c = _state(candidate, f)
-            w = _weight(f, r)
-            weights += w
-            if c is not None:
-                recalled += w * max(0.0, _agreement(c, r) - _omission_penalty(c, r))
-        for f in negations:
-            weights += _NEGATION_COMPLETENESS
-            recalled += _NEGATION_COMPLETENESS * _negation_addressed(f, candidate, normal)
-        completeness = recalled / weights
-    else:
-        completeness = 1.0
-    return accuracy, relevance, completeness
+    return _judge(canonical_states(candidate), candidate_filler,
+                  _Reference(canonical_states(reference), reference_filler))
 
 
 def judge_labels(
@@ -380,6 +467,8 @@ def judge_labels(
 def _check_texts(name: str, texts: object) -> Sequence[str]:
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         raise TypeError(f"{name} must be a sequence of str, got {type(texts).__name__}")
+    if set(map(type, texts)) <= {str}:  # the common case, tested without a Python loop
+        return texts
     for k, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"{name}[{k}] must be a str, got {type(text).__name__}")
@@ -435,18 +524,27 @@ class OfflineClinicalJudge:
                 f"{len(candidates)} and {len(references)}"
             )
         # every distinct text described once, the new sentences of all analysed in one pass
-        distinct = list(dict.fromkeys(
-            t for pair in zip(candidates, references, strict=True) for t in pair))
+        distinct = list(dict.fromkeys(chain.from_iterable(
+            zip(candidates, references, strict=True))))
         described = describe_many(distinct)
-        memo = {}
-        for text, (states, filler) in zip(distinct, described, strict=True):
-            states = canonical_states(states)
-            memo[text] = (states, filler, _asserted_set(states))
+        memo = {text: (canonical_states(states), filler)
+                for text, (states, filler) in zip(distinct, described, strict=True)}
+        prepared: dict[str, _Reference] = {}  # reference text -> what scoring against it needs
         verdicts = []
+        # Pairs often score alike (three quarters of a fresh GRPO batch repeat an earlier
+        # pair's scores): a verdict is immutable, so equal scores share one.
+        made: dict[tuple[float, float, float], SemanticVerdict] = {}
+        scored = SemanticVerdict.scored
         for cand, ref in zip(candidates, references, strict=True):
-            (c_states, c_filler, c_set), (r_states, r_filler, r_set) = memo[cand], memo[ref]
-            acc, rel, comp = _judge(c_states, r_states, c_filler, r_filler, c_set, r_set)
-            verdicts.append(SemanticVerdict.scored(acc, rel, comp, self.name))
+            reference = prepared.get(ref)
+            if reference is None:
+                reference = prepared[ref] = _Reference(*memo[ref])
+            c_states, c_filler = memo[cand]
+            scores = _judge(c_states, c_filler, reference)
+            verdict = made.get(scores)
+            if verdict is None:
+                verdict = made[scores] = scored(*scores, self.name)
+            verdicts.append(verdict)
         return verdicts
 
     async def ascore_batch(

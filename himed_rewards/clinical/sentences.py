@@ -50,7 +50,7 @@ class SentenceFacts(NamedTuple):
     keys: tuple[str, ...]  # normalised tokens: a verbatim repeat has the same keys
     content: bool  # names a finding, an anatomy word or a device, or is a normal statement
     # a mention that is not negative of a finding outside RULES.minor_concepts, or of
-    # "other" words alone: the report is not a normal study (see attributes._describe)
+    # "other" words alone: the report is not a normal study (see attributes._describe_with_filler)
     significant: bool
     # What the mentions say per finding, merged as labeler.merge_polarities does (the
     # strongest polarity; findings in the order of their first mention): merging these
@@ -289,23 +289,38 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         out: list[SentenceFacts | None] = []
-        lead = ""
         lowered = text.lower()
         if _SIMPLE_BREAKS and not (":" in lowered or ";" in lowered or "!" in lowered
                                    or "?" in lowered):
             # Only "." breaks, none starting a phrase: what _split returns, without the
-            # breaks (every lead stays "").
-            parts, step = _split_dots(lowered), 1
-        else:
-            parts, step = _split(lowered), 2
-        trailer: list[str] = []
-        for k in range(0, len(parts), step):
-            if step == 2:
-                # the break before this sentence, when it starts a phrase, and the phrase
-                # that starts with the break after it, which looks back at it (": no")
-                lead = parts[k - 1] if k and parts[k - 1] in _LEADING else ""
-                trailer = _trailer(parts[k + 1], parts[k + 2]) \
-                    if k + 2 < len(parts) and parts[k + 1] in _LEADING else []
+            # breaks (every lead stays "", no trailer). The common case, so its loop is
+            # the general one below with those tests left out.
+            for part in _split_dots(lowered):
+                chunk = part.strip(_STRIP)
+                if chunk:
+                    facts = chunks.get(chunk, _MISSING)
+                    if facts is _MISSING:
+                        where = places.get(chunk)
+                        if where is not None:  # met earlier in this batch
+                            where += (t, len(out))
+                            out.append(None)
+                            continue
+                        facts = _first_miss(chunk, chunk, "", _NO_TRAILER, todo)
+                        if facts is _PENDING:
+                            places[chunk] = [t, len(out)]
+                            out.append(None)
+                            continue
+                    if facts is not None:
+                        out.append(facts)
+            outs.append(out)
+            continue
+        parts = _split(lowered)
+        for k in range(0, len(parts), 2):
+            # the break before this sentence, when it starts a phrase, and the phrase
+            # that starts with the break after it, which looks back at it (": no")
+            lead = parts[k - 1] if k and parts[k - 1] in _LEADING else ""
+            trailer = _trailer(parts[k + 1], parts[k + 2]) \
+                if k + 2 < len(parts) and parts[k + 1] in _LEADING else []
             chunk = parts[k].strip(_STRIP)
             if chunk:
                 key = lead + chunk if lead else chunk
@@ -412,8 +427,9 @@ def _skeleton(words: list[str], lead: str) -> tuple[str, ...] | None:
     """``(lead, *symbols)`` of a sentence; None when no token has a stand-in."""
     if not _USE_SKELETONS:
         return None
-    get = _SYMBOLS.get
-    skeleton = [get(word) or _symbol(word) for word in words]
+    skeleton = list(map(_SYMBOLS.get, words))  # (the words met before: most of them)
+    if None in skeleton:
+        skeleton = [symbol or _symbol(word) for word, symbol in zip(words, skeleton, strict=True)]
     return (lead, *skeleton) if skeleton != words else None
 
 
@@ -449,6 +465,7 @@ _tuple_new = tuple.__new__
 
 
 _PENDING = object()
+_NO_TRAILER: list[str] = []  # (never changed)
 
 
 def _trailer(brk: str, after: str) -> list[str]:

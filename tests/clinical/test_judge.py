@@ -312,3 +312,49 @@ def test_reference_negations_count_a_little_and_normal_covers_them() -> None:
     assert negating == 3.0 and 2.5 < silent < negating
     normal_ref = "Lungs are clear. No effusion or pneumothorax."
     assert total("No acute cardiopulmonary abnormality.", normal_ref) == 3.0
+
+
+# Reports with and without attributes, normal, empty and filler: a GRPO group shares its
+# reference, and the judge prepares that reference once and fills tables of terms as it
+# meets candidates (issue 13); the scores must not depend on what it met before.
+GROUP_TEXTS = [
+    "Large left pleural effusion. No pneumothorax.",
+    "Small right pleural effusion, new since prior. No pneumothorax.",
+    "No pleural effusion or pneumothorax.",
+    "Mild cardiomegaly. Lungs are clear.",
+    "Possible left lower lobe pneumonia. Mild pulmonary vascular congestion.",
+    "Malpositioned ETT, tip in the right main bronchus.",
+    "Lucency at the right apex.",
+    "",
+    "Thank you for the referral.",
+    "No acute cardiopulmonary abnormality.",
+    "Bibasilar atelectasis, left greater than right. Stable 3.2 cm right upper lobe mass.",
+    "Right upper lobe and left mid lung opacities. Calcified granuloma.",
+    "Possible pneumothorax. Atelectasis.",
+]
+
+
+def test_a_group_scored_together_matches_each_pair_alone() -> None:
+    from himed_rewards.clinical.attributes import filler_sentences
+
+    judge = OfflineClinicalJudge()
+    for reference in GROUP_TEXTS:
+        together = judge.score_batch(GROUP_TEXTS, [reference] * len(GROUP_TEXTS))
+        for candidate, verdict in zip(GROUP_TEXTS, together, strict=True):
+            [alone] = judge.score_batch([candidate], [reference])
+            assert verdict == alone  # exact floats
+            assert (verdict.accuracy, verdict.relevance, verdict.completeness) == \
+                judge_module.judge_states(describe_report(candidate), describe_report(reference),
+                                          candidate_filler=filler_sentences(candidate),
+                                          reference_filler=filler_sentences(reference))
+
+
+def test_shared_term_tables_hold_finding_names_only() -> None:
+    judge = OfflineClinicalJudge()
+    judge.score_batch(GROUP_TEXTS * len(GROUP_TEXTS),
+                      [r for r in GROUP_TEXTS for _ in GROUP_TEXTS])  # fmt: skip
+    names = set(FINDINGS)
+    positive, uncertain = judge_module._SILENT_TERMS
+    assert "atelectasis" in positive and "pneumothorax" in uncertain  # filled above
+    for table in (positive, uncertain):
+        assert all(f in names or f.startswith("x:") for f in table)
