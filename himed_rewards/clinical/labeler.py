@@ -118,6 +118,23 @@ def scan_words(
     return ctx, mentions, normal_starts, phrase_starts
 
 
+def strongest_polarities(mentions: list[tuple[int, int, tuple[str, ...], str]]) -> dict[str, str]:
+    """Per finding, the most assertive polarity of its mentions (positive > uncertain >
+    negative), in order of first mention.
+
+    Examples:
+        >>> strongest_polarities([(0, 1, ("edema",), "negative"), (3, 4, ("edema",), "positive")])
+        {'edema': 'positive'}
+    """
+    found: dict[str, str] = {}
+    for _, _, findings, polarity in mentions:
+        for finding in findings:
+            old = found.get(finding)
+            if old is None or _RANK[polarity] > _RANK[old]:
+                found[finding] = polarity
+    return found
+
+
 def merge_polarities(
     mentions: list[tuple[int, int, tuple[str, ...], str]], normal: bool
 ) -> dict[str, str]:
@@ -132,12 +149,7 @@ def merge_polarities(
         >>> merge_polarities([(1, 2, ("pleural_effusion",), "negative")], True)
         {'pleural_effusion': 'negative', 'no_finding': 'positive'}
     """
-    found: dict[str, str] = {}
-    for _, _, findings, polarity in mentions:
-        for finding in findings:
-            old = found.get(finding)
-            if old is None or _RANK[polarity] > _RANK[old]:
-                found[finding] = polarity
+    found = strongest_polarities(mentions)
     abnormal = any(
         p != "negative" for f, p in found.items()
         if f in PATHOLOGIES or f == RULES.other or f.startswith("x:")

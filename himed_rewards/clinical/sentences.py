@@ -26,7 +26,7 @@ from bisect import bisect_right
 from typing import NamedTuple
 
 from himed_rewards.clinical.attachment import _MAX_SIZE_MM, Hit, Mention, gather_placed
-from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words
+from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words, strongest_polarities
 from himed_rewards.clinical.rules import (
     RULES,
     SENTENCE_END,
@@ -191,21 +191,8 @@ _SUMMARIES: dict[tuple, tuple[bool, tuple[tuple[str, str], ...], bool]] = {}
 
 
 def _summary(mentions: list[Mention]) -> tuple[bool, tuple[tuple[str, str], ...], bool]:
-    polarities = _merged(mentions)
+    polarities = tuple(strongest_polarities(mentions).items())
     return _significant(mentions), polarities, _abnormal(polarities)
-
-
-_RANK = {"negative": 0, "uncertain": 1, "positive": 2}
-
-
-def _merged(mentions: list[Mention]) -> tuple[tuple[str, str], ...]:
-    found: dict[str, str] = {}
-    for _, _, findings, polarity in mentions:
-        for finding in findings:
-            old = found.get(finding)
-            if old is None or _RANK[polarity] > _RANK[old]:
-                found[finding] = polarity
-    return tuple(found.items())
 
 
 def _abnormal(polarities: tuple[tuple[str, str], ...]) -> bool:
