@@ -425,7 +425,7 @@ def _distinct_flat(flat: np.ndarray, offsets: np.ndarray,
     trie = vocabulary.trie()
     return distinct_keywords_batch(
         flat, offsets, trie.root_child, trie.child_start, trie.child_token, trie.child_node,
-        trie.node_keyword, trie.n_keywords,
+        trie.node_keyword, trie.n_keywords, trie.child_mask,
     )  # fmt: skip
 
 
