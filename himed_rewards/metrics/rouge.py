@@ -173,21 +173,22 @@ def _one_reference_per_group(layout: Layout) -> bool:
 
 def _one_reference_each(layout: Layout) -> RougeScore:
     """rouge-score's ROUGE-L where each hypothesis has one reference (the reward's batches):
-    the general path's values, without choosing among references or sorting pairs back (a
-    dozen array operations: most of a small batch's time)."""
+    the general path's floats, in a handful of array operations (no pair sorting, no choice
+    among references, no floating-point state switching: most of a small batch's time)."""
     pair_hyp = layout.hyp_index  # hypotheses of one reference adjacent, as lcs_lengths wants
     pair_ref = layout.hyp_group[pair_hyp]  # group g's one reference is reference g
     lengths = np.empty(pair_hyp.shape[0], dtype=np.int64)
     lengths[pair_hyp] = lcs_lengths(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids,
                                     layout.ref_offsets, pair_hyp, pair_ref, scratch())
-    hyp_len = layout.hyp_lens.astype(np.float64)
-    ref_len = layout.ref_lens[layout.hyp_group].astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(hyp_len > 0, lengths / hyp_len, 0.0)
-        r = np.where(ref_len > 0, lengths / ref_len, 0.0)
-    empty = (hyp_len == 0) | (ref_len == 0)  # rouge-score returns (0, 0, 0) for these
-    p, r = np.where(empty, 0.0, p), np.where(empty, 0.0, r)
-    return RougeScore(p, r, _f(p, r))
+    hyp_offsets, ref_offsets = layout.hyp_offsets, layout.ref_offsets
+    hyp_len = hyp_offsets[1:] - hyp_offsets[:-1]
+    ref_len = (ref_offsets[1:] - ref_offsets[:-1])[layout.hyp_group]
+    # An empty side has no common subsequence: lengths is 0 there, so dividing by 1 instead
+    # gives the 0.0 that rouge-score returns, and every other quotient is the general path's.
+    p = lengths / np.maximum(hyp_len, 1)
+    r = lengths / np.maximum(ref_len, 1)
+    # 2 * p * r / (p + r), as rouge-score computes it, where both are positive (lengths > 0)
+    return RougeScore(p, r, 2 * p * r / np.where(lengths > 0, p + r, 1.0))
 
 
 def rouge_l(hypothesis: Text, references: object, *, use_stemmer: bool = False,
