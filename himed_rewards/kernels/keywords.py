@@ -10,6 +10,8 @@ into int32 arrays so that a numba kernel can walk it:
   holding node ``n``'s children, ``child_token`` sorted inside it (binary search; deeper
   nodes have few children).
 * ``node_keyword[n]``: the keyword whose surface form ends at node ``n`` (-1: none).
+* ``child_mask[n]``: bit ``t % 64`` set for every child token ``t`` of node ``n``. Most walks
+  end at their second token, which is no child: one bit test then spares the binary search.
 
 A walk from position ``i`` follows the report's tokens down the trie and reports every
 keyword ending on the way, so overlapping and nested matches are all found, in
@@ -38,6 +40,7 @@ class TokenTrie(NamedTuple):
     node_keyword: np.ndarray
     n_keywords: int
     depth: int
+    child_mask: np.ndarray
 
 
 def build_trie(sequences: Sequence[np.ndarray], keyword_of: Sequence[int]) -> TokenTrie:
@@ -85,14 +88,20 @@ def build_trie(sequences: Sequence[np.ndarray], keyword_of: Sequence[int]) -> To
         child_start[n + 1] = len(flat_token)
     depth = max((len(s) for s in sequences), default=0)
     n_keywords = max((int(k) for k in keyword_of), default=-1) + 1
+    child_token = np.asarray(flat_token, dtype=np.int32)
+    parent = np.repeat(np.arange(n_nodes), np.diff(child_start))
+    child_mask = np.zeros(n_nodes, dtype=np.uint64)
+    np.bitwise_or.at(child_mask, parent,
+                     np.left_shift(np.uint64(1), (child_token & 63).astype(np.uint64)))
     return TokenTrie(
         root_child,
         child_start,
-        np.asarray(flat_token, dtype=np.int32),
+        child_token,
         np.asarray(flat_node, dtype=np.int32),
         np.asarray(ends, dtype=np.int32),
         n_keywords,
         depth,
+        child_mask,
     )
 
 
@@ -148,7 +157,8 @@ def match_spans(ids, root_child, child_start, child_token, child_node, node_keyw
 
 @kernel
 def distinct_keywords_batch(
-    flat, offsets, root_child, child_start, child_token, child_node, node_keyword, n_keywords
+    flat, offsets, root_child, child_start, child_token, child_node, node_keyword, n_keywords,
+    child_mask,
 ):
     """Distinct keywords of each report ``flat[offsets[r]:offsets[r + 1]]``.
 
@@ -181,7 +191,10 @@ def distinct_keywords_batch(
                     found += 1
                 if j >= stop:
                     break
-                node = _child(node, flat[j], child_start, child_token, child_node)
+                token = flat[j]
+                if not (child_mask[node] >> np.uint64(token & 63)) & np.uint64(1):
+                    break  # no child of node has this token (a false bit only costs the search)
+                node = _child(node, token, child_start, child_token, child_node)
                 j += 1
         out_offsets[r + 1] = found
     return out_offsets, out[:found].copy()

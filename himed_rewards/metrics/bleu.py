@@ -44,6 +44,7 @@ _SMOOTH = {"none": SMOOTH_NONE, "floor": SMOOTH_FLOOR, "add-k": SMOOTH_ADD_K, "e
 _SMOOTH_DEFAULT = {"none": 0.0, "floor": 0.1, "add-k": 1.0, "exp": 0.0}  # sacrebleu's defaults
 _MEAN = {"geometric": MEAN_GEOMETRIC, "arithmetic": MEAN_ARITHMETIC}
 _CONVENTIONS = ("sacrebleu", "coco")
+_DEFAULT_OPTIONS = (4, SMOOTH_EXP, _SMOOTH_DEFAULT["exp"], MEAN_GEOMETRIC)
 _COCO_TINY, _COCO_SMALL = 1e-15, 1e-9  # pycocoevalcap's guards against zero division
 
 
@@ -85,6 +86,9 @@ class BleuScore:
 def _options(max_order: int, smooth: str, smooth_value: float | None,
              mean: str) -> tuple[int, int, float, int]:
     """Validated scoring options: (max_order, smooth code, smooth value, mean code)."""
+    if (type(max_order) is int and max_order == 4 and type(smooth) is str and smooth == "exp"
+            and smooth_value is None and type(mean) is str and mean == "geometric"):
+        return _DEFAULT_OPTIONS  # the defaults (the reward's): nothing to check
     max_order = check_positive_int(max_order, "max_order", maximum=32)
     smooth = check_choice(smooth, tuple(_SMOOTH), "smooth")
     value = _SMOOTH_DEFAULT[smooth] if smooth_value is None else check_number(

@@ -119,9 +119,12 @@ def _combine(config: RewardConfig, step: int, formats: list[float], token: np.nd
     else:
         alpha1 = float(config.schedule.alpha1(step))
         alpha2 = 1.0 - alpha1
-    for name, values in (("token", token), ("rouge_l", rouge), ("meteor", meteor)):
-        if not np.isfinite(values).all():  # kernels never produce these; guard anyway
-            raise FloatingPointError(f"{name} produced a non-finite score")
+    # kernels never produce these; guard anyway (one check: the sum of scores in [0, 1] is
+    # finite unless one of them is not; then name the column)
+    if not np.isfinite(token + rouge + meteor).all():
+        for name, values in (("token", token), ("rouge_l", rouge), ("meteor", meteor)):
+            if not np.isfinite(values).all():
+                raise FloatingPointError(f"{name} produced a non-finite score")
     # Whole columns at once, each operation in the order the per-pair formula has it (numpy's
     # float64 arithmetic is Python's, element by element): the same floats, bit for bit.
     concept_base = rouge + meteor

@@ -16,7 +16,7 @@ import numpy as np
 from himed_rewards.kernels.completion import LOWER, TAG_BYTES, TAG_OFFSETS, report_spans
 from himed_rewards.kernels.tokenize import SPACE
 from himed_rewards.rewards.format import parse_completion
-from himed_rewards.text.base import Tokenizer, concat_ids
+from himed_rewards.text.base import Tokenizer, concat_ids, offsets_of
 from himed_rewards.text.tokenizers import DefaultTokenizer
 
 __all__ = ["ParsedCompletions", "parse_completions"]
@@ -103,8 +103,7 @@ def parse_completions(completions: list[str]) -> ParsedCompletions:
         joined = "".join(kept)
         lengths = list(map(len, kept))
     buf = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    offsets = offsets_of(lengths, n)
     lowered = np.empty(buf.shape[0], dtype=np.uint8)
     spans = np.empty((n, 4), dtype=np.int64)
     good = report_spans(buf, offsets, TAG_BYTES, TAG_OFFSETS, SPACE, LOWER, lowered, spans)

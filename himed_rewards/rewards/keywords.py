@@ -82,7 +82,7 @@ class KeywordVocabulary:
     """
 
     __slots__ = ("_keywords", "_forms", "_source", "_signature", "_trie", "_lock", "_rank",
-                 "_sorted")
+                 "_sorted", "_sorted_array")
 
     def __init__(self, keywords: Iterable[str | Sequence[str]], *, source: str = "user") -> None:
         if isinstance(keywords, str) or not isinstance(keywords, Iterable):
@@ -108,6 +108,7 @@ class KeywordVocabulary:
         self._keywords = tuple(names)
         self._rank: np.ndarray | None = None
         self._sorted: tuple[str, ...] | None = None
+        self._sorted_array: np.ndarray | None = None
         self._forms = tuple(forms)
         self._source = str(source)
         digest = hashlib.sha256("\n".join("|".join(f) for f in forms).encode()).hexdigest()
@@ -180,6 +181,15 @@ class KeywordVocabulary:
         names = self._sorted
         if names is None:
             names = self._sorted = tuple(sorted(self._keywords))
+        return names
+
+    def _sorted_name_array(self) -> np.ndarray:
+        """:meth:`sorted_names` as an object array: a batch's names in one gather."""
+        names = self._sorted_array
+        if names is None:
+            names = np.empty(len(self._keywords), dtype=object)
+            names[:] = self.sorted_names()
+            self._sorted_array = names
         return names
 
     def trie(self) -> TokenTrie:
@@ -413,7 +423,7 @@ def keyword_bonus_columns(flat: np.ndarray, offsets: np.ndarray, *,
     size = len(vocabulary)
     shift = np.repeat(np.arange(counts.shape[0], dtype=np.int64) * size, counts)
     ranks = np.sort(vocabulary.name_rank()[out] + shift) - shift
-    matched = list(map(vocabulary.sorted_names().__getitem__, ranks.tolist()))
+    matched = vocabulary._sorted_name_array()[ranks].tolist()
     bounds = out_offsets.tolist()
     found = [tuple(matched[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return np.minimum(beta * counts, cap).tolist(), found
@@ -425,7 +435,7 @@ def _distinct_flat(flat: np.ndarray, offsets: np.ndarray,
     trie = vocabulary.trie()
     return distinct_keywords_batch(
         flat, offsets, trie.root_child, trie.child_start, trie.child_token, trie.child_node,
-        trie.node_keyword, trie.n_keywords,
+        trie.node_keyword, trie.n_keywords, trie.child_mask,
     )  # fmt: skip
 
 

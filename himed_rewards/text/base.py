@@ -9,14 +9,15 @@ tokenizers are in :mod:`himed_rewards.text.tokenizers`.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate
 
 import numpy as np
 
 from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.vocabulary import VOCAB
 
-__all__ = ["Tokenizer", "CompiledTokenizer", "concat_ids", "CACHE_BYTES"]
+__all__ = ["Tokenizer", "CompiledTokenizer", "concat_ids", "offsets_of", "CACHE_BYTES"]
 
 CACHE_BYTES = 32 * 2**20  # per cache; each tokenizer has two (tokens, ids)
 _ID_CACHES: weakref.WeakSet[ByteLRU] = weakref.WeakSet()  # every tokenizer's id cache
@@ -30,6 +31,19 @@ def _forget_ids() -> None:
 VOCAB.on_recycle(_forget_ids)  # cached id arrays would name forgotten tokens
 
 
+def offsets_of(lengths: Iterable[int], count: int) -> np.ndarray:
+    """CSR offsets (int64, ``count + 1`` of them, from 0) of ``count`` Python-int lengths.
+
+    One pass in C over the running sums; ``np.cumsum`` of a list first builds an array from
+    it, a fixed cost that is most of the time on a small batch.
+
+    Examples:
+        >>> offsets_of([2, 0, 3], 3).tolist()
+        [0, 2, 2, 5]
+    """
+    return np.fromiter(accumulate(lengths, initial=0), dtype=np.int64, count=count + 1)
+
+
 def concat_ids(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate id arrays into CSR form: (int32 ids, int64 offsets).
 
@@ -38,9 +52,7 @@ def concat_ids(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         >>> ids.tolist(), offsets.tolist()
         ([1, 2, 3], [0, 2, 3])
     """
-    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-    if arrays:
-        np.cumsum(list(map(len, arrays)), out=offsets[1:])
+    offsets = offsets_of(map(len, arrays), len(arrays))
     if offsets[-1]:
         return np.concatenate(arrays).astype(np.int32, copy=False), offsets
     return np.zeros(0, dtype=np.int32), offsets
@@ -125,8 +137,7 @@ class CompiledTokenizer(Tokenizer):
         return self._compiled_joined(b"".join(raws), list(map(len, raws)))
 
     def _compiled_joined(self, raw: bytes, lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        text_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=text_offsets[1:])
+        text_offsets = offsets_of(lengths, len(lengths))
         buf = np.frombuffer(raw, dtype=np.uint8)
         start = np.empty(buf.shape[0], dtype=np.int64)  # at most one token per byte
         end = np.empty(buf.shape[0], dtype=np.int64)

@@ -56,6 +56,21 @@ _SUBSTITUTIONS: tuple[tuple[tuple[str, str], ...], ...] = (
 _ALL_SUBSTITUTIONS = tuple(dict.fromkeys(rule for rules in _SUBSTITUTIONS for rule in rules))
 
 
+def _replacements_by_ending() -> dict[str, tuple[str, ...]]:
+    """Every suffix a substitution removes -> what the substitutions put in its place."""
+    out: dict[str, list[str]] = {}
+    for old, new in _ALL_SUBSTITUTIONS:
+        out.setdefault(old, []).append(new)
+    return {old: tuple(news) for old, news in out.items()}
+
+
+# A word's endings of 1..4 characters are looked up here: four dict reads per new word, where
+# testing every rule with ``endswith`` took twenty (most new words are typos and numbers,
+# which reach no synset: this test is what they cost).
+_REPLACEMENTS = _replacements_by_ending()
+_ENDING_LENGTHS = tuple(sorted({len(old) for old in _REPLACEMENTS}))
+
+
 class WordNetTable:
     """WordNet 3.0 as nltk's METEOR sees it: morphy, the lemma index and synset lemma names.
 
@@ -91,6 +106,7 @@ class WordNetTable:
             for s in range(len(synset_counts))
         ]
         self._exceptions: tuple[dict[str, list[str]], ...] = ({}, {}, {}, {})
+        self._any_exception: frozenset[str] = frozenset()
         bases = arrays["exc_bases"].tolist()
         start = 0
         for pos, form, count in zip(
@@ -101,6 +117,7 @@ class WordNetTable:
         ):
             self._exceptions[pos][strings[form]] = [strings[b] for b in bases[start : start + count]]
             start += count
+        self._any_exception = frozenset().union(*self._exceptions)
 
     def _synset_ids(self, form: str, pos: int) -> list[int]:
         row = self._lemma_row.get(form)
@@ -131,10 +148,19 @@ class WordNetTable:
         pass over the rules of all parts of speech, where morphy takes four (a typo costs a
         few look-ups)."""
         lemma = self._lemma_row
-        if form in lemma or any(form in exceptions for exceptions in self._exceptions):
+        if form in lemma or form in self._any_exception:
             return False
-        return not any(form.endswith(old) and form[: -len(old)] + new in lemma
-                       for old, new in _ALL_SUBSTITUTIONS)
+        size = len(form)
+        for length in _ENDING_LENGTHS:
+            if length > size:
+                break
+            news = _REPLACEMENTS.get(form[size - length:])
+            if news is not None:
+                stem = form[: size - length]
+                for new in news:
+                    if stem + new in lemma:
+                        return False
+        return True
 
     def synonyms(self, word: str) -> frozenset[str]:
         """``{word}`` plus the ``_``-free lemma names of every synset of ``wordnet.synsets(word)``."""

@@ -49,7 +49,7 @@ def kernel_distinct(reports, trie):
     flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32)
     out_offsets, out = distinct_keywords_batch(
         flat, offsets, trie.root_child, trie.child_start, trie.child_token, trie.child_node,
-        trie.node_keyword, trie.n_keywords,
+        trie.node_keyword, trie.n_keywords, trie.child_mask,
     )  # fmt: skip
     return [out[out_offsets[r] : out_offsets[r + 1]].tolist() for r in range(len(arrays))]
 
@@ -104,3 +104,16 @@ def test_build_trie_validates_alignment():
 def test_empty_forms_are_skipped():
     trie = make_trie([[], [3]], [0, 1])
     assert kernel_matches([3], trie) == [(1, 0, 1)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(forms=st.lists(st.lists(st.sampled_from([1, 5, 69, 133, 64, 0, -1 & 0xFFFF]),
+                               min_size=1, max_size=3), min_size=1, max_size=8),
+       batch=st.lists(st.lists(st.sampled_from([1, 5, 69, 133, 64, 0, -1, -59, 65535]),
+                               max_size=12), max_size=4))
+def test_child_tokens_equal_modulo_64_are_told_apart(forms, batch):
+    # the child bit mask keys tokens by t % 64 (5, 69, 133; 0, 64; -59 and 5 share bits):
+    # a shared bit must only cost the binary search, never a wrong match
+    owners = list(range(len(forms)))
+    trie = make_trie(forms, owners)
+    assert kernel_distinct(batch, trie) == [oracle_distinct(r, forms, owners) for r in batch]
