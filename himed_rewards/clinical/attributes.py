@@ -134,7 +134,10 @@ def _describe_with_filler(sentences: list[SentenceFacts]) -> tuple[dict[str, Fin
             gathered += said_gathered
         if not said:
             continue
-        mentioned = True
+        if not mentioned:  # the first sentence with mentions: its findings are distinct
+            mentioned, abnormal, significant = True, abn, sig
+            polarities = dict(said)
+            continue
         abnormal = abnormal or abn
         significant = significant or sig
         for finding, polarity in said:

@@ -271,11 +271,14 @@ class _Reference:
     weights, and tables of the terms a bare candidate state earns (filled as met)."""
 
     __slots__ = ("states", "filler", "asserted", "negations", "targets", "weights",
-                 "resolved", "bare_by_polarity")
+                 "resolved", "bare_by_polarity", "stated")
 
     def __init__(self, states: Mapping[str, FindingState], filler: int) -> None:
         self.states = states
         self.filler = filler
+        # findings this reference states or may imply: a claim about any other is compared
+        # with silence (one set test per claim instead of two)
+        self.stated = _IMPLIED.union(states)
         # one pass: the asserted set (closed under CheXpert's hierarchy), the
         # negations, and the completeness targets: (finding, its state, its weight,
         # completeness term per bare candidate state, whether a candidate's state of it
@@ -344,14 +347,14 @@ def _judge(
         resolved = ref.resolved
         bare_negative, bare_positive, bare_uncertain = ref.bare_by_polarity
         silent_positive, silent_uncertain = _SILENT_TERMS
-        implied = _IMPLIED
+        stated = ref.stated
         for f, c in candidate.items():
             # A bare state (tested by identity: cheap) has a term that depends on the
             # finding only, the same for every reference silent on it. Most claims of a
             # report are bare negations, and one of what the reference leaves unsaid is a
             # correct negation (no gain, no loss).
             if c is _NEGATIVE:
-                if f not in reference and f not in implied:
+                if f not in stated:
                     continue
                 table = silent = bare_negative
             else:
@@ -368,7 +371,7 @@ def _judge(
                     table = None
             if table is None:
                 term = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))
-            elif f in reference or f in implied:
+            elif f in stated:
                 term = table.get(f, table)
                 if term is table:
                     term = table[f] = _accuracy_term(f, c, resolved.get(f) or ref.resolve(f))

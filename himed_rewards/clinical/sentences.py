@@ -431,6 +431,18 @@ def _measured(known: tuple[SentenceFacts, tuple, tuple[int, ...]], words: list[s
         keys[k] = (get(words[k]) or word_info(words[k]))[0][0]
     gathered = facts.gathered
     if sizes:
+        # the common case first: every size is one (nothing dropped), each put in place
+        # by index in a list of the entries
+        entries_fast = list(gathered)
+        for entry, h, position in sizes:
+            mention, hits = entries_fast[entry]
+            size = float(words[position]) * gathered[entry][1][h][1]  # type: ignore[operator]
+            if not 0.0 < size < _MAX_SIZE_MM:
+                break
+            entries_fast[entry] = (mention, (*hits[:h], ("size", size), *hits[h + 1:]))
+        else:
+            return _tuple_new(SentenceFacts, (facts[0], facts[1], tuple(entries_fast),
+                                              tuple(keys), *facts[4:]))  # fmt: skip
         entries = [(mention, list(hits)) for mention, hits in gathered]
         dropped = []
         for entry, h, position in sizes:
