@@ -239,6 +239,7 @@ def clear_caches() -> None:
     """
     _CHUNKS.clear()
     _SKELETONS.clear()
+    _MASKED.clear()
 
 
 def report_sentences(text: str) -> list[SentenceFacts]:
@@ -350,6 +351,9 @@ def reports_sentences(texts: list[str]) -> list[list[SentenceFacts]]:
             for m, (key, words) in enumerate(members):
                 # the first member was analysed with its own words (but its numbers)
                 own = _measured(known, words) if skeleton and (m or numbers) else facts
+                if skeleton and numbers and not analysis_key[0] and len(key) <= _MAX_CHARS \
+                        and key.isascii():
+                    _remember_masked(key, known, analysis_key, words)
                 if len(key) <= _MAX_CHARS:
                     if len(chunks) >= limit:
                         chunks.clear()
@@ -394,6 +398,30 @@ _USE_SKELETONS = (
     and all(0.0 < float(_ONE) * scale < _MAX_SIZE_MM for scale in RULES.units.values()))
 # word -> what stands for it in a skeleton (the word itself, "1" or "~"); bounded
 _SYMBOLS: dict[str, str] = {}
+# Number masks. A new sentence is most often a known one with other numbers ("measuring
+# 2.7 cm"). TOKEN_RE reads a text by the class of each character only (letter, digit,
+# space, "-", other), so two ASCII texts equal once every digit is written "0" have the same
+# tokens at the same places but for the numbers' digits, and, in ASCII, every number token
+# is a plain number, a "1" of their skeleton: the same skeleton. Such a text skips
+# tokenising and its skeleton: its words are those of the text met before with its own
+# numbers cut from the same places (then _measured, as for any skeleton).
+# digit mask (bytes) -> (the skeleton's analysis as in _SKELETONS, the words of a text with
+# that mask, the indices of its numbers in those words, their (start, end) in the text)
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_ASCII_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+_MASKED: dict[bytes, tuple[tuple[SentenceFacts, tuple, tuple[int, ...]], list[str],
+                           tuple[int, ...], tuple[tuple[int, int], ...]]] = {}
+
+
+def _remember_masked(chunk: str, known: tuple, skeleton: tuple[str, ...],
+                     words: list[str]) -> None:
+    """Keep ``known`` (the analysis of ``skeleton``, whose first item is the empty lead) for
+    the ASCII texts with the digit mask of ``chunk``, whose tokens are ``words``."""
+    positions = tuple(k for k, symbol in enumerate(skeleton[1:]) if symbol == _ONE)
+    spans = tuple(m.span() for m in _ASCII_NUMBER.finditer(chunk))
+    if len(spans) == len(positions):  # (always, by the argument above)
+        _remember(_MASKED, chunk.encode().translate(_DIGITS_TO_ZERO),
+                  (known, words, positions, spans))
 
 
 def _symbol(word: str) -> str:
@@ -486,6 +514,19 @@ def _first_miss(
     """The facts of a sentence missing from the cache when its skeleton is known (cached
     now), None when it holds no token, else _PENDING: it joins ``todo`` (under its skeleton
     when it has one, so that all its variants are analysed once)."""
+    masked = None
+    if not lead and not trailer and _USE_SKELETONS and chunk.isascii():
+        masked = chunk.encode().translate(_DIGITS_TO_ZERO)
+        entry = _MASKED.get(masked)
+        if entry is not None:
+            known, words, positions, spans = entry
+            words = words.copy()
+            for position, (start, end) in zip(positions, spans, strict=True):
+                words[position] = chunk[start:end]
+            facts = _measured(known, words)
+            if len(key) <= _MAX_CHARS:
+                _remember(_CHUNKS, key, facts)
+            return facts
     words = TOKEN_RE.findall(chunk)
     if not words:  # no token ("-"): nothing to say
         if len(key) <= _MAX_CHARS:
@@ -500,6 +541,8 @@ def _first_miss(
         facts = _measured(known, words)
         if len(key) <= _MAX_CHARS:
             _remember(_CHUNKS, key, facts)
+            if masked is not None and _ONE in skeleton:
+                _remember_masked(chunk, known, skeleton, words)
         return facts
     entry = todo.get(skeleton)
     if entry is None:

@@ -50,13 +50,14 @@ def test_only_the_colon_starts_a_phrase() -> None:
 
 
 def test_caches_are_bounded(monkeypatch) -> None:
-    for name in ("_CHUNKS", "_SKELETONS", "_SYMBOLS"):
+    for name in ("_CHUNKS", "_SKELETONS", "_SYMBOLS", "_MASKED"):
         monkeypatch.setattr(sentences, name, {})
     monkeypatch.setattr(sentences, "_CACHE_LIMIT", 10)
     words = ["Effusion", "Edema", "Nodule", "Zqa", "Zqb", "Mass"]
     for k in range(25):
         report_sentences(f"Effusion number {k}. No pneumothorax {words[k % 6]}{k}x.")
-        assert max(map(len, (sentences._CHUNKS, sentences._SKELETONS, sentences._SYMBOLS))) <= 10
+        assert max(map(len, (sentences._CHUNKS, sentences._SKELETONS, sentences._SYMBOLS,
+                             sentences._MASKED))) <= 10
     report_sentences("effusion " * (sentences._MAX_CHARS // 9 + 1))
     sentences.reports_sentences([f"Edema {k}. Nodule {k} zq{k}." for k in range(30)])
     assert max(map(len, (sentences._CHUNKS, sentences._SKELETONS, sentences._SYMBOLS))) <= 10
@@ -156,3 +157,53 @@ def test_sentences_from_one_skeleton_keep_their_own_tokens_and_sizes(monkeypatch
             assert keys == [token_keys(w)[0] for w in sentences.TOKEN_RE.findall(text.lower())
                             if w not in sentences.SENTENCE_END], text
     assert sentences._SKELETONS  # the skeleton path was taken
+
+
+NUMBER_VARIANTS = [
+    # each group: texts with one digit mask (digits written "0"), the first met first
+    ["Nodule measuring 7 mm.", "Nodule measuring 9 mm.", "Nodule measuring 0 mm."],
+    ["Mass 2.5 cm.", "Mass 9.9 cm.", "Mass 0.0 cm.", "Mass 1.0 cm."],
+    ["Mass 12345 cm.", "Mass 99999 cm.", "Mass 20000 cm.", "Mass 00000 cm."],
+    ["Left effusion 2 cm and right effusion 3 cm.", "Left effusion 0 cm and right effusion 3 cm.",
+     "Left effusion 2 cm and right effusion 0 cm."],
+    ["Nodule 1.5 x 2.5 cm.", "Nodule 0.0 x 7.5 cm.", "Nodule 9.9 x 0.0 cm."],
+    ["Nodule 5cm, zqxw mass 4mm.", "Nodule 0cm, zqxw mass 7mm.", "Nodule 8cm, zqxw mass 0mm."],
+    ["Tube tip 4 cm above the carina.", "Tube tip 0 cm above the carina."],
+    ["Rib fracture 5 6 7.", "Rib fracture 1 2 3."],
+    ["Small effusion measuring 2.7 cm. Stable.", "Small effusion measuring 8.1 cm. Stable."],
+]
+
+
+def test_numbers_of_a_known_digit_mask_are_put_back(monkeypatch) -> None:
+    from himed_rewards.clinical.rules import token_keys
+
+    # A new ASCII sentence whose digits, all written "0", give a mask met before takes that
+    # text's tokens with its own numbers, and its own sizes: those of its own analysis.
+    for name in ("_CHUNKS", "_SKELETONS", "_MASKED"):
+        monkeypatch.setattr(sentences, name, {})
+    skeletons = []  # the words of every sentence whose skeleton is made
+    skeleton = sentences._skeleton
+
+    def spy(words, lead):
+        skeletons.append(list(words))
+        return skeleton(words, lead)
+
+    monkeypatch.setattr(sentences, "_skeleton", spy)
+    for group in NUMBER_VARIANTS:
+        for text in group:
+            facts = report_sentences(text)
+            by_sentence = [(m[2], m[3], hits) for f in facts for m, hits in f.gathered]
+            assert by_sentence == _whole_gathered(text), text
+            assert _by_sentence(text) == _whole(text), text
+            keys = [k for f in facts for k in f.keys]
+            assert keys == [token_keys(w)[0] for w in sentences.TOKEN_RE.findall(text.lower())
+                            if w not in sentences.SENTENCE_END], text
+            assert report_sentences(text) == facts
+    assert len(sentences._MASKED) >= len(NUMBER_VARIANTS) - 1
+    # every later member of a group came through its mask: neither tokenised nor skeletonised
+    for group in NUMBER_VARIANTS:
+        for text in group[1:]:
+            first = sentences._split_dots(text.lower())[0].strip()
+            assert sentences.TOKEN_RE.findall(first) not in skeletons, text
+        assert sentences.TOKEN_RE.findall(sentences._split_dots(group[0].lower())[0]) \
+            in skeletons
