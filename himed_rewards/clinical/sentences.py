@@ -409,19 +409,31 @@ _SYMBOLS: dict[str, str] = {}
 # that mask, the indices of its numbers in those words, their (start, end) in the text)
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _ASCII_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
-_MASKED: dict[bytes, tuple[tuple[SentenceFacts, tuple, tuple[int, ...]], list[str],
-                           tuple[int, ...], tuple[tuple[int, int], ...]]] = {}
+# (then True; until first used, (analysis, words, skeleton, text): see _remember_masked)
+_MASKED: dict[bytes, tuple] = {}
 
 
 def _remember_masked(chunk: str, known: tuple, skeleton: tuple[str, ...],
-                     words: list[str]) -> None:
+                     words: list[str], masked: bytes | None = None) -> None:
     """Keep ``known`` (the analysis of ``skeleton``, whose first item is the empty lead) for
-    the ASCII texts with the digit mask of ``chunk``, whose tokens are ``words``."""
+    the ASCII texts with the digit mask of ``chunk``, whose tokens are ``words``. Kept as
+    met: where its numbers are is found at the first text that uses it (most masks of text
+    never met before, with a new word, are never used again). ``masked``: that mask, when
+    known already."""
+    if masked is None:
+        masked = chunk.encode().translate(_DIGITS_TO_ZERO)
+    _remember(_MASKED, masked, (known, words, skeleton, chunk))
+
+
+def _numbers_placed(known: tuple, words: list[str], skeleton: tuple[str, ...],
+                    chunk: str) -> tuple:
+    """An entry of _MASKED ready for use: the indices of the numbers in ``words`` and their
+    (start, end) in ``chunk``, and True (5 items: a kept entry has 4; () when unusable)."""
     positions = tuple(k for k, symbol in enumerate(skeleton[1:]) if symbol == _ONE)
     spans = tuple(m.span() for m in _ASCII_NUMBER.finditer(chunk))
-    if len(spans) == len(positions):  # (always, by the argument above)
-        _remember(_MASKED, chunk.encode().translate(_DIGITS_TO_ZERO),
-                  (known, words, positions, spans))
+    if len(spans) != len(positions):  # (never, by the argument above: then unused)
+        return ()
+    return known, words, positions, spans, True
 
 
 def _symbol(word: str) -> str:
@@ -518,8 +530,10 @@ def _first_miss(
     if not lead and not trailer and _USE_SKELETONS and chunk.isascii():
         masked = chunk.encode().translate(_DIGITS_TO_ZERO)
         entry = _MASKED.get(masked)
-        if entry is not None:
-            known, words, positions, spans = entry
+        if entry is not None and len(entry) == 4:  # kept as met: numbers placed now, once
+            entry = _MASKED[masked] = _numbers_placed(*entry)
+        if entry:
+            known, words, positions, spans, _ = entry
             words = words.copy()
             for position, (start, end) in zip(positions, spans, strict=True):
                 words[position] = chunk[start:end]
@@ -542,7 +556,7 @@ def _first_miss(
         if len(key) <= _MAX_CHARS:
             _remember(_CHUNKS, key, facts)
             if masked is not None and _ONE in skeleton:
-                _remember_masked(chunk, known, skeleton, words)
+                _remember_masked(chunk, known, skeleton, words, masked)
         return facts
     entry = todo.get(skeleton)
     if entry is None:
