@@ -421,7 +421,10 @@ def _remember_masked(chunk: str, known: tuple, skeleton: tuple[str, ...],
     never met before, with a new word, are never used again). ``masked``: that mask, when
     known already."""
     if masked is None:
-        masked = chunk.encode().translate(_DIGITS_TO_ZERO)
+        encoded = chunk.encode()
+        masked = encoded.translate(_DIGITS_TO_ZERO)
+        if masked == encoded:  # no digit from 1 to 9: never looked up (see _first_miss)
+            return
     _remember(_MASKED, masked, (known, words, skeleton, chunk))
 
 
@@ -528,8 +531,14 @@ def _first_miss(
     when it has one, so that all its variants are analysed once)."""
     masked = None
     if not lead and not trailer and _USE_SKELETONS and chunk.isascii():
-        masked = chunk.encode().translate(_DIGITS_TO_ZERO)
-        entry = _MASKED.get(masked)
+        encoded = chunk.encode()
+        masked = encoded.translate(_DIGITS_TO_ZERO)
+        # a text without a digit from 1 to 9 is left out (no dictionary look-up for most
+        # misses; "0 cm" takes the skeleton's way)
+        if masked == encoded:
+            masked = entry = None
+        else:
+            entry = _MASKED.get(masked)
         if entry is not None and len(entry) == 4:  # kept as met: numbers placed now, once
             entry = _MASKED[masked] = _numbers_placed(*entry)
         if entry:

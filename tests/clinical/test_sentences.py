@@ -204,6 +204,8 @@ def test_numbers_of_a_known_digit_mask_are_put_back(monkeypatch) -> None:
     for group in NUMBER_VARIANTS:
         for text in group[1:]:
             first = sentences._split_dots(text.lower())[0].strip()
+            if not any(digit in first for digit in "123456789"):
+                continue  # no digit from 1 to 9: the skeleton's way ("0 cm")
             assert sentences.TOKEN_RE.findall(first) not in skeletons, text
         assert sentences.TOKEN_RE.findall(sentences._split_dots(group[0].lower())[0]) \
             in skeletons
