@@ -425,10 +425,12 @@ def _remember_masked(chunk: str, known: tuple, skeleton: tuple[str, ...],
         masked = encoded.translate(_DIGITS_TO_ZERO)
         if masked == encoded:  # no digit from 1 to 9: never looked up (see _first_miss)
             return
-    _remember(_MASKED, masked, (known, words, skeleton, chunk))
+    # (tuples of str only: the garbage collector stops tracking them, and a kept list it
+    # would visit on every full pass)
+    _remember(_MASKED, masked, (known, tuple(words), skeleton, chunk))
 
 
-def _numbers_placed(known: tuple, words: list[str], skeleton: tuple[str, ...],
+def _numbers_placed(known: tuple, words: tuple[str, ...], skeleton: tuple[str, ...],
                     chunk: str) -> tuple:
     """An entry of _MASKED ready for use: the indices of the numbers in ``words`` and their
     (start, end) in ``chunk``, and True (5 items: a kept entry has 4; () when unusable)."""
@@ -543,7 +545,7 @@ def _first_miss(
             entry = _MASKED[masked] = _numbers_placed(*entry)
         if entry:
             known, words, positions, spans, _ = entry
-            words = words.copy()
+            words = list(words)
             for position, (start, end) in zip(positions, spans, strict=True):
                 words[position] = chunk[start:end]
             facts = _measured(known, words)
