@@ -8,8 +8,9 @@ it whole. Reports repeat sentences ("No pneumothorax.", "Heart size is normal.")
 than whole texts, within a GRPO group and across steps, so each sentence's facts are
 cached by its text; the sentences of a batch that miss the cache are analysed together, a
 few dozen at a time, and sentences that differ only in numbers or in words the analysis
-never reads share one analysis (their skeleton, see _skeleton and _measured). The caches
-are bounded (cleared when full).
+never reads share one analysis (their skeleton, see _skeleton and _measured); a new
+sentence that is a known one with other numbers skips even tokenising (its digit mask, see
+_MASKED). The caches are bounded (cleared when full).
 
 One exception to "no phrase spans a break": a break token may *start* a trigger (ConText's
 ": no"). Such a trigger looks back at the sentence before the break when it is all that
