@@ -37,6 +37,7 @@ from himed_rewards.kernels.porter import (
 )
 from himed_rewards.kernels.porter import porter_stems as stem_bytes
 from himed_rewards.text.cache import ByteLRU
+from himed_rewards.text.porter import IRREGULAR_FORMS, porter_stem
 from himed_rewards.text.vocabulary import VOCAB, Vocabulary
 
 __all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "porter_stems", "MeteorKeys",
@@ -197,23 +198,16 @@ def synonyms(word: str) -> frozenset[str]:
 _SYNONYMS = ByteLRU(lambda word: wordnet_table().synonyms(word), 8 * 2**20)
 
 
-@lru_cache(maxsize=1)
-def _porter():
-    from nltk.stem.porter import PorterStemmer  # the stemmer nltk's METEOR defaults to
-
-    return PorterStemmer()
-
-
-# Fewer new words than this are stemmed by nltk itself: a few words cost less than compiling
-# the kernel (about 2.5 s on a fresh install, once), which the first small call, such as a
-# smoke test's, then does not pay.
+# Fewer new words than this are stemmed in the interpreter (``text.porter``): a few words cost
+# less than compiling the kernel (about 2.5 s on a fresh install, once), which the first small
+# call, such as a smoke test's, then does not pay.
 KERNEL_STEMS_FROM = 8
 
 
 def porter_stems(words: list[str]) -> list[str]:
     """``PorterStemmer().stem`` of each of ``words`` (already lowercased); from
     ``KERNEL_STEMS_FROM`` words on, the ASCII ones outside nltk's irregular-forms pool in one
-    kernel call (``kernels.porter``).
+    kernel call (``kernels.porter``), the others one by one (``text.porter``).
 
     Examples:
         >>> porter_stems(["opacities", "dying", "effusion", "états"])
@@ -221,16 +215,15 @@ def porter_stems(words: list[str]) -> list[str]:
         >>> porter_stems(["opacities", "dying", "effusion", "états"] * 8)[:4]
         ['opac', 'die', 'effus', 'état']
     """
-    porter = _porter()
     if len(words) < KERNEL_STEMS_FROM:
-        return [porter.stem(word) for word in words]
+        return [porter_stem(word) for word in words]
     out = list(words)
     fast = []
     for i, word in enumerate(words):
-        if word.isascii() and word not in porter.pool:
+        if word.isascii() and word not in IRREGULAR_FORMS:
             fast.append(i)
-        else:  # nltk itself: irregular forms, and non-ASCII letters
-            out[i] = porter.stem(word)
+        else:  # irregular forms, and non-ASCII letters
+            out[i] = porter_stem(word)
     if fast:
         encoded = "".join(words[i] for i in fast).encode("ascii")
         lengths = np.fromiter((len(words[i]) for i in fast), dtype=np.int64, count=len(fast))
@@ -254,7 +247,7 @@ def meteor_stem(word: str) -> str:
         >>> meteor_stem("Opacities"), meteor_stem("leaves")
         ('opac', 'leav')
     """
-    return _porter().stem(word.lower())
+    return porter_stem(word.lower())
 
 
 class MeteorKeys:
