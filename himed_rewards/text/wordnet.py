@@ -99,13 +99,11 @@ class WordNetTable:
         counts = arrays["index_count"].astype(np.int64)
         self._index_ptr = np.concatenate(([0], np.cumsum(counts))).tolist()
         self._index_synsets = arrays["index_synsets"].tolist()
+        # a synset's lemma names are looked up when a word needs them (a run meets a few
+        # thousand of the 117,659 synsets: building them all took 0.2 s of the first call)
         synset_counts = arrays["synset_count"].astype(np.int64)
-        synset_ptr = np.concatenate(([0], np.cumsum(synset_counts))).tolist()
-        names = arrays["synset_names"].tolist()
-        self._synset_names = [
-            tuple(strings[i] for i in names[synset_ptr[s] : synset_ptr[s + 1]])
-            for s in range(len(synset_counts))
-        ]
+        self._synset_ptr = np.concatenate(([0], np.cumsum(synset_counts))).tolist()
+        self._synset_name_rows = arrays["synset_names"].tolist()
         self._exceptions: tuple[dict[str, list[str]], ...] = ({}, {}, {}, {})
         self._any_exception: frozenset[str] = frozenset()
         bases = arrays["exc_bases"].tolist()
@@ -119,6 +117,10 @@ class WordNetTable:
             self._exceptions[pos][strings[form]] = [strings[b] for b in bases[start : start + count]]
             start += count
         self._any_exception = frozenset().union(*self._exceptions)
+
+    def _synset_lemma_names(self, synset: int) -> list[str]:
+        rows = self._synset_name_rows[self._synset_ptr[synset] : self._synset_ptr[synset + 1]]
+        return [self._strings[i] for i in rows]
 
     def _synset_ids(self, form: str, pos: int) -> list[int]:
         row = self._lemma_row.get(form)
@@ -172,7 +174,7 @@ class WordNetTable:
         for q, pos in enumerate(_POS):
             for form in self.morphy_forms(lowered, pos):
                 for synset in self._synset_ids(form, q):
-                    names.update(self._synset_names[synset])
+                    names.update(self._synset_lemma_names(synset))
         return frozenset(names)
 
 
