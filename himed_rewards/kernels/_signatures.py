@@ -15,7 +15,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 0.8),
+    ), 0.7),
     ('himed_rewards.kernels.tokenize', 'default_spans', (
         'uint8[C,ro]',
         'int64[C]',
@@ -50,7 +50,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64',
-    ), 1.1),
+    ), 1.0),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -114,15 +114,4 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64',
         'uint64[C]',
     ), 0.6),
-    ('himed_rewards.kernels.porter', 'porter_stems', (
-        'uint8[C,ro]',
-        'int64[C]',
-        'int64[C]',
-        'uint8[C]',
-        'int64[C]',
-        'uint8[C]',
-        'int64[C]',
-        'int64[C]',
-        'int64[C]',
-    ), 2.8),
 )

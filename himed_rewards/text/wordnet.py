@@ -200,16 +200,45 @@ def synonyms(word: str) -> frozenset[str]:
 _SYNONYMS = ByteLRU(lambda word: wordnet_table().synonyms(word), 8 * 2**20)
 
 
-# Fewer new words than this are stemmed in the interpreter (``text.porter``): a few words cost
-# less than compiling the kernel (about 2.5 s on a fresh install, once), which the first small
-# call, such as a smoke test's, then does not pay.
+# When the Porter kernel runs. Compiling it costs about 2.5 CPU s, once per installation, as
+# much as stemming some 350,000 words in the interpreter (7 us a word): a fresh install's first
+# calls, a smoke test or a training run's first steps would pay more for the compile than it
+# saves. So the interpreter stems until the kernel is worth it (the ski-rental rule): the
+# kernel runs on calls of at least KERNEL_STEMS_FROM words once it is compiled in this process
+# or cached on disk, and is compiled once the process has stemmed COMPILE_AFTER_WORDS words in
+# the interpreter, or at a single call of at least COMPILE_FROM_WORDS words (a corpus).
 KERNEL_STEMS_FROM = 8
+COMPILE_AFTER_WORDS = 350_000
+COMPILE_FROM_WORDS = 50_000
+_STEM_LOCK = threading.Lock()
+_stem_state = {"interpreted": 0, "kernel": None}  # kernel: None (not checked), False, True
+
+
+def _kernel_stems(n_words: int, arrays: tuple[np.ndarray, ...]) -> bool:
+    """Whether the kernel stems these ``n_words`` words (see the constants above)."""
+    with _STEM_LOCK:
+        ready = _stem_state["kernel"]
+        if ready is None:  # once per process: the disk cache may hold the compiled kernel
+            from numba import typeof
+
+            from himed_rewards.kernels._config import LazyKernel, materialise
+            from himed_rewards.kernels._precompile import compiled_or_cached
+
+            dispatcher = materialise(stem_bytes) if isinstance(stem_bytes, LazyKernel) else stem_bytes
+            ready = compiled_or_cached(dispatcher, tuple(typeof(a) for a in arrays))
+        if not ready and (n_words >= COMPILE_FROM_WORDS
+                          or _stem_state["interpreted"] + n_words > COMPILE_AFTER_WORDS):
+            ready = True
+        _stem_state["kernel"] = ready
+        if not ready:
+            _stem_state["interpreted"] += n_words
+    return ready
 
 
 def porter_stems(words: list[str]) -> list[str]:
-    """``PorterStemmer().stem`` of each of ``words`` (already lowercased); from
-    ``KERNEL_STEMS_FROM`` words on, the ASCII ones outside nltk's irregular-forms pool in one
-    kernel call (``kernels.porter``), the others one by one (``text.porter``).
+    """``PorterStemmer().stem`` of each of ``words`` (already lowercased): one by one in the
+    interpreter (``text.porter``), or the ASCII ones outside nltk's irregular forms in one
+    kernel call (``kernels.porter``) once the kernel is worth its compile (see above).
 
     Examples:
         >>> porter_stems(["opacities", "dying", "effusion", "états"])
@@ -226,19 +255,25 @@ def porter_stems(words: list[str]) -> list[str]:
             fast.append(i)
         else:  # irregular forms, and non-ASCII letters
             out[i] = porter_stem(word)
-    if fast:
-        encoded = "".join(words[i] for i in fast).encode("ascii")
-        lengths = np.fromiter((len(words[i]) for i in fast), dtype=np.int64, count=len(fast))
-        end = np.cumsum(lengths)
-        stems = np.empty(len(encoded) + 1, dtype=np.uint8)  # a stem grows by one byte at most
-        stem_end = np.empty(len(fast), dtype=np.int64)
-        stem_bytes(np.frombuffer(encoded, dtype=np.uint8), end - lengths, end, stems, stem_end,
-                   RULE_TEXT, RULE_BOUNDS, RULE_CONDITIONS, STEP_RULES)
-        text = stems.tobytes().decode("ascii", "replace")
-        start = 0
-        for i, stop in zip(fast, stem_end.tolist(), strict=True):
-            out[i] = text[start:stop]
-            start = stop
+    if not fast:
+        return out
+    encoded = "".join(words[i] for i in fast).encode("ascii")
+    lengths = np.fromiter((len(words[i]) for i in fast), dtype=np.int64, count=len(fast))
+    end = np.cumsum(lengths)
+    stems = np.empty(len(encoded) + 1, dtype=np.uint8)  # a stem grows by one byte at most
+    stem_end = np.empty(len(fast), dtype=np.int64)
+    arrays = (np.frombuffer(encoded, dtype=np.uint8), end - lengths, end, stems, stem_end,
+              RULE_TEXT, RULE_BOUNDS, RULE_CONDITIONS, STEP_RULES)
+    if not _kernel_stems(len(fast), arrays):
+        for i in fast:
+            out[i] = porter_stem(words[i])
+        return out
+    stem_bytes(*arrays)
+    text = stems.tobytes().decode("ascii", "replace")
+    start = 0
+    for i, stop in zip(fast, stem_end.tolist(), strict=True):
+        out[i] = text[start:stop]
+        start = stop
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import subprocess
 import sys
 
@@ -62,3 +64,31 @@ def test_the_reward_path_imports_neither_nltk_nor_the_compiler():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_kernel_path_stems_as_nltk_does(monkeypatch):
+    from himed_rewards.text import wordnet
+
+    monkeypatch.setitem(wordnet._stem_state, "kernel", True)  # as once compiled or cached
+    rng = random.Random(13)
+    letters = "aeiouybcdlmnrstzgwx1.-é"
+    for _ in range(200):
+        words = [rng.choice(["", "dying", "skies"]) + "".join(
+            rng.choice(letters) for _ in range(rng.randint(0, 8))) + rng.choice(SUFFIXES)
+            for _ in range(rng.randint(wordnet.KERNEL_STEMS_FROM, 40))]
+        assert wordnet.porter_stems(words) == [PORTER.stem(w) for w in words]
+
+
+def test_a_fresh_install_stems_small_calls_without_compiling_the_kernel(tmp_path):
+    # the kernel costs 2.5 s to compile: a few hundred words go through the interpreter, and
+    # a call on a corpus scale compiles it
+    code = ("from himed_rewards.text import wordnet\n"
+            "words = [f'opacit{i}ies' for i in range(300)]\n"
+            "assert wordnet.porter_stems(words)[:1] == ['opacit0i']\n"
+            "print(len(wordnet.stem_bytes.signatures), wordnet._stem_state['interpreted'])\n"
+            "wordnet.porter_stems(words * (wordnet.COMPILE_FROM_WORDS // 300 + 1))\n"
+            "print(len(wordnet.stem_bytes.signatures))\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "HIMED_REWARDS_COMPILE_HELPERS": "0"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env)
+    assert done.stdout.split() == ["0", "300", "1"]
