@@ -15,7 +15,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 0.7),
+    ), 0.8),
     ('himed_rewards.kernels.tokenize', 'default_spans', (
         'uint8[C,ro]',
         'int64[C]',
@@ -50,7 +50,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64',
-    ), 1.0),
+    ), 1.1),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',

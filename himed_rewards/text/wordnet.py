@@ -205,20 +205,26 @@ _SYNONYMS = ByteLRU(lambda word: wordnet_table().synonyms(word), 8 * 2**20)
 # calls, a smoke test or a training run's first steps would pay more for the compile than it
 # saves. So the interpreter stems until the kernel is worth it (the ski-rental rule): the
 # kernel runs on calls of at least KERNEL_STEMS_FROM words once it is compiled in this process
-# or cached on disk, and is compiled once the process has stemmed COMPILE_AFTER_WORDS words in
-# the interpreter, or at a single call of at least COMPILE_FROM_WORDS words (a corpus).
+# or cached on disk (``warmup()`` compiles it, through ``use_stem_kernel``; the cache is looked
+# at again every RECHECK_WORDS interpreted words), and is compiled once the process has stemmed
+# COMPILE_AFTER_WORDS words in the interpreter, or at a call of COMPILE_FROM_WORDS words.
 KERNEL_STEMS_FROM = 8
 COMPILE_AFTER_WORDS = 350_000
 COMPILE_FROM_WORDS = 50_000
+RECHECK_WORDS = 20_000
 _STEM_LOCK = threading.Lock()
-_stem_state = {"interpreted": 0, "kernel": None}  # kernel: None (not checked), False, True
+# kernel: None (to be looked up), False, True; checked: the interpreted count at the look-up
+_stem_state = {"interpreted": 0, "kernel": None, "checked": 0}
 
 
 def _kernel_stems(n_words: int, arrays: tuple[np.ndarray, ...]) -> bool:
     """Whether the kernel stems these ``n_words`` words (see the constants above)."""
     with _STEM_LOCK:
         ready = _stem_state["kernel"]
-        if ready is None:  # once per process: the disk cache may hold the compiled kernel
+        if ready is False and _stem_state["interpreted"] >= _stem_state["checked"] + RECHECK_WORDS:
+            ready = None  # a helper or another process may have compiled it meanwhile
+        if ready is None:  # the disk cache may hold the compiled kernel
+            _stem_state["checked"] = _stem_state["interpreted"]
             from numba import typeof
 
             from himed_rewards.kernels._config import LazyKernel, materialise
@@ -233,6 +239,20 @@ def _kernel_stems(n_words: int, arrays: tuple[np.ndarray, ...]) -> bool:
         if not ready:
             _stem_state["interpreted"] += n_words
     return ready
+
+
+def use_stem_kernel() -> None:
+    """Compile the Porter kernel now (or load it from the disk cache), and stem calls of
+    ``KERNEL_STEMS_FROM`` words or more with it from now on: ``warmup()`` calls it.
+
+    Examples:
+        >>> use_stem_kernel()
+        >>> porter_stems(["effusions"] * KERNEL_STEMS_FROM)[0]
+        'effus'
+    """
+    with _STEM_LOCK:
+        _stem_state["kernel"] = True
+    porter_stems(["warming"] * KERNEL_STEMS_FROM)
 
 
 def porter_stems(words: list[str]) -> list[str]:
