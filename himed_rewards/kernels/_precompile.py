@@ -158,6 +158,12 @@ def _cached(dispatcher, args) -> bool | None:
         return Path(cache_file._index_path).exists()
 
 
+def compiled_or_cached(dispatcher, args) -> bool:
+    """Whether a call with ``args`` (numba types) would not compile: this process has the
+    kernel compiled for them, or the disk cache holds it."""
+    return args in dispatcher.overloads or bool(_cached(dispatcher, args))
+
+
 def cold_entries(found: Sequence[tuple]) -> list[tuple]:
     """The entries the disk cache lacks (stale ones included: another numba, an edited
     kernel) and this process has not compiled; empty when there is no disk cache at all."""

@@ -114,15 +114,4 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64',
         'uint64[C]',
     ), 0.6),
-    ('himed_rewards.kernels.porter', 'porter_stems', (
-        'uint8[C,ro]',
-        'int64[C]',
-        'int64[C]',
-        'uint8[C]',
-        'int64[C]',
-        'uint8[C]',
-        'int64[C]',
-        'int64[C]',
-        'int64[C]',
-    ), 2.8),
 )

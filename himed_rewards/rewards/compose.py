@@ -277,6 +277,11 @@ def warmup(background: bool = False) -> float:
     # empty cache split the list this way), then the rest: loaded once their files are there.
     compile_entries(found, skip_claimed=True)
     compile_entries(found)
+    # METEOR's Porter kernel is not on the list (a first call stems in the interpreter rather
+    # than wait 2.5 s for it, and the helpers leave it alone); a warmed-up run uses it
+    from himed_rewards.text.wordnet import use_stem_kernel
+
+    use_stem_kernel()
     score_batch(["<think>a</think><finding>b c</finding><impression>d</impression>", "b"],
                 ["b c d", "b c d"], config=RewardConfig(semantic=None))
     return time.perf_counter() - start

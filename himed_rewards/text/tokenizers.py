@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
 import numpy as np
 
@@ -38,6 +37,7 @@ from himed_rewards.kernels.tokenize import (
 )
 from himed_rewards.text.base import CACHE_BYTES, CompiledTokenizer, Tokenizer, concat_ids
 from himed_rewards.text.cache import ByteLRU
+from himed_rewards.text.porter import porter_stem
 from himed_rewards.text.vocabulary import VOCAB
 
 __all__ = [
@@ -253,18 +253,8 @@ class SpaceTokenizer(Tokenizer):
         return text.split(" ")
 
 
-@lru_cache(maxsize=1)
-def _porter():
-    from nltk.stem.porter import PorterStemmer  # nltk's default (NLTK_EXTENSIONS) mode
-
-    return PorterStemmer()
-
-
-def _stem_uncached(word: str) -> str:
-    return _porter().stem(word)
-
-
-_porter_stem = ByteLRU(_stem_uncached, 8 * 2**20)
+# rouge-score stems with nltk's PorterStemmer (default NLTK_EXTENSIONS mode): text.porter
+_porter_stem = ByteLRU(porter_stem, 8 * 2**20)
 
 
 TOKENIZERS: dict[str, Callable[[], Tokenizer]] = {

@@ -37,6 +37,7 @@ from himed_rewards.kernels.porter import (
 )
 from himed_rewards.kernels.porter import porter_stems as stem_bytes
 from himed_rewards.text.cache import ByteLRU
+from himed_rewards.text.porter import IRREGULAR_FORMS, porter_stem
 from himed_rewards.text.vocabulary import VOCAB, Vocabulary
 
 __all__ = ["WordNetTable", "wordnet_table", "synonyms", "meteor_stem", "porter_stems", "MeteorKeys",
@@ -98,13 +99,11 @@ class WordNetTable:
         counts = arrays["index_count"].astype(np.int64)
         self._index_ptr = np.concatenate(([0], np.cumsum(counts))).tolist()
         self._index_synsets = arrays["index_synsets"].tolist()
+        # a synset's lemma names are looked up when a word needs them (a run meets a few
+        # thousand of the 117,659 synsets: building them all took 0.2 s of the first call)
         synset_counts = arrays["synset_count"].astype(np.int64)
-        synset_ptr = np.concatenate(([0], np.cumsum(synset_counts))).tolist()
-        names = arrays["synset_names"].tolist()
-        self._synset_names = [
-            tuple(strings[i] for i in names[synset_ptr[s] : synset_ptr[s + 1]])
-            for s in range(len(synset_counts))
-        ]
+        self._synset_ptr = np.concatenate(([0], np.cumsum(synset_counts))).tolist()
+        self._synset_name_rows = arrays["synset_names"].tolist()
         self._exceptions: tuple[dict[str, list[str]], ...] = ({}, {}, {}, {})
         self._any_exception: frozenset[str] = frozenset()
         bases = arrays["exc_bases"].tolist()
@@ -118,6 +117,10 @@ class WordNetTable:
             self._exceptions[pos][strings[form]] = [strings[b] for b in bases[start : start + count]]
             start += count
         self._any_exception = frozenset().union(*self._exceptions)
+
+    def _synset_lemma_names(self, synset: int) -> list[str]:
+        rows = self._synset_name_rows[self._synset_ptr[synset] : self._synset_ptr[synset + 1]]
+        return [self._strings[i] for i in rows]
 
     def _synset_ids(self, form: str, pos: int) -> list[int]:
         row = self._lemma_row.get(form)
@@ -171,7 +174,7 @@ class WordNetTable:
         for q, pos in enumerate(_POS):
             for form in self.morphy_forms(lowered, pos):
                 for synset in self._synset_ids(form, q):
-                    names.update(self._synset_names[synset])
+                    names.update(self._synset_lemma_names(synset))
         return frozenset(names)
 
 
@@ -197,23 +200,65 @@ def synonyms(word: str) -> frozenset[str]:
 _SYNONYMS = ByteLRU(lambda word: wordnet_table().synonyms(word), 8 * 2**20)
 
 
-@lru_cache(maxsize=1)
-def _porter():
-    from nltk.stem.porter import PorterStemmer  # the stemmer nltk's METEOR defaults to
-
-    return PorterStemmer()
-
-
-# Fewer new words than this are stemmed by nltk itself: a few words cost less than compiling
-# the kernel (about 2.5 s on a fresh install, once), which the first small call, such as a
-# smoke test's, then does not pay.
+# When the Porter kernel runs. Compiling it costs about 2.5 CPU s, once per installation, as
+# much as stemming some 350,000 words in the interpreter (7 us a word): a fresh install's first
+# calls, a smoke test or a training run's first steps would pay more for the compile than it
+# saves. So the interpreter stems until the kernel is worth it (the ski-rental rule): the
+# kernel runs on calls of at least KERNEL_STEMS_FROM words once it is compiled in this process
+# or cached on disk (``warmup()`` compiles it, through ``use_stem_kernel``; the cache is looked
+# at again every RECHECK_WORDS interpreted words), and is compiled once the process has stemmed
+# COMPILE_AFTER_WORDS words in the interpreter, or at a call of COMPILE_FROM_WORDS words.
 KERNEL_STEMS_FROM = 8
+COMPILE_AFTER_WORDS = 350_000
+COMPILE_FROM_WORDS = 50_000
+RECHECK_WORDS = 20_000
+_STEM_LOCK = threading.Lock()
+# kernel: None (to be looked up), False, True; checked: the interpreted count at the look-up
+_stem_state = {"interpreted": 0, "kernel": None, "checked": 0}
+
+
+def _kernel_stems(n_words: int, arrays: tuple[np.ndarray, ...]) -> bool:
+    """Whether the kernel stems these ``n_words`` words (see the constants above)."""
+    with _STEM_LOCK:
+        ready = _stem_state["kernel"]
+        if ready is False and _stem_state["interpreted"] >= _stem_state["checked"] + RECHECK_WORDS:
+            ready = None  # a helper or another process may have compiled it meanwhile
+        if ready is None:  # the disk cache may hold the compiled kernel
+            _stem_state["checked"] = _stem_state["interpreted"]
+            from numba import typeof
+
+            from himed_rewards.kernels._config import LazyKernel, materialise
+            from himed_rewards.kernels._precompile import compiled_or_cached
+
+            dispatcher = materialise(stem_bytes) if isinstance(stem_bytes, LazyKernel) else stem_bytes
+            ready = compiled_or_cached(dispatcher, tuple(typeof(a) for a in arrays))
+        if not ready and (n_words >= COMPILE_FROM_WORDS
+                          or _stem_state["interpreted"] + n_words > COMPILE_AFTER_WORDS):
+            ready = True
+        _stem_state["kernel"] = ready
+        if not ready:
+            _stem_state["interpreted"] += n_words
+    return ready
+
+
+def use_stem_kernel() -> None:
+    """Compile the Porter kernel now (or load it from the disk cache), and stem calls of
+    ``KERNEL_STEMS_FROM`` words or more with it from now on: ``warmup()`` calls it.
+
+    Examples:
+        >>> use_stem_kernel()
+        >>> porter_stems(["effusions"] * KERNEL_STEMS_FROM)[0]
+        'effus'
+    """
+    with _STEM_LOCK:
+        _stem_state["kernel"] = True
+    porter_stems(["warming"] * KERNEL_STEMS_FROM)
 
 
 def porter_stems(words: list[str]) -> list[str]:
-    """``PorterStemmer().stem`` of each of ``words`` (already lowercased); from
-    ``KERNEL_STEMS_FROM`` words on, the ASCII ones outside nltk's irregular-forms pool in one
-    kernel call (``kernels.porter``).
+    """``PorterStemmer().stem`` of each of ``words`` (already lowercased): one by one in the
+    interpreter (``text.porter``), or the ASCII ones outside nltk's irregular forms in one
+    kernel call (``kernels.porter``) once the kernel is worth its compile (see above).
 
     Examples:
         >>> porter_stems(["opacities", "dying", "effusion", "états"])
@@ -221,29 +266,34 @@ def porter_stems(words: list[str]) -> list[str]:
         >>> porter_stems(["opacities", "dying", "effusion", "états"] * 8)[:4]
         ['opac', 'die', 'effus', 'état']
     """
-    porter = _porter()
     if len(words) < KERNEL_STEMS_FROM:
-        return [porter.stem(word) for word in words]
+        return [porter_stem(word) for word in words]
     out = list(words)
     fast = []
     for i, word in enumerate(words):
-        if word.isascii() and word not in porter.pool:
+        if word.isascii() and word not in IRREGULAR_FORMS:
             fast.append(i)
-        else:  # nltk itself: irregular forms, and non-ASCII letters
-            out[i] = porter.stem(word)
-    if fast:
-        encoded = "".join(words[i] for i in fast).encode("ascii")
-        lengths = np.fromiter((len(words[i]) for i in fast), dtype=np.int64, count=len(fast))
-        end = np.cumsum(lengths)
-        stems = np.empty(len(encoded) + 1, dtype=np.uint8)  # a stem grows by one byte at most
-        stem_end = np.empty(len(fast), dtype=np.int64)
-        stem_bytes(np.frombuffer(encoded, dtype=np.uint8), end - lengths, end, stems, stem_end,
-                   RULE_TEXT, RULE_BOUNDS, RULE_CONDITIONS, STEP_RULES)
-        text = stems.tobytes().decode("ascii", "replace")
-        start = 0
-        for i, stop in zip(fast, stem_end.tolist(), strict=True):
-            out[i] = text[start:stop]
-            start = stop
+        else:  # irregular forms, and non-ASCII letters
+            out[i] = porter_stem(word)
+    if not fast:
+        return out
+    encoded = "".join(words[i] for i in fast).encode("ascii")
+    lengths = np.fromiter((len(words[i]) for i in fast), dtype=np.int64, count=len(fast))
+    end = np.cumsum(lengths)
+    stems = np.empty(len(encoded) + 1, dtype=np.uint8)  # a stem grows by one byte at most
+    stem_end = np.empty(len(fast), dtype=np.int64)
+    arrays = (np.frombuffer(encoded, dtype=np.uint8), end - lengths, end, stems, stem_end,
+              RULE_TEXT, RULE_BOUNDS, RULE_CONDITIONS, STEP_RULES)
+    if not _kernel_stems(len(fast), arrays):
+        for i in fast:
+            out[i] = porter_stem(words[i])
+        return out
+    stem_bytes(*arrays)
+    text = stems.tobytes().decode("ascii", "replace")
+    start = 0
+    for i, stop in zip(fast, stem_end.tolist(), strict=True):
+        out[i] = text[start:stop]
+        start = stop
     return out
 
 
@@ -254,7 +304,7 @@ def meteor_stem(word: str) -> str:
         >>> meteor_stem("Opacities"), meteor_stem("leaves")
         ('opac', 'leav')
     """
-    return _porter().stem(word.lower())
+    return porter_stem(word.lower())
 
 
 class MeteorKeys:
