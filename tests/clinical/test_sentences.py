@@ -139,9 +139,22 @@ def _whole_gathered(text: str) -> list:
             for m, hits in gather_attributes(ctx, [m for m in mentions if m[2] != other])]
 
 
-def test_sentences_from_one_skeleton_keep_their_own_tokens_and_sizes(monkeypatch) -> None:
+def _checked_against_whole_text(text: str):
+    """The text's sentence facts, after checking their attributes, findings and tokens
+    against the analysis of the whole text."""
     from himed_rewards.clinical.rules import token_keys
 
+    facts = report_sentences(text)
+    by_sentence = [(m[2], m[3], hits) for f in facts for m, hits in f.gathered]
+    assert by_sentence == _whole_gathered(text), text
+    assert _by_sentence(text) == _whole(text), text
+    keys = [k for f in facts for k in f.keys]
+    assert keys == [token_keys(w)[0] for w in sentences.TOKEN_RE.findall(text.lower())
+                    if w not in sentences.SENTENCE_END], text
+    return facts
+
+
+def test_sentences_from_one_skeleton_keep_their_own_tokens_and_sizes(monkeypatch) -> None:
     # A sentence met before up to its numbers and unread words comes from the analysis of its
     # skeleton; its sizes (and whether they count at all: "0 cm") and tokens must be those of
     # its own analysis.
@@ -149,13 +162,7 @@ def test_sentences_from_one_skeleton_keep_their_own_tokens_and_sizes(monkeypatch
     monkeypatch.setattr(sentences, "_SKELETONS", {})
     for _ in range(2):  # the second round: every skeleton known
         for text in MEASURED:
-            facts = report_sentences(text)
-            by_sentence = [(m[2], m[3], hits) for f in facts for m, hits in f.gathered]
-            assert by_sentence == _whole_gathered(text), text
-            assert _by_sentence(text) == _whole(text), text
-            keys = [k for f in facts for k in f.keys]
-            assert keys == [token_keys(w)[0] for w in sentences.TOKEN_RE.findall(text.lower())
-                            if w not in sentences.SENTENCE_END], text
+            _checked_against_whole_text(text)
     assert sentences._SKELETONS  # the skeleton path was taken
 
 
@@ -175,8 +182,6 @@ NUMBER_VARIANTS = [
 
 
 def test_numbers_of_a_known_digit_mask_are_put_back(monkeypatch) -> None:
-    from himed_rewards.clinical.rules import token_keys
-
     # A new ASCII sentence whose digits, all written "0", give a mask met before takes that
     # text's tokens with its own numbers, and its own sizes: those of its own analysis.
     for name in ("_CHUNKS", "_SKELETONS", "_MASKED"):
@@ -191,13 +196,7 @@ def test_numbers_of_a_known_digit_mask_are_put_back(monkeypatch) -> None:
     monkeypatch.setattr(sentences, "_skeleton", spy)
     for group in NUMBER_VARIANTS:
         for text in group:
-            facts = report_sentences(text)
-            by_sentence = [(m[2], m[3], hits) for f in facts for m, hits in f.gathered]
-            assert by_sentence == _whole_gathered(text), text
-            assert _by_sentence(text) == _whole(text), text
-            keys = [k for f in facts for k in f.keys]
-            assert keys == [token_keys(w)[0] for w in sentences.TOKEN_RE.findall(text.lower())
-                            if w not in sentences.SENTENCE_END], text
+            facts = _checked_against_whole_text(text)
             assert report_sentences(text) == facts
     assert len(sentences._MASKED) >= len(NUMBER_VARIANTS) - 1
     # every later member of a group came through its mask: neither tokenised nor skeletonised
