@@ -13,6 +13,8 @@ import importlib.util
 import os
 from collections.abc import Callable
 
+from himed_rewards.evaluation.local_model import require_local_model
+
 __all__ = ["BERTSCORE_MODEL", "BertScoreUnavailable", "load_bertscore"]
 
 #: CXR-Report-Metric's BERTScore model (``CXRMetric/run_eval.py``, rescaled with baseline).
@@ -29,19 +31,6 @@ def _need(what: str, model: str) -> BertScoreUnavailable:
         f"BERTScore is unavailable: {what}. It needs the `bert-score` package ({_INSTALL}) "
         f"and the model {model!r} available locally (a directory, or the Hugging Face cache: "
         f"`huggingface-cli download {model}` beforehand). Nothing is downloaded at run time.")
-
-
-def _check_model(model: str) -> None:
-    if os.path.isdir(model):
-        return
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError as error:
-        raise _need("huggingface_hub is not installed to find the model", model) from error
-    try:
-        snapshot_download(model, local_files_only=True)
-    except Exception as error:  # LocalEntryNotFoundError and friends: not in the cache
-        raise _need("the model is not in the local Hugging Face cache", model) from error
 
 
 def load_bertscore(model: str = BERTSCORE_MODEL, num_layers: int | None = None, *,
@@ -77,7 +66,7 @@ def load_bertscore(model: str = BERTSCORE_MODEL, num_layers: int | None = None, 
         raise _need("the package is not installed", model)
     os.environ["HF_HUB_OFFLINE"] = "1"  # never download: fail instead
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    _check_model(model)
+    require_local_model(model, lambda why: _need(why, model))
     from bert_score import BERTScorer
     from bert_score.utils import model2layers
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from himed_rewards.evaluation.local_model import require_local_model
+
 __all__ = ["CHEXBERT_CONDITIONS", "CHEXBERT_BERT", "ChexbertUnavailable", "load_chexbert",
            "chexbert_counts"]
 
@@ -47,18 +49,6 @@ def _need(what: str, checkpoint: str, bert: str) -> ChexbertUnavailable:
         f"(`pip install torch transformers`), the CheXbert checkpoint file (chexbert.pth, "
         f"from the CheXbert authors; given: {checkpoint!r}) and the {bert!r} tokenizer and "
         f"config on disk (a directory, or the Hugging Face cache). Nothing is downloaded.")
-
-
-def _check_bert(bert: str, checkpoint: str) -> None:
-    if os.path.isdir(bert):
-        return
-    try:
-        from huggingface_hub import snapshot_download
-
-        snapshot_download(bert, local_files_only=True)
-    except Exception as error:  # not installed, or not in the cache
-        raise _need(f"{bert!r} is not in the local Hugging Face cache", checkpoint,
-                    bert) from error
 
 
 def _clean(report: str) -> str:
@@ -99,7 +89,7 @@ def load_chexbert(checkpoint: str, bert_model: str = CHEXBERT_BERT, *, use_gpu: 
     if not os.path.isfile(checkpoint):
         raise _need(f"no checkpoint file at {checkpoint!r}", checkpoint, bert_model)
     os.environ["HF_HUB_OFFLINE"] = "1"  # never download: fail instead
-    _check_bert(bert_model, checkpoint)
+    require_local_model(bert_model, lambda why: _need(why, checkpoint, bert_model))
 
     class Labeler(torch.nn.Module):
         def __init__(self, config: object) -> None:

@@ -27,10 +27,11 @@ imported only then.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from himed_rewards.evaluation.local_model import require_local_model
 
 __all__ = ["GREEN_MODEL", "GREEN_ERROR_KINDS", "GreenAssessment", "GreenScorer",
            "GreenUnavailable", "green_chat_text", "green_completion", "green_prompt",
@@ -362,14 +363,7 @@ def load_green(model: str = GREEN_MODEL, *, use_gpu: bool = False, batch_size: i
         import transformers
     except ImportError as error:
         raise _need(f"{error.name} is not installed", model) from error
-    if not os.path.isdir(model):
-        try:
-            from huggingface_hub import snapshot_download
-
-            snapshot_download(model, local_files_only=True)
-        except Exception as error:  # not installed, or not in the cache
-            raise _need(f"{model!r} is neither a directory nor in the local Hugging Face "
-                        f"cache", model) from error
+    require_local_model(model, lambda why: _need(why, model))
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(
             model, local_files_only=True, add_eos_token=True, padding_side="left")

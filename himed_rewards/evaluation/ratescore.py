@@ -12,6 +12,8 @@ import importlib.util
 import os
 from collections.abc import Callable
 
+from himed_rewards.evaluation.local_model import require_local_model
+
 __all__ = ["RATESCORE_MODELS", "RatescoreUnavailable", "load_ratescore"]
 
 #: The two models ``RaTEScore()`` loads by default (``bert_model``, ``eval_model``).
@@ -32,19 +34,6 @@ def _need(what: str) -> RatescoreUnavailable:
         f"Nothing is downloaded at run time.")
 
 
-def _check_model(model: str) -> None:
-    if os.path.isdir(model):
-        return
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError as error:
-        raise _need(f"huggingface_hub is not installed to find {model}") from error
-    try:
-        snapshot_download(model, local_files_only=True)
-    except Exception as error:  # LocalEntryNotFoundError and friends: not in the cache
-        raise _need(f"model {model!r} is not in the local Hugging Face cache") from error
-
-
 def load_ratescore(ner_model: str = RATESCORE_MODELS[0], eval_model: str = RATESCORE_MODELS[1],
                    use_gpu: bool = False) -> Callable[[list[str], list[str]], list[float]]:
     """A ``(candidates, references) -> per-sample RaTEScore`` callable, or a clear error.
@@ -61,7 +50,7 @@ def load_ratescore(ner_model: str = RATESCORE_MODELS[0], eval_model: str = RATES
     os.environ["HF_HUB_OFFLINE"] = "1"  # never download: fail instead
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     for model in (ner_model, eval_model):
-        _check_model(model)
+        require_local_model(model, _need)
     from RaTEScore import RaTEScore
 
     scorer = RaTEScore(bert_model=ner_model, eval_model=eval_model, use_gpu=use_gpu)
