@@ -55,7 +55,7 @@ from himed_rewards.judge.verdict import SemanticVerdict
 from himed_rewards.rewards import compose
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
-from himed_rewards.rewards.format import parse_completion
+from himed_rewards.rewards.format_batch import parse_completions
 from himed_rewards.rewards.schedule import check_step
 
 __all__ = ["MIN_PAIRS", "CallStats", "ParallelScorer", "WorkerError", "split_points"]
@@ -352,7 +352,7 @@ class ParallelScorer:
         if not self._judge_here:
             return self._locked_low_level(completions, references, step)
         scorer = self.config.semantic
-        reports = [parse_completion(c)[0] for c in completions]
+        reports = parse_completions(completions).reports()  # the batch parser compose uses
         if self._judge_pool is None:
             self._judge_pool = ThreadPoolExecutor(1, thread_name_prefix="himed-judge")
         judged = self._judge_pool.submit(scorer.score_batch, reports, references)
@@ -380,7 +380,7 @@ class ParallelScorer:
         if not self._judge_here:
             return await low_level
         scorer = self.config.semantic
-        reports = [parse_completion(c)[0] for c in completions]
+        reports = parse_completions(completions).reports()  # the batch parser compose uses
         ascore = getattr(scorer, "ascore_batch", None)
         judged = (ascore(reports, references) if ascore
                   else asyncio.to_thread(scorer.score_batch, reports, references))
