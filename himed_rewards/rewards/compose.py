@@ -114,11 +114,7 @@ def _combine(config: RewardConfig, step: int, formats: list[float], token: np.nd
              rouge: np.ndarray, meteor: np.ndarray, bonuses: list[float],
              matched: list[tuple[str, ...]],
              verdicts: list[SemanticVerdict] | None) -> list[RewardBreakdown]:
-    if verdicts is None:
-        alpha1, alpha2 = 1.0, 0.0
-    else:
-        alpha1 = float(config.schedule.alpha1(step))
-        alpha2 = 1.0 - alpha1
+    alpha1, alpha2 = (1.0, 0.0) if verdicts is None else _alphas(config, step)
     # kernels never produce these; guard anyway (one check: the sum of scores in [0, 1] is
     # finite unless one of them is not; then name the column)
     if not np.isfinite(token + rouge + meteor).all():
@@ -149,6 +145,29 @@ def _combine(config: RewardConfig, step: int, formats: list[float], token: np.nd
                repeat(alpha2), totals)
     # RewardBreakdown is a NamedTuple: each row, in field order, becomes one without Python code
     return list(map(tuple.__new__, repeat(RewardBreakdown, n), rows))
+
+
+def _alphas(config: RewardConfig, step: int) -> tuple[float, float]:
+    """The schedule's weights of the low-level and semantic rewards at ``step`` (Eq. 10)."""
+    alpha1 = float(config.schedule.alpha1(step))
+    return alpha1, 1.0 - alpha1
+
+
+def _with_verdicts(breakdowns: list[RewardBreakdown], verdicts: list[SemanticVerdict],
+                  config: RewardConfig, step: int) -> list[RewardBreakdown]:
+    """Low-level breakdowns (``semantic=None``) with a semantic level scored elsewhere added:
+    the same arithmetic as :func:`score_batch` (a ParallelScorer's in-process judge)."""
+    alpha1, alpha2 = _alphas(config, step)
+    out = []
+    for b, verdict in zip(breakdowns, verdicts, strict=True):
+        semantic = verdict.total
+        total = None if semantic is None else alpha1 * b.low_level + alpha2 * semantic
+        out.append(b._replace(semantic=semantic, semantic_accuracy=verdict.accuracy,
+                              semantic_relevance=verdict.relevance,
+                              semantic_completeness=verdict.completeness,
+                              semantic_error=verdict.error, alpha1=alpha1, alpha2=alpha2,
+                              total=total))
+    return out
 
 
 def _checked_verdicts(verdicts: object, n: int, scorer: object) -> list[SemanticVerdict]:

@@ -51,7 +51,6 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import NamedTuple
 
-from himed_rewards.judge.verdict import SemanticVerdict
 from himed_rewards.rewards import compose
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
@@ -219,23 +218,6 @@ def _shutdown(workers: list[_Worker], owner_pid: int, timeout_s: float = 5.0) ->
         worker.state = _DEAD
 
 
-def _with_verdicts(breakdowns: list[RewardBreakdown], verdicts: list[SemanticVerdict],
-                   config: RewardConfig, step: int) -> list[RewardBreakdown]:
-    """Low-level breakdowns with the semantic level added (the arithmetic of score_batch)."""
-    alpha1 = float(config.schedule.alpha1(step))
-    alpha2 = 1.0 - alpha1
-    out = []
-    for b, verdict in zip(breakdowns, verdicts, strict=True):
-        semantic = verdict.total
-        total = None if semantic is None else alpha1 * b.low_level + alpha2 * semantic
-        out.append(b._replace(semantic=semantic, semantic_accuracy=verdict.accuracy,
-                              semantic_relevance=verdict.relevance,
-                              semantic_completeness=verdict.completeness,
-                              semantic_error=verdict.error, alpha1=alpha1, alpha2=alpha2,
-                              total=total))
-    return out
-
-
 class ParallelScorer:
     """:func:`~himed_rewards.score_batch` for one configuration on ``workers`` processes.
 
@@ -358,7 +340,7 @@ class ParallelScorer:
         judged = self._judge_pool.submit(scorer.score_batch, reports, references)
         low = self._locked_low_level(completions, references, step)
         verdicts = compose._checked_verdicts(judged.result(), len(reports), scorer)
-        return _with_verdicts(low, verdicts, self.config, step)
+        return compose._with_verdicts(low, verdicts, self.config, step)
 
     async def ascore_batch(self, completions: Sequence[str], references: Sequence[str], *,
                            step: int = 0) -> list[RewardBreakdown]:
@@ -386,7 +368,7 @@ class ParallelScorer:
                   else asyncio.to_thread(scorer.score_batch, reports, references))
         low, raw = await asyncio.gather(low_level, judged)
         verdicts = compose._checked_verdicts(raw, len(reports), scorer)
-        return _with_verdicts(low, verdicts, self.config, step)
+        return compose._with_verdicts(low, verdicts, self.config, step)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the workers (idempotent); scoring afterwards raises RuntimeError."""
