@@ -290,21 +290,16 @@ def compute_statistics(
             if any(v is not None for v in values):  # a switched-off semantic level has no axes
                 metrics[name] = _mean_metric(name, label, values)
 
-    if ratescore is not None and wanted("RaTEScore"):
-        report("RaTEScore")
-        values = [float(v) for v in ratescore(hyps, refs)]
-        if len(values) != len(hyps):
-            raise ValueError(f"ratescore returned {len(values)} scores for {len(hyps)} pairs")
-        per_sample["ratescore"] = values
-        metrics["ratescore"] = _mean_metric("ratescore", "RATE", values)
-
-    if bertscore is not None and wanted("BERTScore"):
-        report("BERTScore")
-        values = [float(v) for v in bertscore(hyps, refs)]  # a model reads the reports
-        if len(values) != len(hyps):
-            raise ValueError(f"bertscore returned {len(values)} scores for {len(hyps)} pairs")
-        per_sample["bertscore"] = values
-        metrics["bertscore"] = _mean_metric("bertscore", "BERTScore", values)
+    # per-sample scores from a model that reads the reports: (key, table label, progress name)
+    for scorer, key, label, shown in ((ratescore, "ratescore", "RATE", "RaTEScore"),
+                                      (bertscore, "bertscore", "BERTScore", "BERTScore")):
+        if scorer is not None and wanted(shown):
+            report(shown)
+            values = [float(v) for v in scorer(hyps, refs)]
+            if len(values) != len(hyps):
+                raise ValueError(f"{key} returned {len(values)} scores for {len(hyps)} pairs")
+            per_sample[key] = values
+            metrics[key] = _mean_metric(key, label, values)
 
     if chexbert is not None and wanted("CheXbert F1"):
         from himed_rewards.evaluation.chexbert import chexbert_counts
