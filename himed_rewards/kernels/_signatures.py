@@ -15,7 +15,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 0.8),
+    ), 0.7),
     ('himed_rewards.kernels.tokenize', 'default_spans', (
         'uint8[C,ro]',
         'int64[C]',
@@ -40,7 +40,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.3),
+    ), 0.2),
     ('himed_rewards.kernels.ngrams', 'ngram_matches', (
         'int32[C]',
         'int64[C]',
@@ -50,7 +50,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64',
-    ), 1.1),
+    ), 1.0),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -76,10 +76,11 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.5),
-    ('himed_rewards.kernels.meteor', 'count_unknown', (
+    ), 1.4),
+    ('himed_rewards.kernels.meteor', 'unknown_ids', (
         'int32[C]',
         'bool[C]',
+        'int32[C]',
     ), 0.1),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
@@ -97,7 +98,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.5),
+    ), 1.4),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -113,5 +114,5 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 0.6),
+    ), 0.5),
 )

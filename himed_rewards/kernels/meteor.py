@@ -29,7 +29,7 @@ from himed_rewards.kernels._config import kernel
 
 __all__ = [
     "SCAN_ABOVE",
-    "count_unknown",
+    "unknown_ids",
     "align_pair",
     "meteor_align",
     "meteor_pair_score",
@@ -44,11 +44,13 @@ SCAN_ABOVE = 16
 
 
 @kernel
-def count_unknown(ids, known):
-    """How many of ``ids`` have no entry yet in the key tables (``known[v]`` false or absent)."""
+def unknown_ids(ids, known, out):
+    """Copy the ``ids`` with no entry yet in the key tables (``known[v]`` false or absent) to
+    ``out`` (as long as ``ids``), in order, repeats kept; returns how many."""
     missing = 0
     for v in ids:
         if v >= len(known) or not known[v]:
+            out[missing] = v
             missing += 1
     return missing
 

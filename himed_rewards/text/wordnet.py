@@ -28,7 +28,7 @@ from importlib import resources
 
 import numpy as np
 
-from himed_rewards.kernels.meteor import count_unknown
+from himed_rewards.kernels.meteor import unknown_ids
 from himed_rewards.kernels.porter import (
     RULE_BOUNDS,
     RULE_CONDITIONS,
@@ -373,7 +373,7 @@ class MeteorKeys:
         self._start, self._end = grown(self._start), grown(self._end)
 
     def _synonym_slices(self, stems: list[str],
-                        stem_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                        stem_keys: list[int]) -> tuple[list[int], list[int]]:
         """The ``syn_keys`` slice of each stem, adding the stems not seen before."""
         if len(self._keys) > len(self._slice_start):
             size = max(len(self._keys), 2 * len(self._slice_start))
@@ -382,56 +382,68 @@ class MeteorKeys:
                 new_array = np.full(size, -1, dtype=np.int32)
                 new_array[: len(old)] = old
                 setattr(self, name, new_array)
-        slice_start = self._slice_start
-        new = list({k: t for t, k in zip(stems, stem_keys.tolist(), strict=True)
-                    if slice_start[k] < 0}.items())
+        slice_start, slice_end = self._slice_start, self._slice_end
+        new = {k: t for t, k in zip(stems, stem_keys, strict=True) if slice_start[k] < 0}
         if new:
-            words = [sorted(synonyms(text)) for _, text in new]
-            keys = self._keys.ids([w for group in words for w in group])  # one kernel call
-            size = self._syn_used + len(keys)
+            # A stem no WordNet lemma can come from (a typo, a number: most new words) is its
+            # own only synonym: no table walk and no memo entry for it
+            no_synset = wordnet_table()._in_no_synset
+            words = [[text] if no_synset(text.lower()) else sorted(synonyms(text))
+                     for text in new.values()]
+            # one kernel call for every group's keys, then each group's keys sorted (the
+            # groups are a few dozen, mostly of one key: Python lists beat numpy calls here)
+            flat = self._keys.ids([w for group in words for w in group]).tolist()
+            start = self._syn_used
+            size = start + len(flat)
             if size > len(self._syn):
                 bigger = np.zeros(max(size, 2 * len(self._syn)), dtype=np.int32)
-                bigger[: self._syn_used] = self._syn[: self._syn_used]
+                bigger[:start] = self._syn[:start]
                 self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
-            # every group's keys sorted inside the group, in one sort (groups stay in order)
-            sizes = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-            group = np.repeat(np.arange(len(words), dtype=np.int64), sizes)
-            start = self._syn_used
-            self._syn[start:size] = keys[np.lexsort((keys, group))]
-            ends = start + np.cumsum(sizes)
-            new_keys = np.fromiter((k for k, _ in new), dtype=np.int64, count=len(new))
-            self._slice_start[new_keys] = ends - sizes
-            self._slice_end[new_keys] = ends
+            ordered: list[int] = []
+            for key, group in zip(new, words, strict=True):
+                at = start + len(ordered)
+                ordered += sorted(flat[at - start : at - start + len(group)])
+                slice_start[key] = at
+                slice_end[key] = at + len(group)
+            self._syn[start:size] = ordered
             self._syn_used = size
-        return self._slice_start[stem_keys], self._slice_end[stem_keys]
+        return [int(slice_start[k]) for k in stem_keys], [int(slice_end[k]) for k in stem_keys]
 
-    def _learn(self, ids: np.ndarray) -> None:
+    def _learn(self, fresh: list[int]) -> None:
+        """Compute the keys of the vocabulary ids ``fresh`` (distinct, not known yet)."""
         with self._lock:
             if len(self._vocabulary) > len(self._known):
                 self._grow(len(self._vocabulary))
-            fresh = np.unique(ids[~self._known[ids]])
-            if fresh.shape[0] == 0:
+            known = self._known
+            fresh = [v for v in fresh if not known[v]]  # another thread may have learnt them
+            if not fresh:
                 return
-            lowered = [t.lower() for t in self._vocabulary.tokens(fresh.tolist())]
+            lowered = [t.lower() for t in self._vocabulary.tokens(fresh)]
             stems = porter_stems(lowered)
-            lower_keys = self._keys.ids(lowered)
-            stem_keys = self._keys.ids(stems)
+            # the lowercased forms and the stems interned in one call
+            keys = self._keys.ids(lowered + stems).tolist()
+            stem_keys = keys[len(fresh):]
             starts, ends = self._synonym_slices(stems, stem_keys)
-            self._lower[fresh] = lower_keys
+            self._lower[fresh] = keys[: len(fresh)]
             self._stem[fresh] = stem_keys
             self._start[fresh] = starts
             self._end[fresh] = ends
             if len(self._keys) > len(self._head):  # before ``known``: readers trust it
                 self._head = np.full(2 * len(self._keys), -1, dtype=np.int32)
-            self._known[fresh] = True
+            known[fresh] = True
 
     def arrays(
         self, *id_arrays: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The key tables, covering at least every vocabulary id in ``id_arrays``."""
-        unknown = [ids for ids in id_arrays if count_unknown(ids, self._known)]
-        if unknown:  # one pass over every array's new ids (each pass has a fixed cost)
-            self._learn(unknown[0] if len(unknown) == 1 else np.concatenate(unknown))
+        fresh: set[int] = set()
+        for ids in id_arrays:
+            out = np.empty(len(ids), dtype=np.int32)
+            missing = unknown_ids(ids, self._known, out)
+            if missing:
+                fresh.update(out[:missing].tolist())
+        if fresh:  # one pass over every array's new ids (each pass has a fixed cost)
+            self._learn(sorted(fresh))
         # _learn publishes new buffers; read them once so the five arrays agree
         return self._lower, self._stem, self._start, self._end, self._syn
 

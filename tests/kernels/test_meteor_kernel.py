@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from himed_rewards.kernels.meteor import (
     SCAN_ABOVE,
     align_pair,
-    count_unknown,
     meteor_align,
     meteor_batch_scores,
     meteor_from_counts,
     meteor_pair_score,
+    unknown_ids,
 )
 
 
@@ -212,7 +212,9 @@ def test_scores_are_zero_where_nltk_divides_by_zero(matches, chunks, n, m):
     assert meteor_from_counts(matches, chunks, n, m, 0.9, 3.0, 0.5) == 0.0
 
 
-def test_count_unknown_counts_ids_beyond_or_unmarked_in_the_table():
+def test_unknown_ids_are_those_beyond_or_unmarked_in_the_table():
     known = np.array([True, False, True])
-    assert count_unknown(np.array([0, 2, 2], dtype=np.int32), known) == 0
-    assert count_unknown(np.array([0, 1, 5], dtype=np.int32), known) == 2
+    out = np.full(4, -7, dtype=np.int32)
+    assert unknown_ids(np.array([0, 2, 2], dtype=np.int32), known, out) == 0
+    assert unknown_ids(np.array([0, 1, 5, 1], dtype=np.int32), known, out) == 3
+    assert out.tolist() == [1, 5, 1, -7]
