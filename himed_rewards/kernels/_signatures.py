@@ -37,6 +37,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'uint64[C]',
+        'uint64[C]',
         'int32[C]',
         'int64',
         'int64',
@@ -76,7 +77,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.4),
+    ), 1.3),
     ('himed_rewards.kernels.meteor', 'unknown_ids', (
         'int32[C]',
         'bool[C]',

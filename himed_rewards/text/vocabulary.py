@@ -1,7 +1,7 @@
 """The process-wide vocabulary: token strings <-> dense int32 ids.
 
 The state lives in a few numpy arrays (see ``himed_rewards.kernels.intern``): each distinct
-token costs its UTF-8 bytes plus about 30 bytes of bookkeeping, with no Python object per
+token costs its UTF-8 bytes plus about 40 bytes of bookkeeping, with no Python object per
 token, and compiled tokenizers intern whole batches of text in one kernel call
 (:meth:`Vocabulary.intern_spans`).
 
@@ -73,6 +73,7 @@ class Vocabulary:
         self._start = np.zeros(1 << 9, dtype=np.int64)
         self._len = np.zeros(1 << 9, dtype=np.int32)
         self._hash = np.zeros(1 << 9, dtype=np.uint64)
+        self._word = np.zeros(1 << 9, dtype=np.uint64)
         self._table = np.full(1 << 10, -1, dtype=np.int32)
 
     def __len__(self) -> int:
@@ -81,14 +82,15 @@ class Vocabulary:
     @property
     def nbytes(self) -> int:
         """Bytes held by the vocabulary's arrays (its whole memory, give or take a few objects)."""
-        return sum(a.nbytes for a in (self._arena, self._start, self._len, self._hash, self._table))
+        return sum(a.nbytes for a in (self._arena, self._start, self._len, self._hash, self._word,
+                                      self._table))
 
     def _reserve(self, n_new: int, n_bytes: int) -> None:
         """Room for ``n_new`` more tokens holding ``n_bytes`` bytes (called under the lock)."""
         need = self._n + n_new
         if need > self._start.shape[0]:
             size = max(need, 2 * self._start.shape[0])
-            for name in ("_start", "_len", "_hash"):
+            for name in ("_start", "_len", "_hash", "_word"):
                 old = getattr(self, name)
                 new = np.zeros(size, dtype=old.dtype)
                 new[: self._n] = old[: self._n]
@@ -123,7 +125,7 @@ class Vocabulary:
             self._reserve(start.shape[0], int((end - start).sum()))
             self._n, self._used = intern_spans(
                 buf, start, end, out, self._arena, self._start, self._len, self._hash,
-                self._table, self._n, self._used,
+                self._word, self._table, self._n, self._used,
             )
         return out
 
