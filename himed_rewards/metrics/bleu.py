@@ -33,7 +33,7 @@ from himed_rewards.metrics._inputs import (
     normalize_batch,
     normalize_references,
 )
-from himed_rewards.metrics._layout import Layout, build_layout, concat, encode_text
+from himed_rewards.metrics._layout import Layout, build_layout, concat, encode_text, scratch
 from himed_rewards.text.interning import as_token_input
 from himed_rewards.text.tokenizers import Tokenizer, get_tokenizer
 
@@ -110,7 +110,7 @@ def _scores(layout: Layout, options: tuple[int, int, float, int],
 def _stats(layout: Layout, max_order: int) -> BleuStats:
     matches = ngram_matches(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
                             layout.group_ref_offsets, layout.group_hyp_offsets, layout.hyp_index,
-                            max_order)
+                            max_order, scratch())
     hyp_lens = layout.hyp_lens
     orders = np.arange(max_order, dtype=np.int64)
     totals = np.maximum(hyp_lens[:, None] - orders[None, :], 0)
@@ -196,7 +196,7 @@ def sentence_bleu(
     hyp = encode_text(as_token_input(hypothesis, "hypothesis"), tokenizer, lowercase)
     ref_arrays = [encode_text(r, tokenizer, lowercase) for r in normalize_references(references)]
     ref_ids, ref_offsets = concat(ref_arrays)
-    matches = ngram_matches_one(hyp, ref_ids, ref_offsets, max_order)
+    matches = ngram_matches_one(hyp, ref_ids, ref_offsets, max_order, scratch())
     hyp_len = hyp.shape[0]
     totals = np.maximum(hyp_len - np.arange(max_order, dtype=np.int64), 0)
     ref_len = min((abs(hyp_len - a.shape[0]), a.shape[0]) for a in ref_arrays)[1]  # closest

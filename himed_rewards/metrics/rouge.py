@@ -244,7 +244,8 @@ def rouge_n_batch(hypotheses: Sequence[Text], references: Sequence[object], *, n
     hyp_ids, hyp_offsets = _gather(base.hyp_ids, base.hyp_offsets, pair_hyp)
     ref_ids, ref_offsets = _gather(base.ref_ids, base.ref_offsets, pair_ref)
     matches = ngram_matches(hyp_ids, hyp_offsets, ref_ids, ref_offsets, layout_groups,
-                            layout_groups, np.arange(n_pairs, dtype=np.int64), n)[:, n - 1]
+                            layout_groups, np.arange(n_pairs, dtype=np.int64), n,
+                            scratch())[:, n - 1]
     hyp_total = np.maximum(np.diff(hyp_offsets) - n + 1, 0)
     ref_total = np.maximum(np.diff(ref_offsets) - n + 1, 0)
     p = matches / np.maximum(hyp_total, 1)

@@ -47,8 +47,10 @@ def test_ngram_matches_equal_the_oracle(hyps, refs, max_order):
     ref_ids2, ref_offsets2 = concat([np.array(r, dtype=np.int32) for r in refs + [refs[0]]])
     half = len(hyps) // 2
     group_hyps = np.array([0, half, len(hyps)], dtype=np.int64)
+    unigram_slot = np.full(7, -1, dtype=np.int32)  # ids are below 7
     got = ngram_matches(hyp_ids, hyp_offsets, ref_ids2, ref_offsets2, group_refs, group_hyps,
-                        np.arange(len(hyps), dtype=np.int64), max_order)
+                        np.arange(len(hyps), dtype=np.int64), max_order, unigram_slot)
+    assert (unigram_slot == -1).all()
     for i, hyp in enumerate(hyps):
         group = refs if i < half else [refs[0]]
         assert got[i].tolist() == naive_matches(hyp, group, max_order)
