@@ -9,6 +9,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.completion', 'report_spans', (
         'uint8[C,ro]',
         'int64[C]',
+        'int64[C]',
         'uint8[C,ro]',
         'int64[C]',
         'bool[C]',
@@ -68,7 +69,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.6),
+    ), 0.5),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -78,7 +79,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.4),
+    ), 1.3),
     ('himed_rewards.kernels.meteor', 'unknown_ids', (
         'int32[C]',
         'bool[C]',
@@ -116,5 +117,5 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 0.5),
+    ), 0.4),
 )

@@ -106,7 +106,8 @@ def parse_completions(completions: list[str]) -> ParsedCompletions:
     offsets = offsets_of(lengths, n)
     lowered = np.empty(buf.shape[0], dtype=np.uint8)
     spans = np.empty((n, 4), dtype=np.int64)
-    good = report_spans(buf, offsets, TAG_BYTES, TAG_OFFSETS, SPACE, LOWER, lowered, spans)
+    good = report_spans(buf, offsets, np.flatnonzero(buf == 60), TAG_BYTES, TAG_OFFSETS, SPACE,
+                        LOWER, lowered, spans)
     # read-only, as the tokenizers' own byte buffers (np.frombuffer) are: the tokenizer and
     # interning kernels then reuse one compiled specialisation for both
     lowered.setflags(write=False)
