@@ -24,10 +24,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64[C]',
-        'bool[C]',
-        'bool[C]',
-        'bool[C]',
-        'bool[C]',
+        'uint8[C]',
     ), 0.2),
     ('himed_rewards.kernels.intern', 'intern_spans', (
         'uint8[C,ro]',
@@ -53,7 +50,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 1.0),
+    ), 1.1),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -117,5 +114,5 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 0.4),
+    ), 0.5),
 )

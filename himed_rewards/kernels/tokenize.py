@@ -43,6 +43,11 @@ def _byte_classes() -> tuple[np.ndarray, ...]:
 
 ALNUM, SPACE, JOINER, DIGIT, LOWER_ALNUM = _byte_classes()
 NOT_SPACE = ~SPACE
+# ``default_spans``' classes of a byte as bits of one table, so a byte costs one look-up (with
+# a table per class, the word loop read two per byte: 0.45 -> 0.34 us per fresh GRPO pair)
+IS_ALNUM, IS_DIGIT, IS_SPACE, IS_JOINER = 1, 2, 4, 8
+DEFAULT_CLASSES = (ALNUM * IS_ALNUM | DIGIT * IS_DIGIT | SPACE * IS_SPACE
+                   | JOINER * IS_JOINER).astype(np.uint8)
 # 13a's first rule, r"([\{-\~\[-\` -\&\(-\+\:-\@\/])" -> r" \1 ": the characters it pads
 PAD_13A = np.zeros(256, dtype=np.bool_)
 for _lo, _hi in ((123, 126), (91, 96), (32, 38), (40, 43), (58, 64), (47, 47)):
@@ -50,12 +55,12 @@ for _lo, _hi in ((123, 126), (91, 96), (32, 38), (40, 43), (58, 64), (47, 47)):
 
 
 @kernel
-def default_spans(buf, seg_start, seg_end, span_start, span_end, counts, alnum, space, joiner,
-                  digit):
+def default_spans(buf, seg_start, seg_end, span_start, span_end, counts, classes):
     """The default tokenizer's spans (see ``DefaultTokenizer``); returns the span count.
 
     The texts are the segments ``buf[seg_start[t]:seg_end[t]]`` (not necessarily adjacent:
     the reward reads report bodies inside whole completions); ``counts[t]`` is segment t's.
+    ``classes``: ``DEFAULT_CLASSES``.
     """
     n = 0
     for t in range(seg_start.shape[0]):
@@ -63,11 +68,11 @@ def default_spans(buf, seg_start, seg_end, span_start, span_end, counts, alnum, 
         stop = seg_end[t]
         first = n
         while i < stop:
-            c = buf[i]
-            if space[c]:
+            c = classes[buf[i]]
+            if c & IS_SPACE:
                 i += 1
                 continue
-            if not alnum[c]:  # any other character is a token of its own
+            if not c & IS_ALNUM:  # any other character is a token of its own
                 span_start[n] = i
                 span_end[n] = i + 1
                 n += 1
@@ -75,27 +80,31 @@ def default_spans(buf, seg_start, seg_end, span_start, span_end, counts, alnum, 
                 continue
             # a word: alnum runs chained by single joiners (regex: [^\W_]+(?:[.,\-/:][^\W_]+)*)
             j = i
-            has_digit = False
+            seen = 0  # the classes of the word's characters, or-ed
             joined = False
             while True:
-                while j < stop and alnum[buf[j]]:
-                    has_digit = has_digit or digit[buf[j]]
+                while j < stop:
+                    cj = classes[buf[j]]
+                    if not cj & IS_ALNUM:
+                        break
+                    seen |= cj
                     j += 1
-                if j + 1 < stop and joiner[buf[j]] and alnum[buf[j + 1]]:
+                if (j + 1 < stop and classes[buf[j]] & IS_JOINER
+                        and classes[buf[j + 1]] & IS_ALNUM):
                     joined = True
                     j += 1
                     continue
                 break
-            if has_digit or not joined:  # one token
+            if seen & IS_DIGIT or not joined:  # one token
                 span_start[n] = i
                 span_end[n] = j
                 n += 1
             else:  # split into its runs and joiners
                 k = i
                 while k < j:
-                    if alnum[buf[k]]:
+                    if classes[buf[k]] & IS_ALNUM:
                         e = k
-                        while e < j and alnum[buf[e]]:
+                        while e < j and classes[buf[e]] & IS_ALNUM:
                             e += 1
                         span_start[n] = k
                         span_end[n] = e

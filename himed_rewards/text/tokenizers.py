@@ -24,13 +24,11 @@ from collections.abc import Callable
 import numpy as np
 
 from himed_rewards.kernels.tokenize import (
-    ALNUM,
+    DEFAULT_CLASSES,
     DIGIT,
-    JOINER,
     LOWER_ALNUM,
     NOT_SPACE,
     PAD_13A,
-    SPACE,
     default_spans,
     member_runs,
     rewrite_13a,
@@ -192,8 +190,8 @@ class DefaultTokenizer(CompiledTokenizer):
         return lowered.encode("ascii") if lowered.isascii() else None
 
     def _spans(self, buf, text_offsets, start, end, counts) -> int:
-        return default_spans(buf, text_offsets[:-1], text_offsets[1:], start, end, counts, ALNUM,
-                             SPACE, JOINER, DIGIT)
+        return default_spans(buf, text_offsets[:-1], text_offsets[1:], start, end, counts,
+                             DEFAULT_CLASSES)
 
     def encode_segments(self, buf: np.ndarray, seg_start: np.ndarray,
                         seg_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +211,7 @@ class DefaultTokenizer(CompiledTokenizer):
         start = np.empty(size, dtype=np.int64)
         end = np.empty(size, dtype=np.int64)
         counts = np.empty(seg_start.shape[0], dtype=np.int64)
-        n = default_spans(buf, seg_start, seg_end, start, end, counts, ALNUM, SPACE, JOINER, DIGIT)
+        n = default_spans(buf, seg_start, seg_end, start, end, counts, DEFAULT_CLASSES)
         return VOCAB.intern_spans(buf, start[:n], end[:n]), counts
 
 
