@@ -164,6 +164,10 @@ def distinct_keywords_batch(
 
     Returns ``(out_offsets, out_keywords)``: report ``r``'s keywords are
     ``out_keywords[out_offsets[r]:out_offsets[r + 1]]``, in order of first occurrence.
+
+    Each report first lists the positions whose token starts a keyword path (a root child),
+    without branching on it: a third of a report's tokens do, at random, and that branch,
+    mispredicted, was a quarter of the kernel's time (0.55 -> 0.42 us per fresh GRPO pair).
     """
     n_reports = offsets.shape[0] - 1
     seen = np.full(max(n_keywords, 1), -1, dtype=np.int64)  # report that last saw keyword
@@ -171,11 +175,23 @@ def distinct_keywords_batch(
     capacity = 64
     out = np.empty(capacity, dtype=np.int32)
     found = 0
+    longest = 0
+    for r in range(n_reports):
+        longest = max(longest, offsets[r + 1] - offsets[r])
+    starts = np.empty(longest, dtype=np.int64)
+    nodes = np.empty(longest, dtype=np.int32)
     for r in range(n_reports):
         start = offsets[r]
         stop = offsets[r + 1]
-        for i in range(start, stop):
+        n_starts = 0
+        for i in range(start, stop):  # written always, kept (counted) when a root child
             node = _root(flat[i], root_child)
+            starts[n_starts] = i
+            nodes[n_starts] = node
+            n_starts += node >= 0
+        for c in range(n_starts):
+            i = starts[c]
+            node = nodes[c]
             j = i + 1
             while node >= 0:
                 kw = node_keyword[node]
