@@ -98,7 +98,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.3),
+    ), 1.5),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -114,5 +114,5 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 0.6),
+    ), 0.5),
 )

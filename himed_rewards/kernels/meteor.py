@@ -105,12 +105,12 @@ def _greedy_pass(hyp, hyp_key, ref_of, ref_used, head, below):
 
 @kernel
 def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end, syn_keys,
-               head, below, ref_used, ref_of):  # fmt: skip
+               head, below, ref_used, ref_of, free):  # fmt: skip
     """Align ``hyp`` (token ids) with a reference given by its keys; fills ``ref_of``.
 
     ``ref_lower[j]``/``ref_stem[j]`` are the lowercase and stem keys of reference position
     ``j`` (prepared once per reference). ``below`` and ``ref_used`` are scratch of at least
-    the reference's length, ``ref_of`` of at least the hypothesis's; on return
+    the reference's length, ``ref_of`` and ``free`` of at least the hypothesis's; on return
     ``ref_of[i]`` is hypothesis position ``i``'s reference position or -1. ``head`` must be
     all -1 and is all -1 again on return. Returns the number of matches.
     """
@@ -129,20 +129,37 @@ def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end
         return matched
     # passes 2 and 3 share one chain of the unmatched reference stems
     _chain(ref_stem, ref_used, head, below)
-    matched += _greedy_pass(hyp, stem_key, ref_of, ref_used, head, below)
-    for i in range(n - 1, -1, -1):  # pass 3: the highest reference stem among the synonyms
+    # Passes 2 and 3 walk a list of the positions still unmatched, made without a branch on
+    # whether each is (about half are, at random: that branch, mispredicted, was a good part
+    # of both passes)
+    n_free = 0
+    for i in range(n):
+        free[n_free] = i
+        n_free += ref_of[i] < 0
+    for c in range(n_free - 1, -1, -1):  # pass 2: stems
+        i = free[c]
+        k = stem_key[hyp[i]]
+        j = head[k]
+        if j >= 0:
+            head[k] = below[j]
+            ref_of[i] = j
+            ref_used[j] = True
+            matched += 1
+    kept = 0  # the list again, without what pass 2 matched
+    for c in range(n_free):
+        i = free[c]
+        free[kept] = i
+        kept += ref_of[i] < 0
+    for c in range(kept - 1, -1, -1):  # pass 3: the highest reference stem among the synonyms
         if matched == m:
             break
-        if ref_of[i] >= 0:
-            continue
+        i = free[c]
         start, stop = syn_start[hyp[i]], syn_end[hyp[i]]
         best = -1
         # a head read is far cheaper than a binary search: scan only for huge synonym sets
         if stop - start <= SCAN_ABOVE * (m - matched):  # the head of each synonym's chain
             for s in range(start, stop):
-                j = head[syn_keys[s]]
-                if j > best:
-                    best = j
+                best = max(best, head[syn_keys[s]])
         else:  # the first unmatched reference stem among the synonyms, from the end
             for j in range(m - 1, -1, -1):
                 if not ref_used[j] and _in_sorted(syn_keys, start, stop, ref_stem[j]):
@@ -175,7 +192,7 @@ def meteor_align(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys, he
     ref_of = np.empty(len(hyp), dtype=np.int64)
     align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end, syn_keys,
                head, np.empty(len(ref), dtype=np.int64), np.empty(len(ref), dtype=np.bool_),
-               ref_of)  # fmt: skip
+               ref_of, np.empty(len(hyp), dtype=np.int64))  # fmt: skip
     return ref_of
 
 
@@ -242,6 +259,7 @@ def meteor_batch_scores(hyp_tokens, hyp_ptr, ref_tokens, ref_ptr, ref_first, ref
     for r in range(len(ref_ptr) - 1):
         longest_ref = max(longest_ref, ref_ptr[r + 1] - ref_ptr[r])
     ref_of = np.empty(longest_hyp, dtype=np.int64)
+    free = np.empty(longest_hyp, dtype=np.int64)
     below = np.empty(longest_ref, dtype=np.int64)
     ref_used = np.empty(longest_ref, dtype=np.bool_)
     for h in range(n_hyp):
@@ -251,8 +269,8 @@ def meteor_batch_scores(hyp_tokens, hyp_ptr, ref_tokens, ref_ptr, ref_first, ref
         for r in range(ref_first[h], ref_stop[h]):
             lo, hi = ref_ptr[r] - base, ref_ptr[r + 1] - base
             matches = align_pair(hyp, ref_lower[lo:hi], ref_stem[lo:hi], lower_key, stem_key,
-                                 syn_start, syn_end, syn_keys, head, below, ref_used,
-                                 ref_of)  # fmt: skip
+                                 syn_start, syn_end, syn_keys, head, below, ref_used, ref_of,
+                                 free)  # fmt: skip
             chunks = _chunks(ref_of, n) if matches else 1
             score = meteor_from_counts(matches, chunks, n, hi - lo, alpha, beta, gamma)
             if score > best:  # Python's max() keeps the first of equal values: same float

@@ -167,10 +167,12 @@ def test_align_pair_reuses_dirty_scratch_rows_and_returns_the_match_count():
     below = np.full(64, 7, dtype=np.int64)
     ref_used = np.ones(64, dtype=np.bool_)
     ref_of = np.full(64, 5, dtype=np.int64)
+    free = np.full(64, 9, dtype=np.int64)
     for _ in range(50):
         hyp = rng.integers(0, 40, rng.integers(0, 30)).astype(np.int32)
         ref = rng.integers(0, 40, rng.integers(0, 30)).astype(np.int32)
-        matches = align_pair(hyp, lower[ref], stem[ref], *tables, head, below, ref_used, ref_of)
+        matches = align_pair(hyp, lower[ref], stem[ref], *tables, head, below, ref_used, ref_of,
+                             free)
         expected = oracle_alignment(hyp.tolist(), ref.tolist(), tables)
         assert _alignment_of(ref_of[: len(hyp)]) == expected
         assert matches == len(expected)
