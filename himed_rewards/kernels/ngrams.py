@@ -15,7 +15,9 @@ If an (n-1)-gram is absent from the references, no longer n-gram starting there 
 present, so the walk stops early. A unigram's slot is also kept in ``unigram_slot``, indexed by
 token id (caller-owned scratch covering every id, all -1 on entry and again on return), so a
 hypothesis token's first look-up is one array read, with no hash and no probe loop (on fresh
-GRPO batches 0.73 -> 0.65 us per pair for the kernel).
+GRPO batches 0.73 -> 0.65 us per pair for the kernel). A hypothesis first lists its positions
+whose unigram is in the references, without a branch on it (a coin toss the processor
+mispredicted), and walks only those (0.64 -> 0.56).
 
 Inputs are CSR-style: concatenated int32 token ids plus int64 offsets.
 """
@@ -74,6 +76,11 @@ def ngram_matches(
     slot_used = np.zeros(capacity, dtype=np.int32)  # hypothesis occurrences consumed
     filled = np.empty(capacity, dtype=np.int64)
     touched = np.empty(capacity, dtype=np.int64)
+    longest = 0
+    for h in range(n_hyps):
+        longest = max(longest, hyp_offsets[h + 1] - hyp_offsets[h])
+    listed_at = np.empty(longest, dtype=np.int64)
+    listed_slot = np.empty(longest, dtype=np.int64)
 
     for g in range(n_groups):
         # A table sized for this group alone: small groups stay in L1 cache.
@@ -116,12 +123,19 @@ def ngram_matches(
             start = hyp_offsets[hyp]
             stop = hyp_offsets[hyp + 1]
             n_touched = 0
-            for i in range(start, stop):
+            n_listed = 0
+            for i in range(start, stop):  # positions whose unigram is in the references
+                found = unigram_slot[hyp_ids[i]]
+                listed_at[n_listed] = i
+                listed_slot[n_listed] = found
+                n_listed += found >= 0
+            for c in range(n_listed):
+                i = listed_at[c]
                 prefix = _ROOT
                 top = min(max_order, stop - i)
                 for n in range(top):
                     if n == 0:  # a unigram's slot by its token id: no hash, no probe
-                        found = unigram_slot[hyp_ids[i]]
+                        found = listed_slot[c]
                     else:
                         key = ((prefix + 2) << 32) | np.int64(hyp_ids[i + n])
                         slot = _mix(key) & mask
