@@ -16,7 +16,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 0.8),
+    ), 0.7),
     ('himed_rewards.kernels.tokenize', 'default_spans', (
         'uint8[C,ro]',
         'int64[C]',
@@ -50,7 +50,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 1.2),
+    ), 1.1),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -66,7 +66,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.6),
+    ), 0.5),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -76,7 +76,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.4),
+    ), 1.3),
     ('himed_rewards.kernels.meteor', 'unknown_ids', (
         'int32[C]',
         'bool[C]',
@@ -98,7 +98,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.6),
+    ), 1.3),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',

@@ -85,25 +85,6 @@ def _unchain(keys, head):
 
 
 @kernel
-def _greedy_pass(hyp, hyp_key, ref_of, ref_used, head, below):
-    """Passes 1 and 2: each unmatched hypothesis word, from the last, takes ``head`` of its key.
-
-    Returns how many reference positions it took.
-    """
-    taken = 0
-    for i in range(len(hyp) - 1, -1, -1):
-        if ref_of[i] < 0:
-            k = hyp_key[hyp[i]]
-            j = head[k]
-            if j >= 0:
-                head[k] = below[j]
-                ref_of[i] = j
-                ref_used[j] = True
-                taken += 1
-    return taken
-
-
-@kernel
 def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end, syn_keys,
                head, below, ref_used, ref_of, free):  # fmt: skip
     """Align ``hyp`` (token ids) with a reference given by its keys; fills ``ref_of``.
@@ -121,9 +102,23 @@ def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end
         ref_used[j] = False
     if n == 0 or m == 0:
         return 0
-    # pass 1: exact (lowercased) words
+    # pass 1: exact (lowercased) words, over a list of the positions whose word is in the
+    # reference at all, made without a branch on it (a coin toss the processor mispredicted)
     _chain(ref_lower, ref_used, head, below)
-    matched = _greedy_pass(hyp, lower_key, ref_of, ref_used, head, below)
+    n_hit = 0
+    for i in range(n):
+        free[n_hit] = i
+        n_hit += head[lower_key[hyp[i]]] >= 0
+    matched = 0
+    for c in range(n_hit - 1, -1, -1):
+        i = free[c]
+        k = lower_key[hyp[i]]
+        j = head[k]
+        if j >= 0:
+            head[k] = below[j]
+            ref_of[i] = j
+            ref_used[j] = True
+            matched += 1
     _unchain(ref_lower, head)
     if matched == min(n, m):  # nothing left to match on one side
         return matched
