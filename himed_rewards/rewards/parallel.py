@@ -14,9 +14,10 @@ calling process while the workers score the others, and returns the same
   do not re-import the caller's ``__main__`` (a training script and its torch stay out). Each
   loads the kernels (from the numba cache) and the judge's tables once, at start.
 * Batches under ``min_pairs`` are scored in the calling process: below that size the
-  round trip costs more than the second core saves (:data:`MIN_PAIRS` is measured in
-  ``benchmarks/bench_parallel.py``); no chunk is smaller than ``min_pairs / 2``, so a
-  mid-sized batch uses fewer processes than there are.
+  round trip costs more than the second core saves (:data:`MIN_PAIRS` when the workers run
+  the offline judge, :data:`MIN_PAIRS_LOW_LEVEL` when they compute the low-level reward
+  alone, both measured in ``benchmarks/bench_parallel.py``); no chunk is smaller than
+  ``min_pairs / 2``, so a mid-sized batch uses fewer processes than there are.
 * The offline clinical judge runs in the workers with the rest. Any other semantic scorer
   (an :class:`~himed_rewards.judge.LLMJudge`: I/O bound, with its own concurrency and
   connections) runs once for the whole batch in the calling process, on a helper thread,
@@ -57,12 +58,18 @@ from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.format_batch import parse_completions
 from himed_rewards.rewards.schedule import check_step
 
-__all__ = ["MIN_PAIRS", "CallStats", "ParallelScorer", "WorkerError", "split_points"]
+__all__ = ["MIN_PAIRS", "MIN_PAIRS_LOW_LEVEL", "CallStats", "ParallelScorer", "WorkerError",
+           "split_points"]
 
-#: Default ``min_pairs``: smaller batches are scored in the calling process. Measured with
+#: Default ``min_pairs`` when the workers run the offline clinical judge (or another scorer
+#: sent to them): smaller batches are scored in the calling process. Measured with
 #: ``benchmarks/bench_parallel.py`` on fresh GRPO batches (2 cores): two processes beat one
-#: from about 64 pairs with the offline judge and 128 pairs for the low-level reward.
+#: from about 64 pairs, and clearly (1.2x) from 128.
 MIN_PAIRS = 128
+#: Default ``min_pairs`` when the workers compute the low-level reward alone (semantic level
+#: off, or a judge that runs in the calling process): at about 5 us a pair, a chunk's
+#: shipping and fixed cost are paid back only from about 512 pairs (same benchmark).
+MIN_PAIRS_LOW_LEVEL = 512
 
 _STARTING, _IDLE, _BUSY, _DEAD = "starting", "idle", "busy", "dead"
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding this himed_rewards
@@ -227,7 +234,8 @@ class ParallelScorer:
         config: the reward configuration; None uses the defaults. It must pickle (it is
             sent to the workers once).
         min_pairs: batches with fewer pairs are scored in the calling process, and no chunk
-            has fewer than ``min_pairs // 2`` pairs.
+            has fewer than ``min_pairs // 2`` pairs; None: :data:`MIN_PAIRS` when the workers
+            run the semantic level, :data:`MIN_PAIRS_LOW_LEVEL` when they do not.
         timeout_s: seconds a worker may take for one chunk before it is killed and replaced.
         start_timeout_s: seconds a worker may take to start and warm up.
         retries: times a failed chunk is given to another worker before :class:`WorkerError`.
@@ -247,7 +255,7 @@ class ParallelScorer:
     """
 
     def __init__(self, workers: int | None = None, config: RewardConfig | None = None, *,
-                 min_pairs: int = MIN_PAIRS, timeout_s: float = 120.0,
+                 min_pairs: int | None = None, timeout_s: float = 120.0,
                  start_timeout_s: float = 300.0, retries: int = 1,
                  semantic_in_workers: bool | None = None) -> None:
         if workers is None:
@@ -255,6 +263,8 @@ class ParallelScorer:
                 os.cpu_count() or 1)
         for name, value, low in (("workers", workers, 1), ("min_pairs", min_pairs, 1),
                                  ("retries", retries, 0)):
+            if value is None and name == "min_pairs":
+                continue  # chosen below, once the configuration is known
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
             if value < low:
@@ -274,6 +284,9 @@ class ParallelScorer:
         if semantic_in_workers is None:
             semantic_in_workers = semantic is None or semantic.name == "clinical"
         self.config = config
+        if min_pairs is None:
+            min_pairs = MIN_PAIRS if semantic is not None and semantic_in_workers \
+                else MIN_PAIRS_LOW_LEVEL
         self.min_pairs, self.retries = min_pairs, retries
         self.timeout_s, self.start_timeout_s = float(timeout_s), float(start_timeout_s)
         self._judge_here = semantic is not None and not semantic_in_workers

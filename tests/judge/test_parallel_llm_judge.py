@@ -28,3 +28,23 @@ def test_llm_judge_runs_in_the_caller_and_the_result_equals_score_batch(llm_serv
         judge.close()
     assert got == again == want
     assert got[0].semantic == want[0].semantic is not None and got[0].alpha2 == 0.5
+
+
+def test_default_min_pairs_follows_what_the_workers_compute(llm_server):
+    """Workers that run the offline judge pay from MIN_PAIRS; workers that compute the
+    low-level reward alone (semantic off, or an LLM judge kept in the caller) from
+    MIN_PAIRS_LOW_LEVEL; an explicit value wins."""
+    from himed_rewards.rewards.parallel import MIN_PAIRS, MIN_PAIRS_LOW_LEVEL
+
+    judge = LLMJudge(llm_server.url, "m", timeout=5.0, use_cache=False)
+    try:
+        cases = [(None, MIN_PAIRS), (RewardConfig(semantic=None), MIN_PAIRS_LOW_LEVEL),
+                 (RewardConfig(semantic=judge), MIN_PAIRS_LOW_LEVEL)]
+        for config, expected in cases:
+            with ParallelScorer(workers=1, config=config) as scorer:
+                assert scorer.min_pairs == expected
+        with ParallelScorer(workers=1, config=RewardConfig(semantic=None), min_pairs=64) as s:
+            assert s.min_pairs == 64
+    finally:
+        judge.close()
+    assert MIN_PAIRS < MIN_PAIRS_LOW_LEVEL
