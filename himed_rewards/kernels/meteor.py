@@ -85,6 +85,26 @@ def _unchain(keys, head):
 
 
 @kernel
+def _take_heads(hyp, hyp_key, listed, count, head, below, ref_of, ref_used):
+    """Passes 1 and 2: each listed hypothesis position ``listed[:count]``, from the last,
+    takes ``head`` of its key (the highest unmatched reference position with that key).
+
+    Returns how many reference positions it took.
+    """
+    taken = 0
+    for c in range(count - 1, -1, -1):
+        i = listed[c]
+        k = hyp_key[hyp[i]]
+        j = head[k]
+        if j >= 0:
+            head[k] = below[j]
+            ref_of[i] = j
+            ref_used[j] = True
+            taken += 1
+    return taken
+
+
+@kernel
 def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end, syn_keys,
                head, below, ref_used, ref_of, free):  # fmt: skip
     """Align ``hyp`` (token ids) with a reference given by its keys; fills ``ref_of``.
@@ -109,16 +129,7 @@ def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end
     for i in range(n):
         free[n_hit] = i
         n_hit += head[lower_key[hyp[i]]] >= 0
-    matched = 0
-    for c in range(n_hit - 1, -1, -1):
-        i = free[c]
-        k = lower_key[hyp[i]]
-        j = head[k]
-        if j >= 0:
-            head[k] = below[j]
-            ref_of[i] = j
-            ref_used[j] = True
-            matched += 1
+    matched = _take_heads(hyp, lower_key, free, n_hit, head, below, ref_of, ref_used)
     _unchain(ref_lower, head)
     if matched == min(n, m):  # nothing left to match on one side
         return matched
@@ -131,15 +142,7 @@ def align_pair(hyp, ref_lower, ref_stem, lower_key, stem_key, syn_start, syn_end
     for i in range(n):
         free[n_free] = i
         n_free += ref_of[i] < 0
-    for c in range(n_free - 1, -1, -1):  # pass 2: stems
-        i = free[c]
-        k = stem_key[hyp[i]]
-        j = head[k]
-        if j >= 0:
-            head[k] = below[j]
-            ref_of[i] = j
-            ref_used[j] = True
-            matched += 1
+    matched += _take_heads(hyp, stem_key, free, n_free, head, below, ref_of, ref_used)  # stems
     kept = 0  # the list again, without what pass 2 matched
     for c in range(n_free):
         i = free[c]
