@@ -113,7 +113,7 @@ def describe_many(texts: list[str]) -> list[tuple[dict[str, FindingState], int]]
 
 
 def _describe_with_filler(sentences: list[SentenceFacts]) -> tuple[dict[str, FindingState], int]:
-    """A report's states and its filler count (:func:`_filler`) in one pass over its
+    """A report's states and its filler count (:func:`filler_sentences`) in one pass over its
     sentences: labeler.merge_polarities of all the mentions, from each sentence's merged
     polarities (sentence tuples unpacked, not read by field name: a fresh report costs a
     few microseconds here)."""
@@ -124,7 +124,7 @@ def _describe_with_filler(sentences: list[SentenceFacts]) -> tuple[dict[str, Fin
     seen: set[tuple[str, ...]] = set()
     filler = 0
     for _, said_normal, said_gathered, keys, content, sig, said, abn in sentences:
-        size = len(seen)  # _filler: no content, or a verbatim repeat
+        size = len(seen)  # filler: no content, or a verbatim repeat
         seen.add(keys)
         if not content or len(seen) == size:
             filler += 1
@@ -254,16 +254,4 @@ def filler_sentences(text: str) -> int:
         >>> filler_sentences("")
         0
     """
-    return _filler(report_sentences(text))
-
-
-def _filler(sentences: list[SentenceFacts]) -> int:
-    """Sentences without clinical content, plus verbatim repeats of an earlier sentence."""
-    seen: set[tuple[str, ...]] = set()
-    filler = 0
-    for facts in sentences:
-        size = len(seen)
-        seen.add(facts.keys)
-        if not facts.content or len(seen) == size:  # no content, or a repeat
-            filler += 1
-    return filler
+    return _describe_with_filler(report_sentences(text))[1]

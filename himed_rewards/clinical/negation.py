@@ -26,6 +26,7 @@ from himed_rewards.clinical.rules import (
     TOKEN_RE,
     WORD_INFO,
     Trigger,
+    candidate_starts,
     match_phrases,
     word_info,
 )
@@ -68,26 +69,22 @@ def analyse(words: list[str]) -> TextContext:
     infos = [get(w) or word_info(w) for w in words]
     keys = [info[0] for info in infos]
     breaks = [i for i, w in enumerate(words) if w in SENTENCE_END]
-    # candidate_starts(keys), from the tries each word starts (found once per word)
-    starts: tuple[list[int], ...] = tuple([] for _ in RULES.tries)
-    for i, (_, tries) in enumerate(infos):
-        if tries:
-            for index in tries:
-                starts[index].append(i)
+    starts = candidate_starts(infos)
     cues, terms = [], []
-    found = match_phrases(keys, RULES.trigger_trie, starts[0])
-    if _BREAK_LED and any(words[i] in _BREAK_LED for i in starts[0]):
+    trie = RULES.trigger_trie
+    led = [i for i in starts[0] if words[i] in _BREAK_LED] if _BREAK_LED else []
+    if not led:
+        found = match_phrases(keys, trie, starts[0])
+    else:
         # A trigger that starts with a sentence break (ConText's ": no") looks back at the
         # sentence before the break when it is all that follows ("Pneumothorax: no.", not
         # "Effusion: no pneumothorax."); it never swallows the cue word after the break,
         # which starts the next sentence ("Findings: no effusion").
-        trie = RULES.trigger_trie
         found = match_phrases(keys, trie, [i for i in starts[0] if words[i] not in _BREAK_LED])
         n = len(words)
-        for i in starts[0]:
-            if words[i] in _BREAK_LED:
-                found += [match for match in match_phrases(keys, trie, [i])
-                          if match[1] == n or words[match[1]] in SENTENCE_END]  # fmt: skip
+        for i in led:
+            found += [match for match in match_phrases(keys, trie, [i])
+                      if match[1] == n or words[match[1]] in SENTENCE_END]  # fmt: skip
         found.sort(key=_start)
     for start, end, trigger in found:
         if trigger.polarity == "term":

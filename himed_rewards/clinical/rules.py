@@ -209,25 +209,21 @@ def word_info(word: str) -> tuple[tuple[str, str | None], tuple[int, ...]]:
     return info
 
 
-def candidate_starts(keys: list[tuple[str, str | None]]) -> tuple[list[int], ...]:
-    """Token indices that can start a phrase, per trie of ``RULES.tries``, in one pass.
+def candidate_starts(
+    infos: list[tuple[tuple[str, str | None], tuple[int, ...]]],
+) -> tuple[list[int], ...]:
+    """Token indices that can start a phrase, per trie of ``RULES.tries``, in one pass over
+    each token's :func:`word_info` (the tries its word or stem key starts, found once per word).
 
     Examples:
-        >>> starts = candidate_starts([token_keys(w) for w in ["no", "left", "effusion"]])
+        >>> starts = candidate_starts([word_info(w) for w in ["no", "left", "effusion"]])
         >>> starts[1], starts[3]  # mentions; attributes ("no" may start "no change")
         ([2], [0, 1])
     """
-    roots = RULES.roots
     out: tuple[list[int], ...] = tuple([] for _ in RULES.tries)
-    empty: tuple[int, ...] = ()
-    for i, (word, stem) in enumerate(keys):
-        tries = roots.get(word, empty)
-        if stem is not None:
-            tries = (*tries, *roots.get(stem, empty))
-        for index in tries:
-            found = out[index]
-            if not found or found[-1] != i:  # a word and its stem may both start one
-                found.append(i)
+    for i, (_, tries) in enumerate(infos):
+        for index in tries:  # ascending, no repeats: a word and its stem are merged already
+            out[index].append(i)
     return out
 
 

@@ -13,12 +13,11 @@ defined so far with ``njit`` (which compiles nothing until a kernel's own first 
 puts those dispatchers in place of the stand-ins in every loaded ``himed_rewards`` module,
 so kernels that call each other see compiled functions, and later calls cost nothing extra.
 
-Cold start (docs/benchmarks.md, "Import and cold start"): with an empty cache the first
-default ``score_batch`` compiles about fifty functions: 6.1 of its 7.8 CPU seconds (10.1 s
-before the LCS kernel's rare path became a kernel of its own); with the cache warm it costs
-1.8 s, mostly the tables of METEOR, the keywords and the judge. At that first call
+Cold start (figures in docs/benchmarks.md, "Import and cold start"): with an empty cache the
+first default ``score_batch`` spends most of its time compiling about sixty functions; with the
+cache warm it mostly loads machine code and tables. At that first call
 ``_precompile.start_helpers`` starts a helper process on an idle core that compiles the
-reward's kernels from the middle of the list (the process then spends 4.6 CPU seconds), and
+reward's kernels from the middle of the list (the process then compiles about half), and
 ``_claims`` makes each process wait for a kernel another is compiling rather than compile it
 twice.
 """

@@ -1,8 +1,8 @@
 """Compiling kernels before their first call: in this process, or in helper processes.
 
-An empty numba cache makes the first default ``score_batch`` compile about fifty functions:
-6.1 CPU seconds of its 7.8 on the project's 2-core machine (numba's Python front end and
-LLVM; docs/benchmarks.md, "Import and cold start"). The compiles are independent, so other
+An empty numba cache makes the first default ``score_batch`` compile about sixty functions:
+most of its CPU time (numba's Python front end and LLVM; figures in docs/benchmarks.md,
+"Import and cold start"). The compiles are independent, so other
 cores can take some: ``_signatures.SIGNATURES`` lists the kernels a default ``score_batch``
 calls from Python, with the argument types it calls them with and their compile seconds, in
 call order (written by ``scripts/kernel_signatures.py``; ``tests/kernels/test_precompile.py``
@@ -14,7 +14,7 @@ list into the same on-disk cache, each from a point further down it (what this p
 need later), while this process compiles from the start as its calls need them. Numba looks
 in the cache before each compile, so this process loads what a helper finished; a kernel a
 helper is compiling right now is waited for rather than compiled twice (``_claims``). The
-first default ``score_batch`` then costs its process 4.6 CPU seconds instead of 7.8. Nothing
+first default ``score_batch`` then costs its process about half the compile work. Nothing
 depends on a helper: if one cannot start, dies or is slow, this process compiles what it
 needs, as before. Helpers start only with a writable cache and an idle core for each (by
 the load average; ``HIMED_REWARDS_COMPILE_HELPERS`` sets their number, ``0`` turns them

@@ -65,16 +65,15 @@ class ParsedCompletions:
         # report text separates tokens exactly as the gap between the segments does
         ids, seg_counts = tokenizer.encode_segments(self._lowered, spans[:, 0::2].ravel(),
                                                     spans[:, 1::2].ravel())
-        counts = seg_counts[0::2] + seg_counts[1::2]
+        offsets = np.zeros(fast.shape[0] + 1, dtype=np.int64)
+        np.cumsum(seg_counts[0::2] + seg_counts[1::2], out=offsets[1:])
         if not slow:
-            offsets = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(counts, out=offsets[1:])
             return ids, offsets
         slow_ids, slow_offsets = tokenizer.encode_batch(self._slow_reports)
         rows: list[np.ndarray | None] = [None] * n
-        ends = np.cumsum(counts).tolist()
+        bounds = offsets.tolist()
         for k, i in enumerate(fast.tolist()):
-            rows[i] = ids[ends[k] - int(counts[k]):ends[k]]
+            rows[i] = ids[bounds[k]:bounds[k + 1]]
         for k, i in enumerate(slow):
             rows[i] = slow_ids[slow_offsets[k]:slow_offsets[k + 1]]
         return concat_ids(rows)  # type: ignore[arg-type]

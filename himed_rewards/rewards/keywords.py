@@ -420,7 +420,7 @@ def keyword_bonus_columns(flat: np.ndarray, offsets: np.ndarray, *,
     beta = _check_weight(beta, "beta")
     cap = _check_weight(cap, "cap")
     out_offsets, out = _distinct_flat(flat, offsets, vocabulary)
-    counts = np.diff(out_offsets)
+    counts = out_offsets[1:] - out_offsets[:-1]  # (np.diff costs more on a small batch)
     # names sorted per report with one sort: report r's ranks are offset by r * len(vocabulary)
     size = len(vocabulary)
     shift = np.repeat(np.arange(counts.shape[0], dtype=np.int64) * size, counts)

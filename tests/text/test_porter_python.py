@@ -6,6 +6,7 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,15 +15,14 @@ from hypothesis import strategies as st
 from himed_rewards.text.porter import IRREGULAR_FORMS, porter_stem
 from himed_rewards.text.wordnet import wordnet_table
 
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: the shared word strategy
+from porter_words import RULE_LETTERS, SUFFIXES, rule_words  # noqa: E402
+
 nltk_porter = pytest.importorskip("nltk.stem.porter")
 PORTER = nltk_porter.PorterStemmer()
 
-# letters that steer the rules, non-ASCII letters (consonants to nltk, one code point each),
-# and every suffix a rule tests
-LETTERS = "aeiouybcdlmnrstzgwx1.-éüßİ"
-SUFFIXES = ["", "ies", "ied", "eed", "ed", "ing", "ational", "tional", "alli", "logi", "fulli",
-            "ion", "sion", "tion", "ll", "e", "y", "ement", "ment", "ness", "bli", "sses", "ss",
-            "s", "at", "bl", "iz", "yy", "ly", "ical", "iviti", "biliti", "ousli", "izer", "ator"]
+# with non-ASCII letters (consonants to nltk, one code point each)
+LETTERS = RULE_LETTERS + "éüßİ"
 
 
 def test_irregular_forms_are_nltks():
@@ -36,8 +36,7 @@ def test_every_wordnet_lemma_stems_as_nltk_does():
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.builds(lambda stem, a, b: stem + a + b, st.text(alphabet=LETTERS, max_size=8),
-                 st.sampled_from(SUFFIXES), st.sampled_from(SUFFIXES)))
+@given(rule_words(LETTERS))
 def test_random_words_stem_as_nltk_does(word):
     assert porter_stem(word) == PORTER.stem(word)
 
