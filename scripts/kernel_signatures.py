@@ -1,7 +1,10 @@
 """Write himed_rewards/kernels/_signatures.py: the kernels a default ``score_batch`` calls.
 
 Runs ``WORKLOAD`` in a fresh interpreter with an empty numba cache and records, in order,
-every kernel compiled from Python (not from inside another kernel) with its argument types.
+every kernel compiled from Python (not from inside another kernel) with its argument types;
+then ``BACKGROUND_WORKLOAD``, whose new kernels go to a second list, ``BACKGROUND``: kernels
+that only the compile helpers build, after the first list (the offline judge's kernel, which
+a process uses once it is cached; see clinical/encoded.py).
 Rerun after changing a kernel's arguments or the reward's kernel calls;
 ``tests/kernels/test_precompile.py`` fails while the list is out of date.
 
@@ -39,6 +42,12 @@ score_batch([f"<think>a</think><finding>{words}</finding><impression>b</impressi
             [words[::-1]])
 """
 
+# Kernels a process starts using only once they are compiled: the helpers' second list.
+BACKGROUND_WORKLOAD = """
+from himed_rewards.clinical.encoded import use_judge_kernel
+use_judge_kernel()
+"""
+
 _RECORDER = """
 import json, sys, time
 from numba.core import event
@@ -61,46 +70,55 @@ class Recorder(event.Listener):
                 seen.append(entry)
 event.register("numba:compile", Recorder())
 exec(sys.argv[1])
-print(json.dumps(seen))
+first = len(seen)
+exec(sys.argv[2])
+print(json.dumps([seen[:first], seen[first:]]))
 """
 
 
-def record(workload: str = WORKLOAD) -> list[list]:
-    """The kernels ``workload`` compiles from Python, in order, in a fresh interpreter."""
+def record(workload: str = WORKLOAD, background: str = BACKGROUND_WORKLOAD,
+           ) -> tuple[list[list], list[list]]:
+    """The kernels ``workload`` compiles from Python, in order, in a fresh interpreter, and
+    those ``background`` compiles after it."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "HIMED_REWARDS_COMPILE_HELPERS": "0",
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        done = subprocess.run([sys.executable, "-c", _RECORDER, workload], env=env, cwd=ROOT,
+        done = subprocess.run([sys.executable, "-c", _RECORDER, workload, background], env=env,
+                              cwd=ROOT,
                               capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    first, second = json.loads(done.stdout.strip().splitlines()[-1])
+    return first, second
 
 
-def render(found: list[list]) -> str:
+def render(found: list[list], background: list[list]) -> str:
     lines = [
         '"""The kernels a default ``score_batch`` calls from Python, with their argument types,',
         "in call order, and the CPU seconds each took to compile (with the kernels it calls) on the",
         "machine that wrote the list: what ``_precompile`` compiles ahead of the calls.",
+        "``BACKGROUND``: kernels only the helpers compile, after those (see clinical/encoded.py).",
         "",
         "Written by ``scripts/kernel_signatures.py``; do not edit by hand.",
         '"""',
         "",
-        "SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (",
     ]
-    for module, name, args, seconds in found:
-        lines.append(f"    ({module!r}, {name!r}, (")
-        for arg in args:
-            lines.append(f"        {arg!r},")
-        lines.append(f"    ), {seconds!r}),")
-    lines.append(")")
+    for title, entries in (("SIGNATURES", found), ("BACKGROUND", background)):
+        lines.append(f"{title}: tuple[tuple[str, str, tuple[str, ...], float], ...] = (")
+        for module, name, args, seconds in entries:
+            lines.append(f"    ({module!r}, {name!r}, (")
+            for arg in args:
+                lines.append(f"        {arg!r},")
+            lines.append(f"    ), {seconds!r}),")
+        lines.append(")")
     return "\n".join(lines) + "\n"
 
 
-def current() -> list[list]:
-    """What the file lists now: ``[module, name, [argument types]]`` per kernel."""
+def current() -> tuple[list[list], list[list]]:
+    """What the file lists now: ``[module, name, [argument types]]`` per kernel, in each list."""
     namespace: dict = {}
     if TARGET.exists():
-        exec(TARGET.read_text(), namespace)  # a generated constant, nothing else
-    return [[m, n, list(a)] for m, n, a, _ in namespace.get("SIGNATURES", ())]
+        exec(TARGET.read_text(), namespace)  # generated constants, nothing else
+    return tuple([[m, n, list(a)] for m, n, a, _ in namespace.get(title, ())]
+                 for title in ("SIGNATURES", "BACKGROUND"))  # type: ignore[return-value]
 
 
 def main() -> int:
@@ -108,12 +126,12 @@ def main() -> int:
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if the kernels or their types differ from the file's")
     args = parser.parse_args()
-    found = record()
+    found, background = record()
     if args.check:
-        same = [e[:3] for e in found] == current()
+        same = ([e[:3] for e in found], [e[:3] for e in background]) == current()
         print("up to date" if same else f"{TARGET} is out of date: run {__file__}")
         return 0 if same else 1
-    TARGET.write_text(render(found))
+    TARGET.write_text(render(found, background))
     print(f"wrote {TARGET}")
     return 0
 

@@ -478,6 +478,13 @@ def _check_texts(name: str, texts: object) -> Sequence[str]:
     return texts
 
 
+def _compiled_judge():
+    # (imported at the first batch: it brings the kernel's tables and numpy)
+    from himed_rewards.clinical import encoded
+
+    return encoded
+
+
 class OfflineClinicalJudge:
     """Deterministic, offline :class:`~himed_rewards.judge.verdict.SemanticScorer`.
 
@@ -529,6 +536,11 @@ class OfflineClinicalJudge:
         # every distinct text described once, the new sentences of all analysed in one pass
         distinct = list(dict.fromkeys(chain.from_iterable(
             zip(candidates, references, strict=True))))
+        if _compiled_judge().kernel_ready():
+            try:
+                return self._score_compiled(distinct, candidates, references)
+            except KeyError:  # (never with the shipped rules: a name the kernel lacks)
+                pass
         described = describe_many(distinct)
         memo = {text: (canonical_states(states), filler)
                 for text, (states, filler) in zip(distinct, described, strict=True)}
@@ -547,6 +559,23 @@ class OfflineClinicalJudge:
             verdict = made.get(scores)
             if verdict is None:
                 verdict = made[scores] = scored(*scores, self.name)
+            verdicts.append(verdict)
+        return verdicts
+
+    def _score_compiled(self, distinct: list[str], candidates: Sequence[str],
+                        references: Sequence[str]) -> list[SemanticVerdict]:
+        """:meth:`score_batch` through the compiled merge and scoring (clinical.encoded)."""
+        index = {text: k for k, text in enumerate(distinct)}
+        scores = _compiled_judge().judge_texts(distinct, list(map(index.__getitem__, candidates)),
+                                               list(map(index.__getitem__, references)))
+        made: dict[tuple[float, float, float], SemanticVerdict] = {}
+        verdicts = []
+        scored = SemanticVerdict.scored
+        for accuracy, relevance, completeness in scores:
+            key = (accuracy, relevance, completeness)
+            verdict = made.get(key)
+            if verdict is None:
+                verdict = made[key] = scored(accuracy, relevance, completeness, self.name)
             verdicts.append(verdict)
         return verdicts
 

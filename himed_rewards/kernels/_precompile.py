@@ -19,6 +19,9 @@ depends on a helper: if one cannot start, dies or is slow, this process compiles
 needs, as before. Helpers start only with a writable cache and an idle core for each (by
 the load average; ``HIMED_REWARDS_COMPILE_HELPERS`` sets their number, ``0`` turns them
 off), stop when this process exits and start no helpers of their own.
+After the list, the helpers compile ``_signatures.BACKGROUND``: kernels that a process only
+starts using once they are in the cache (the offline judge's, whose 6 s compile would
+otherwise more than double a cold start; see clinical/encoded.py).
 Cache files are renamed into place whole, so concurrent writers never leave a half-written
 file; a lost index entry only costs a recompile.
 """
@@ -256,9 +259,10 @@ def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
     try:
         found = entries() if found is None else found
         n_cold = len(cold_entries(found))
-        if n_cold < (1 if alone else 2):
+        background = bool(cold_entries(entries(background_specs())))
+        if n_cold < (1 if alone else 2) and not background:
             return []
-        count = min(count, n_cold if alone else n_cold - 1)
+        count = min(count, max(1 if background else 0, n_cold if alone else n_cold - 1))
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env[HELPERS_ENV] = "0"  # a helper starts no helpers of its own
@@ -337,7 +341,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     found = cold_entries(entries())
     compile_entries(_helper_order(found, args.helper, args.of, args.alone), parent=args.parent,
                     skip_claimed=True)
+    # then what a process only starts using once it is cached (the offline judge's kernel)
+    compile_entries(cold_entries(entries(background_specs())), parent=args.parent,
+                    skip_claimed=True)
     return 0
+
+
+def background_specs() -> tuple:
+    """``_signatures.BACKGROUND``: the kernels only the helpers compile, after the list."""
+    from himed_rewards.kernels import _signatures
+
+    return getattr(_signatures, "BACKGROUND", ())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The kernels a default ``score_batch`` calls from Python, with their argument types,
 in call order, and the CPU seconds each took to compile (with the kernels it calls) on the
 machine that wrote the list: what ``_precompile`` compiles ahead of the calls.
+``BACKGROUND``: kernels only the helpers compile, after those (see clinical/encoded.py).
 
 Written by ``scripts/kernel_signatures.py``; do not edit by hand.
 """
@@ -98,7 +99,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.3),
+    ), 1.6),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -115,4 +116,28 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64',
         'uint64[C]',
     ), 0.5),
+)
+BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
+    ('himed_rewards.kernels.clinical', 'judge_reports', (
+        'float64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64',
+        'int64[C]',
+        'float64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'float64[C,2d]',
+        'float64[C]',
+    ), 5.3),
 )

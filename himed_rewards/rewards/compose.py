@@ -301,6 +301,10 @@ def warmup(background: bool = False) -> float:
     from himed_rewards.text.wordnet import use_stem_kernel
 
     use_stem_kernel()
+    # the offline judge's kernel, which a process only uses once compiled (clinical/encoded.py)
+    from himed_rewards.clinical.encoded import use_judge_kernel
+
+    use_judge_kernel()
     score_batch(["<think>a</think><finding>b c</finding><impression>d</impression>", "b"],
                 ["b c d", "b c d"], config=RewardConfig(semantic=None))
     return time.perf_counter() - start

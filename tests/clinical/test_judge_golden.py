@@ -8,6 +8,9 @@ texts, and for the IU references ``polarity_at`` of every word. Each case is has
 ``tests/fixtures/clinical_golden.json`` holds the digests case by case, so a failure names
 the cases that changed.
 
+The verdicts are computed twice, by the judge's interpreter path and by its compiled merge
+and scoring (``clinical.encoded``): both must match the recording.
+
 Recorded before the speed work of issue 13. When the rules change on purpose, re-record
 (and say so in the commit)::
 
@@ -25,6 +28,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))  # the shared path switch
+from judge_paths import judge_path  # noqa: E402
+
 GOLDEN = ROOT / "tests" / "fixtures" / "clinical_golden.json"
 _WORD = re.compile(r"[A-Za-z]+")
 _FRESH_SEED = 20260
@@ -138,9 +144,10 @@ def recorded() -> dict[str, list[str]]:
     return json.loads(GOLDEN.read_text(encoding="utf-8"))["cases"]
 
 
-@pytest.fixture(scope="module")
-def current() -> dict[str, list[str]]:
-    return compute()
+@pytest.fixture(scope="module", params=["interpreter", "kernel"])
+def current(request) -> dict[str, list[str]]:
+    with judge_path(kernel=request.param == "kernel"):
+        return compute()
 
 
 @pytest.mark.parametrize("case_set", ["iu_pairs", "iu_swapped", "iu_polarity_at", "radjudge",

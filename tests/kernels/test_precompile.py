@@ -92,9 +92,12 @@ def test_signature_list_matches_what_the_reward_compiles():
                                                   ROOT / "scripts" / "kernel_signatures.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    recorded = [entry[:3] for entry in script.record()]
+    found, background = script.record()
+    recorded = ([entry[:3] for entry in found], [entry[:3] for entry in background])
     assert recorded == script.current(), "run python scripts/kernel_signatures.py"
-    assert len(_precompile.entries()) == len(recorded)  # every entry decodes and exists
+    # every entry decodes and exists
+    assert len(_precompile.entries()) == len(recorded[0])
+    assert len(_precompile.entries(_precompile.background_specs())) == len(recorded[1])
 
 
 def test_helper_alone_fills_the_cache_for_the_first_call(tmp_path):
@@ -106,6 +109,7 @@ def test_helper_alone_fills_the_cache_for_the_first_call(tmp_path):
     first = _result(_first_call(cache, "0"))
     assert first["compiled"] == []  # everything the first default score_batch needs was there
     assert len(first["hits"]) == len(_precompile.entries())
+    assert first["helpers"] == []  # the BACKGROUND list too: a warm cache starts no helper
     assert not list(cache.rglob("*.claim"))
 
 
@@ -126,7 +130,8 @@ def test_cold_first_call_shares_the_compiles_with_its_helper(tmp_path):
     assert not _alive(helped["helpers"][0])  # stopped with its starter
     assert not list((tmp_path / "helped").rglob("*.claim"))
     warm = _result(_first_call(tmp_path / "helped", "1"))
-    assert warm["helpers"] == []  # a warm cache starts no helper
+    assert warm["compiled"] == []  # the list is warm; a helper starts only for BACKGROUND
+    assert len(warm["helpers"]) <= 1  # (the judge's kernel, cut short when its starter exited)
 
 
 _BACKGROUND = """
