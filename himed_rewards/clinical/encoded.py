@@ -33,11 +33,21 @@ from itertools import chain
 import numpy as np
 
 from himed_rewards.clinical import judge as _judge_module
-from himed_rewards.clinical.attachment import DEVICE
+from himed_rewards.clinical.attachment import _MAX_SIZE_MM, DEVICE
 from himed_rewards.clinical.labeler import PATHOLOGIES
-from himed_rewards.clinical.rules import RULES
-from himed_rewards.clinical.sentences import SentenceFacts, reports_sentences
+from himed_rewards.clinical.rules import RULES, token_keys
+from himed_rewards.clinical.sentences import (
+    _ASCII_NUMBER,
+    _DIGITS_TO_ZERO,
+    _USE_SKELETONS,
+    SentenceFacts,
+    _measured,
+    number_variants,
+    reports_sentences,
+)
 from himed_rewards.kernels.clinical import judge_reports
+from himed_rewards.kernels.sentences import sentence_spans
+from himed_rewards.text.vocabulary import Vocabulary
 
 __all__ = ["FINDINGS", "judge_texts", "kernel_ready", "use_judge_kernel"]
 
@@ -108,12 +118,15 @@ def _tables() -> tuple:
 
 
 _TABLES = _tables()
+# Records written from a sentence met before that differs only in its numbers (_from_template)
+_TEMPLATES = _USE_SKELETONS
 # The store starts afresh beyond this many records (each is a few dozen floats).
 _MAX_SENTENCES = 65_536
 
 
 class _Store:
-    """Sentence records in one growing float64 array, found by their facts' identity."""
+    """Sentence records in one growing float64 array, found by their bytes (plain ASCII
+    reports, through the kernels) or by their facts' identity (the others)."""
 
     def __init__(self) -> None:
         self.reset()
@@ -122,9 +135,151 @@ class _Store:
         self.blob = np.zeros(1 << 16, np.float64)
         self.fill = 0
         self.starts = np.zeros(1 << 12, np.int64)
+        self.count = 0  # records written
         self.codes: dict[int, int] = {}  # id(facts) -> record number
-        self.kept: list[SentenceFacts] = []  # the facts of each record (keeps their ids)
+        self.kept: list[SentenceFacts] = []  # the facts behind self.codes (keeps their ids)
         self.keys: dict[tuple[str, ...], int] = {}  # a sentence's tokens -> their id
+        # The sentences of plain ASCII reports, looked up by their bytes in a compiled hash
+        # table (kernels/sentences.py cuts them): sentence id -> record (-1 not written yet,
+        # -2 a sentence without tokens)
+        self.sentences = Vocabulary()
+        self.record_of = np.full(1 << 10, -1, np.int64)
+        # digit mask of a sentence (bytes) -> how to write the record of any sentence with
+        # that mask from its numbers (see _from_template)
+        self.templates: dict[bytes, tuple] = {}
+
+    def reports(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The records of every report's sentences, in order: ``(records, lo, hi)``, report
+        ``k`` being ``records[lo[k]:hi[k]]``. Plain ASCII reports (only "." as a break) are
+        cut and looked up by the kernels; the others go through
+        ``sentences.reports_sentences``, and so do the sentences met for the first time
+        (but those that differ from one met before only in their numbers)."""
+        n = len(texts)
+        plain = list(range(n)) if all(map(str.isascii, texts)) else \
+            [k for k, text in enumerate(texts) if text.isascii()]
+        chosen = texts if len(plain) == n else [texts[k] for k in plain]
+        lowered = "".join(chosen).lower()
+        buf = np.frombuffer(lowered.encode("ascii"), np.uint8)
+        lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
+        ends = np.cumsum(lengths)
+        room = int(np.count_nonzero(buf == 46)) + len(chosen)
+        span_start, span_end = np.empty(room, np.int64), np.empty(room, np.int64)
+        span_text = np.empty(room, np.int64)
+        simple = np.empty(len(chosen), np.uint8)
+        count = sentence_spans(buf, ends - lengths, ends, span_start, span_end, span_text, simple)
+        span_start, span_end = span_start[:count], span_end[:count]
+        ids = self.sentences.intern_spans(buf, span_start, span_end)
+        if len(self.sentences) > len(self.record_of):
+            grown = np.full(2 * len(self.sentences), -1, np.int64)
+            grown[:len(self.record_of)] = self.record_of
+            self.record_of = grown
+        records = self.record_of[ids]
+        new = records == -1
+        if new.any():
+            new_ids, first = np.unique(ids[new], return_index=True)
+            where = np.flatnonzero(new)[first]
+            self._learn(new_ids, [lowered[a:z] for a, z in zip(
+                span_start[where].tolist(), span_end[where].tolist(), strict=True)])
+            records = self.record_of[ids]
+        kept = records >= 0
+        counts = np.bincount(span_text[:count][kept], minlength=len(chosen))
+        hi = np.zeros(n, np.int64)
+        lo = np.zeros(n, np.int64)
+        hi[plain] = np.cumsum(counts)
+        lo[plain] = hi[plain] - counts
+        records = records[kept]
+        others = [plain[k] for k in np.flatnonzero(simple == 0).tolist()]
+        if len(plain) < n:
+            others += sorted(set(range(n)).difference(plain))
+        if not others:
+            return records, lo, hi
+        reports = reports_sentences([texts[k] for k in others])
+        numbers = self.numbers(list(chain.from_iterable(reports)))
+        at = len(records)
+        for k, sentences in zip(others, reports, strict=True):
+            lo[k], hi[k] = at, at + len(sentences)
+            at += len(sentences)
+        return np.concatenate([records, np.array(numbers, np.int64)]), lo, hi
+
+    def _learn(self, ids: np.ndarray, chunks: list[str]) -> None:
+        """Write the records of the sentences ``chunks`` (cut, stripped, lowercased ASCII),
+        met for the first time, whose ids are ``ids``."""
+        records: list[float] = []
+        starts: list[int] = []
+        made = []
+        rest = []
+        for k, chunk in enumerate(chunks):
+            number = self._from_template(chunk, records, starts)
+            if number is None:
+                rest.append(k)
+            else:
+                made.append((k, number))
+        if made:
+            self._append(records, starts)
+        if rest:
+            said = reports_sentences([chunks[k] for k in rest])
+            if any(len(facts) > 1 for facts in said):  # (never: a sentence has no break)
+                raise KeyError("a sentence cut in two")
+            numbers = iter(self.numbers([facts[0] for facts in said if facts]))
+            made += [(k, next(numbers) if facts else -2)
+                     for k, facts in zip(rest, said, strict=True)]
+            for k, facts in zip(rest, said, strict=True):
+                if facts and _TEMPLATES:
+                    self._remember_template(chunks[k])
+        positions, numbers = zip(*made, strict=True)
+        self.record_of[ids[list(positions)]] = numbers
+
+    def _from_template(self, chunk: str, records: list[float], starts: list[int]) -> int | None:
+        """Write the record of ``chunk`` from a sentence met before that differs from it only
+        in its numbers, as ``sentences._measured`` makes its facts (the skeleton's, with this
+        sentence's keys and sizes); None when there is no such sentence, or a size falls
+        outside what _measured keeps without dropping it."""
+        encoded = chunk.encode("ascii")
+        masked = encoded.translate(_DIGITS_TO_ZERO)
+        template = self.templates.get(masked) if masked != encoded else None
+        if template is None:
+            return None
+        record, sizes, keys, positions = template
+        numbers = _ASCII_NUMBER.findall(chunk)
+        if len(numbers) != len(positions):
+            return None
+        record = list(record)
+        for at, n, scale in sizes:
+            size = float(numbers[n]) * scale
+            if not 0.0 < size < _MAX_SIZE_MM:
+                return None
+            record[at] = size
+        keys = list(keys)
+        for position, number in zip(positions, numbers, strict=True):
+            keys[position] = token_keys(number)[0]
+        keys = tuple(keys)
+        keys_id = self.keys.get(keys)
+        if keys_id is None:
+            keys_id = self.keys[keys] = len(self.keys)
+        record[1] = keys_id
+        starts.append(self.fill + len(records))
+        records += record
+        self.count += 1
+        return self.count - 1
+
+    def _remember_template(self, chunk: str) -> None:
+        """Keep how to write the record of a sentence with ``chunk``'s digit mask."""
+        variants = number_variants(chunk)
+        if variants is None:
+            return
+        encoded = chunk.encode("ascii")
+        masked = encoded.translate(_DIGITS_TO_ZERO)
+        if masked in self.templates:
+            return
+        known, words, positions = variants
+        skeleton, sizes, _ = known
+        at: dict[tuple[int, int], int] = {}
+        record: list[float] = []
+        self._record(skeleton, record, at)
+        keys = _measured(known, list(words)).keys
+        slots = tuple((at[(entry, h)], positions.index(position),
+                       skeleton.gathered[entry][1][h][1]) for entry, h, position in sizes)
+        self.templates[masked] = (tuple(record), slots, keys, positions)
 
     def numbers(self, facts: list[SentenceFacts]) -> list[int]:
         """The record number of each of ``facts``, writing the records of those met for the
@@ -133,43 +288,43 @@ class _Store:
         numbers = list(map(self.codes.get, map(id, facts)))
         if None not in numbers:
             return numbers
-        try:
-            return self._write(facts, numbers)
-        except Exception:
-            self.reset()  # (numbers handed out for records never written)
-            raise
-
-    def _write(self, facts: list[SentenceFacts], numbers: list[int | None]) -> list[int]:
         records: list[float] = []
         starts: list[int] = []
-        at = self.fill
         kept, codes = self.kept, self.codes
         k = numbers.index(None)
         while True:  # (a C-level search for each record to write, not a loop over all)
             one = facts[k]
             number = codes.get(id(one))  # (met twice in this batch)
             if number is None:
-                number = codes[id(one)] = len(kept)
+                number = codes[id(one)] = self.count
+                self.count += 1
                 kept.append(one)
-                starts.append(at + len(records))
+                starts.append(self.fill + len(records))
                 self._record(one, records)
             numbers[k] = number
             try:
                 k = numbers.index(None, k + 1)
             except ValueError:
                 break
-        size = len(records)
+        self._append(records, starts)
+        return numbers
+
+    def _append(self, records: list[float], starts: list[int]) -> None:
+        """Put the records just numbered (the last ``len(starts)``) into the arrays."""
+        at, size = self.fill, len(records)
         if at + size > len(self.blob):
             self.blob = np.concatenate([self.blob, np.zeros(max(len(self.blob), size))])
         self.blob[at:at + size] = records
         self.fill = at + size
-        first = len(kept) - len(starts)
-        if len(kept) > len(self.starts):
-            self.starts = np.concatenate([self.starts, np.zeros(len(kept), np.int64)])
-        self.starts[first:len(kept)] = starts
-        return numbers
+        first = self.count - len(starts)
+        if self.count > len(self.starts):
+            self.starts = np.concatenate([self.starts, np.zeros(self.count, np.int64)])
+        self.starts[first:self.count] = starts
 
-    def _record(self, facts: SentenceFacts, record: list[float]) -> None:
+    def _record(self, facts: SentenceFacts, record: list[float],
+                sizes: dict[tuple[int, int], int] | None = None) -> None:
+        """Append the record of ``facts`` to ``record`` (see kernels/clinical.py); with
+        ``sizes``, note where the value of each size hit went, by (entry, hit)."""
         _, normal, gathered, keys, content, significant, polarities, abnormal = facts
         keys_id = self.keys.get(keys)
         if keys_id is None:
@@ -180,12 +335,14 @@ class _Store:
         for finding, said in polarities:
             record += (ids[finding], polarity[said])
         record.append(len(gathered))
-        for (_, _, findings, said), hits in gathered:
+        for entry, ((_, _, findings, said), hits) in enumerate(gathered):
             if len(set(findings)) != len(findings):
                 raise KeyError(findings)  # (never: each name once per mention)
             record += (polarity[said], len(findings), *[ids[f] for f in findings], len(hits))
-            for kind, value in hits:
+            for h, (kind, value) in enumerate(hits):
                 code, values = _HITS[kind]
+                if sizes is not None and kind == "size":
+                    sizes[(entry, h)] = len(record) + 1
                 record += (code, float(value) if values is None else values[value])
 
 
@@ -206,15 +363,15 @@ def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
         True
     """
     store = _STORE
-    if len(store.kept) > _MAX_SENTENCES:
+    if store.count > _MAX_SENTENCES or len(store.sentences) > 2 * _MAX_SENTENCES:
         store.reset()
-    reports = reports_sentences(list(texts))
-    numbers = store.numbers(list(chain.from_iterable(reports)))
-    bounds = np.zeros(len(reports) + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, reports), np.int64, len(reports)), out=bounds[1:])
-    out = judge_reports(store.blob[:store.fill], store.starts[:len(store.kept)], bounds[:-1],
-                        bounds[1:], np.array(numbers, np.int64), np.asarray(cand, np.int64),
-                        np.asarray(ref, np.int64), *_TABLES)
+    try:
+        records, lo, hi = store.reports(texts)
+    except Exception:
+        store.reset()  # (records numbered but not written, ids without records...)
+        raise
+    out = judge_reports(store.blob[:store.fill], store.starts[:store.count], lo, hi, records,
+                        np.asarray(cand, np.int64), np.asarray(ref, np.int64), *_TABLES)
     return out.tolist()
 
 

@@ -38,7 +38,8 @@ from himed_rewards.clinical.rules import (
     word_info,
 )
 
-__all__ = ["SentenceFacts", "clear_caches", "report_sentences", "reports_sentences"]
+__all__ = ["SentenceFacts", "clear_caches", "number_variants", "report_sentences",
+           "reports_sentences"]
 
 
 class SentenceFacts(NamedTuple):
@@ -440,6 +441,33 @@ def _numbers_placed(known: tuple, words: tuple[str, ...], skeleton: tuple[str, .
     if len(spans) != len(positions):  # (never, by the argument above: then unused)
         return ()
     return known, words, positions, spans, True
+
+
+def number_variants(chunk: str) -> tuple | None:
+    """``(known, words, positions)`` for the sentences that differ from ``chunk`` (a cut,
+    stripped, lowercased ASCII sentence met before) only in their ASCII numbers: the
+    analysis of their skeleton as _SKELETONS keeps it, the words of one of them, and where
+    its numbers are in those words (the n-th ``_ASCII_NUMBER`` match of any of them is word
+    ``positions[n]``); None when there is no such entry (see _MASKED). A sentence of these
+    has the skeleton's facts with its own keys and sizes (_measured), which the judge's
+    records can then be written from directly (clinical/encoded.py).
+
+    Examples:
+        >>> _ = report_sentences("Nodule measuring 7 mm.")
+        >>> number_variants("nodule measuring 7 mm")[2]
+        (2,)
+    """
+    if not _USE_SKELETONS:
+        return None
+    encoded = chunk.encode()
+    masked = encoded.translate(_DIGITS_TO_ZERO)
+    entry = _MASKED.get(masked) if masked != encoded else None
+    if entry is not None and len(entry) == 4:
+        entry = _MASKED[masked] = _numbers_placed(*entry)
+    if not entry:
+        return None
+    known, words, positions, _, _ = entry
+    return known, words, positions
 
 
 def _symbol(word: str) -> str:

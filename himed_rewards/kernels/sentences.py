@@ -1,0 +1,92 @@
+"""Where the sentences of lowercased ASCII reports are, as ``clinical.sentences`` cuts them.
+
+``clinical/sentences.py`` cuts a report whose only break character is "." with
+``_split_dots``: at every "." but one between two digits that continues a number ("2.5"; not
+a second "." after a number's fraction, "1.2.3"), each piece then stripped of
+``" \\t\\n\\r"``. :func:`sentence_spans` finds the same pieces as byte spans, for a whole batch
+in one call, so the judge can look each sentence up by its bytes (``clinical.encoded``)
+instead of splitting and hashing it in the interpreter. A text holding another break
+character (``: ; ! ?``) is flagged and left to the interpreter.
+"""
+
+from __future__ import annotations
+
+from himed_rewards.kernels._config import kernel
+
+__all__ = ["sentence_spans"]
+
+_DOT, _COLON, _SEMICOLON, _BANG, _QUESTION = 46, 58, 59, 33, 63
+
+
+@kernel
+def _is_digit(b):
+    return 48 <= b <= 57
+
+
+@kernel
+def _is_strip(b):
+    return b == 32 or b == 9 or b == 10 or b == 13
+
+
+@kernel
+def _next_dot(buf, i, end):
+    while i < end and buf[i] != _DOT:
+        i += 1
+    return i
+
+
+@kernel
+def sentence_spans(buf, text_start, text_end, span_start, span_end, span_text, simple):
+    """Write the stripped, non-empty sentence spans of every text whose only break is ".".
+
+    ``simple[t]`` is set to 0 for a text holding ``: ; ! ?`` (no spans written for it), else
+    1. Returns the number of spans written (``span_*`` hold room for one per "." plus one
+    per text).
+    """
+    n = 0
+    for t in range(text_start.shape[0]):
+        s, e = text_start[t], text_end[t]
+        other = False
+        for i in range(s, e):
+            b = buf[i]
+            if b in (_COLON, _SEMICOLON, _BANG, _QUESTION):
+                other = True
+                break
+        if other:
+            simple[t] = 0
+            continue
+        simple[t] = 1
+        chunk = s
+        fraction = False  # the digits that end the current piece are a number's fraction
+        dot = _next_dot(buf, s, e)
+        while True:
+            if dot < e:
+                after = dot + 1
+                following = _next_dot(buf, after, e)
+                if (not fraction and chunk < dot and _is_digit(buf[dot - 1])
+                        and after < following and _is_digit(buf[after])):
+                    # a number's "." ("2.5"): the piece goes on
+                    fraction = True
+                    for i in range(after, following):
+                        if not _is_digit(buf[i]):
+                            fraction = False
+                            break
+                    dot = following
+                    continue
+            # the piece chunk:dot, stripped
+            a, z = chunk, min(dot, e)
+            while a < z and _is_strip(buf[a]):
+                a += 1
+            while z > a and _is_strip(buf[z - 1]):
+                z -= 1
+            if a < z:
+                span_start[n] = a
+                span_end[n] = z
+                span_text[n] = t
+                n += 1
+            if dot >= e:
+                break
+            chunk = dot + 1
+            fraction = False
+            dot = _next_dot(buf, chunk, e)
+    return n
