@@ -381,23 +381,27 @@ _READY_LOCK = threading.Lock()
 _RECHECK_S = 1.0
 
 
-def _call_types() -> tuple:
-    """The numba types of the arguments :func:`judge_texts` passes (one tiny call's)."""
+def _calls() -> list[tuple]:
+    """``(dispatcher, numba types of its arguments)`` of each kernel :func:`judge_texts`
+    calls that the reward's own calls do not compile (one tiny call's types)."""
     from numba import typeof
+
+    from himed_rewards.kernels import clinical, sentences
+    from himed_rewards.kernels._config import LazyKernel, materialise
 
     bounds = np.zeros(2, np.int64)
     one = np.zeros(1, np.int64)
-    args = (np.zeros(4, np.float64)[:2], one[:1], bounds[:-1], bounds[1:], np.array([0], np.int64),
-            np.asarray([0], np.int64), np.asarray([0], np.int64), *_TABLES)
-    return tuple(typeof(a) for a in args)
-
-
-def _dispatcher():
-    from himed_rewards.kernels import clinical
-    from himed_rewards.kernels._config import LazyKernel, materialise
-
-    target = clinical.judge_reports
-    return materialise(target) if isinstance(target, LazyKernel) else target
+    judge_args = (np.zeros(4, np.float64)[:2], one[:1], bounds[:-1], bounds[1:],
+                  np.array([0], np.int64), np.asarray([0], np.int64), np.asarray([0], np.int64),
+                  *_TABLES)
+    buf = np.frombuffer(b"a.", np.uint8)
+    split_args = (buf, one, one, one, one, one, np.empty(1, np.uint8))
+    calls = []
+    for target, args in ((sentences.sentence_spans, split_args),
+                         (clinical.judge_reports, judge_args)):
+        dispatcher = materialise(target) if isinstance(target, LazyKernel) else target
+        calls.append((dispatcher, tuple(typeof(a) for a in args)))
+    return calls
 
 
 def kernel_ready() -> bool:
@@ -421,7 +425,7 @@ def kernel_ready() -> bool:
         try:
             from himed_rewards.kernels._precompile import compiled_or_cached
 
-            ready = compiled_or_cached(_dispatcher(), _call_types())
+            ready = all(compiled_or_cached(dispatcher, args) for dispatcher, args in _calls())
         except Exception:  # (no disk cache, JIT disabled...): the interpreter's path
             ready = False
         _READY["ready"] = ready

@@ -118,6 +118,15 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ), 0.5),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
+    ('himed_rewards.kernels.sentences', 'sentence_spans', (
+        'uint8[C,ro]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'uint8[C]',
+    ), 0.4),
     ('himed_rewards.kernels.clinical', 'judge_reports', (
         'float64[C]',
         'int64[C]',
@@ -139,5 +148,5 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 5.3),
+    ), 5.4),
 )
