@@ -43,6 +43,7 @@ from himed_rewards.clinical.sentences import (
     SentenceFacts,
     _measured,
     number_variants,
+    on_clear,
     reports_sentences,
 )
 from himed_rewards.kernels.clinical import judge_reports
@@ -147,6 +148,8 @@ class _Store:
         # digit mask of a sentence (bytes) -> how to write the record of any sentence with
         # that mask from its numbers (see _from_template)
         self.templates: dict[bytes, tuple] = {}
+        # (id of a facts' polarities, id of its gathered) -> its record past the keys id
+        self.bodies: dict[tuple[int, int], tuple[float, ...]] = {}
 
     def reports(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The records of every report's sentences, in order: ``(records, lo, hi)``, report
@@ -209,7 +212,7 @@ class _Store:
         made = []
         rest = []
         for k, chunk in enumerate(chunks):
-            number = self._from_template(chunk, records, starts)
+            number = self._from_template(chunk, records, starts) if _TEMPLATES else None
             if number is None:
                 rest.append(k)
             else:
@@ -223,9 +226,6 @@ class _Store:
             numbers = iter(self.numbers([facts[0] for facts in said if facts]))
             made += [(k, next(numbers) if facts else -2)
                      for k, facts in zip(rest, said, strict=True)]
-            for k, facts in zip(rest, said, strict=True):
-                if facts and _TEMPLATES:
-                    self._remember_template(chunks[k])
         positions, numbers = zip(*made, strict=True)
         self.record_of[ids[list(positions)]] = numbers
 
@@ -236,9 +236,13 @@ class _Store:
         outside what _measured keeps without dropping it."""
         encoded = chunk.encode("ascii")
         masked = encoded.translate(_DIGITS_TO_ZERO)
-        template = self.templates.get(masked) if masked != encoded else None
-        if template is None:
+        if masked == encoded:  # no digit but 0
             return None
+        template = self.templates.get(masked)
+        if template is None:  # made when a second sentence of the mask comes (most never do)
+            template = self._template(chunk, masked)
+            if template is None:
+                return None
         record, sizes, keys, positions = template
         numbers = _ASCII_NUMBER.findall(chunk)
         if len(numbers) != len(positions):
@@ -262,15 +266,12 @@ class _Store:
         self.count += 1
         return self.count - 1
 
-    def _remember_template(self, chunk: str) -> None:
-        """Keep how to write the record of a sentence with ``chunk``'s digit mask."""
+    def _template(self, chunk: str, masked: bytes) -> tuple | None:
+        """How to write the record of a sentence with ``chunk``'s digit mask ``masked``, from
+        what ``sentences`` keeps of one met before (None: nothing kept)."""
         variants = number_variants(chunk)
         if variants is None:
-            return
-        encoded = chunk.encode("ascii")
-        masked = encoded.translate(_DIGITS_TO_ZERO)
-        if masked in self.templates:
-            return
+            return None
         known, words, positions = variants
         skeleton, sizes, _ = known
         at: dict[tuple[int, int], int] = {}
@@ -279,7 +280,8 @@ class _Store:
         keys = _measured(known, list(words)).keys
         slots = tuple((at[(entry, h)], positions.index(position),
                        skeleton.gathered[entry][1][h][1]) for entry, h, position in sizes)
-        self.templates[masked] = (tuple(record), slots, keys, positions)
+        template = self.templates[masked] = (tuple(record), slots, keys, positions)
+        return template
 
     def numbers(self, facts: list[SentenceFacts]) -> list[int]:
         """The record number of each of ``facts``, writing the records of those met for the
@@ -329,24 +331,38 @@ class _Store:
         keys_id = self.keys.get(keys)
         if keys_id is None:
             keys_id = self.keys[keys] = len(self.keys)
+        record += (normal | content << 1 | significant << 2 | abnormal << 3, keys_id)
+        # Sentences that share a skeleton share its tuples (sentences._measured): their
+        # records differ in the keys only. (The ids stay valid: self.kept holds the facts.)
+        shared = (id(polarities), id(gathered))
+        body = None if sizes is not None else self.bodies.get(shared)
+        if body is None:
+            body = self._body(polarities, gathered, sizes)
+            if sizes is None:
+                self.bodies[shared] = body
+        record += body
+
+    def _body(self, polarities: tuple, gathered: tuple,
+              sizes: dict[tuple[int, int], int] | None) -> tuple[float, ...]:
         ids, polarity = _ID, _POLARITY
-        record += (normal | content << 1 | significant << 2 | abnormal << 3, keys_id,
-                   len(polarities))
+        body = [len(polarities)]
         for finding, said in polarities:
-            record += (ids[finding], polarity[said])
-        record.append(len(gathered))
+            body += (ids[finding], polarity[said])
+        body.append(len(gathered))
         for entry, ((_, _, findings, said), hits) in enumerate(gathered):
             if len(set(findings)) != len(findings):
                 raise KeyError(findings)  # (never: each name once per mention)
-            record += (polarity[said], len(findings), *[ids[f] for f in findings], len(hits))
+            body += (polarity[said], len(findings), *[ids[f] for f in findings], len(hits))
             for h, (kind, value) in enumerate(hits):
                 code, values = _HITS[kind]
                 if sizes is not None and kind == "size":
-                    sizes[(entry, h)] = len(record) + 1
-                record += (code, float(value) if values is None else values[value])
+                    sizes[(entry, h)] = len(body) + 3  # (after flags and keys id)
+                body += (code, float(value) if values is None else values[value])
+        return tuple(body)
 
 
 _STORE = _Store()
+on_clear(_STORE.reset)  # sentences.clear_caches forgets the records too
 
 
 def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -> list[list[float]]:

@@ -38,7 +38,7 @@ from himed_rewards.clinical.rules import (
     word_info,
 )
 
-__all__ = ["SentenceFacts", "clear_caches", "number_variants", "report_sentences",
+__all__ = ["SentenceFacts", "clear_caches", "number_variants", "on_clear", "report_sentences",
            "reports_sentences"]
 
 
@@ -233,7 +233,7 @@ def _remember(cache: dict, key: object, facts: SentenceFacts | None) -> None:
 
 def clear_caches() -> None:
     """Forget every sentence analysed so far (benchmarks of text never seen; tests). What
-    is known about single words stays.
+    is known about single words stays; so do the summaries of what mentions say.
 
     Examples:
         >>> clear_caches(); report_sentences("No effusion.")[0].keys
@@ -242,6 +242,22 @@ def clear_caches() -> None:
     _CHUNKS.clear()
     _SKELETONS.clear()
     _MASKED.clear()
+    for forget in _ON_CLEAR:
+        forget()
+
+
+# What else forgets its sentences with clear_caches (the judge's records: clinical/encoded.py)
+_ON_CLEAR: list = []
+
+
+def on_clear(forget) -> None:
+    """Call ``forget()`` at every :func:`clear_caches` from now on.
+
+    Examples:
+        >>> forgotten = []; on_clear(lambda: forgotten.append(1)); clear_caches(); forgotten
+        [1]
+    """
+    _ON_CLEAR.append(forget)
 
 
 def report_sentences(text: str) -> list[SentenceFacts]:
