@@ -14,16 +14,18 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def judge_path(kernel: bool) -> Iterator[None]:
-    """Within the block, the judge scores with its kernel (compiled or loaded first) or in
-    the interpreter only."""
-    from himed_rewards.clinical import encoded
+    """Within the block, the judge scores with its kernel (compiled or loaded first; for
+    batches of any size) or in the interpreter only."""
+    from himed_rewards.clinical import encoded, judge
 
-    saved = dict(encoded._READY)
+    saved, smallest = dict(encoded._READY), judge._KERNEL_FROM
     if kernel:
         encoded.use_judge_kernel()
+        judge._KERNEL_FROM = 1  # every batch, however small
     else:
         encoded._READY.update(ready=False, checked=float("inf"))  # never rechecked
     try:
         yield
     finally:
         encoded._READY.update(saved)
+        judge._KERNEL_FROM = smallest

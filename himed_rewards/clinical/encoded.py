@@ -392,7 +392,9 @@ def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
 
 
 # readiness of the kernel: compiled or loadable (checked at most once a second: a disk read)
-_READY = {"ready": False, "checked": -1.0}
+# (the first check waits a second after import: a process's first, often tiny, call is not
+# worth the ~0.1 s that reading numba's index and the machine's features costs)
+_READY = {"ready": False, "checked": time.monotonic()}
 _READY_LOCK = threading.Lock()
 _RECHECK_S = 1.0
 
@@ -435,7 +437,7 @@ def kernel_ready() -> bool:
         return False
     now = time.monotonic()
     with _READY_LOCK:
-        if now - _READY["checked"] < _RECHECK_S and _READY["checked"] >= 0:
+        if now - _READY["checked"] < _RECHECK_S:
             return False
         _READY["checked"] = now
         try:

@@ -478,6 +478,11 @@ def _check_texts(name: str, texts: object) -> Sequence[str]:
     return texts
 
 
+# Batches this large or larger go through the kernel once it is ready (clinical/encoded.py);
+# smaller ones cost less in the interpreter (one pair: 21 us against 26 us).
+_KERNEL_FROM = 3
+
+
 def _compiled_judge():
     # (imported at the first batch: it brings the kernel's tables and numpy)
     from himed_rewards.clinical import encoded
@@ -536,7 +541,7 @@ class OfflineClinicalJudge:
         # every distinct text described once, the new sentences of all analysed in one pass
         distinct = list(dict.fromkeys(chain.from_iterable(
             zip(candidates, references, strict=True))))
-        if _compiled_judge().kernel_ready():
+        if len(candidates) >= _KERNEL_FROM and _compiled_judge().kernel_ready():
             try:
                 return self._score_compiled(distinct, candidates, references)
             except KeyError:  # (never with the shipped rules: a name the kernel lacks)

@@ -134,28 +134,32 @@ def test_readiness_reads_the_disk_cache_at_most_once_a_second(monkeypatch) -> No
 
     monkeypatch.setattr(_precompile, "compiled_or_cached", cached)
     monkeypatch.setitem(encoded._READY, "ready", False)
-    monkeypatch.setitem(encoded._READY, "checked", -1.0)
+    monkeypatch.setitem(encoded._READY, "checked", -10.0)
     assert encoded.kernel_ready() is False
     assert encoded.kernel_ready() is False  # within the second: not read again
     assert len(calls) == 1  # (the first kernel is not cached: no need to ask for the second)
     assert calls[0] == encoded._calls()[0][1]
     monkeypatch.setattr(_precompile, "compiled_or_cached", lambda dispatcher, args: True)
-    monkeypatch.setitem(encoded._READY, "checked", -1.0)
+    monkeypatch.setitem(encoded._READY, "checked", -10.0)
     assert encoded.kernel_ready() is True
 
 
-def test_the_kernel_is_used_once_ready() -> None:
-    texts = ["Small left pleural effusion.", "No effusion."]
+def test_the_kernel_is_used_once_ready_for_batches_worth_it(monkeypatch) -> None:
+    texts = ["Small left pleural effusion.", "No effusion.", "Mild cardiomegaly."]
     with judge_path(kernel=True):
-        before = encoded._STORE.count
         encoded._STORE.reset()
         JUDGE.score_batch(texts, texts[::-1])
-        assert encoded._STORE.count == 2  # both sentences written: the kernel's path
+        assert encoded._STORE.count == 3  # every sentence written: the kernel's path
     with judge_path(kernel=False):
         encoded._STORE.reset()
         JUDGE.score_batch(texts, texts[::-1])
         assert encoded._STORE.count == 0
-    assert before >= 0
+    monkeypatch.setitem(encoded._READY, "ready", True)  # ready, but a batch of two pairs
+    encoded._STORE.reset()
+    JUDGE.score_batch(texts[:2], texts[1:])
+    assert encoded._STORE.count == 0  # costs less in the interpreter
+    JUDGE.score_batch(texts, texts[::-1])
+    assert encoded._STORE.count == 3
 
 
 def test_sentences_that_differ_only_in_numbers_score_the_same(monkeypatch) -> None:
