@@ -362,7 +362,13 @@ class _Store:
 
 
 _STORE = _Store()
-on_clear(_STORE.reset)  # sentences.clear_caches forgets the records too
+_STORE_LOCK = threading.RLock()
+on_clear(lambda: _locked(_STORE.reset))  # sentences.clear_caches forgets the records too
+
+
+def _locked(action) -> None:
+    with _STORE_LOCK:
+        action()
 
 
 def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -> list[list[float]]:
@@ -374,20 +380,26 @@ def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
             rules; the judge then scores the batch in the interpreter).
 
     Examples:
-        >>> judge_texts(["Large left pleural effusion.", "Large right pleural effusion."],
-        ...             [0, 1], [0, 0])[1] == [0.3863636363636364, 1.0, 0.25]
+        >>> from himed_rewards.clinical.attributes import describe_report as d
+        >>> from himed_rewards.clinical.judge import judge_states
+        >>> left, right = "Large left pleural effusion.", "Large right pleural effusion."
+        >>> scores = judge_texts([left, right], [0, 1], [0, 0]); scores
+        [[1.0, 1.0, 1.0], [0.38636363636363635, 1.0, 0.25]]
+        >>> tuple(scores[1]) == judge_states(d(right), d(left))  # the same floats
         True
     """
     store = _STORE
-    if store.count > _MAX_SENTENCES or len(store.sentences) > 2 * _MAX_SENTENCES:
-        store.reset()
-    try:
-        records, lo, hi = store.reports(texts)
-    except Exception:
-        store.reset()  # (records numbered but not written, ids without records...)
-        raise
-    out = judge_reports(store.blob[:store.fill], store.starts[:store.count], lo, hi, records,
-                        np.asarray(cand, np.int64), np.asarray(ref, np.int64), *_TABLES)
+    with _STORE_LOCK:  # (threads of a server share the store: one batch at a time)
+        if store.count > _MAX_SENTENCES or len(store.sentences) > 2 * _MAX_SENTENCES:
+            store.reset()
+        try:
+            records, lo, hi = store.reports(texts)
+        except Exception:
+            store.reset()  # (records numbered but not written, ids without records...)
+            raise
+        out = judge_reports(store.blob[:store.fill], store.starts[:store.count], lo, hi,
+                            records, np.asarray(cand, np.int64), np.asarray(ref, np.int64),
+                            *_TABLES)
     return out.tolist()
 
 

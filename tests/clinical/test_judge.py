@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +14,9 @@ from himed_rewards.clinical import FINDINGS, OfflineClinicalJudge, judge_labels
 from himed_rewards.clinical import judge as judge_module
 from himed_rewards.clinical.attributes import FindingState, describe_report
 from himed_rewards.judge.verdict import SemanticScorer, SemanticVerdict
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the path switch
+from judge_paths import judge_path  # noqa: E402
 
 POLARITY = st.sampled_from(["positive", "negative", "uncertain"])
 LABELS = st.dictionaries(st.sampled_from(FINDINGS), POLARITY, max_size=8)
@@ -203,7 +208,8 @@ def test_descriptions_are_memoised_per_distinct_text(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(judge_module, "describe_many", counting)
     group = ["No effusion.", "Small effusion.", "No effusion.", "Small effusion."]
-    OfflineClinicalJudge().score_batch(group, ["Small effusion."] * 4)
+    with judge_path(kernel=False):  # (the kernel's path: test_judge_kernel.py)
+        OfflineClinicalJudge().score_batch(group, ["Small effusion."] * 4)
     assert sorted(calls) == ["No effusion.", "Small effusion."]
 
 

@@ -185,3 +185,21 @@ def test_sentences_that_differ_only_in_numbers_score_the_same(monkeypatch) -> No
                  for k, shape in enumerate(shapes * 4)]
         _assert_same(texts, texts[::-1])
     assert any(written) and not all(written)
+
+
+def test_threads_scoring_at_once_get_the_interpreters_scores() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = []
+    fresh = FreshText(seed=31)
+    for _ in range(8):
+        candidates, references = fresh.distinct_batch(24)
+        batches.append(([finding_of(c) for c in candidates], references))
+    want = [_scores(c, r, kernel=False) for c, r in batches]
+    with judge_path(kernel=True):
+        encoded._STORE.reset()
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda batch: [
+                (v.accuracy, v.relevance, v.completeness, v.source, v.error)
+                for v in JUDGE.score_batch(*batch)], batches))
+    assert got == want
