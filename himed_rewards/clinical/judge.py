@@ -570,19 +570,16 @@ class OfflineClinicalJudge:
     def _score_compiled(self, distinct: list[str], candidates: Sequence[str],
                         references: Sequence[str]) -> list[SemanticVerdict]:
         """:meth:`score_batch` through the compiled merge and scoring (clinical.encoded)."""
-        index = {text: k for k, text in enumerate(distinct)}
+        index = dict(zip(distinct, range(len(distinct))))
         scores = _compiled_judge().judge_texts(distinct, list(map(index.__getitem__, candidates)),
                                                list(map(index.__getitem__, references)))
-        made: dict[tuple[float, float, float], SemanticVerdict] = {}
-        verdicts = []
-        scored = SemanticVerdict.scored
-        for accuracy, relevance, completeness in scores:
-            key = (accuracy, relevance, completeness)
-            verdict = made.get(key)
-            if verdict is None:
-                verdict = made[key] = scored(accuracy, relevance, completeness, self.name)
-            verdicts.append(verdict)
-        return verdicts
+        # one verdict per distinct score triple (most pairs of a GRPO batch repeat one)
+        keys = list(map(tuple, scores))
+        made = dict.fromkeys(keys)
+        scored, name = SemanticVerdict.scored, self.name
+        for key in made:
+            made[key] = scored(*key, name)
+        return list(map(made.__getitem__, keys))
 
     async def ascore_batch(
         self, candidates: Sequence[str], references: Sequence[str]
