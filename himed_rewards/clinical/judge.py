@@ -570,7 +570,7 @@ class OfflineClinicalJudge:
     def _score_compiled(self, distinct: list[str], candidates: Sequence[str],
                         references: Sequence[str]) -> list[SemanticVerdict]:
         """:meth:`score_batch` through the compiled merge and scoring (clinical.encoded)."""
-        index = dict(zip(distinct, range(len(distinct))))
+        index = dict(zip(distinct, range(len(distinct)), strict=True))
         scores = _compiled_judge().judge_texts(distinct, list(map(index.__getitem__, candidates)),
                                                list(map(index.__getitem__, references)))
         # one verdict per distinct score triple (most pairs of a GRPO batch repeat one)

@@ -161,31 +161,25 @@ def _implied_state(si, where, row, f, no_finding, is_finding, child_lo, child_hi
                    bare):
     """judge._state: ``(row, slot)`` of a report's state for ``f``, implied by its children
     (or, for no_finding, by its findings) when unstated; row -1 when there is none."""
+    slot = where[row, f]
+    if slot >= 0:
+        return row, slot
+    found = -1  # the most assertive polarity of what implies the state
     if f == no_finding:
-        slot = where[row, no_finding]
-        if slot >= 0:
-            return row, slot
-        found = -1
         for k in range(si.shape[1]):
             if si[row, k, _F] < 0:
                 break
             if is_finding[si[row, k, _F]]:
                 found = max(found, si[row, k, _POL])
-        if found == _POS_:
-            return bare + _NEG, 0
-        if found == _UNC:
-            return bare + _UNC, 0
-        return -1, 0
-    slot = where[row, f]
-    if slot >= 0:
-        return row, slot
-    found = -1
-    for k in range(child_lo[f], child_hi[f]):
-        child = where[row, children[k]]
-        if child >= 0:
-            found = max(found, si[row, child, _POL])
+        asserted = _NEG  # a finding stated: the study is not normal
+    else:
+        for k in range(child_lo[f], child_hi[f]):
+            child = where[row, children[k]]
+            if child >= 0:
+                found = max(found, si[row, child, _POL])
+        asserted = _POS_  # a child stated: so is its parent
     if found == _POS_:
-        return bare + _POS_, 0
+        return bare + asserted, 0
     if found == _UNC:
         return bare + _UNC, 0
     return -1, 0
