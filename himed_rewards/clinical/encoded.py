@@ -1,25 +1,19 @@
-"""The clinical judge's batch path: sentences written as numbers, merged and scored compiled.
+"""The clinical judge's batch path: sentences as records of numbers, merged and scored compiled.
 
-``OfflineClinicalJudge.score_batch`` spends most of its time, on fresh reports, merging the
+``OfflineClinicalJudge.score_batch`` spent most of its time, on fresh reports, merging the
 facts of each report's sentences into finding states and scoring pairs of states in the
-interpreter (about 9 us of 15 per pair). Here each sentence's facts are written once, when
-first met, as a record in one float64 array (layout in ``kernels/clinical.py``), and
-:func:`judge_texts` hands a batch's reports, as lists of records, to one kernel call that
-merges and scores them. The Python functions of ``attributes`` and ``judge`` stay the
-reference: the kernel repeats their arithmetic in their order, and the tests compare the
-two on real and generated reports, float for float.
+interpreter. Here each sentence's facts are a record written once (``clinical/records.py``),
+and :func:`judge_texts` hands a batch's reports, as lists of records, to one kernel call that
+merges and scores them (``kernels/clinical.py``). The Python functions of ``attributes`` and
+``judge`` stay the reference: the kernel repeats their arithmetic in their order, and the
+tests compare the two on real and generated reports, float for float.
 
-When: the kernel takes about 6 s of CPU to compile, more than the rest of a cold start, so
-a process uses it once it is compiled or in the disk cache (:func:`kernel_ready`): at once
+When: the kernels take about 6 s of CPU to compile, more than the rest of a cold start, so a
+process uses them once they are compiled or in the disk cache (:func:`kernel_ready`): at once
 after ``warmup()`` (:func:`use_judge_kernel`) or when an earlier process or a compile helper
-put it there (the helpers compile it after the reward's own kernels, see
+put them there (the helpers compile them after the reward's own kernels, see
 ``kernels/_precompile.py``); until then the judge scores in the interpreter, with the same
 results.
-
-A record is found by the identity of its ``SentenceFacts`` (the sentence caches hand out
-the same object for the same sentence); the store keeps every object it wrote so that an
-identity is never reused while its record is held, and starts afresh when it holds
-:data:`_MAX_SENTENCES` records.
 """
 
 from __future__ import annotations
@@ -28,62 +22,18 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from itertools import chain
 
 import numpy as np
 
 from himed_rewards.clinical import judge as _judge_module
-from himed_rewards.clinical.attachment import _MAX_SIZE_MM, DEVICE
+from himed_rewards.clinical.attachment import DEVICE
 from himed_rewards.clinical.labeler import PATHOLOGIES
-from himed_rewards.clinical.rules import RULES, token_keys
-from himed_rewards.clinical.sentences import (
-    _ASCII_NUMBER,
-    _DIGITS_TO_ZERO,
-    _USE_SKELETONS,
-    SentenceFacts,
-    _measured,
-    number_variants,
-    on_clear,
-    reports_sentences,
-)
+from himed_rewards.clinical.records import _ID, _POLARITY, FINDINGS, _Store
+from himed_rewards.clinical.rules import RULES
+from himed_rewards.clinical.sentences import on_clear
 from himed_rewards.kernels.clinical import judge_reports
-from himed_rewards.kernels.sentences import sentence_spans
-from himed_rewards.text.vocabulary import Vocabulary
 
-__all__ = ["FINDINGS", "judge_texts", "kernel_ready", "use_judge_kernel"]
-
-
-def _finding_names() -> tuple[str, ...]:
-    names = {"no_finding", RULES.other, DEVICE, "pneumothorax", "x:lucency",
-             *RULES.findings, *PATHOLOGIES, *_judge_module._WEIGHTS, *_judge_module._SAME_AS,
-             *_judge_module._SAME_AS.values(), *_judge_module._CHILDREN}
-    for children in _judge_module._CHILDREN.values():
-        names.update(children)
-    stack = [RULES.mention_trie]
-    while stack:
-        node = stack.pop()
-        for key, value in node.items():
-            if key:
-                stack.append(value)
-            else:
-                names.update(value.findings)
-    return tuple(sorted(names))
-
-
-#: Every finding name a sentence can state, in the order of their ids.
-FINDINGS = _finding_names()
-_ID = {name: k for k, name in enumerate(FINDINGS)}
-_POLARITY = {"negative": 0, "uncertain": 1, "positive": 2}
-# hit kind -> (its code in kernels/clinical.py, its value's code; None: a number)
-_HITS = {
-    "side": (1, {"left": 0, "right": 1, "both": 2}),
-    "zone": (2, {"central": 1, "lower": 2, "middle": 3, "upper": 4}),
-    "change": (3, {"improved": 1, "new": 2, "stable": 3, "worsened": 4}),
-    "severity": (4, None),
-    "size": (5, None),
-    "dominant": (6, {"left": 1, "right": 2}),
-    "position": (7, {"ok": 1, "malpositioned": 2}),
-}
+__all__ = ["judge_texts", "kernel_ready", "use_judge_kernel"]
 
 
 def _tables() -> tuple:
@@ -119,248 +69,6 @@ def _tables() -> tuple:
 
 
 _TABLES = _tables()
-# Records written from a sentence met before that differs only in its numbers (_from_template)
-_TEMPLATES = _USE_SKELETONS
-# The store starts afresh beyond this many records (each is a few dozen floats).
-_MAX_SENTENCES = 65_536
-
-
-class _Store:
-    """Sentence records in one growing float64 array, found by their bytes (plain ASCII
-    reports, through the kernels) or by their facts' identity (the others)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.blob = np.zeros(1 << 16, np.float64)
-        self.fill = 0
-        self.starts = np.zeros(1 << 12, np.int64)
-        self.count = 0  # records written
-        self.codes: dict[int, int] = {}  # id(facts) -> record number
-        self.kept: list[SentenceFacts] = []  # the facts behind self.codes (keeps their ids)
-        self.keys: dict[tuple[str, ...], int] = {}  # a sentence's tokens -> their id
-        # The sentences of plain ASCII reports, looked up by their bytes in a compiled hash
-        # table (kernels/sentences.py cuts them): sentence id -> record (-1 not written yet,
-        # -2 a sentence without tokens)
-        self.sentences = Vocabulary()
-        self.record_of = np.full(1 << 10, -1, np.int64)
-        # digit mask of a sentence (bytes) -> how to write the record of any sentence with
-        # that mask from its numbers (see _from_template)
-        self.templates: dict[bytes, tuple] = {}
-        # (id of a facts' polarities, id of its gathered) -> its record past the keys id
-        self.bodies: dict[tuple[int, int], tuple[float, ...]] = {}
-
-    def reports(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The records of every report's sentences, in order: ``(records, lo, hi)``, report
-        ``k`` being ``records[lo[k]:hi[k]]``. Plain ASCII reports (only "." as a break) are
-        cut and looked up by the kernels; the others go through
-        ``sentences.reports_sentences``, and so do the sentences met for the first time
-        (but those that differ from one met before only in their numbers)."""
-        n = len(texts)
-        plain = list(range(n)) if all(map(str.isascii, texts)) else \
-            [k for k, text in enumerate(texts) if text.isascii()]
-        chosen = texts if len(plain) == n else [texts[k] for k in plain]
-        lowered = "".join(chosen).lower()
-        buf = np.frombuffer(lowered.encode("ascii"), np.uint8)
-        lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
-        ends = np.cumsum(lengths)
-        room = int(np.count_nonzero(buf == 46)) + len(chosen)
-        span_start, span_end = np.empty(room, np.int64), np.empty(room, np.int64)
-        span_text = np.empty(room, np.int64)
-        simple = np.empty(len(chosen), np.uint8)
-        count = sentence_spans(buf, ends - lengths, ends, span_start, span_end, span_text, simple)
-        span_start, span_end = span_start[:count], span_end[:count]
-        ids = self.sentences.intern_spans(buf, span_start, span_end)
-        if len(self.sentences) > len(self.record_of):
-            grown = np.full(2 * len(self.sentences), -1, np.int64)
-            grown[:len(self.record_of)] = self.record_of
-            self.record_of = grown
-        records = self.record_of[ids]
-        new = records == -1
-        if new.any():
-            new_ids, first = np.unique(ids[new], return_index=True)
-            where = np.flatnonzero(new)[first]
-            self._learn(new_ids, [lowered[a:z] for a, z in zip(
-                span_start[where].tolist(), span_end[where].tolist(), strict=True)])
-            records = self.record_of[ids]
-        kept = records >= 0
-        counts = np.bincount(span_text[:count][kept], minlength=len(chosen))
-        hi = np.zeros(n, np.int64)
-        lo = np.zeros(n, np.int64)
-        hi[plain] = np.cumsum(counts)
-        lo[plain] = hi[plain] - counts
-        records = records[kept]
-        others = [plain[k] for k in np.flatnonzero(simple == 0).tolist()]
-        if len(plain) < n:
-            others += sorted(set(range(n)).difference(plain))
-        if not others:
-            return records, lo, hi
-        reports = reports_sentences([texts[k] for k in others])
-        numbers = self.numbers(list(chain.from_iterable(reports)))
-        at = len(records)
-        for k, sentences in zip(others, reports, strict=True):
-            lo[k], hi[k] = at, at + len(sentences)
-            at += len(sentences)
-        return np.concatenate([records, np.array(numbers, np.int64)]), lo, hi
-
-    def _learn(self, ids: np.ndarray, chunks: list[str]) -> None:
-        """Write the records of the sentences ``chunks`` (cut, stripped, lowercased ASCII),
-        met for the first time, whose ids are ``ids``."""
-        records: list[float] = []
-        starts: list[int] = []
-        made = []
-        rest = []
-        for k, chunk in enumerate(chunks):
-            number = self._from_template(chunk, records, starts) if _TEMPLATES else None
-            if number is None:
-                rest.append(k)
-            else:
-                made.append((k, number))
-        if made:
-            self._append(records, starts)
-        if rest:
-            said = reports_sentences([chunks[k] for k in rest])
-            if any(len(facts) > 1 for facts in said):  # (never: a sentence has no break)
-                raise KeyError("a sentence cut in two")
-            numbers = iter(self.numbers([facts[0] for facts in said if facts]))
-            made += [(k, next(numbers) if facts else -2)
-                     for k, facts in zip(rest, said, strict=True)]
-        positions, numbers = zip(*made, strict=True)
-        self.record_of[ids[list(positions)]] = numbers
-
-    def _from_template(self, chunk: str, records: list[float], starts: list[int]) -> int | None:
-        """Write the record of ``chunk`` from a sentence met before that differs from it only
-        in its numbers, as ``sentences._measured`` makes its facts (the skeleton's, with this
-        sentence's keys and sizes); None when there is no such sentence, or a size falls
-        outside what _measured keeps without dropping it."""
-        encoded = chunk.encode("ascii")
-        masked = encoded.translate(_DIGITS_TO_ZERO)
-        if masked == encoded:  # no digit but 0
-            return None
-        template = self.templates.get(masked)
-        if template is None:  # made when a second sentence of the mask comes (most never do)
-            template = self._template(chunk, masked)
-            if template is None:
-                return None
-        record, sizes, keys, positions = template
-        numbers = _ASCII_NUMBER.findall(chunk)
-        if len(numbers) != len(positions):
-            return None
-        record = list(record)
-        for at, n, scale in sizes:
-            size = float(numbers[n]) * scale
-            if not 0.0 < size < _MAX_SIZE_MM:
-                return None
-            record[at] = size
-        keys = list(keys)
-        for position, number in zip(positions, numbers, strict=True):
-            keys[position] = token_keys(number)[0]
-        keys = tuple(keys)
-        keys_id = self.keys.get(keys)
-        if keys_id is None:
-            keys_id = self.keys[keys] = len(self.keys)
-        record[1] = keys_id
-        starts.append(self.fill + len(records))
-        records += record
-        self.count += 1
-        return self.count - 1
-
-    def _template(self, chunk: str, masked: bytes) -> tuple | None:
-        """How to write the record of a sentence with ``chunk``'s digit mask ``masked``, from
-        what ``sentences`` keeps of one met before (None: nothing kept)."""
-        variants = number_variants(chunk)
-        if variants is None:
-            return None
-        known, words, positions = variants
-        skeleton, sizes, _ = known
-        at: dict[tuple[int, int], int] = {}
-        record: list[float] = []
-        self._record(skeleton, record, at)
-        keys = _measured(known, list(words)).keys
-        slots = tuple((at[(entry, h)], positions.index(position),
-                       skeleton.gathered[entry][1][h][1]) for entry, h, position in sizes)
-        template = self.templates[masked] = (tuple(record), slots, keys, positions)
-        return template
-
-    def numbers(self, facts: list[SentenceFacts]) -> list[int]:
-        """The record number of each of ``facts``, writing the records of those met for the
-        first time (KeyError: a name the kernel does not know; the caller then uses the
-        Python path)."""
-        numbers = list(map(self.codes.get, map(id, facts)))
-        if None not in numbers:
-            return numbers
-        records: list[float] = []
-        starts: list[int] = []
-        kept, codes = self.kept, self.codes
-        k = numbers.index(None)
-        while True:  # (a C-level search for each record to write, not a loop over all)
-            one = facts[k]
-            number = codes.get(id(one))  # (met twice in this batch)
-            if number is None:
-                number = codes[id(one)] = self.count
-                self.count += 1
-                kept.append(one)
-                starts.append(self.fill + len(records))
-                self._record(one, records)
-            numbers[k] = number
-            try:
-                k = numbers.index(None, k + 1)
-            except ValueError:
-                break
-        self._append(records, starts)
-        return numbers
-
-    def _append(self, records: list[float], starts: list[int]) -> None:
-        """Put the records just numbered (the last ``len(starts)``) into the arrays."""
-        at, size = self.fill, len(records)
-        if at + size > len(self.blob):
-            self.blob = np.concatenate([self.blob, np.zeros(max(len(self.blob), size))])
-        self.blob[at:at + size] = records
-        self.fill = at + size
-        first = self.count - len(starts)
-        if self.count > len(self.starts):
-            self.starts = np.concatenate([self.starts, np.zeros(self.count, np.int64)])
-        self.starts[first:self.count] = starts
-
-    def _record(self, facts: SentenceFacts, record: list[float],
-                sizes: dict[tuple[int, int], int] | None = None) -> None:
-        """Append the record of ``facts`` to ``record`` (see kernels/clinical.py); with
-        ``sizes``, note where the value of each size hit went, by (entry, hit)."""
-        _, normal, gathered, keys, content, significant, polarities, abnormal = facts
-        keys_id = self.keys.get(keys)
-        if keys_id is None:
-            keys_id = self.keys[keys] = len(self.keys)
-        record += (normal | content << 1 | significant << 2 | abnormal << 3, keys_id)
-        # Sentences that share a skeleton share its tuples (sentences._measured): their
-        # records differ in the keys only. (The ids stay valid: self.kept holds the facts.)
-        shared = (id(polarities), id(gathered))
-        body = None if sizes is not None else self.bodies.get(shared)
-        if body is None:
-            body = self._body(polarities, gathered, sizes)
-            if sizes is None:
-                self.bodies[shared] = body
-        record += body
-
-    def _body(self, polarities: tuple, gathered: tuple,
-              sizes: dict[tuple[int, int], int] | None) -> tuple[float, ...]:
-        ids, polarity = _ID, _POLARITY
-        body = [len(polarities)]
-        for finding, said in polarities:
-            body += (ids[finding], polarity[said])
-        body.append(len(gathered))
-        for entry, ((_, _, findings, said), hits) in enumerate(gathered):
-            if len(set(findings)) != len(findings):
-                raise KeyError(findings)  # (never: each name once per mention)
-            body += (polarity[said], len(findings), *[ids[f] for f in findings], len(hits))
-            for h, (kind, value) in enumerate(hits):
-                code, values = _HITS[kind]
-                if sizes is not None and kind == "size":
-                    sizes[(entry, h)] = len(body) + 3  # (after flags and keys id)
-                body += (code, float(value) if values is None else values[value])
-        return tuple(body)
-
-
 _STORE = _Store()
 _STORE_LOCK = threading.RLock()
 on_clear(lambda: _locked(_STORE.reset))  # sentences.clear_caches forgets the records too
@@ -390,7 +98,7 @@ def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
     """
     store = _STORE
     with _STORE_LOCK:  # (threads of a server share the store: one batch at a time)
-        if store.count > _MAX_SENTENCES or len(store.sentences) > 2 * _MAX_SENTENCES:
+        if store.full():
             store.reset()
         try:
             records, lo, hi = store.reports(texts)

@@ -246,7 +246,7 @@ def clear_caches() -> None:
         forget()
 
 
-# What else forgets its sentences with clear_caches (the judge's records: clinical/encoded.py)
+# What else forgets its sentences with clear_caches (the judge's records: clinical/records.py)
 _ON_CLEAR: list = []
 
 
@@ -466,7 +466,7 @@ def number_variants(chunk: str) -> tuple | None:
     its numbers are in those words (the n-th ``_ASCII_NUMBER`` match of any of them is word
     ``positions[n]``); None when there is no such entry (see _MASKED). A sentence of these
     has the skeleton's facts with its own keys and sizes (_measured), which the judge's
-    records can then be written from directly (clinical/encoded.py).
+    records can then be written from directly (clinical/records.py).
 
     Examples:
         >>> _ = report_sentences("Nodule measuring 7 mm.")

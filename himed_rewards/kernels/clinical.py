@@ -1,6 +1,6 @@
 """The offline clinical judge's merge and scoring, compiled: one call per batch.
 
-``clinical.encoded`` writes what each analysed sentence says (``SentenceFacts``) as a
+``clinical.records`` writes what each analysed sentence says (``SentenceFacts``) as a
 record of numbers in one float64 array, ``blob`` (layout below), and a report as the list
 of its sentences' records. :func:`judge_reports` then does, for every distinct report of a
 batch, what ``attributes._describe_with_filler`` and ``judge.canonical_states`` do, and for
@@ -14,7 +14,7 @@ A sentence record, from ``blob[start]``::
     n_gathered, (polarity, n_findings, finding * n_findings, n_hits, (kind, value) * n_hits)
     * n_gathered
 
-Findings are ids of ``encoded.FINDINGS``; polarities 0 negative, 1 uncertain, 2 positive
+Findings are ids of ``records.FINDINGS``; polarities 0 negative, 1 uncertain, 2 positive
 (their rank). A report's states are rows of ``states_int`` (finding, polarity, sides,
 zones, change, position, sites, dominant: small codes and bit sets) and ``states_float``
 (severity, size in mm), one row per finding in the order the Python dict has them.

@@ -4,7 +4,7 @@
 ``_split_dots``: at every "." but one between two digits that continues a number ("2.5"; not
 a second "." after a number's fraction, "1.2.3"), each piece then stripped of
 ``" \\t\\n\\r"``. :func:`sentence_spans` finds the same pieces as byte spans, for a whole batch
-in one call, so the judge can look each sentence up by its bytes (``clinical.encoded``)
+in one call, so the judge can look each sentence up by its bytes (``clinical.records``)
 instead of splitting and hashing it in the interpreter. A text holding another break
 character (``: ; ! ?``) is flagged and left to the interpreter.
 """

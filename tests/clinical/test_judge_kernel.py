@@ -1,4 +1,5 @@
-"""The judge's compiled merge and scoring (clinical.encoded) against its interpreter path.
+"""The judge's compiled merge and scoring (clinical.encoded, clinical.records) against its
+interpreter path.
 
 Both paths of ``OfflineClinicalJudge.score_batch`` must give the same floats, bit for bit:
 on fresh reports like a policy's (with measurements, typos and never-seen words), on
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from himed_rewards.clinical import OfflineClinicalJudge, encoded
+from himed_rewards.clinical import OfflineClinicalJudge, encoded, records
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))  # the shared path switch
@@ -102,7 +103,7 @@ def test_groups_sharing_a_reference_and_edge_texts_score_the_same() -> None:
 
 
 def test_a_full_store_restarts_with_the_same_scores(monkeypatch) -> None:
-    monkeypatch.setattr(encoded, "_MAX_SENTENCES", 8)
+    monkeypatch.setattr(records, "_MAX_SENTENCES", 8)
     fresh = FreshText(seed=5)
     for _ in range(3):
         candidates, references = fresh.distinct_batch(40)
@@ -115,8 +116,8 @@ def test_a_name_the_kernel_lacks_falls_back_to_the_interpreter(monkeypatch) -> N
     python = _scores(texts, texts[::-1], kernel=False)
     with judge_path(kernel=True):
         encoded._STORE.reset()  # every sentence is written again, now with a name missing
-        ids = {k: v for k, v in encoded._ID.items() if k != "pleural_effusion"}
-        monkeypatch.setattr(encoded, "_ID", ids)
+        ids = {k: v for k, v in records._ID.items() if k != "pleural_effusion"}
+        monkeypatch.setattr(records, "_ID", ids)
         verdicts = JUDGE.score_batch(texts, texts[::-1])
         assert encoded._STORE.count == 0  # the half-written batch was dropped
     assert [(v.accuracy, v.relevance, v.completeness, v.source, v.error)
