@@ -550,22 +550,14 @@ class OfflineClinicalJudge:
         memo = {text: (canonical_states(states), filler)
                 for text, (states, filler) in zip(distinct, described, strict=True)}
         prepared: dict[str, _Reference] = {}  # reference text -> what scoring against it needs
-        verdicts = []
-        # Pairs often score alike (three quarters of a fresh GRPO batch repeat an earlier
-        # pair's scores): a verdict is immutable, so equal scores share one.
-        made: dict[tuple[float, float, float], SemanticVerdict] = {}
-        scored = SemanticVerdict.scored
+        scores = []
         for cand, ref in zip(candidates, references, strict=True):
             reference = prepared.get(ref)
             if reference is None:
                 reference = prepared[ref] = _Reference(*memo[ref])
             c_states, c_filler = memo[cand]
-            scores = _judge(c_states, c_filler, reference)
-            verdict = made.get(scores)
-            if verdict is None:
-                verdict = made[scores] = scored(*scores, self.name)
-            verdicts.append(verdict)
-        return verdicts
+            scores.append(_judge(c_states, c_filler, reference))
+        return self._verdicts(scores)
 
     def _score_compiled(self, distinct: list[str], candidates: Sequence[str],
                         references: Sequence[str]) -> list[SemanticVerdict]:
@@ -573,13 +565,17 @@ class OfflineClinicalJudge:
         index = dict(zip(distinct, range(len(distinct)), strict=True))
         scores = _compiled_judge().judge_texts(distinct, list(map(index.__getitem__, candidates)),
                                                list(map(index.__getitem__, references)))
-        # one verdict per distinct score triple (most pairs of a GRPO batch repeat one)
-        keys = list(map(tuple, scores))
-        made = dict.fromkeys(keys)
+        return self._verdicts(list(map(tuple, scores)))
+
+    def _verdicts(self, scores: list[tuple[float, float, float]]) -> list[SemanticVerdict]:
+        """A verdict per ``(accuracy, relevance, completeness)``. Pairs often score alike
+        (three quarters of a fresh GRPO batch repeat an earlier pair's scores): a verdict is
+        immutable, so equal scores share one."""
+        made = dict.fromkeys(scores)
         scored, name = SemanticVerdict.scored, self.name
         for key in made:
             made[key] = scored(*key, name)
-        return list(map(made.__getitem__, keys))
+        return list(map(made.__getitem__, scores))
 
     async def ascore_batch(
         self, candidates: Sequence[str], references: Sequence[str]

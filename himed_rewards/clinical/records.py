@@ -33,12 +33,12 @@ from himed_rewards.clinical.rules import RULES, token_keys
 from himed_rewards.clinical.sentences import (
     _ASCII_NUMBER,
     _DIGITS_TO_ZERO,
-    _USE_SKELETONS,
     SentenceFacts,
     _measured,
     number_variants,
     reports_sentences,
 )
+from himed_rewards.kernels import clinical_states as states
 from himed_rewards.kernels.sentences import sentence_spans
 from himed_rewards.text.vocabulary import Vocabulary
 
@@ -64,21 +64,19 @@ def _finding_names() -> tuple[str, ...]:
 #: Every finding name a sentence can state, in the order of their ids.
 FINDINGS = _finding_names()
 _ID = {name: k for k, name in enumerate(FINDINGS)}
-_POLARITY = {"negative": 0, "uncertain": 1, "positive": 2}
-# hit kind -> (its code in kernels/clinical.py, its value's code; None: a number)
+_POLARITY = _judge_module._POLARITY_RANK  # a polarity's code is its rank
+# hit kind -> (its code, its value's code; None: a number), as kernels/clinical_states.py reads
 _HITS = {
-    "side": (1, {"left": 0, "right": 1, "both": 2}),
-    "zone": (2, {"central": 1, "lower": 2, "middle": 3, "upper": 4}),
-    "change": (3, {"improved": 1, "new": 2, "stable": 3, "worsened": 4}),
-    "severity": (4, None),
-    "size": (5, None),
-    "dominant": (6, {"left": 1, "right": 2}),
-    "position": (7, {"ok": 1, "malpositioned": 2}),
+    "side": (states._SIDE, states.SIDE_CODES),
+    "zone": (states._ZONE, states.ZONE_CODES),
+    "change": (states._CHANGE, states.CHANGE_CODES),
+    "severity": (states._SEVERITY, None),
+    "size": (states._SIZE, None),
+    "dominant": (states._DOMINANT, states.DOMINANT_CODES),
+    "position": (states._POSITION, states.POSITION_CODES),
 }
 
 
-# Records written from a sentence met before that differs only in its numbers (_from_template)
-_TEMPLATES = _USE_SKELETONS
 # The store starts afresh beyond this many records (each is a few dozen floats).
 _MAX_SENTENCES = 65_536
 
@@ -170,7 +168,7 @@ class _Store:
         made = []
         rest = []
         for k, chunk in enumerate(chunks):
-            number = self._from_template(chunk, records, starts) if _TEMPLATES else None
+            number = self._from_template(chunk, records, starts)
             if number is None:
                 rest.append(k)
             else:
@@ -214,11 +212,7 @@ class _Store:
         keys = list(keys)
         for position, number in zip(positions, numbers, strict=True):
             keys[position] = token_keys(number)[0]
-        keys = tuple(keys)
-        keys_id = self.keys.get(keys)
-        if keys_id is None:
-            keys_id = self.keys[keys] = len(self.keys)
-        record[1] = keys_id
+        record[1] = self._keys_id(tuple(keys))
         starts.append(self.fill + len(records))
         records += record
         self.count += 1
@@ -227,7 +221,7 @@ class _Store:
     def _template(self, chunk: str, masked: bytes) -> tuple | None:
         """How to write the record of a sentence with ``chunk``'s digit mask ``masked``, from
         what ``sentences`` keeps of one met before (None: nothing kept)."""
-        variants = number_variants(chunk)
+        variants = number_variants(chunk, masked)
         if variants is None:
             return None
         known, words, positions = variants
@@ -286,10 +280,8 @@ class _Store:
         """Append the record of ``facts`` to ``record`` (see kernels/clinical.py); with
         ``sizes``, note where the value of each size hit went, by (entry, hit)."""
         _, normal, gathered, keys, content, significant, polarities, abnormal = facts
-        keys_id = self.keys.get(keys)
-        if keys_id is None:
-            keys_id = self.keys[keys] = len(self.keys)
-        record += (normal | content << 1 | significant << 2 | abnormal << 3, keys_id)
+        record += (normal | content << 1 | significant << 2 | abnormal << 3,
+                   self._keys_id(keys))
         # Sentences that share a skeleton share its tuples (sentences._measured): their
         # records differ in the keys only. (The ids stay valid: self.kept holds the facts.)
         shared = (id(polarities), id(gathered))
@@ -299,6 +291,13 @@ class _Store:
             if sizes is None:
                 self.bodies[shared] = body
         record += body
+
+    def _keys_id(self, keys: tuple[str, ...]) -> int:
+        """The id of a sentence's tokens (two sentences of a report with one id: a repeat)."""
+        keys_id = self.keys.get(keys)
+        if keys_id is None:
+            keys_id = self.keys[keys] = len(self.keys)
+        return keys_id
 
     def _body(self, polarities: tuple, gathered: tuple,
               sizes: dict[tuple[int, int], int] | None) -> tuple[float, ...]:

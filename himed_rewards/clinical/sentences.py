@@ -459,14 +459,15 @@ def _numbers_placed(known: tuple, words: tuple[str, ...], skeleton: tuple[str, .
     return known, words, positions, spans, True
 
 
-def number_variants(chunk: str) -> tuple | None:
+def number_variants(chunk: str, masked: bytes | None = None) -> tuple | None:
     """``(known, words, positions)`` for the sentences that differ from ``chunk`` (a cut,
     stripped, lowercased ASCII sentence met before) only in their ASCII numbers: the
     analysis of their skeleton as _SKELETONS keeps it, the words of one of them, and where
     its numbers are in those words (the n-th ``_ASCII_NUMBER`` match of any of them is word
     ``positions[n]``); None when there is no such entry (see _MASKED). A sentence of these
     has the skeleton's facts with its own keys and sizes (_measured), which the judge's
-    records can then be written from directly (clinical/records.py).
+    records can then be written from directly (clinical/records.py). ``masked``: the
+    chunk's digit mask, when the caller has it.
 
     Examples:
         >>> _ = report_sentences("Nodule measuring 7 mm.")
@@ -475,15 +476,22 @@ def number_variants(chunk: str) -> tuple | None:
     """
     if not _USE_SKELETONS:
         return None
-    encoded = chunk.encode()
-    masked = encoded.translate(_DIGITS_TO_ZERO)
-    entry = _MASKED.get(masked) if masked != encoded else None
-    if entry is not None and len(entry) == 4:
-        entry = _MASKED[masked] = _numbers_placed(*entry)
+    if masked is None:
+        masked = chunk.encode().translate(_DIGITS_TO_ZERO)
+    entry = _placed(masked)
     if not entry:
         return None
     known, words, positions, _, _ = entry
     return known, words, positions
+
+
+def _placed(masked: bytes) -> tuple:
+    """The usable entry of _MASKED for a digit mask (its numbers placed at its first use,
+    once), or () when there is none."""
+    entry = _MASKED.get(masked)
+    if entry is not None and len(entry) == 4:  # kept as met: numbers placed now, once
+        entry = _MASKED[masked] = _numbers_placed(*entry)
+    return entry or ()
 
 
 def _symbol(word: str) -> str:
@@ -583,11 +591,9 @@ def _first_miss(
         # a text without a digit from 1 to 9 is left out (no dictionary look-up for most
         # misses; "0 cm" takes the skeleton's way)
         if masked == encoded:
-            masked = entry = None
+            masked, entry = None, ()
         else:
-            entry = _MASKED.get(masked)
-        if entry is not None and len(entry) == 4:  # kept as met: numbers placed now, once
-            entry = _MASKED[masked] = _numbers_placed(*entry)
+            entry = _placed(masked)
         if entry:
             known, words, positions, spans, _ = entry
             words = list(words)

@@ -15,9 +15,10 @@ A sentence record, from ``blob[start]``::
     * n_gathered
 
 Findings are ids of ``records.FINDINGS``; polarities 0 negative, 1 uncertain, 2 positive
-(their rank). A report's states are rows of ``states_int`` (finding, polarity, sides,
-zones, change, position, sites, dominant: small codes and bit sets) and ``states_float``
-(severity, size in mm), one row per finding in the order the Python dict has them.
+(their rank); the other codes are in ``kernels/clinical_states.py``. A report's states are
+rows of ``si`` (finding, polarity, sides, zones, change, position, sites, dominant: small
+codes and bit sets) and ``sf`` (severity, size in mm), one row per finding in the order the
+Python dict has them (``clinical_states``).
 """
 
 from __future__ import annotations

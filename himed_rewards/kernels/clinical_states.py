@@ -13,14 +13,22 @@ from __future__ import annotations
 
 from himed_rewards.kernels._config import kernel
 
-# hit kinds (records._HITS)
+# The codes a sentence record uses (clinical/records.py writes records with these tables).
+# hit kinds
 _SIDE, _ZONE, _CHANGE, _SEVERITY, _SIZE, _DOMINANT, _POSITION = 1, 2, 3, 4, 5, 6, 7
-# columns of states_int
+# a hit's value, per kind (severity and size are numbers); a side code is its bit in a
+# state's sides (2: both), a zone or change code z its bit 1 << (z - 1)
+SIDE_CODES = {"left": 0, "right": 1, "both": 2}
+ZONE_CODES = {"central": 1, "lower": 2, "middle": 3, "upper": 4}
+CHANGE_CODES = {"improved": 1, "new": 2, "stable": 3, "worsened": 4}
+DOMINANT_CODES = {"left": 1, "right": 2}  # (3: two different predominant sides, "mixed")
+POSITION_CODES = {"ok": 1, "malpositioned": 2}
+# columns of si, a report's states
 _F, _POL, _SIDES, _ZONES, _CHG, _POS, _SITES, _DOM = 0, 1, 2, 3, 4, 5, 6, 7
-_NEG, _UNC, _POS_ = 0, 1, 2
-_MALPOSITIONED = 2
+_NEG, _UNC, _POS_ = 0, 1, 2  # polarities by rank (judge._POLARITY_RANK)
+_MALPOSITIONED = POSITION_CODES["malpositioned"]
 _MIXED = 3
-_UPPER_ZONE = 1 << 3  # zone code 4 ("upper"): bit 3
+_UPPER_ZONE = 1 << (ZONE_CODES["upper"] - 1)
 
 
 
