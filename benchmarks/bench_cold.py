@@ -1,20 +1,25 @@
 """Cold start: what a fresh interpreter pays up to the end of its first default ``score_batch``.
 
-Three conditions, each a fresh interpreter scoring one pair with the default reward (offline
-clinical judge), run in turn ``--repeats`` times (interleaved, so machine load hits all alike):
+Conditions, each a fresh interpreter scoring with the default reward (offline clinical judge),
+run in turn ``--repeats`` times (interleaved, so machine load hits all alike):
 
-* empty numba cache, no helper (``HIMED_REWARDS_COMPILE_HELPERS=0``): one process
-  compiles everything;
-* empty numba cache, one helper (``HIMED_REWARDS_COMPILE_HELPERS=1``: a helper process
-  compiles the kernel list from its middle while the process compiles from its start,
-  ``himed_rewards/kernels/_precompile.py``; by default a helper starts only on an idle core);
+* empty numba cache, no helper (``HIMED_REWARDS_COMPILE_HELPERS=0``): the kernels run in the
+  interpreter (``himed_rewards/kernels/_interpret.py``), nothing is compiled;
+* empty numba cache, one helper (``HIMED_REWARDS_COMPILE_HELPERS=1``): the same, while a
+  helper process compiles the kernel list into the cache (a fresh install's default on an
+  idle core);
+* the same with a first call of 512 fresh pairs (a GRPO step) instead of one pair;
+* empty numba cache, one helper, compiled at the first call (``HIMED_REWARDS_INTERPRET=0``:
+  the process compiles the list from its start while the helper compiles from its middle;
+  what a first call cost before the interpreter tier);
 * warm cache.
 
 For each: wall seconds, CPU seconds of the scoring process (user + system: on a machine with
 a free core for the helper, this is about the wall time) and CPU seconds including the helper.
-The median over repeats is printed. ``--breakdown`` adds where one empty-cache run (helper
-off) spends its CPU: imports, numba, each kernel's compile (exclusive of the kernels it
-calls), LLVM, cache files, and the rest (tables, Python).
+The median over repeats is printed. ``--breakdown`` adds where one empty-cache run that
+compiles (helper off, ``HIMED_REWARDS_INTERPRET=0``) spends its CPU: imports, numba, each
+kernel's compile (exclusive of the kernels it calls), LLVM, cache files, and the rest
+(tables, Python).
 
     python benchmarks/bench_cold.py [--repeats 3] [--breakdown]
 """
@@ -37,6 +42,14 @@ FIRST = (
     "from himed_rewards import score_batch\n"
     "score_batch(['<think>a</think><finding>Lungs clear.</finding>"
     "<impression>Normal.</impression>'], ['Lungs are clear.'])\n"
+)
+# 512 distinct pairs, 32 references of 16 completions each
+FIRST_GRPO = (
+    "from himed_rewards import score_batch\n"
+    "refs = [f'Heart size normal. No effusion {k}. Lungs are clear.' for k in range(32)]\n"
+    "score_batch([f'<think>a</think><finding>Lungs clear, case {k}. Mild effusion {k % 7}."
+    "</finding><impression>Normal.</impression>' for k in range(512)],"
+    " [r for r in refs for _ in range(16)])\n"
 )
 SELF_CPU = (
     "import json, resource\n"
@@ -93,20 +106,24 @@ print(json.dumps({"import himed_rewards.rewards": t_import, "import numba": t_nu
 '''
 
 
-def _env(cache: str, helpers: str | None) -> dict[str, str]:
+def _env(cache: str, helpers: str | None, interpret: str | None = None) -> dict[str, str]:
     env = {**os.environ, "NUMBA_CACHE_DIR": cache,
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("HIMED_REWARDS_COMPILE_HELPERS", None)
-    if helpers is not None:
-        env["HIMED_REWARDS_COMPILE_HELPERS"] = helpers
+    for name, value in (("HIMED_REWARDS_COMPILE_HELPERS", helpers),
+                        ("HIMED_REWARDS_INTERPRET", interpret)):
+        env.pop(name, None)
+        if value is not None:
+            env[name] = value
     return env
 
 
-def run_once(cache: str, helpers: str | None) -> dict[str, float]:
+def run_once(cache: str, helpers: str | None, interpret: str | None = None,
+             first: str = FIRST) -> dict[str, float]:
     """Wall, own CPU and CPU with descendants of one fresh interpreter's first score_batch."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", FIRST + SELF_CPU], env=_env(cache, helpers),
+    done = subprocess.run([sys.executable, "-c", first + SELF_CPU],
+                          env=_env(cache, helpers, interpret),
                           capture_output=True, text=True, check=True, cwd=ROOT)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -116,29 +133,36 @@ def run_once(cache: str, helpers: str | None) -> dict[str, float]:
 
 
 def conditions(repeats: int) -> dict[str, list[dict[str, float]]]:
-    runs: dict[str, list[dict[str, float]]] = {"empty, no helper": [], "empty, one helper": [],
-                                                "warm": []}
+    # name: (cache, helpers, HIMED_REWARDS_INTERPRET, first call)
+    setups = {
+        "empty, no helper": ("empty", "0", None, FIRST),
+        "empty, one helper": ("empty", "1", None, FIRST),
+        "empty, one helper, first call of 512 pairs": ("empty", "1", None, FIRST_GRPO),
+        "empty, one helper, compiled at the first call": ("empty", "1", "0", FIRST),
+        "warm": ("warm", None, None, FIRST),
+    }
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in setups}
     with tempfile.TemporaryDirectory() as warm_cache:
-        run_once(warm_cache, "0")  # fills it
+        run_once(warm_cache, "0", "0")  # fills it
         for _ in range(repeats):
-            for name in runs:
-                if name == "warm":
-                    runs[name].append(run_once(warm_cache, None))
+            for name, (cache_kind, helpers, interpret, first) in setups.items():
+                if cache_kind == "warm":
+                    runs[name].append(run_once(warm_cache, helpers, interpret, first))
                     continue
                 with tempfile.TemporaryDirectory() as cache:
-                    runs[name].append(run_once(cache, "0" if "no helper" in name else "1"))
+                    runs[name].append(run_once(cache, helpers, interpret, first))
     return runs
 
 
 def breakdown() -> None:
     with tempfile.TemporaryDirectory() as cache:
-        done = subprocess.run([sys.executable, "-c", BREAKDOWN], env=_env(cache, "0"),
+        done = subprocess.run([sys.executable, "-c", BREAKDOWN], env=_env(cache, "0", "0"),
                               capture_output=True, text=True, check=True, cwd=ROOT)
     data = json.loads(done.stdout.strip().splitlines()[-1])
     kernels = data.pop("kernels")
     llvm = data.pop("llvm")
     compiled = sum(total for _, total in kernels.values())
-    print("\nempty cache, no helper: CPU seconds\n")
+    print("\nempty cache, no helper, compiled at the first call: CPU seconds\n")
     print("| part | CPU s |")
     print("|---|---:|")
     for name, value in data.items():

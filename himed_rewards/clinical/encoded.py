@@ -31,6 +31,7 @@ from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.records import _ID, _POLARITY, FINDINGS, _Store
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.clinical.sentences import on_clear
+from himed_rewards.kernels import _interpret
 from himed_rewards.kernels.clinical import judge_reports
 
 __all__ = ["judge_texts", "kernel_ready", "use_judge_kernel"]
@@ -125,7 +126,7 @@ def _calls() -> list[tuple]:
     from numba import typeof
 
     from himed_rewards.kernels import clinical, sentences
-    from himed_rewards.kernels._config import LazyKernel, materialise
+    from himed_rewards.kernels._config import dispatcher_of
 
     bounds = np.zeros(2, np.int64)
     one = np.zeros(1, np.int64)
@@ -137,8 +138,7 @@ def _calls() -> list[tuple]:
     calls = []
     for target, args in ((sentences.sentence_spans, split_args),
                          (clinical.judge_reports, judge_args)):
-        dispatcher = materialise(target) if isinstance(target, LazyKernel) else target
-        calls.append((dispatcher, tuple(typeof(a) for a in args)))
+        calls.append((dispatcher_of(target), tuple(typeof(a) for a in args)))
     return calls
 
 
@@ -154,6 +154,8 @@ def kernel_ready() -> bool:
     if _READY["ready"]:
         return True
     if "numba" not in sys.modules or getattr(sys.modules["numba"], "njit", None) is None:
+        return False
+    if _interpret.active():  # the kernels run in the interpreter for now: not worth it
         return False
     now = time.monotonic()
     with _READY_LOCK:
@@ -178,5 +180,6 @@ def use_judge_kernel() -> None:
         >>> use_judge_kernel(); kernel_ready()
         True
     """
+    _interpret.stop()  # compiled from now on, this kernel and the others
     judge_texts(["Small left pleural effusion.", "No effusion."], [0], [1])
     _READY["ready"] = True

@@ -19,7 +19,9 @@ cache warm it mostly loads machine code and tables. At that first call
 ``_precompile.start_helpers`` starts a helper process on an idle core that compiles the
 reward's kernels from the middle of the list (the process then compiles about half), and
 ``_claims`` makes each process wait for a kernel another is compiling rather than compile it
-twice.
+twice. Before that, on a cold cache, the first calls run the kernels' Python source in the
+interpreter while helpers compile (``_interpret``): a first small call then costs about a
+second instead of the compile.
 """
 
 from __future__ import annotations
@@ -44,27 +46,34 @@ def _compile(func):
     return dispatcher
 
 _LOCK = threading.RLock()
-_PENDING: list[LazyKernel] = []
+_PENDING: list[LazyKernel] = []  # stand-ins not yet handed to numba
+_STUBS: list[LazyKernel] = []  # every stand-in, until the dispatchers are swapped in
 
 
 class LazyKernel:
-    """A kernel not yet handed to numba: the first call compiles it (see the module doc)."""
+    """A kernel not yet handed to numba: the first call compiles it (see the module doc),
+    or, while ``_interpret`` says so, runs its Python source."""
 
     def __init__(self, func) -> None:
         functools.update_wrapper(self, func)
         self.py_func = func
-        self.dispatcher = None
+        self.dispatcher = None  # the swapped-in dispatcher
+        self.numba = None  # its numba dispatcher once made (nothing compiled for that)
 
     def __call__(self, *args):
         dispatcher = self.dispatcher
         if dispatcher is None:
+            from himed_rewards.kernels import _interpret
+
+            if _interpret.wanted():
+                return _interpret.run(self.py_func, args)
             dispatcher = materialise(self)
         return dispatcher(*args)
 
     def __getattr__(self, name: str):
         # Only reached for what a stand-in lacks (``stats``, ``signatures``...): a reference
         # taken before the first call still answers like the dispatcher it stands for.
-        if name.startswith("__") or name in ("dispatcher", "py_func"):
+        if name.startswith("__") or name in ("dispatcher", "py_func", "numba"):
             raise AttributeError(name)  # half-built stand-in (e.g. unpickling): no recursion
         dispatcher = self.dispatcher
         if dispatcher is None:
@@ -75,13 +84,35 @@ class LazyKernel:
         return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
 
 
+def _prepare() -> None:
+    """Make a numba dispatcher for every pending stand-in (compiles nothing; called under
+    the lock)."""
+    for pending in _PENDING:
+        pending.numba = _compile(pending.py_func)
+    _PENDING.clear()
+
+
+def dispatcher_of(target):
+    """The numba dispatcher of a kernel (a stand-in or a dispatcher), without swapping the
+    dispatchers in: for questions about its cache while kernels may still be interpreted.
+    Call it only to look, never to compile (the stand-ins it calls are still in place)."""
+    if not isinstance(target, LazyKernel):
+        return target
+    with _LOCK:
+        if target.dispatcher is not None:
+            return target.dispatcher
+        _prepare()
+        return target.numba
+
+
 def materialise(stub: LazyKernel | None = None):
     """Hand every pending kernel to numba and swap the dispatchers in; returns ``stub``'s."""
     with _LOCK:
-        if _PENDING:
-            for pending in _PENDING:
-                pending.dispatcher = _compile(pending.py_func)
-            _PENDING.clear()
+        if _STUBS:
+            _prepare()
+            for made in _STUBS:
+                made.dispatcher = made.numba
+            _STUBS.clear()
             _materialised[0] = True
             for name, module in list(sys.modules.items()):
                 if module is None or not name.startswith("himed_rewards"):
@@ -103,10 +134,11 @@ def materialise(stub: LazyKernel | None = None):
 def kernel(func):
     """Compile ``func`` with the project's options on first use (a decorator)."""
     with _LOCK:
-        stub = LazyKernel(func)
-        if sys.modules.get("numba") is not None and not _PENDING and _materialised[0]:
+        if sys.modules.get("numba") is not None and not _STUBS and _materialised[0]:
             return _compile(func)  # numba already in use: no stand-in needed
+        stub = LazyKernel(func)
         _PENDING.append(stub)
+        _STUBS.append(stub)
         return stub
 
 

@@ -113,7 +113,7 @@ def entries(specs: Iterable[tuple[str, str, Sequence[str], float]] | None = None
     """
     import inspect
 
-    from himed_rewards.kernels._config import materialise
+    from himed_rewards.kernels._config import dispatcher_of
 
     if specs is None:
         from himed_rewards.kernels._signatures import SIGNATURES as specs
@@ -130,8 +130,7 @@ def entries(specs: Iterable[tuple[str, str, Sequence[str], float]] | None = None
         target = getattr(module, name, None)
         if target is None:
             continue
-        materialise()  # the module's stand-ins become dispatchers
-        target = getattr(module, name)
+        target = dispatcher_of(target)  # (stand-ins stay in place: kernels may be interpreted)
         py_func = getattr(target, "py_func", None)
         if py_func is None or not hasattr(target, "compile"):
             continue  # NUMBA_DISABLE_JIT: plain functions, nothing to compile
@@ -191,7 +190,9 @@ def compile_entries(found: Sequence[tuple], parent: int | None = None,
     """
     from himed_rewards.kernels._cache import RecoveringCache
     from himed_rewards.kernels._claims import claimed_elsewhere
+    from himed_rewards.kernels._config import materialise
 
+    materialise()  # numba types a kernel's calls to others by the dispatchers in its module
     done = 0
     for dispatcher, args, *_ in found:
         if parent is not None and os.getppid() != parent:
@@ -242,16 +243,17 @@ def helper_count(alone: bool = False) -> int:
 
 
 def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
-                  ) -> list[subprocess.Popen]:
+                  busy: bool = False) -> list[subprocess.Popen]:
     """Start ``helper_count()`` helpers when some listed kernels are not cached yet and no
     helper of this process is still running.
 
-    ``alone``: this process compiles nothing meanwhile (``warmup(background=True)``), so the
-    helpers share the whole list (the first starts at its start) instead of leaving its
-    start to this process. Never raises: a helper that cannot start is simply not there.
-    Returns the new helpers.
+    ``alone``: this process compiles nothing meanwhile (``warmup(background=True)``, or
+    kernels run in the interpreter), so the helpers share the whole list (the first starts
+    at its start) instead of leaving its start to this process. ``busy``: this process keeps
+    its own core busy meanwhile (interpreting), so only idle cores get a helper. Never
+    raises: a helper that cannot start is simply not there. Returns the new helpers.
     """
-    count = helper_count(alone)
+    count = helper_count(alone and not busy)
     if count == 0 or not sys.executable:
         return []
     if any(proc.poll() is None for proc in _HELPERS):

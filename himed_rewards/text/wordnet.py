@@ -28,6 +28,7 @@ from importlib import resources
 
 import numpy as np
 
+from himed_rewards.kernels import _interpret
 from himed_rewards.kernels.meteor import unknown_ids
 from himed_rewards.kernels.porter import (
     RULE_BOUNDS,
@@ -219,6 +220,8 @@ _stem_state = {"interpreted": 0, "kernel": None, "checked": 0}
 
 def _kernel_stems(n_words: int, arrays: tuple[np.ndarray, ...]) -> bool:
     """Whether the kernel stems these ``n_words`` words (see the constants above)."""
+    if _interpret.active():  # every kernel runs in the interpreter for now: the stemmer too
+        return False
     with _STEM_LOCK:
         ready = _stem_state["kernel"]
         if ready is False and _stem_state["interpreted"] >= _stem_state["checked"] + RECHECK_WORDS:
@@ -227,11 +230,10 @@ def _kernel_stems(n_words: int, arrays: tuple[np.ndarray, ...]) -> bool:
             _stem_state["checked"] = _stem_state["interpreted"]
             from numba import typeof
 
-            from himed_rewards.kernels._config import LazyKernel, materialise
+            from himed_rewards.kernels._config import dispatcher_of
             from himed_rewards.kernels._precompile import compiled_or_cached
 
-            dispatcher = materialise(stem_bytes) if isinstance(stem_bytes, LazyKernel) else stem_bytes
-            ready = compiled_or_cached(dispatcher, tuple(typeof(a) for a in arrays))
+            ready = compiled_or_cached(dispatcher_of(stem_bytes), tuple(typeof(a) for a in arrays))
         if not ready and (n_words >= COMPILE_FROM_WORDS
                           or _stem_state["interpreted"] + n_words > COMPILE_AFTER_WORDS):
             ready = True
@@ -250,6 +252,7 @@ def use_stem_kernel() -> None:
         >>> porter_stems(["effusions"] * KERNEL_STEMS_FROM)[0]
         'effus'
     """
+    _interpret.stop()  # compiled from now on, this kernel and the others
     with _STEM_LOCK:
         _stem_state["kernel"] = True
     porter_stems(["warming"] * KERNEL_STEMS_FROM)
