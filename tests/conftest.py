@@ -10,10 +10,13 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# The suite compiles its kernels at their first call, whatever the cache holds (and so do the
-# processes it starts): the interpreter tier of a cold cache (kernels/_interpret.py) has its
-# own tests, which set this variable in the processes they start.
-os.environ.setdefault("HIMED_REWARDS_INTERPRET", "0")
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite compiles its kernels at their first call, whatever the cache holds (and so do
+    # the processes it starts): the interpreter tier of a cold cache (kernels/_interpret.py)
+    # has its own tests, which set this variable in the processes they start. (A hook, not
+    # module code: the benchmarks import this module for its data.)
+    os.environ.setdefault("HIMED_REWARDS_INTERPRET", "0")
 
 
 def load_iu_pairs() -> tuple[list[str], list[str], list[str]]:

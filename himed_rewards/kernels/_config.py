@@ -65,7 +65,7 @@ class LazyKernel:
         if dispatcher is None:
             from himed_rewards.kernels import _interpret
 
-            if _interpret.wanted():
+            if _interpret.wanted(args):
                 return _interpret.run(self.py_func, args)
             dispatcher = materialise(self)
         return dispatcher(*args)

@@ -10,9 +10,11 @@ place, so a kernel's calls to other kernels are interpreted too). It stops inter
 swaps the dispatchers in, when the first of these happens:
 
 * every helper has exited: the cache now holds the list, and the next calls load it;
-* the interpreted kernels have taken ``BUDGET_S`` CPU seconds in all: a big batch would pay
-  more in the interpreter than the compile costs (the ski-rental rule), so the process
-  compiles what the helpers have not yet written, as it did before this tier existed;
+* the interpreted kernels have taken ``BUDGET_S`` CPU seconds in all, or a call's input
+  alone would take the rest of it (``SECONDS_PER_ELEMENT`` times the length of its first
+  argument, the text bytes or token ids it walks): big batches would pay more in the
+  interpreter than the compile costs (the ski-rental rule), so the process compiles what
+  the helpers have not yet written, as it did before this tier existed;
 * ``warmup()`` is called.
 
 A warm cache is loaded at once, as before (no interpretation). The interpreter's arithmetic
@@ -38,6 +40,9 @@ ENV = "HIMED_REWARDS_INTERPRET"
 # cold compile with a helper, and some 500 fresh pairs of the default reward in the
 # interpreter (docs/benchmarks.md, "Cold start")
 BUDGET_S = 2.0
+# Interpreted CPU seconds per element of a kernel's first argument (the bytes or token ids it
+# walks), an upper estimate: 0.6 us a byte for the tokenizer, 1.5 us for interning, measured
+SECONDS_PER_ELEMENT = 1.5e-6
 
 _LOCK = threading.Lock()
 # mode: None (not decided yet), "compile", "interpret" (for now), "always"
@@ -74,8 +79,9 @@ def _helpers_done() -> bool:
     return bool(_HELPERS) and all(proc.poll() is not None for proc in _HELPERS)
 
 
-def wanted() -> bool:
-    """Whether a kernel called now runs in the interpreter (decides at the first call)."""
+def wanted(args: tuple = ()) -> bool:
+    """Whether a kernel called now with ``args`` runs in the interpreter (decides at the
+    first call)."""
     mode = _STATE["mode"]
     if mode == "compile":
         return False
@@ -87,7 +93,9 @@ def wanted() -> bool:
         if mode is None:
             mode = _STATE["mode"] = _decide()
         if mode == "interpret":
-            over_budget = _STATE["spent"] >= BUDGET_S  # type: ignore[operator]
+            size = getattr(args[0], "size", 0) if args else 0
+            over_budget = (_STATE["spent"] + SECONDS_PER_ELEMENT * size  # type: ignore[operator]
+                           >= BUDGET_S)
             if over_budget or _helpers_done():
                 mode = _STATE["mode"] = "compile"
     if over_budget:

@@ -162,3 +162,13 @@ def test_warmup_and_the_judge_and_stem_kernels_end_the_tier(interpreting):
     _interpret._STATE["mode"] = "always"
     _interpret.stop()
     assert _interpret.active()  # HIMED_REWARDS_INTERPRET=1 is never overridden
+
+
+def test_a_call_too_big_for_the_budget_left_compiles(interpreting):
+    import numpy as np
+
+    fits = int(_interpret.BUDGET_S / _interpret.SECONDS_PER_ELEMENT) // 2
+    assert _interpret.wanted((np.zeros(fits, np.uint8),))  # half the budget: interpreted
+    _interpret._STATE["spent"] = _interpret.BUDGET_S / 2
+    assert not _interpret.wanted((np.zeros(fits + 10, np.uint8),))  # more than what is left
+    assert interpreting == [True]
