@@ -19,6 +19,7 @@ from himed_rewards.kernels import _interpret, _precompile
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from compile_events import COMPILES_LISTENER  # noqa: E402
 from interpret_cases import results  # noqa: E402
 
 
@@ -53,19 +54,10 @@ def test_interpreted_kernels_give_the_compiled_floats():
 
 # One default score_batch; what the tier did; the numba compiles of our kernels; then, on
 # request, a call once the budget is spent.
-_CALLS = """
+_CALLS = COMPILES_LISTENER + """
 import json, os, pathlib, sys
-from numba.core import event
 from himed_rewards import score_batch
 from himed_rewards.kernels import _config, _interpret
-compiled = []
-class Compiles(event.Listener):
-    def on_start(self, ev):
-        pass
-    def on_end(self, ev):
-        if ev.data["dispatcher"].py_func.__module__.startswith("himed_rewards"):
-            compiled.append(ev.data["dispatcher"].py_func.__name__)
-event.register("numba:compile", Compiles())
 pair = (["<think>a</think><finding>Lungs are clear. No effusion.</finding>"
          "<impression>Normal.</impression>"], ["The lungs are clear. Small left effusion."])
 out = {"first": score_batch(*pair)[0].total, "mode": _interpret._STATE["mode"],

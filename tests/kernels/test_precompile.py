@@ -22,23 +22,18 @@ from himed_rewards.kernels import _claims, _precompile
 from himed_rewards.kernels._precompile import decode_type, encode_type, helper_count
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from compile_events import COMPILES_LISTENER  # noqa: E402
+
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 # Scores one pair with the default reward and reports what this process compiled, what it
 # loaded from the cache, and its helpers' process ids.
-_FIRST_CALL = """
+# (COMPILES_LISTENER: ``compiled``, the names of our kernels this process compiles)
+_FIRST_CALL = COMPILES_LISTENER + """
 import json
-from numba.core import event
 from himed_rewards.kernels import _precompile
-compiled = []
-class Compiles(event.Listener):
-    def on_start(self, ev):
-        pass
-    def on_end(self, ev):
-        func = ev.data["dispatcher"].py_func
-        if func.__module__.startswith("himed_rewards"):
-            compiled.append(func.__name__)
-event.register("numba:compile", Compiles())
 from himed_rewards import score_batch
 r = score_batch(["<think>a</think><finding>Lungs are clear. No effusion.</finding>"
                  "<impression>Normal.</impression>"], ["The lungs are clear."])[0]
