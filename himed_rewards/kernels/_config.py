@@ -109,6 +109,9 @@ def materialise(stub: LazyKernel | None = None):
     """Hand every pending kernel to numba and swap the dispatchers in; returns ``stub``'s."""
     with _LOCK:
         if _STUBS:
+            from himed_rewards.kernels import _interpret
+
+            _interpret.stop()  # the stand-ins are going: nothing runs in the interpreter now
             _prepare()
             for made in _STUBS:
                 made.dispatcher = made.numba

@@ -15,7 +15,8 @@ swaps the dispatchers in, when the first of these happens:
   argument, the text bytes or token ids it walks): big batches would pay more in the
   interpreter than the compile costs (the ski-rental rule), so the process compiles what
   the helpers have not yet written, as it did before this tier existed;
-* ``warmup()`` is called.
+* ``warmup()`` is called (or ``use_judge_kernel()``, ``use_stem_kernel()``, or anything
+  else that swaps the dispatchers in, such as reading a stand-in's ``signatures``).
 
 A warm cache is loaded at once, as before (no interpretation). The interpreter's arithmetic
 is the kernels' own: numpy scalars wrap on integer overflow as the machine code does (the

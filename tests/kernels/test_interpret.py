@@ -164,3 +164,20 @@ def test_a_call_too_big_for_the_budget_left_compiles(interpreting):
     _interpret._STATE["spent"] = _interpret.BUDGET_S / 2
     assert not _interpret.wanted((np.zeros(fits + 10, np.uint8),))  # more than what is left
     assert interpreting == [True]
+
+
+def test_dispatchers_swapped_in_end_the_tier(tmp_path):
+    # (a question a dispatcher answers, asked of a stand-in, swaps the dispatchers in: then
+    # nothing is interpreted any more, and the judge's and the stemmer's kernels are usable)
+    code = ("from himed_rewards import score_batch\n"
+            "from himed_rewards.kernels import _interpret\n"
+            "from himed_rewards.kernels.bleu import closest_ref_lens\n"
+            "score_batch(['<think>a</think><finding>b</finding><impression>c</impression>'],"
+            " ['b'])\n"
+            "was = _interpret.active()\n"
+            "closest_ref_lens.signatures\n"
+            "import json; print(json.dumps([was, _interpret.active()]))\n")
+    was, now = _run(["-c", code], _env(HIMED_REWARDS_INTERPRET=None,
+                                      HIMED_REWARDS_COMPILE_HELPERS="0",
+                                      NUMBA_CACHE_DIR=str(tmp_path)))
+    assert was and not now
