@@ -43,12 +43,15 @@ def cold_cost(statement: str, cache_dir: str | None) -> float:
     """CPU seconds (user + system) a fresh interpreter spends to start, import and run
     ``statement`` once: on a shared machine the wall clock adds other jobs' time.
 
-    The precompile helper is off, so that an empty cache's figure is the whole compile work
-    done in one process (``bench_cold.py`` measures the helper's share separately)."""
+    The precompile helper is off and the first call compiles (``HIMED_REWARDS_INTERPRET=0``),
+    so that an empty cache's figure is the whole compile work done in one process
+    (``bench_cold.py`` measures the helper's share and the interpreter tier, which spares a
+    first call that work, separately)."""
     import resource
 
     env = dict(os.environ)
     env["HIMED_REWARDS_COMPILE_HELPERS"] = "0"
+    env["HIMED_REWARDS_INTERPRET"] = "0"
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

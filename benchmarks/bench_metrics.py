@@ -85,7 +85,7 @@ def main() -> None:
             "sentence_bleu('a b c', ['a b d']); rouge_l('a b c', 'a b d')")
     empty, warm = cold_costs(stmt)
     print(f"\ncold cost (start, import + first BLEU and ROUGE-L call, CPU seconds): {empty:.2f} s "
-          f"with an empty numba cache, {warm:.2f} s with a warm cache")
+          f"compiling into an empty numba cache, {warm:.2f} s with it warm")
 
 
 if __name__ == "__main__":

@@ -250,7 +250,8 @@ def main() -> None:
              "Lungs clear.</finding><impression>Normal.</impression>'], ['Lungs are clear.'])")
     empty, warm = cold_costs(first)
     print(f"\ncold cost (start, import + first default score_batch, CPU seconds): {empty:.2f} s "
-          f"with an empty numba cache, {warm:.2f} s with a warm cache")
+          f"compiling into an empty numba cache, {warm:.2f} s with it warm (bench_cold.py: the "
+          "first call on an empty cache runs the kernels in the interpreter instead)")
 
 
 if __name__ == "__main__":
