@@ -81,7 +81,9 @@ def record(workload: str = WORKLOAD, background: str = BACKGROUND_WORKLOAD,
     """The kernels ``workload`` compiles from Python, in order, in a fresh interpreter, and
     those ``background`` compiles after it."""
     with tempfile.TemporaryDirectory() as cache:
+        # (compiled at the first call: the interpreter tier of a cold cache compiles nothing)
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "HIMED_REWARDS_COMPILE_HELPERS": "0",
+               "HIMED_REWARDS_INTERPRET": "0",
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         done = subprocess.run([sys.executable, "-c", _RECORDER, workload, background], env=env,
                               cwd=ROOT,

@@ -125,7 +125,7 @@ def _calls() -> list[tuple]:
     calls that the reward's own calls do not compile (one tiny call's types)."""
     from numba import typeof
 
-    from himed_rewards.kernels import clinical, sentences
+    from himed_rewards.kernels import clinical, sentence_table, sentences
     from himed_rewards.kernels._config import dispatcher_of
 
     bounds = np.zeros(2, np.int64)
@@ -135,8 +135,12 @@ def _calls() -> list[tuple]:
                   *_TABLES)
     buf = np.frombuffer(b"a.", np.uint8)
     split_args = (buf, one, one, one, one, one, np.empty(1, np.uint8))
+    table = np.full((2, 2), -1, np.int64)
+    intern_args = (buf, one, one, one, np.zeros(1, np.uint8), table, table, 0, 0)
     calls = []
     for target, args in ((sentences.sentence_spans, split_args),
+                         (sentence_table.intern_sentences, intern_args),
+                         (sentence_table.rehash_sentences, (table, table)),
                          (clinical.judge_reports, judge_args)):
         calls.append((dispatcher_of(target), tuple(typeof(a) for a in args)))
     return calls
@@ -180,6 +184,10 @@ def use_judge_kernel() -> None:
         >>> use_judge_kernel(); kernel_ready()
         True
     """
+    from himed_rewards.kernels import sentence_table
+
     _interpret.stop()  # compiled from now on, this kernel and the others
     judge_texts(["Small left pleural effusion.", "No effusion."], [0], [1])
+    grown = np.full((2, 2), -1, np.int64)  # (called when the sentence table grows)
+    sentence_table.rehash_sentences(grown, grown.copy())
     _READY["ready"] = True

@@ -9,8 +9,7 @@ polarities it says, and each mention's polarity, findings and attribute words (l
 
 How a report's sentences find their records (:meth:`_Store.reports`): a plain ASCII report
 (no break but ".") is cut by a kernel (``kernels/sentences.py``) and each sentence is looked
-up by its bytes in a compiled hash table (a :class:`~himed_rewards.text.vocabulary.Vocabulary`
-of sentences); other reports go through ``sentences.reports_sentences`` and their facts are
+up by its bytes in a compiled hash table (``clinical/sentence_table.py``); other reports go through ``sentences.reports_sentences`` and their facts are
 found by identity (the store keeps every object it wrote, so an identity is never reused
 while its record is held). A sentence met for the first time gets its record from one met
 before that differs from it only in its numbers, when there is one (a *template*: the
@@ -30,6 +29,7 @@ from himed_rewards.clinical import judge as _judge_module
 from himed_rewards.clinical.attachment import _MAX_SIZE_MM, DEVICE
 from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.rules import RULES, token_keys
+from himed_rewards.clinical.sentence_table import SentenceTable
 from himed_rewards.clinical.sentences import (
     _ASCII_NUMBER,
     _DIGITS_TO_ZERO,
@@ -40,7 +40,6 @@ from himed_rewards.clinical.sentences import (
 )
 from himed_rewards.kernels import clinical_states as states
 from himed_rewards.kernels.sentences import sentence_spans
-from himed_rewards.text.vocabulary import Vocabulary
 
 __all__ = ["FINDINGS"]
 
@@ -99,7 +98,7 @@ class _Store:
         # The sentences of plain ASCII reports, looked up by their bytes in a compiled hash
         # table (kernels/sentences.py cuts them): sentence id -> record (-1 not written yet,
         # -2 a sentence without tokens)
-        self.sentences = Vocabulary()
+        self.sentences = SentenceTable()
         self.record_of = np.full(1 << 10, -1, np.int64)
         # digit mask of a sentence (bytes) -> how to write the record of any sentence with
         # that mask from its numbers (see _from_template)

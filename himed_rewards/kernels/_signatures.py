@@ -67,7 +67,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.5),
+    ), 0.6),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -77,7 +77,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.3),
+    ), 1.5),
     ('himed_rewards.kernels.meteor', 'unknown_ids', (
         'int32[C]',
         'bool[C]',
@@ -99,7 +99,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.6),
+    ), 1.8),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -115,7 +115,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 0.5),
+    ), 0.6),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.sentences', 'sentence_spans', (
@@ -127,6 +127,17 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'uint8[C]',
     ), 0.4),
+    ('himed_rewards.kernels.sentence_table', 'intern_sentences', (
+        'uint8[C,ro]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'uint8[C]',
+        'int64[C,2d]',
+        'int64[C,2d]',
+        'int64',
+        'int64',
+    ), 0.5),
     ('himed_rewards.kernels.clinical', 'judge_reports', (
         'float64[C]',
         'int64[C]',
@@ -148,5 +159,9 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 5.4),
+    ), 6.0),
+    ('himed_rewards.kernels.sentence_table', 'rehash_sentences', (
+        'int64[C,2d]',
+        'int64[C,2d]',
+    ), 0.1),
 )
