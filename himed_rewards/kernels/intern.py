@@ -27,6 +27,15 @@ WORD_BYTES = 8  # a token this long or shorter is identified by its length and p
 
 
 @kernel
+def same_bytes(arena, base, buf, start, length):
+    """Whether ``arena[base:base + length]`` equals ``buf[start:start + length]``."""
+    for j in range(length):  # noqa: SIM110 (a loop: numba compiles no generator in all())
+        if arena[base + j] != buf[start + j]:
+            return False
+    return True
+
+
+@kernel
 def intern_spans(buf, span_start, span_end, out, arena, tok_start, tok_len, tok_hash, tok_word,
                  table, n_tokens, used):
     """Write the id of ``buf[span_start[k]:span_end[k]]`` to ``out[k]``, adding new tokens.
@@ -62,15 +71,8 @@ def intern_spans(buf, span_start, span_end, out, arena, tok_start, tok_len, tok_
             if tok_word[t] == w and tok_len[t] == length:
                 if length <= WORD_BYTES:  # the word is the whole token
                     break
-                if tok_hash[t] == h:
-                    base = tok_start[t]
-                    same = True
-                    for j in range(length):
-                        if arena[base + j] != buf[s + j]:
-                            same = False
-                            break
-                    if same:
-                        break
+                if tok_hash[t] == h and same_bytes(arena, tok_start[t], buf, s, length):
+                    break
             slot = (slot + 1) & mask
         out[k] = t
     return n_tokens, used

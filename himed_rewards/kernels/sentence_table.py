@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from himed_rewards.kernels._config import kernel
+from himed_rewards.kernels.intern import same_bytes
 
 __all__ = ["sentence_hash", "intern_sentences", "rehash_sentences"]
 
@@ -99,15 +100,9 @@ def intern_sentences(buf, span_start, span_end, out, arena, rows, table, n, used
                 used += length
                 n += 1
                 break
-            if table[slot, 0] == key and rows[t, 1] == length:
-                base = rows[t, 0]
-                same = True
-                for j in range(length):
-                    if arena[base + j] != buf[s + j]:
-                        same = False
-                        break
-                if same:
-                    break
+            if (table[slot, 0] == key and rows[t, 1] == length
+                    and same_bytes(arena, rows[t, 0], buf, s, length)):
+                break
             slot = (slot + 1) & mask
         out[k] = t
     return n, used, touched  # (touched: returned, so the reads above are not dropped)
