@@ -46,6 +46,10 @@ BUDGET_S = 2.0
 SECONDS_PER_ELEMENT = 1.5e-6
 
 _LOCK = threading.Lock()
+# Held by an interpreted kernel call from start to end: machine-code kernels keep the GIL for
+# their whole run and share scratch buffers on that basis (``_config``: nogil is off), while
+# the interpreter lets other threads in between two bytecodes.
+_RUN_LOCK = threading.Lock()
 # mode: None (not decided yet), "compile", "interpret" (for now), "always"
 _STATE: dict[str, object] = {"mode": None, "spent": 0.0}
 _LOCAL = threading.local()
@@ -136,12 +140,13 @@ def run(func, args: tuple):
     depth = getattr(_LOCAL, "depth", 0)
     if depth:
         return func(*args)
-    _LOCAL.depth = 1
-    start = time.thread_time()
-    try:
-        with np.errstate(over="ignore"):  # machine integers wrap silently: so do these
-            return func(*args)
-    finally:
-        _LOCAL.depth = 0
-        with _LOCK:
-            _STATE["spent"] = float(_STATE["spent"]) + time.thread_time() - start  # type: ignore[arg-type]
+    with _RUN_LOCK:
+        _LOCAL.depth = 1
+        start = time.thread_time()
+        try:
+            with np.errstate(over="ignore"):  # machine integers wrap silently: so do these
+                return func(*args)
+        finally:
+            _LOCAL.depth = 0
+            with _LOCK:
+                _STATE["spent"] = float(_STATE["spent"]) + time.thread_time() - start  # type: ignore[arg-type]

@@ -181,3 +181,39 @@ def test_dispatchers_swapped_in_end_the_tier(tmp_path):
                                       HIMED_REWARDS_COMPILE_HELPERS="0",
                                       NUMBA_CACHE_DIR=str(tmp_path)))
     assert was and not now
+
+
+_THREADS = """
+import json, sys, threading
+from himed_rewards import score_batch
+sys.setswitchinterval(1e-5)  # threads take turns every few bytecodes
+refs = ["Heart size normal. No effusion. Lungs are clear.", "Small left pleural effusion."]
+batches = [([f"<think>a</think><finding>Lungs clear, case {k}. Mild effusion {j}.</finding>"
+             f"<impression>Normal {k}.</impression>" for j in range(12)], refs * 6)
+           for k in range(4)]
+alone = [[b.total for b in score_batch(c, r)] for c, r in batches]
+together = [None] * 4
+def one(k):
+    together[k] = [b.total for b in score_batch(*batches[k])]
+threads = [threading.Thread(target=one, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps([alone == together, alone]))
+"""
+
+
+def test_threads_interpreting_at_once_give_the_same_floats():
+    # (interpreted kernels run one at a time, as machine-code ones do under the GIL: they
+    # share scratch buffers)
+    same, alone = _run(["-c", _THREADS], _env(HIMED_REWARDS_INTERPRET="1",
+                                              HIMED_REWARDS_COMPILE_HELPERS="0"))
+    assert same
+    from himed_rewards import score_batch
+
+    refs = ["Heart size normal. No effusion. Lungs are clear.", "Small left pleural effusion."]
+    for k in range(4):
+        batch = [f"<think>a</think><finding>Lungs clear, case {k}. Mild effusion {j}.</finding>"
+                 f"<impression>Normal {k}.</impression>" for j in range(12)]
+        assert [b.total for b in score_batch(batch, refs * 6)] == alone[k]
