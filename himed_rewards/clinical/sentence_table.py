@@ -1,8 +1,8 @@
 """The judge's sentences, numbered by their bytes (the owner of ``kernels/sentence_table.py``).
 
-Append-only, like :class:`~himed_rewards.text.vocabulary.Vocabulary`, whose interface it
-keeps for the record store (``intern_spans``, ``len``, ``token``), but made for sentences
-rather than words (why: ``kernels/sentence_table.py``). Not thread-safe on its own: the
+Append-only, like :class:`~himed_rewards.text.vocabulary.Vocabulary`, whose ``intern_spans``
+and ``len`` the record store called, but made for sentences rather than words (why:
+``kernels/sentence_table.py``); ``token`` reads one back (tests, debugging). Not thread-safe on its own: the
 store's lock (``clinical/encoded.py``) serialises its callers.
 """
 

@@ -46,7 +46,6 @@ def _compile(func):
     return dispatcher
 
 _LOCK = threading.RLock()
-_PENDING: list[LazyKernel] = []  # stand-ins not yet handed to numba
 _STUBS: list[LazyKernel] = []  # every stand-in, until the dispatchers are swapped in
 
 
@@ -85,11 +84,11 @@ class LazyKernel:
 
 
 def _prepare() -> None:
-    """Make a numba dispatcher for every pending stand-in (compiles nothing; called under
-    the lock)."""
-    for pending in _PENDING:
-        pending.numba = _compile(pending.py_func)
-    _PENDING.clear()
+    """Make a numba dispatcher for every stand-in that has none yet (compiles nothing;
+    called under the lock)."""
+    for stub in _STUBS:
+        if stub.numba is None:
+            stub.numba = _compile(stub.py_func)
 
 
 def dispatcher_of(target):
@@ -99,9 +98,7 @@ def dispatcher_of(target):
     if not isinstance(target, LazyKernel):
         return target
     with _LOCK:
-        if target.dispatcher is not None:
-            return target.dispatcher
-        _prepare()
+        _prepare()  # (a swapped-in stand-in's dispatcher is its numba one)
         return target.numba
 
 
@@ -140,7 +137,6 @@ def kernel(func):
         if sys.modules.get("numba") is not None and not _STUBS and _materialised[0]:
             return _compile(func)  # numba already in use: no stand-in needed
         stub = LazyKernel(func)
-        _PENDING.append(stub)
         _STUBS.append(stub)
         return stub
 

@@ -86,7 +86,7 @@ def sentence_spans(buf, text_start, text_end, span_start, span_end, span_text, s
                     dot = following
                     continue
             # the piece chunk:dot, stripped
-            a, z = chunk, min(dot, e)
+            a, z = chunk, dot  # (dot is at most e: the list ends with e)
             while a < z and _is_strip(buf[a]):
                 a += 1
             while z > a and _is_strip(buf[z - 1]):

@@ -283,7 +283,7 @@ def warmup(background: bool = False) -> float:
         >>> warmup() >= 0.0
         True
     """
-    from himed_rewards.kernels import _config, _interpret
+    from himed_rewards.kernels import _config
     from himed_rewards.kernels._precompile import compile_entries, entries, start_helpers
 
     start = time.perf_counter()
@@ -291,10 +291,11 @@ def warmup(background: bool = False) -> float:
         _config._helpers_checked[0] = True  # the helpers below share the whole list
         start_helpers(alone=True)
         return time.perf_counter() - start
-    _interpret.stop()  # the kernels are compiled now: no call runs them in the interpreter
     found = entries()
     # First what no other process is compiling (several workers warming up together on an
     # empty cache split the list this way), then the rest: loaded once their files are there.
+    # (compile_entries swaps the dispatchers in, which ends the interpreter tier of a cold
+    # cache: kernels/_interpret.py)
     compile_entries(found, skip_claimed=True)
     compile_entries(found)
     # METEOR's Porter kernel is not on the list (a first call stems in the interpreter rather
