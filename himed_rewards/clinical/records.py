@@ -28,7 +28,7 @@ import numpy as np
 from himed_rewards.clinical import judge as _judge_module
 from himed_rewards.clinical.attachment import _MAX_SIZE_MM, DEVICE
 from himed_rewards.clinical.labeler import PATHOLOGIES
-from himed_rewards.clinical.rules import RULES, token_keys
+from himed_rewards.clinical.rules import RULES
 from himed_rewards.clinical.sentence_table import SentenceTable
 from himed_rewards.clinical.sentences import (
     _ASCII_NUMBER,
@@ -198,10 +198,10 @@ class _Store:
             template = self._template(chunk, masked)
             if template is None:
                 return None
-        record, sizes, keys, positions = template
-        numbers = _ASCII_NUMBER.findall(chunk)
-        if len(numbers) != len(positions):
-            return None
+        record, sizes, keys, spans = template
+        # (each number is its own key: token_keys(number)[0] is number, as normalise only
+        # rewrites words ending in "s")
+        numbers = [chunk[a:z] for _, a, z in spans]
         record = list(record)
         for at, n, scale in sizes:
             size = float(numbers[n]) * scale
@@ -209,8 +209,8 @@ class _Store:
                 return None
             record[at] = size
         keys = list(keys)
-        for position, number in zip(positions, numbers, strict=True):
-            keys[position] = token_keys(number)[0]
+        for (position, _, _), number in zip(spans, numbers, strict=True):
+            keys[position] = number
         record[1] = self._keys_id(tuple(keys))
         starts.append(self.fill + len(records))
         records += record
@@ -231,7 +231,13 @@ class _Store:
         keys = _measured(known, list(words)).keys
         slots = tuple((at[(entry, h)], positions.index(position),
                        skeleton.gathered[entry][1][h][1]) for entry, h, position in sizes)
-        template = self.templates[masked] = (tuple(record), slots, keys, positions)
+        # Each number's word and its (start, end) in every text of the mask: _ASCII_NUMBER
+        # reads digits and "." only, and the mask keeps both where they are
+        found = [match.span() for match in _ASCII_NUMBER.finditer(masked.decode("ascii"))]
+        if len(found) != len(positions):
+            return None  # (never: the n-th number is word positions[n], sentences.py)
+        spans = tuple((position, a, z) for position, (a, z) in zip(positions, found, strict=True))
+        template = self.templates[masked] = (tuple(record), slots, keys, spans)
         return template
 
     def numbers(self, facts: list[SentenceFacts]) -> list[int]:

@@ -188,6 +188,16 @@ def test_sentences_that_differ_only_in_numbers_score_the_same(monkeypatch) -> No
     assert any(written) and not all(written)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[0-9]+(\.[0-9]+)?", fullmatch=True))
+def test_a_number_is_its_own_key(number: str) -> None:
+    # The template way writes a number into a record's keys as it stands (records.py): what
+    # the analysis would key it by, token_keys(number)[0]
+    from himed_rewards.clinical.rules import token_keys
+
+    assert token_keys(number)[0] == number
+
+
 def test_threads_scoring_at_once_get_the_interpreters_scores() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
