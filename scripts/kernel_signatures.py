@@ -1,7 +1,8 @@
 """Write himed_rewards/kernels/_signatures.py: the kernels a default ``score_batch`` calls.
 
 Runs ``WORKLOAD`` in a fresh interpreter with an empty numba cache and records, in order,
-every kernel compiled from Python (not from inside another kernel) with its argument types;
+every kernel compiled from Python (not from inside another kernel, except the kernels that
+``kernels/reward.py``'s one-call driver calls, listed before it) with its argument types;
 then ``BACKGROUND_WORKLOAD``, whose new kernels go to a second list, ``BACKGROUND``: kernels
 that only the compile helpers build, after the first list (the offline judge's kernel, which
 a process uses once it is cached; see clinical/encoded.py).
@@ -52,22 +53,25 @@ _RECORDER = """
 import json, sys, time
 from numba.core import event
 from himed_rewards.kernels._precompile import encode_type
-depth = [0]
+DRIVERS = "himed_rewards.kernels.reward"  # kernels whose callees are listed too
 seen = []
-started = []
+stack = []  # per compile in progress: [module, start, seconds of the callees listed]
 class Recorder(event.Listener):
     def on_start(self, ev):
-        depth[0] += 1
-        started.append(time.process_time())
+        stack.append([ev.data["dispatcher"].py_func.__module__, time.process_time(), 0.0])
     def on_end(self, ev):
-        depth[0] -= 1
-        seconds = time.process_time() - started.pop()
+        module, start, listed = stack.pop()
+        seconds = time.process_time() - start
         func = ev.data["dispatcher"].py_func
-        if depth[0] == 0 and func.__module__.startswith("himed_rewards."):
+        # A compile from Python is listed; so is a compile inside a driver kernel (the big
+        # kernels it calls), before the driver, whose seconds are then its own
+        if (not stack or stack[-1][0] == DRIVERS) and func.__module__.startswith("himed_rewards."):
             entry = [func.__module__, func.__qualname__,
-                     [encode_type(t) for t in ev.data["args"]], round(seconds, 1)]
+                     [encode_type(t) for t in ev.data["args"]], round(seconds - listed, 1)]
             if entry[:3] not in [e[:3] for e in seen]:
                 seen.append(entry)
+            if stack:
+                stack[-1][2] += seconds
 event.register("numba:compile", Recorder())
 exec(sys.argv[1])
 first = len(seen)

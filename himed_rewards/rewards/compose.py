@@ -2,8 +2,9 @@
 
 ``score_batch`` extracts each report once, tokenizes and interns each report and each
 distinct reference once for all metrics, lays references out once per GRPO group, then
-runs BLEU, ROUGE-L, METEOR and keyword matching as batch kernels, and asks the semantic
-scorer once for the whole batch.
+runs BLEU, ROUGE-L, METEOR and keyword matching as batch kernels (for the common
+configuration, in one kernel call with the sums: ``rewards/low_level.py``), and asks the
+semantic scorer once for the whole batch.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from himed_rewards.rewards.keywords import (
     keyword_bonus_batch,
     keyword_bonus_columns,
 )
+from himed_rewards.rewards.low_level import fused_columns
 from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.text.tokenizers import get_tokenizer
@@ -78,19 +80,23 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     # One layout for every metric: each report and each distinct reference is tokenized once.
     tokenizer = get_tokenizer(config.tokenize)
     layout = layout_for_encoded(*parsed.encode(tokenizer), references, tokenizer)
+    vocabulary = _vocabulary(config.keywords)
+    plain = not (config.keyword_grounded or config.keyword_negation_aware)
+    shared_ids = config.tokenize == "default"  # the keyword trie uses the default tokenizer
+    if plain and shared_ids:  # the paper's bonus on the ids we have: one kernel call for all
+        fused = fused_columns(layout, formats, config, vocabulary)
+        if fused is not None:
+            return parsed, formats, *fused
     token = bleu_from_layout(layout, max_order=config.bleu_max_order, smooth=config.bleu_smooth,
                              mean=config.bleu_mean)
     rouge = rouge_l_from_layout(layout).fmeasure
     meteor = meteor_from_layout(layout, alpha=config.meteor_alpha, beta=config.meteor_beta,
                                 gamma=config.meteor_gamma)
-    vocabulary = _vocabulary(config.keywords)
-    plain = not (config.keyword_grounded or config.keyword_negation_aware)
-    shared_ids = config.tokenize == "default"  # the keyword trie uses the default tokenizer
-    if plain and shared_ids:  # the paper's bonus, on the ids we already have
+    if plain and shared_ids:
         bonuses, matched = keyword_bonus_columns(
             layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary, beta=config.keyword_beta,
             cap=config.keyword_cap)
-        return parsed, formats, token, rouge, meteor, bonuses, matched
+        return parsed, formats, _columns(config, formats, token, rouge, meteor, bonuses), matched
     reports = parsed.reports()
     n = len(reports)
     keyword_ids = (_rows(layout.hyp_ids, layout.hyp_offsets, np.arange(n)) if shared_ids
@@ -106,15 +112,15 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
         negation_aware=config.keyword_negation_aware, report_texts=reports,
         reference_texts=references,
     )
-    return (parsed, formats, token, rouge, meteor, [b for b, _ in bonuses],
+    return (parsed, formats,
+            _columns(config, formats, token, rouge, meteor, [b for b, _ in bonuses]),
             [m for _, m in bonuses])
 
 
-def _combine(config: RewardConfig, step: int, formats: list[float], token: np.ndarray,
-             rouge: np.ndarray, meteor: np.ndarray, bonuses: list[float],
-             matched: list[tuple[str, ...]],
-             verdicts: list[SemanticVerdict] | None) -> list[RewardBreakdown]:
-    alpha1, alpha2 = (1.0, 0.0) if verdicts is None else _alphas(config, step)
+def _columns(config: RewardConfig, formats: list[float], token: np.ndarray, rouge: np.ndarray,
+             meteor: np.ndarray, bonuses: list[float]) -> np.ndarray:
+    """The rows of ``kernels.reward.COLUMNS`` from the metrics' columns (what the one-call
+    path, ``rewards.low_level``, computes in its kernel)."""
     # kernels never produce these; guard anyway (one check: the sum of scores in [0, 1] is
     # finite unless one of them is not; then name the column)
     if not np.isfinite(token + rouge + meteor).all():
@@ -124,11 +130,21 @@ def _combine(config: RewardConfig, step: int, formats: list[float], token: np.nd
     # Whole columns at once, each operation in the order the per-pair formula has it (numpy's
     # float64 arithmetic is Python's, element by element): the same floats, bit for bit.
     concept_base = rouge + meteor
-    concept = concept_base + np.asarray(bonuses, dtype=np.float64)
+    bonus = np.asarray(bonuses, dtype=np.float64)
+    concept = concept_base + bonus
     low = (config.w_token * token + config.w_concept * concept
            + config.w_format * np.asarray(formats, dtype=np.float64))
+    return np.array([token, rouge, meteor, concept_base, bonus, concept, low], dtype=np.float64)
+
+
+def _combine(config: RewardConfig, step: int, formats: list[float], columns: np.ndarray,
+             matched: list[tuple[str, ...]],
+             verdicts: list[SemanticVerdict] | None) -> list[RewardBreakdown]:
+    """The rows of the batch: ``columns`` as :func:`_columns` gives them, the semantic level's
+    verdicts, and the schedule's weights."""
+    alpha1, alpha2 = (1.0, 0.0) if verdicts is None else _alphas(config, step)
+    token, rouge, meteor, concept_base, bonuses, concept, low_list = columns.tolist()
     n = len(formats)
-    low_list = low.tolist()
     if verdicts is None:
         semantic_columns = [repeat(None)] * 5
         totals: list[float | None] = low_list
@@ -140,9 +156,8 @@ def _combine(config: RewardConfig, step: int, formats: list[float], token: np.nd
         # a failed judge under the "skip" policy: no reward (None), never a silent 0
         totals = [None if s is None else alpha1 * x + alpha2 * s
                   for x, s in zip(low_list, semantic, strict=True)]
-    rows = zip(token.tolist(), rouge.tolist(), meteor.tolist(), concept_base.tolist(), bonuses,
-               concept.tolist(), matched, formats, low_list, *semantic_columns, repeat(alpha1),
-               repeat(alpha2), totals)
+    rows = zip(token, rouge, meteor, concept_base, bonuses, concept, matched, formats, low_list,
+               *semantic_columns, repeat(alpha1), repeat(alpha2), totals)
     # RewardBreakdown is a NamedTuple: each row, in field order, becomes one without Python code
     return list(map(tuple.__new__, repeat(RewardBreakdown, n), rows))
 

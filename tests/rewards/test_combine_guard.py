@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from himed_rewards import RewardConfig
-from himed_rewards.rewards.compose import _combine
+from himed_rewards.rewards.compose import _columns, _combine
 
 OFF = RewardConfig(semantic=None)
 
@@ -18,11 +18,12 @@ def test_a_non_finite_score_is_named(column, bad):
     scores[column] = np.array([0.5, bad])
     name = ("token", "rouge_l", "meteor")[column]
     with pytest.raises(FloatingPointError, match=f"^{name} produced a non-finite score$"):
-        _combine(OFF, 0, [1.0, 1.0], *scores, [0.0, 0.1], [(), ("effusion",)], None)
+        _columns(OFF, [1.0, 1.0], *scores, [0.0, 0.1])
 
 
 def test_finite_scores_pass_and_combine():
     token, rouge, meteor = np.array([0.5]), np.array([0.25]), np.array([0.75])
-    [row] = _combine(OFF, 0, [1.0], token, rouge, meteor, [0.1], [("effusion",)], None)
+    columns = _columns(OFF, [1.0], token, rouge, meteor, [0.1])
+    [row] = _combine(OFF, 0, [1.0], columns, [("effusion",)], None)
     assert (row.token, row.rouge_l, row.meteor, row.keyword_bonus) == (0.5, 0.25, 0.75, 0.1)
     assert row.concept == 0.25 + 0.75 + 0.1
