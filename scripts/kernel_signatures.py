@@ -55,6 +55,7 @@ from numba.core import event
 from himed_rewards.kernels._precompile import encode_type
 DRIVERS = "himed_rewards.kernels.reward"  # kernels whose callees are listed too
 seen = []
+inside = []  # the listed kernels first compiled inside a driver
 stack = []  # per compile in progress: [module, start, seconds of the callees listed]
 class Recorder(event.Listener):
     def on_start(self, ev):
@@ -70,20 +71,23 @@ class Recorder(event.Listener):
                      [encode_type(t) for t in ev.data["args"]], round(seconds - listed, 1)]
             if entry[:3] not in [e[:3] for e in seen]:
                 seen.append(entry)
+                if stack:
+                    inside.append([func.__module__, func.__qualname__])
             if stack:
                 stack[-1][2] += seconds
 event.register("numba:compile", Recorder())
 exec(sys.argv[1])
 first = len(seen)
 exec(sys.argv[2])
-print(json.dumps([seen[:first], seen[first:]]))
+print(json.dumps([seen[:first], seen[first:], inside]))
 """
 
 
 def record(workload: str = WORKLOAD, background: str = BACKGROUND_WORKLOAD,
-           ) -> tuple[list[list], list[list]]:
-    """The kernels ``workload`` compiles from Python, in order, in a fresh interpreter, and
-    those ``background`` compiles after it."""
+           ) -> tuple[list[list], list[list], list[list]]:
+    """The kernels ``workload`` compiles from Python, in order, in a fresh interpreter, those
+    ``background`` compiles after it, and ``[module, name]`` of the listed kernels compiled
+    only inside a driver (their first call from Python, if any, loads the driver's code)."""
     with tempfile.TemporaryDirectory() as cache:
         # (compiled at the first call: the interpreter tier of a cold cache compiles nothing)
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "HIMED_REWARDS_COMPILE_HELPERS": "0",
@@ -92,15 +96,17 @@ def record(workload: str = WORKLOAD, background: str = BACKGROUND_WORKLOAD,
         done = subprocess.run([sys.executable, "-c", _RECORDER, workload, background], env=env,
                               cwd=ROOT,
                               capture_output=True, text=True, check=True)
-    first, second = json.loads(done.stdout.strip().splitlines()[-1])
-    return first, second
+    first, second, inside = json.loads(done.stdout.strip().splitlines()[-1])
+    return first, second, inside
 
 
-def render(found: list[list], background: list[list]) -> str:
+def render(found: list[list], background: list[list], inside: list[list]) -> str:
     lines = [
         '"""The kernels a default ``score_batch`` calls from Python, with their argument types,',
         "in call order, and the CPU seconds each took to compile (with the kernels it calls) on the",
-        "machine that wrote the list: what ``_precompile`` compiles ahead of the calls.",
+        "machine that wrote the list: what ``_precompile`` compiles ahead of the calls. Before a",
+        "driver kernel (``kernels/reward.py``) come the kernels it calls (``INSIDE``), so that the",
+        "helpers and the process share their compiles; the seconds of a driver are its own.",
         "``BACKGROUND``: kernels only the helpers compile, after those (see clinical/encoded.py).",
         "",
         "Written by ``scripts/kernel_signatures.py``; do not edit by hand.",
@@ -115,16 +121,29 @@ def render(found: list[list], background: list[list]) -> str:
                 lines.append(f"        {arg!r},")
             lines.append(f"    ), {seconds!r}),")
         lines.append(")")
+    lines.append("# kernels listed above for the helpers that a process only calls inside a driver")
+    lines.append("INSIDE: tuple[tuple[str, str], ...] = (")
+    for module, name in sorted({tuple(pair) for pair in inside}):
+        lines.append(f"    ({module!r}, {name!r}),")
+    lines.append(")")
     return "\n".join(lines) + "\n"
 
 
-def current() -> tuple[list[list], list[list]]:
-    """What the file lists now: ``[module, name, [argument types]]`` per kernel, in each list."""
+def current() -> tuple[list[list], list[list], list[list]]:
+    """What the file lists now: ``[module, name, [argument types]]`` per kernel, in each list,
+    and ``[module, name]`` of the kernels only called inside a driver, sorted."""
     namespace: dict = {}
     if TARGET.exists():
         exec(TARGET.read_text(), namespace)  # generated constants, nothing else
-    return tuple([[m, n, list(a)] for m, n, a, _ in namespace.get(title, ())]
-                 for title in ("SIGNATURES", "BACKGROUND"))  # type: ignore[return-value]
+    lists = [[[m, n, list(a)] for m, n, a, _ in namespace.get(title, ())]
+             for title in ("SIGNATURES", "BACKGROUND")]
+    return lists[0], lists[1], [list(pair) for pair in namespace.get("INSIDE", ())]
+
+
+def comparable(found: list[list], background: list[list], inside: list[list]) -> tuple:
+    """``record()``'s lists in ``current()``'s form (no seconds; the inside pairs sorted)."""
+    return ([e[:3] for e in found], [e[:3] for e in background],
+            [list(pair) for pair in sorted({tuple(pair) for pair in inside})])
 
 
 def main() -> int:
@@ -132,12 +151,12 @@ def main() -> int:
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if the kernels or their types differ from the file's")
     args = parser.parse_args()
-    found, background = record()
+    found, background, inside = record()
     if args.check:
-        same = ([e[:3] for e in found], [e[:3] for e in background]) == current()
+        same = comparable(found, background, inside) == current()
         print("up to date" if same else f"{TARGET} is out of date: run {__file__}")
         return 0 if same else 1
-    TARGET.write_text(render(found, background))
+    TARGET.write_text(render(found, background, inside))
     print(f"wrote {TARGET}")
     return 0
 

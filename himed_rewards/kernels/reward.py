@@ -90,8 +90,9 @@ def low_level_columns(
     pair_ref = np.empty(n, dtype=np.int64)
     for k in range(n):
         pair_ref[k] = hyp_group[hyp_index[k]]
+    # (an int64, not the global's literal type: the specialisation lcs_lengths compiles)
     lengths = _lcs_dense_pairs(hyp_ids, hyp_offsets, ref_ids, ref_offsets, hyp_index, pair_ref,
-                               local_of, DENSE_WORDS)
+                               local_of, np.int64(DENSE_WORDS))
     for k in range(n):
         if lengths[k] < 0:
             return False, True, none, none
