@@ -87,7 +87,8 @@ def record(workload: str = WORKLOAD, background: str = BACKGROUND_WORKLOAD,
            ) -> tuple[list[list], list[list], list[list]]:
     """The kernels ``workload`` compiles from Python, in order, in a fresh interpreter, those
     ``background`` compiles after it, and ``[module, name]`` of the listed kernels compiled
-    only inside a driver (their first call from Python, if any, loads the driver's code)."""
+    only inside a driver, sorted (their first call from Python, if any, loads the driver's
+    code)."""
     with tempfile.TemporaryDirectory() as cache:
         # (compiled at the first call: the interpreter tier of a cold cache compiles nothing)
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "HIMED_REWARDS_COMPILE_HELPERS": "0",
@@ -97,7 +98,7 @@ def record(workload: str = WORKLOAD, background: str = BACKGROUND_WORKLOAD,
                               cwd=ROOT,
                               capture_output=True, text=True, check=True)
     first, second, inside = json.loads(done.stdout.strip().splitlines()[-1])
-    return first, second, inside
+    return first, second, [list(pair) for pair in sorted({tuple(pair) for pair in inside})]
 
 
 def render(found: list[list], background: list[list], inside: list[list]) -> str:
@@ -123,7 +124,7 @@ def render(found: list[list], background: list[list], inside: list[list]) -> str
         lines.append(")")
     lines.append("# kernels listed above for the helpers that a process only calls inside a driver")
     lines.append("INSIDE: tuple[tuple[str, str], ...] = (")
-    for module, name in sorted({tuple(pair) for pair in inside}):
+    for module, name in inside:
         lines.append(f"    ({module!r}, {name!r}),")
     lines.append(")")
     return "\n".join(lines) + "\n"
@@ -141,9 +142,8 @@ def current() -> tuple[list[list], list[list], list[list]]:
 
 
 def comparable(found: list[list], background: list[list], inside: list[list]) -> tuple:
-    """``record()``'s lists in ``current()``'s form (no seconds; the inside pairs sorted)."""
-    return ([e[:3] for e in found], [e[:3] for e in background],
-            [list(pair) for pair in sorted({tuple(pair) for pair in inside})])
+    """``record()``'s lists in ``current()``'s form (no seconds)."""
+    return [e[:3] for e in found], [e[:3] for e in background], inside
 
 
 def main() -> int:

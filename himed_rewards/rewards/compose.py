@@ -29,7 +29,7 @@ from himed_rewards.rewards.keywords import (
     keyword_bonus_batch,
     keyword_bonus_columns,
 )
-from himed_rewards.rewards.low_level import fused_columns
+from himed_rewards.rewards.low_level import fused_columns, name_non_finite
 from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.text.tokenizers import get_tokenizer
@@ -124,9 +124,7 @@ def _columns(config: RewardConfig, formats: list[float], token: np.ndarray, roug
     # kernels never produce these; guard anyway (one check: the sum of scores in [0, 1] is
     # finite unless one of them is not; then name the column)
     if not np.isfinite(token + rouge + meteor).all():
-        for name, values in (("token", token), ("rouge_l", rouge), ("meteor", meteor)):
-            if not np.isfinite(values).all():
-                raise FloatingPointError(f"{name} produced a non-finite score")
+        name_non_finite(token, rouge, meteor)
     # Whole columns at once, each operation in the order the per-pair formula has it (numpy's
     # float64 arithmetic is Python's, element by element): the same floats, bit for bit.
     concept_base = rouge + meteor

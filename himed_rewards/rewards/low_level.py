@@ -18,7 +18,22 @@ from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.keywords import KeywordVocabulary, _check_weight
 from himed_rewards.text.wordnet import METEOR_KEYS
 
-__all__ = ["fused_columns"]
+__all__ = ["fused_columns", "name_non_finite"]
+
+
+def name_non_finite(token: np.ndarray, rouge: np.ndarray, meteor: np.ndarray) -> None:
+    """Raise ``FloatingPointError`` naming the first of the three score columns that holds a
+    NaN or an infinity (the kernels never produce one: a guard, for either path).
+
+    Examples:
+        >>> name_non_finite(np.array([0.5]), np.array([np.nan]), np.array([0.5]))
+        Traceback (most recent call last):
+        ...
+        FloatingPointError: rouge_l produced a non-finite score
+    """
+    for name, values in (("token", token), ("rouge_l", rouge), ("meteor", meteor)):
+        if not np.isfinite(values).all():
+            raise FloatingPointError(f"{name} produced a non-finite score")
 
 
 def fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
@@ -30,6 +45,16 @@ def fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
 
     Raises:
         FloatingPointError: a metric produced a non-finite score.
+
+    Examples:
+        >>> from himed_rewards.metrics._layout import build_layout
+        >>> from himed_rewards.text.tokenizers import get_tokenizer
+        >>> layout = build_layout(["small left effusion"], [("small effusion",)],
+        ...                       get_tokenizer("default"))
+        >>> columns, matched = fused_columns(layout, [1.0], RewardConfig(semantic=None),
+        ...                                  KeywordVocabulary.default())
+        >>> columns.shape, matched
+        ((7, 1), [('effusion',)])
     """
     n = layout.hyp_group.shape[0]
     if n == 0:
@@ -54,10 +79,8 @@ def fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
     )  # fmt: skip
     if not ok:
         return None
-    if not finite:  # kernels never produce these; name the column, as compose does
-        for name, values in zip(("token", "rouge_l", "meteor"), columns[:3], strict=True):
-            if not np.isfinite(values).all():
-                raise FloatingPointError(f"{name} produced a non-finite score")
+    if not finite:
+        name_non_finite(*columns[:3])
     names = vocabulary._sorted_name_array()[ranks].tolist()
     bounds = keyword_offsets.tolist()
     matched = [tuple(names[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
