@@ -196,15 +196,19 @@ def meteor_align(hyp, ref, lower_key, stem_key, syn_start, syn_end, syn_keys, he
 
 @kernel
 def _chunks(ref_of, n):
-    """nltk's ``_count_chunks(matches)`` over the matches sorted by hypothesis position."""
-    chunks = 1
-    previous = -1
+    """nltk's ``_count_chunks(matches)`` over the matches sorted by hypothesis position.
+
+    A chunk starts at every matched position whose left neighbour is not the match right
+    before it in the reference; counted without a branch on whether a position is matched
+    (a coin toss the processor mispredicted: 0.17 of 1.10 us per fresh GRPO pair, 0.07 now).
+    nltk counts 1 for a pair without matches; callers do not ask then.
+    """
+    chunks = 0
+    before = np.int64(-1)  # the reference position of the previous hypothesis word, or -1
     for i in range(n):
-        if ref_of[i] < 0:
-            continue
-        if previous >= 0 and not (i == previous + 1 and ref_of[i] == ref_of[previous] + 1):
-            chunks += 1
-        previous = i
+        here = ref_of[i]
+        chunks += (here >= 0) & ((before < 0) | (here != before + 1))
+        before = here
     return chunks
 
 
