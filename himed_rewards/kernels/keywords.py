@@ -226,12 +226,9 @@ def distinct_keywords_batch(
             n_deeper += deeper
         for c in range(n_deeper):  # 3. down the trie from the second token on
             node = nodes[c]
-            j = starts[c] + 1
-            while j < stop:
-                token = flat[j]
-                if not (child_mask[node] >> np.uint64(token & 63)) & np.uint64(1):
-                    break  # no child of node has this token
-                node = _child(node, token, child_start, child_token, child_node)
+            j = starts[c] + 1  # (step 2 tested its bit in the mask)
+            while True:
+                node = _child(node, flat[j], child_start, child_token, child_node)
                 if node < 0:
                     break
                 j += 1
@@ -243,5 +240,7 @@ def distinct_keywords_batch(
                         out = _grown(out, found, capacity)
                     out[found] = kw
                     found += 1
+                if j >= stop or not (child_mask[node] >> np.uint64(flat[j] & 63)) & np.uint64(1):
+                    break  # the report ends, or no child of node has the next token
         out_offsets[r + 1] = found
     return out_offsets, out[:found].copy()

@@ -83,7 +83,8 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     vocabulary = _vocabulary(config.keywords)
     plain = not (config.keyword_grounded or config.keyword_negation_aware)
     shared_ids = config.tokenize == "default"  # the keyword trie uses the default tokenizer
-    if plain and shared_ids:  # the paper's bonus on the ids we have: one kernel call for all
+    paper_bonus = plain and shared_ids  # the paper's bonus, on the ids we have
+    if paper_bonus:  # one kernel call for all
         fused = fused_columns(layout, formats, config, vocabulary)
         if fused is not None:
             return parsed, formats, *fused
@@ -92,7 +93,7 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     rouge = rouge_l_from_layout(layout).fmeasure
     meteor = meteor_from_layout(layout, alpha=config.meteor_alpha, beta=config.meteor_beta,
                                 gamma=config.meteor_gamma)
-    if plain and shared_ids:
+    if paper_bonus:  # (the one-call path declined: a reference needs the rare LCS kernel)
         bonuses, matched = keyword_bonus_columns(
             layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary, beta=config.keyword_beta,
             cap=config.keyword_cap)

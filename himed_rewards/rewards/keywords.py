@@ -425,10 +425,24 @@ def keyword_bonus_columns(flat: np.ndarray, offsets: np.ndarray, *,
     size = len(vocabulary)
     shift = np.repeat(np.arange(counts.shape[0], dtype=np.int64) * size, counts)
     ranks = np.sort(vocabulary.name_rank()[out] + shift) - shift
-    matched = vocabulary._sorted_name_array()[ranks].tolist()
-    bounds = out_offsets.tolist()
-    found = [tuple(matched[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    return np.minimum(beta * counts, cap).tolist(), found
+    return np.minimum(beta * counts, cap).tolist(), _names_by_report(vocabulary, out_offsets, ranks)
+
+
+def _names_by_report(vocabulary: KeywordVocabulary, offsets: np.ndarray,
+                    ranks: np.ndarray) -> list[tuple[str, ...]]:
+    """Each report's keyword names, report ``r`` holding the name ranks
+    ``ranks[offsets[r]:offsets[r + 1]]`` (ascending, so the names come sorted).
+
+    Examples:
+        >>> vocabulary = KeywordVocabulary.default()
+        >>> rank = int(vocabulary.name_rank()[0])
+        >>> _names_by_report(vocabulary, np.array([0, 1, 1]), np.array([rank])) == [
+        ...     (vocabulary._sorted_name_array()[rank],), ()]
+        True
+    """
+    names = vocabulary._sorted_name_array()[ranks].tolist()
+    bounds = offsets.tolist()
+    return [tuple(names[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _distinct_flat(flat: np.ndarray, offsets: np.ndarray,

@@ -15,7 +15,7 @@ from himed_rewards.metrics._layout import Layout, scratch
 from himed_rewards.metrics.bleu import _options
 from himed_rewards.metrics.meteor import _check_parameters
 from himed_rewards.rewards.config import RewardConfig
-from himed_rewards.rewards.keywords import KeywordVocabulary, _check_weight
+from himed_rewards.rewards.keywords import KeywordVocabulary, _check_weight, _names_by_report
 from himed_rewards.text.wordnet import METEOR_KEYS
 
 __all__ = ["fused_columns", "name_non_finite"]
@@ -81,7 +81,4 @@ def fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
         return None
     if not finite:
         name_non_finite(*columns[:3])
-    names = vocabulary._sorted_name_array()[ranks].tolist()
-    bounds = keyword_offsets.tolist()
-    matched = [tuple(names[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    return columns, matched
+    return columns, _names_by_report(vocabulary, keyword_offsets, ranks)
