@@ -34,7 +34,7 @@ from himed_rewards.clinical.sentences import on_clear
 from himed_rewards.kernels import _interpret
 from himed_rewards.kernels.clinical import judge_reports
 
-__all__ = ["judge_texts", "kernel_ready", "use_judge_kernel"]
+__all__ = ["judge_array", "judge_texts", "kernel_ready", "use_judge_kernel"]
 
 
 def _tables() -> tuple:
@@ -82,7 +82,8 @@ def _locked(action) -> None:
 
 def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -> list[list[float]]:
     """``[accuracy, relevance, completeness]`` of each pair ``(texts[cand[k]],
-    texts[ref[k]])``, as ``judge.judge_states`` of their canonical states gives them.
+    texts[ref[k]])``, as ``judge.judge_states`` of their canonical states gives them
+    (:func:`judge_array`'s rows as lists).
 
     Raises:
         KeyError: a sentence names what the kernel's tables lack (never with the shipped
@@ -97,6 +98,20 @@ def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
         >>> tuple(scores[1]) == judge_states(d(right), d(left))  # the same floats
         True
     """
+    return judge_array(texts, cand, ref).tolist()
+
+
+def judge_array(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -> np.ndarray:
+    """:func:`judge_texts` as a float64 array of shape ``(len(cand), 3)``: what the reward's
+    columns take without a Python float per score.
+
+    Raises:
+        KeyError: as :func:`judge_texts`.
+
+    Examples:
+        >>> judge_array(["Large left pleural effusion.", "No effusion."], [0, 1], [0, 0]).shape
+        (2, 3)
+    """
     store = _STORE
     with _STORE_LOCK:  # (threads of a server share the store: one batch at a time)
         if store.full():
@@ -109,7 +124,7 @@ def judge_texts(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
         out = judge_reports(store.blob[:store.fill], store.starts[:store.count], lo, hi,
                             records, np.asarray(cand, np.int64), np.asarray(ref, np.int64),
                             *_TABLES)
-    return out.tolist()
+    return out
 
 
 # readiness of the kernel: compiled or loadable (checked at most once a second: a disk read)

@@ -61,11 +61,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
 from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.judge.verdict import SemanticVerdict
+
+if TYPE_CHECKING:  # (numpy comes with the first batch: see _compiled_judge)
+    import numpy as np
 
 __all__ = ["OfflineClinicalJudge", "canonical_states", "judge_labels", "judge_states"]
 
@@ -531,6 +535,38 @@ class OfflineClinicalJudge:
             TypeError: an argument is not a sequence of str.
             ValueError: the two sequences differ in length.
         """
+        scores = self._scores(candidates, references)
+        return self._verdicts(scores if isinstance(scores, list)
+                              else list(map(tuple, scores.tolist())))
+
+    def score_columns(self, candidates: Sequence[str], references: Sequence[str]) -> np.ndarray:
+        """The numbers of :meth:`score_batch`'s verdicts without a verdict per pair: a float64
+        array of shape ``(n, 3)``, a row ``(accuracy, relevance, completeness)`` per pair.
+        The reward's ``score_batch`` takes these from a scorer that offers them (a GRPO
+        batch's 512 verdicts cost as much as a sixth of the judge).
+
+        Raises:
+            TypeError: an argument is not a sequence of str.
+            ValueError: the two sequences differ in length.
+
+        Examples:
+            >>> judge = OfflineClinicalJudge()
+            >>> judge.score_columns(["Mild cardiomegaly."], ["Cardiomegaly."]).tolist()
+            [[1.0, 1.0, 1.0]]
+            >>> judge.score_columns([], []).shape
+            (0, 3)
+        """
+        import numpy as np  # (the interpreter's path does without it until here)
+
+        scores = self._scores(candidates, references)
+        if isinstance(scores, list):
+            return np.array(scores, np.float64).reshape(len(scores), 3)
+        return scores
+
+    def _scores(self, candidates: Sequence[str], references: Sequence[str]
+                ) -> list[tuple[float, float, float]] | np.ndarray:
+        """Each pair's ``(accuracy, relevance, completeness)``: an ``(n, 3)`` array from the
+        kernel, or a list of tuples from the interpreter."""
         candidates = _check_texts("candidates", candidates)
         references = _check_texts("references", references)
         if len(candidates) != len(references):
@@ -557,15 +593,14 @@ class OfflineClinicalJudge:
                 reference = prepared[ref] = _Reference(*memo[ref])
             c_states, c_filler = memo[cand]
             scores.append(_judge(c_states, c_filler, reference))
-        return self._verdicts(scores)
+        return scores
 
     def _score_compiled(self, distinct: list[str], candidates: Sequence[str],
-                        references: Sequence[str]) -> list[SemanticVerdict]:
-        """:meth:`score_batch` through the compiled merge and scoring (clinical.encoded)."""
+                        references: Sequence[str]) -> np.ndarray:
+        """:meth:`_scores` through the compiled merge and scoring (clinical.encoded)."""
         index = dict(zip(distinct, range(len(distinct)), strict=True))
-        scores = _compiled_judge().judge_texts(distinct, list(map(index.__getitem__, candidates)),
-                                               list(map(index.__getitem__, references)))
-        return self._verdicts(list(map(tuple, scores)))
+        return _compiled_judge().judge_array(distinct, list(map(index.__getitem__, candidates)),
+                                             list(map(index.__getitem__, references)))
 
     def _verdicts(self, scores: list[tuple[float, float, float]]) -> list[SemanticVerdict]:
         """A verdict per ``(accuracy, relevance, completeness)``. Pairs often score alike

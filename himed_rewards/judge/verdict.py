@@ -101,6 +101,9 @@ class SemanticScorer(Protocol):
 
     ``score_batch`` must return one verdict per pair, in order, and must not raise for a
     failing backend unless the scorer was explicitly configured to (``on_failure="raise"``).
+    A CPU-bound scorer may also offer ``score_columns(candidates, references)``, the
+    verdicts' three scores as a float64 array of shape ``(n, 3)``; the reward then takes
+    those instead (no verdict object per pair; see ``OfflineClinicalJudge``).
     """
 
     name: str

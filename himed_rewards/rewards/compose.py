@@ -138,15 +138,24 @@ def _columns(config: RewardConfig, formats: list[float], token: np.ndarray, roug
 
 def _combine(config: RewardConfig, step: int, formats: list[float], columns: np.ndarray,
              matched: list[tuple[str, ...]],
-             verdicts: list[SemanticVerdict] | None) -> list[RewardBreakdown]:
+             verdicts: list[SemanticVerdict] | np.ndarray | None) -> list[RewardBreakdown]:
     """The rows of the batch: ``columns`` as :func:`_columns` gives them, the semantic level's
-    verdicts, and the schedule's weights."""
+    verdicts (or their scores, as :func:`_checked_columns` passes them), and the schedule's
+    weights."""
     alpha1, alpha2 = (1.0, 0.0) if verdicts is None else _alphas(config, step)
     token, rouge, meteor, concept_base, bonuses, concept, low_list = columns.tolist()
     n = len(formats)
     if verdicts is None:
         semantic_columns = [repeat(None)] * 5
         totals: list[float | None] = low_list
+    elif isinstance(verdicts, np.ndarray):
+        # what a verdict's total and the sum below do per pair, on whole columns: the same
+        # float64 operations in the same order, so the same floats
+        accuracy, relevance, completeness = verdicts.T
+        semantic_array = accuracy + relevance + completeness
+        totals = (alpha1 * columns[6] + alpha2 * semantic_array).tolist()
+        semantic_columns = [semantic_array.tolist(), accuracy.tolist(), relevance.tolist(),
+                            completeness.tolist(), repeat(None)]
     else:
         semantic = [v.total for v in verdicts]
         semantic_columns = [semantic, [v.accuracy for v in verdicts],
@@ -190,6 +199,34 @@ def _checked_verdicts(verdicts: object, n: int, scorer: object) -> list[Semantic
     return verdicts
 
 
+def _semantic(scorer: object, reports: list[str], references: list[str]
+              ) -> list[SemanticVerdict] | np.ndarray:
+    """The semantic level's verdicts, or their scores when the scorer offers
+    ``score_columns`` (the offline clinical judge: no verdict object per pair)."""
+    columns = getattr(scorer, "score_columns", None)
+    if columns is not None:
+        return _checked_columns(columns(reports, references), len(reports), scorer)
+    return _checked_verdicts(scorer.score_batch(reports, references), len(reports), scorer)
+
+
+_AXES = ("accuracy", "relevance", "completeness")
+
+
+def _checked_columns(scores: object, n: int, scorer: object) -> np.ndarray:
+    """A scorer's ``score_columns`` result, held to what a :class:`SemanticVerdict` holds its
+    scores to (finite, in [0, 1])."""
+    if not (isinstance(scores, np.ndarray) and scores.dtype == np.float64
+            and scores.shape == (n, 3)):
+        raise RuntimeError(f"semantic scorer {scorer!r}: score_columns must return a float64 "
+                           f"array of shape ({n}, 3)")
+    inside = (scores >= 0.0) & (scores <= 1.0)  # (NaN fails both)
+    if not inside.all():
+        row, axis = (int(k) for k in np.argwhere(~inside)[0])
+        raise ValueError(f"semantic scorer {scorer!r}: {_AXES[axis]} of pair {row} must be a "
+                         f"finite number in [0, 1], got {float(scores[row, axis])!r}")
+    return scores
+
+
 def score_batch(completions: Sequence[str], references: Sequence[str], *, step: int = 0,
                 config: RewardConfig | None = None) -> list[RewardBreakdown]:
     """Score many completions, each against its reference (``references[i]``).
@@ -210,9 +247,7 @@ def score_batch(completions: Sequence[str], references: Sequence[str], *, step: 
     config, step, references, low = _prepare(completions, references, step, config)
     verdicts = None
     if config.semantic is not None:
-        reports = low[0].reports()
-        verdicts = _checked_verdicts(config.semantic.score_batch(reports, references),
-                                     len(reports), config.semantic)
+        verdicts = _semantic(config.semantic, low[0].reports(), references)
     return _combine(config, step, *low[1:], verdicts)
 
 
@@ -231,8 +266,10 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
     if config.semantic is not None:
         scorer, reports = config.semantic, low[0].reports()
         ascore = getattr(scorer, "ascore_batch", None)
-        raw = await ascore(reports, references) if ascore else scorer.score_batch(reports, references)
-        verdicts = _checked_verdicts(raw, len(reports), scorer)
+        if ascore is None or getattr(scorer, "score_columns", None) is not None:
+            verdicts = _semantic(scorer, reports, references)  # (CPU-bound: nothing to await)
+        else:
+            verdicts = _checked_verdicts(await ascore(reports, references), len(reports), scorer)
     return _combine(config, step, *low[1:], verdicts)
 
 
