@@ -575,13 +575,19 @@ class OfflineClinicalJudge:
                 f"{len(candidates)} and {len(references)}"
             )
         # every distinct text described once, the new sentences of all analysed in one pass
-        distinct = list(dict.fromkeys(chain.from_iterable(
-            zip(candidates, references, strict=True))))
         if len(candidates) >= _KERNEL_FROM and _compiled_judge().kernel_ready():
+            # each text numbered at its first sight, in one pass over each list (a GRPO
+            # batch's 512 fresh completions are hashed once)
+            index: dict[str, int] = {}
+            number = index.setdefault
+            cand = [number(text, len(index)) for text in candidates]
+            ref = [number(text, len(index)) for text in references]
             try:
-                return self._score_compiled(distinct, candidates, references)
+                return _compiled_judge().judge_array(list(index), cand, ref)
             except KeyError:  # (never with the shipped rules: a name the kernel lacks)
                 pass
+        distinct = list(dict.fromkeys(chain.from_iterable(
+            zip(candidates, references, strict=True))))
         described = describe_many(distinct)
         memo = {text: (canonical_states(states), filler)
                 for text, (states, filler) in zip(distinct, described, strict=True)}
@@ -594,13 +600,6 @@ class OfflineClinicalJudge:
             c_states, c_filler = memo[cand]
             scores.append(_judge(c_states, c_filler, reference))
         return scores
-
-    def _score_compiled(self, distinct: list[str], candidates: Sequence[str],
-                        references: Sequence[str]) -> np.ndarray:
-        """:meth:`_scores` through the compiled merge and scoring (clinical.encoded)."""
-        index = dict(zip(distinct, range(len(distinct)), strict=True))
-        return _compiled_judge().judge_array(distinct, list(map(index.__getitem__, candidates)),
-                                             list(map(index.__getitem__, references)))
 
     def _verdicts(self, scores: list[tuple[float, float, float]]) -> list[SemanticVerdict]:
         """A verdict per ``(accuracy, relevance, completeness)``. Pairs often score alike
