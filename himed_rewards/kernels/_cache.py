@@ -16,11 +16,20 @@ warning and the kernel is recompiled; a cache that fails to save only warns. Wit
 writable place at all the kernels compile in memory, once per process. A miss claims the
 entry for this process until its file is saved, and a miss on an entry another process has
 claimed waits for that file instead of compiling it again (``_claims``).
+
+Numba keys a function's cache on the source of its own file only, yet a kernel compiles
+the kernels it calls from other files into its own machine code: after an edit to
+``kernels/meteor.py`` (a ``git pull`` into an editable install), ``reward.low_level_columns``
+still loaded its cached code, with the old METEOR in it, and gave the old numbers. Here
+every kernel's cache entry is also keyed on a digest of all the kernel modules' source
+(:func:`kernels_digest`), so an edit to any of them recompiles them all, once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import tempfile
 import warnings
@@ -30,7 +39,7 @@ from numba.core import caching, event, sigutils
 
 from himed_rewards.kernels import _claims
 
-__all__ = ["RecoveringCache", "user_cache_dir", "enable_recovering_cache"]
+__all__ = ["RecoveringCache", "user_cache_dir", "enable_recovering_cache", "kernels_digest"]
 
 
 def user_cache_dir() -> Path:
@@ -49,7 +58,33 @@ def _temp_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"himed-rewards-numba-{uid}"
 
 
-class _FolderLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+@functools.lru_cache(maxsize=1)
+def kernels_digest() -> bytes:
+    """SHA-256 of the source of every kernel module (the ``.py`` files of this folder, by
+    name), read once per process: part of every kernel's cache key (see the module doc).
+
+    Examples:
+        >>> len(kernels_digest())
+        32
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        source = path.read_bytes()
+        digest.update(f"{path.name}\0{len(source)}\0".encode())
+        digest.update(source)
+    return digest.digest()
+
+
+class _WholeSourceStamp:
+    """A locator mixin: numba's stamp of the kernel's own file, and :func:`kernels_digest`
+    (an index saved under another stamp reads as empty: the kernel is compiled again)."""
+
+    def get_source_stamp(self):
+        return super().get_source_stamp(), kernels_digest()
+
+
+class _FolderLocator(_WholeSourceStamp, caching._SourceFileBackedLocatorMixin,
+                     caching._CacheLocator):
     """A locator for one fixed folder (subclasses name it); skipped when not writable."""
 
     @staticmethod
@@ -73,10 +108,18 @@ class _TempFolderLocator(_FolderLocator):
     folder = staticmethod(_temp_cache_dir)
 
 
+class _UserProvidedLocator(_WholeSourceStamp, caching.UserProvidedCacheLocator):
+    pass
+
+
+class _InTreeLocator(_WholeSourceStamp, caching.InTreeCacheLocator):
+    pass
+
+
 class _Impl(caching.CompileResultCacheImpl):
     _locator_classes = [
-        caching.UserProvidedCacheLocator,  # NUMBA_CACHE_DIR, when set and writable
-        caching.InTreeCacheLocator,  # the package's __pycache__, when writable
+        _UserProvidedLocator,  # NUMBA_CACHE_DIR, when set and writable
+        _InTreeLocator,  # the package's __pycache__, when writable
         _UserFolderLocator,
         _TempFolderLocator,
     ]

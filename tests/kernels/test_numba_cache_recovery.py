@@ -101,3 +101,49 @@ def test_disabled_jit_still_imports_and_scores():
                           env={**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_DISABLE_JIT": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "0.8"
+
+
+# Interns one sentence twice through kernels/sentence_table.py, whose kernel calls
+# same_bytes from kernels/intern.py, and reports the ids and that kernel's cache counters.
+_CALLER_PROBE = """
+import json
+import numpy as np
+from himed_rewards.clinical.sentence_table import SentenceTable
+from himed_rewards.kernels import sentence_table
+buf = np.frombuffer(b"no effusion.no effusion.", np.uint8)
+ids = SentenceTable().intern_spans(buf, np.array([0, 12]), np.array([11, 23])).tolist()
+stats = sentence_table.intern_sentences.stats
+print(json.dumps({"ids": ids, "hits": sum(stats.cache_hits.values()),
+                  "misses": sum(stats.cache_misses.values())}))
+"""
+
+
+def _run_caller(site: Path) -> dict:
+    environ = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    # compiled at once, in this process: no interpreted first call, no helper processes
+    environ.update(PYTHONPATH=str(site), HIMED_REWARDS_INTERPRET="0",
+                   HIMED_REWARDS_COMPILE_HELPERS="0")
+    done = subprocess.run([sys.executable, "-c", _CALLER_PROBE], capture_output=True,
+                          text=True, timeout=600, cwd=site, env=environ)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_an_edit_to_a_called_kernel_recompiles_its_callers(tmp_path):
+    """Numba keys a kernel's cache on its own file only; the kernels it calls from other
+    files are compiled into its machine code, so an edit to one of those (a git pull into
+    an editable install) used to leave the caller on its cached, old code."""
+    site = _copy_package(tmp_path)
+    first = _run_caller(site)
+    assert first == {"ids": [0, 0], "hits": 0, "misses": 1}
+    assert _run_caller(site) == {"ids": [0, 0], "hits": 1, "misses": 0}  # the cache works
+    callee = site / "himed_rewards" / "kernels" / "intern.py"
+    source = callee.read_text()
+    equal_bytes = "            return False\n    return True\n"
+    assert source.count(equal_bytes) == 1
+    # same_bytes now never finds two spans equal: each sentence gets a new id
+    callee.write_text(source.replace(equal_bytes, "            return False\n    return False\n"))
+    assert _run_caller(site) == {"ids": [0, 1], "hits": 0, "misses": 1}  # was [0, 0], a hit
+    callee.write_text(source)
+    assert _run_caller(site) == {"ids": [0, 0], "hits": 0, "misses": 1}
+    assert _run_caller(site) == {"ids": [0, 0], "hits": 1, "misses": 0}
