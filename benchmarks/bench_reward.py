@@ -147,7 +147,7 @@ def stages(steps: int) -> dict[str, float]:
         t0 = time.process_time()
         _combine(OFF, 0, parsed.formats, columns, matched, None)
         t["combine"] = time.process_time() - t0
-        t["offline judge"] = timed(judge.score_batch, parsed.reports(), r)
+        t["offline judge"] = timed(judge.score_columns, parsed.reports(), r)  # (as the reward)
         if step >= 2:  # the first two batches bring the vocabulary to its steady state
             n += len(c)
             for k, v in t.items():
