@@ -60,7 +60,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from itertools import chain
 from typing import TYPE_CHECKING
 
 from himed_rewards.clinical.attributes import BARE_STATES, FindingState, describe_many
@@ -556,10 +555,10 @@ class OfflineClinicalJudge:
             >>> judge.score_columns([], []).shape
             (0, 3)
         """
-        import numpy as np  # (the interpreter's path does without it until here)
-
         scores = self._scores(candidates, references)
-        if isinstance(scores, list):
+        if isinstance(scores, list):  # the interpreter's path (numpy not needed until here)
+            import numpy as np
+
             return np.array(scores, np.float64).reshape(len(scores), 3)
         return scores
 
@@ -574,31 +573,28 @@ class OfflineClinicalJudge:
                 f"candidates and references must have the same length, got "
                 f"{len(candidates)} and {len(references)}"
             )
-        # every distinct text described once, the new sentences of all analysed in one pass
+        # every distinct text described once, the new sentences of all analysed in one pass:
+        # each text numbered at its first sight, in one pass over each list (a GRPO batch's
+        # 512 fresh completions are hashed once)
+        index: dict[str, int] = {}
+        number = index.setdefault
+        cand = [number(text, len(index)) for text in candidates]
+        ref = [number(text, len(index)) for text in references]
+        distinct = list(index)
         if len(candidates) >= _KERNEL_FROM and _compiled_judge().kernel_ready():
-            # each text numbered at its first sight, in one pass over each list (a GRPO
-            # batch's 512 fresh completions are hashed once)
-            index: dict[str, int] = {}
-            number = index.setdefault
-            cand = [number(text, len(index)) for text in candidates]
-            ref = [number(text, len(index)) for text in references]
             try:
-                return _compiled_judge().judge_array(list(index), cand, ref)
+                return _compiled_judge().judge_array(distinct, cand, ref)
             except KeyError:  # (never with the shipped rules: a name the kernel lacks)
                 pass
-        distinct = list(dict.fromkeys(chain.from_iterable(
-            zip(candidates, references, strict=True))))
-        described = describe_many(distinct)
-        memo = {text: (canonical_states(states), filler)
-                for text, (states, filler) in zip(distinct, described, strict=True)}
-        prepared: dict[str, _Reference] = {}  # reference text -> what scoring against it needs
+        described = [(canonical_states(states), filler)
+                     for states, filler in describe_many(distinct)]
+        prepared: dict[int, _Reference] = {}  # reference -> what scoring against it needs
         scores = []
-        for cand, ref in zip(candidates, references, strict=True):
-            reference = prepared.get(ref)
+        for c, r in zip(cand, ref, strict=True):
+            reference = prepared.get(r)
             if reference is None:
-                reference = prepared[ref] = _Reference(*memo[ref])
-            c_states, c_filler = memo[cand]
-            scores.append(_judge(c_states, c_filler, reference))
+                reference = prepared[r] = _Reference(*described[r])
+            scores.append(_judge(*described[c], reference))
         return scores
 
     def _verdicts(self, scores: list[tuple[float, float, float]]) -> list[SemanticVerdict]:
