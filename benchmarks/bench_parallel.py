@@ -8,6 +8,9 @@ alike. Prints the speed-up for the low-level reward (semantic off) and the defau
 ``min_pairs``), and the serial share of a parallel call (splitting, sending, receiving,
 joining: ``CallStats.overhead_cpu_s``) with what Amdahl's law makes of it for more cores.
 
+Every process scores on one thread (``set_num_threads(1)``; the workers always do): this is
+the process-level split alone. ``bench_threads.py`` measures the threads of one call.
+
 A shared machine runs other jobs on the "free" core, so besides the wall clock every row gives
 the time on free cores from CPU times (``CallStats.free_cores_s``: the caller's serial work
 plus the slowest chunk, each process's own CPU time), which other jobs do not inflate.
@@ -26,7 +29,7 @@ from functools import partial
 
 from _common import FreshText
 
-from himed_rewards import RewardConfig, score_batch
+from himed_rewards import RewardConfig, score_batch, set_num_threads
 from himed_rewards.rewards.parallel import ParallelScorer
 
 CONFIGS = {"low-level reward": RewardConfig(semantic=None), "default reward": RewardConfig()}
@@ -106,6 +109,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     k = args.workers
+    set_num_threads(1)
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
           f"{k} processes\n")
     model = {}

@@ -25,7 +25,7 @@ import sacrebleu
 from _common import FreshText, cold_costs, finding_of, pairs, per_pair_us
 from rouge_score.rouge_scorer import RougeScorer
 
-from himed_rewards import RewardConfig, score_batch, warmup
+from himed_rewards import RewardConfig, get_num_threads, score_batch, set_num_threads, warmup
 
 OFF = RewardConfig(semantic=None)
 
@@ -55,14 +55,15 @@ def score_low(completions: list[str], references: list[str]) -> None:
     score_batch(completions, references, config=OFF)
 
 
-def timed(func, *args) -> float:
-    """CPU seconds of this process for ``func(*args)``: other jobs on a shared machine slow
-    the wall clock of both sides unevenly, but not the CPU time each side needs. A garbage
-    collection first, so that one side's garbage is not collected on the other's time."""
+def timed(func, *args, clock=time.process_time) -> float:
+    """Seconds of ``clock`` for ``func(*args)``; by default CPU seconds of this process:
+    other jobs on a shared machine slow the wall clock of both sides unevenly, but not the CPU
+    time each side needs. A garbage collection first, so that one side's garbage is not
+    collected on the other's time."""
     gc.collect()
-    start = time.process_time()
+    start = clock()
     func(*args)
-    return time.process_time() - start
+    return clock() - start
 
 
 # Untimed fresh batches before the timed ones: our vocabulary, the judge's sentence records
@@ -72,14 +73,27 @@ WARM_BATCHES = 20
 WARM_ANCHOR_BATCHES = 3
 
 
-def fresh_run(shape: str, steps: int, anchor, warm: int = WARM_BATCHES) -> dict[str, float]:
+def fresh_run(shape: str, steps: int, anchor, warm: int = WARM_BATCHES, threads: int = 1,
+              seed: int = 0) -> dict[str, float]:
     """Seconds summed over ``steps`` steps for the low-level and the default reward, each on
     its own fresh batch, and the anchors on each of the two, after ``warm`` untimed batches.
+    With ``threads`` 1, CPU seconds; with more, wall seconds (see the module's doc).
+    ``seed``: another run in the same process needs another, or its text is not new.
 
     The two rewards never score the same batch: the one that ran second would find the
     batch's words interned and their METEOR keys learnt, which training never does.
     """
-    fresh = FreshText(seed=1 if shape == "grpo" else 2)
+    set_num_threads(threads)
+    try:
+        return _fresh_run(shape, steps, anchor, warm,
+                          time.process_time if threads == 1 else time.perf_counter, seed)
+    finally:
+        set_num_threads(None)
+
+
+def _fresh_run(shape: str, steps: int, anchor, warm: int, clock, seed: int
+               ) -> dict[str, float]:
+    fresh = FreshText(seed=seed + (1 if shape == "grpo" else 2))
     make = fresh.grpo_batch if shape == "grpo" else fresh.distinct_batch
     for k in range(warm):
         c, r = make()
@@ -101,18 +115,20 @@ def fresh_run(shape: str, steps: int, anchor, warm: int = WARM_BATCHES) -> dict[
             c, r = batches[name.split()[-1]]
             if name.startswith("anchors"):
                 if anchor is not None:
-                    totals[name] += timed(anchor, c, r)
+                    totals[name] += timed(anchor, c, r, clock=clock)
             elif name == "low":
-                totals[name] += timed(score_low, c, r)
+                totals[name] += timed(score_low, c, r, clock=clock)
             else:
-                totals[name] += timed(score_batch, c, r)
+                totals[name] += timed(score_batch, c, r, clock=clock)
         totals["pairs"] += len(batches["low"][0])
     return totals
 
 
 def stages(steps: int) -> dict[str, float]:
     """Microseconds per pair of each stage of the low-level reward on fresh GRPO batches
-    (the functions ``score_batch`` calls, one after the other, as it calls them)."""
+    (the functions ``score_batch`` calls, one after the other, as it calls them). The
+    garbage collector is off while the low-level stages run, after a collection, so that a
+    collection the whole call would trigger is not charged to whichever stage it lands in."""
     from himed_rewards.metrics._layout import layout_for_encoded
     from himed_rewards.rewards.compose import _combine, _vocabulary
     from himed_rewards.rewards.format_batch import parse_completions
@@ -131,6 +147,8 @@ def stages(steps: int) -> dict[str, float]:
     for step in range(steps + 2):
         c, r = fresh.grpo_batch()
         t = {}
+        gc.collect()
+        gc.disable()
         t0 = time.process_time()
         parsed = parse_completions(c)
         t["parse"] = time.process_time() - t0
@@ -147,6 +165,7 @@ def stages(steps: int) -> dict[str, float]:
         t0 = time.process_time()
         _combine(OFF, 0, parsed.formats, columns, matched, None)
         t["combine"] = time.process_time() - t0
+        gc.enable()
         t["offline judge"] = timed(judge.score_columns, parsed.reports(), r)  # (as the reward)
         if step >= 2:  # the first two batches bring the vocabulary to its steady state
             n += len(c)
@@ -187,6 +206,7 @@ def judge_cases(steps: int) -> dict[str, float]:
 
 def _worker(args: tuple[int, int]) -> float:
     seed, steps = args
+    set_num_threads(1)  # one core per process: the processes share the machine's two
     fresh = FreshText(seed=seed)
     batches = [fresh.grpo_batch() for _ in range(steps + 1)]
     score_batch(*batches[0], config=OFF)
@@ -218,17 +238,22 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores\n")
     print(f"fresh batches ({args.steps} per shape after {args.warm} untimed, never-seen text); "
           "microseconds per pair\n")
-    print("| shape | anchors | low-level reward | speed-up | default reward (offline judge) "
-          "| speed-up |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for shape, label in (("grpo", "GRPO 32 refs x 16"), ("distinct", "512 distinct pairs")):
-        t = fresh_run(shape, args.steps, anchor, args.warm)
-        us = {k: v / t["pairs"] * 1e6 for k, v in t.items() if k != "pairs"}
-        anchors_us = (us["anchors low"] + us["anchors default"]) / 2
-        print(f"| {label} | {anchors_us:.0f} | {us['low']:.2f} | "
-              f"{us['anchors low'] / us['low']:.0f}x | {us['default']:.2f} | "
-              f"{us['anchors default'] / us['default']:.0f}x |")
-    print("\nstages of the reward on fresh GRPO batches, microseconds per pair\n")
+    print("| shape | threads, clock | anchors | low-level reward | speed-up "
+          "| default reward (offline judge) | speed-up |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    threads = get_num_threads()
+    runs = [(1, 0)] + ([(threads, 10)] if threads > 1 else [])
+    for n_threads, seed in runs:
+        for shape, label in (("grpo", "GRPO 32 refs x 16"), ("distinct", "512 distinct pairs")):
+            t = fresh_run(shape, args.steps, anchor, args.warm, n_threads, seed)
+            us = {k: v / t["pairs"] * 1e6 for k, v in t.items() if k != "pairs"}
+            anchors_us = (us["anchors low"] + us["anchors default"]) / 2
+            clock = "1, CPU" if n_threads == 1 else f"{n_threads}, wall"
+            print(f"| {label} | {clock} | {anchors_us:.0f} | {us['low']:.2f} | "
+                  f"{us['anchors low'] / us['low']:.0f}x | {us['default']:.2f} | "
+                  f"{us['anchors default'] / us['default']:.0f}x |")
+    set_num_threads(1)  # CPU times of single stages: one thread
+    print("\nstages of the reward on fresh GRPO batches, one thread, microseconds per pair\n")
     print("| stage | us per pair |")
     print("|---|---:|")
     for name, value in stages(max(args.steps // 2, 3)).items():
@@ -248,7 +273,8 @@ def main() -> None:
           f"({t_ref / t_on:.0f}x) per pair")
     one, two = processes(max(args.steps, 8))
     print(f"\nGRPO batches per second, low-level reward: 1 process {one:.1f}, 2 processes "
-          f"{two:.1f} ({two / one:.2f}x)")
+          f"{two:.1f} ({two / one:.2f}x), one thread each")
+    set_num_threads(None)
     first = ("from himed_rewards import score_batch; score_batch(['<think>a</think><finding>"
              "Lungs clear.</finding><impression>Normal.</impression>'], ['Lungs are clear.'])")
     empty, warm = cold_costs(first)

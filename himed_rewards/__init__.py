@@ -28,8 +28,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
         ascore_batch,
         extract_report,
         format_reward,
+        get_num_threads,
         score,
         score_batch,
+        set_num_threads,
         total_reward,
         warmup,
     )
@@ -49,8 +51,10 @@ __all__ = [
     "ascore_batch",
     "extract_report",
     "format_reward",
+    "get_num_threads",
     "score",
     "score_batch",
+    "set_num_threads",
     "total_reward",
     "warmup",
 ]

@@ -3,9 +3,11 @@
 ``cache=True`` semantics, made robust: compiled machine code is cached on disk so only the first
 process pays the compile, in NUMBA_CACHE_DIR when set, else next to the package, else in the
 user cache folder (``~/.cache/himed-rewards/numba``), else in the temporary directory (see
-``_cache``: a corrupt cache file is deleted and recompiled, never raised). ``nogil`` stays off
-because kernels share scratch buffers owned by their Python front doors and rely on the GIL
-for exclusive use.
+``_cache``: a corrupt cache file is deleted and recompiled, never raised). ``nogil`` is off
+because most kernels share scratch buffers owned by their Python front doors and rely on the
+GIL for exclusive use; a kernel whose callers give each thread its own buffers asks for it
+(``@kernel(nogil=True)``: the low-level reward's, which ``rewards.threads`` runs on several
+cores).
 
 ``@kernel`` does not import numba: importing ``himed_rewards`` must stay cheap (numba alone
 takes 0.2-0.4 s to import). The first call of any kernel imports numba, wraps every kernel
@@ -35,13 +37,13 @@ import threading
 JIT = {"cache": False, "nogil": False, "fastmath": False, "boundscheck": False}
 
 
-def _compile(func):
+def _compile(func, nogil: bool = False):
     # numba and its caching module are imported here, at the first kernel call, not at import.
     from numba import njit
 
     from himed_rewards.kernels._cache import enable_recovering_cache
 
-    dispatcher = njit(**JIT)(func)
+    dispatcher = njit(**{**JIT, "nogil": nogil})(func)
     enable_recovering_cache(dispatcher)
     return dispatcher
 
@@ -53,9 +55,10 @@ class LazyKernel:
     """A kernel not yet handed to numba: the first call compiles it (see the module doc),
     or, while ``_interpret`` says so, runs its Python source."""
 
-    def __init__(self, func) -> None:
+    def __init__(self, func, nogil: bool = False) -> None:
         functools.update_wrapper(self, func)
         self.py_func = func
+        self.nogil = nogil
         self.dispatcher = None  # the swapped-in dispatcher
         self.numba = None  # its numba dispatcher once made (nothing compiled for that)
 
@@ -72,7 +75,7 @@ class LazyKernel:
     def __getattr__(self, name: str):
         # Only reached for what a stand-in lacks (``stats``, ``signatures``...): a reference
         # taken before the first call still answers like the dispatcher it stands for.
-        if name.startswith("__") or name in ("dispatcher", "py_func", "numba"):
+        if name.startswith("__") or name in ("dispatcher", "py_func", "numba", "nogil"):
             raise AttributeError(name)  # half-built stand-in (e.g. unpickling): no recursion
         dispatcher = self.dispatcher
         if dispatcher is None:
@@ -88,7 +91,7 @@ def _prepare() -> None:
     called under the lock)."""
     for stub in _STUBS:
         if stub.numba is None:
-            stub.numba = _compile(stub.py_func)
+            stub.numba = _compile(stub.py_func, stub.nogil)
 
 
 def dispatcher_of(target):
@@ -131,12 +134,15 @@ def materialise(stub: LazyKernel | None = None):
     return None if stub is None else stub.dispatcher
 
 
-def kernel(func):
-    """Compile ``func`` with the project's options on first use (a decorator)."""
+def kernel(func=None, *, nogil: bool = False):
+    """Compile ``func`` with the project's options on first use (a decorator, used bare or as
+    ``@kernel(nogil=True)`` for a kernel that may run in several threads at once)."""
+    if func is None:
+        return functools.partial(kernel, nogil=nogil)
     with _LOCK:
         if sys.modules.get("numba") is not None and not _STUBS and _materialised[0]:
-            return _compile(func)  # numba already in use: no stand-in needed
-        stub = LazyKernel(func)
+            return _compile(func, nogil)  # numba already in use: no stand-in needed
+        stub = LazyKernel(func, nogil)
         _STUBS.append(stub)
         return stub
 

@@ -47,8 +47,9 @@ SECONDS_PER_ELEMENT = 1.5e-6
 
 _LOCK = threading.Lock()
 # Held by an interpreted kernel call from start to end: machine-code kernels keep the GIL for
-# their whole run and share scratch buffers on that basis (``_config``: nogil is off), while
-# the interpreter lets other threads in between two bytecodes.
+# their whole run and share scratch buffers on that basis (``_config``: nogil is off; the one
+# nogil kernel gets each thread's own buffers), while the interpreter lets other threads in
+# between two bytecodes.
 _RUN_LOCK = threading.Lock()
 # mode: None (not decided yet), "compile", "interpret" (for now), "always"
 _STATE: dict[str, object] = {"mode": None, "spent": 0.0}

@@ -193,7 +193,10 @@ def _implied_state(si, where, row, f, no_finding, is_finding, child_lo, child_hi
     return -1, 0
 
 
-@kernel
+# nogil: its one caller (clinical.encoded.judge_array) holds the store's lock, and its other
+# arguments are read-only tables; while it runs, a low-level kernel finishing on another
+# thread takes the GIL for its last Python lines instead of waiting for the judge to end
+@kernel(nogil=True)
 def judge_reports(blob, starts, rep_lo, rep_hi, rep_sentences, pair_cand, pair_ref, n_findings,
                   constants_i, weights, is_finding, child_lo, child_hi, children, parent_lo,
                   parent_hi, parents, same_as, agree, recall_negation):

@@ -52,7 +52,7 @@ def _sort_small(values, start, stop):
         values[j + 1] = v
 
 
-@kernel
+@kernel(nogil=True)  # (rewards.threads scores chunks of a batch at once, each its own buffers)
 def low_level_columns(
     hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets, group_hyp_offsets, hyp_index,
     hyp_group, local_of, max_order, smooth, smooth_value, effective_order, mean, lower_key,
@@ -65,9 +65,11 @@ def low_level_columns(
 
     The arguments are, in order:
     * the layout's arrays;
-    * ``local_of``: the all -1 id scratch of ``metrics._layout.scratch``;
+    * ``local_of``: an all -1 id scratch like ``metrics._layout.scratch``, this thread's own
+      (the kernel releases the GIL);
     * BLEU's options, as ``metrics.bleu._options`` codes them;
-    * METEOR's key tables and its ``head`` scratch, then alpha, beta and gamma;
+    * METEOR's key tables and a ``head`` scratch like ``MeteorKeys.head``, this thread's
+      own, then alpha, beta and gamma;
     * the keyword trie's arrays and ``name_rank``, then the bonus's beta and cap;
     * ``formats``, the format rewards;
     * the three weights.

@@ -18,7 +18,7 @@ from himed_rewards.text.tokenizers import Tokenizer, concat_ids
 from himed_rewards.text.vocabulary import VOCAB
 
 __all__ = ["Layout", "build_layout", "layout_for_encoded", "layout_from_arrays", "layout_from_csr",
-           "encode_text", "concat", "scratch"]
+           "sub_layout", "encode_text", "concat", "scratch"]
 
 
 def encode_text(text: Text, tokenizer: Tokenizer, lowercase: bool = False) -> np.ndarray:
@@ -126,6 +126,68 @@ def layout_from_csr(hyp_ids: np.ndarray, hyp_offsets: np.ndarray, ref_ids: np.nd
     np.cumsum(np.bincount(hyp_group, minlength=len(group_sizes)), out=group_hyp_offsets[1:])
     return Layout(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
                   group_hyp_offsets, hyp_index, hyp_group)
+
+
+def sub_layout(layout: Layout, lo: int, hi: int) -> Layout:
+    """Hypotheses ``lo:hi`` of a layout with the references of their groups only, in the
+    groups' order: a chunk of the batch that a kernel scores as it would the whole (equal
+    references far apart in the batch, as normal reports are, share a group, so a chunk's
+    groups need not be adjacent).
+
+    Examples:
+        >>> from himed_rewards.text.tokenizers import get_tokenizer
+        >>> layout = build_layout(["a b", "c", "d"], [("x",), ("y z",), ("x",)],
+        ...                       get_tokenizer("default"))
+        >>> chunk = sub_layout(layout, 1, 3)
+        >>> chunk.hyp_group.tolist(), VOCAB.tokens(chunk.ref_ids)
+        ([1, 0], ['x', 'y', 'z'])
+    """
+    s0, s1 = int(layout.hyp_offsets[lo]), int(layout.hyp_offsets[hi])
+    hyp_ids, hyp_offsets = layout.hyp_ids[s0:s1], layout.hyp_offsets[lo:hi + 1] - s0
+    in_chunk = layout.hyp_group[lo:hi]
+    steps = in_chunk[1:] - in_chunk[:-1]
+    if steps.shape[0] == 0 or (steps.min() >= 0 and steps.max() <= 1):
+        # the GRPO case: groups g0, g0 + 1, ... in order, each a run of pairs: views
+        g0, g1 = int(in_chunk[0]), int(in_chunk[-1]) + 1
+        r0, r1 = int(layout.group_ref_offsets[g0]), int(layout.group_ref_offsets[g1])
+        t0, t1 = int(layout.ref_offsets[r0]), int(layout.ref_offsets[r1])
+        hyp_group = in_chunk - g0
+        group_hyp_offsets = np.zeros(g1 - g0 + 1, dtype=np.int64)
+        np.cumsum(np.bincount(hyp_group, minlength=g1 - g0), out=group_hyp_offsets[1:])
+        return Layout(hyp_ids, hyp_offsets, layout.ref_ids[t0:t1],
+                      layout.ref_offsets[r0:r1 + 1] - t0, layout.group_ref_offsets[g0:g1 + 1] - r0,
+                      group_hyp_offsets, np.arange(hi - lo, dtype=np.int64), hyp_group)
+    groups, hyp_group = np.unique(in_chunk, return_inverse=True)
+    hyp_group = hyp_group.astype(np.int64, copy=False)
+    first = layout.group_ref_offsets[groups]
+    per_group = layout.group_ref_offsets[groups + 1] - first
+    refs = _ranges(first, per_group)
+    ref_starts = layout.ref_offsets[refs]
+    ref_lens = layout.ref_offsets[refs + 1] - ref_starts
+    group_hyp_offsets = np.zeros(groups.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(hyp_group, minlength=groups.shape[0]), out=group_hyp_offsets[1:])
+    return Layout(hyp_ids, hyp_offsets, layout.ref_ids[_ranges(ref_starts, ref_lens)],
+                  _offsets_of_array(ref_lens), _offsets_of_array(per_group), group_hyp_offsets,
+                  np.argsort(hyp_group, kind="stable").astype(np.int64), hyp_group)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``arange(s, s + n)`` for each start ``s`` and length ``n``, concatenated.
+
+    Examples:
+        >>> _ranges(np.array([5, 0]), np.array([2, 3])).tolist()
+        [5, 6, 0, 1, 2]
+    """
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if ends.shape[0] else 0) + np.repeat(starts - ends + lengths,
+                                                                    lengths)
+
+
+def _offsets_of_array(lengths: np.ndarray) -> np.ndarray:
+    """CSR offsets of an int64 array of lengths (``text.base.offsets_of`` takes Python ints)."""
+    offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
 
 
 _SCRATCH = np.full(1024, -1, dtype=np.int32)

@@ -20,6 +20,7 @@ from himed_rewards.rewards.schedule import (
     Schedule,
     StepSchedule,
 )
+from himed_rewards.rewards.threads import get_num_threads, set_num_threads
 
 if TYPE_CHECKING:
     from himed_rewards.rewards.parallel import ParallelScorer
@@ -37,8 +38,10 @@ __all__ = [
     "default_config",
     "extract_report",
     "format_reward",
+    "get_num_threads",
     "score",
     "score_batch",
+    "set_num_threads",
     "total_reward",
     "warmup",
 ]

@@ -17,19 +17,19 @@ from itertools import repeat
 import numpy as np
 
 from himed_rewards.judge.verdict import SemanticVerdict
-from himed_rewards.metrics._layout import layout_for_encoded
+from himed_rewards.metrics._layout import Layout, layout_for_encoded
 from himed_rewards.metrics.bleu import bleu_from_layout
 from himed_rewards.metrics.meteor import meteor_from_layout
 from himed_rewards.metrics.rouge import rouge_l_from_layout
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
-from himed_rewards.rewards.format_batch import parse_completions
+from himed_rewards.rewards.format_batch import ParsedCompletions, parse_completions
 from himed_rewards.rewards.keywords import (
     KeywordVocabulary,
     keyword_bonus_batch,
     keyword_bonus_columns,
 )
-from himed_rewards.rewards.low_level import fused_columns, name_non_finite
+from himed_rewards.rewards.low_level import name_non_finite, start_fused_columns
 from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.text.tokenizers import get_tokenizer
@@ -71,7 +71,17 @@ def _rows(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[np.nda
     return [ids[offsets[r]:offsets[r + 1]] for r in rows.tolist()]
 
 
-def _low_level(completions: list[str], references: list[str], config: RewardConfig):
+def _low_level(completions: list[str], references: list[str], config: RewardConfig, *,
+               background: bool = False):
+    """``(parsed, formats, columns)``: the parsed completions, their format rewards, and a
+    function that returns ``(columns, matched)`` (the rows of :func:`_columns` and each
+    report's keywords). Call it inside ``VOCAB.session``.
+
+    With ``background``, the one-call kernel runs on the thread pool while the caller goes
+    on (the semantic level), and ``columns()`` may be called after the session: the kernel
+    holds its own arrays, and when it declines the batch, the metrics' paths lay it out
+    again in a session of their own (the ids of the first may have been recycled by then).
+    """
     parsed = parse_completions(completions)
     formats = parsed.formats
     if config.format_require_reasoning:  # hardened preset: <think></think> is a bad format
@@ -81,23 +91,47 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
     tokenizer = get_tokenizer(config.tokenize)
     layout = layout_for_encoded(*parsed.encode(tokenizer), references, tokenizer)
     vocabulary = _vocabulary(config.keywords)
+    if _one_call_kernel(config):  # the paper's bonus on the default tokenizer's ids (the trie's)
+        fused = start_fused_columns(layout, formats, config, vocabulary, background=background)
+
+        def columns():
+            result = fused()
+            if result is not None:
+                return result
+            if not background:
+                return _metric_columns(layout, formats, config, vocabulary, parsed, references)
+            with VOCAB.session():
+                again = layout_for_encoded(*parsed.encode(tokenizer), references, tokenizer)
+                return _metric_columns(again, formats, config, vocabulary, parsed, references)
+
+        return parsed, formats, columns
+    result = _metric_columns(layout, formats, config, vocabulary, parsed, references)
+    return parsed, formats, lambda: result
+
+
+def _one_call_kernel(config: RewardConfig) -> bool:
+    """Whether ``config``'s low-level reward is the one-call kernel's (``_low_level``)."""
+    return (not (config.keyword_grounded or config.keyword_negation_aware)
+            and config.tokenize == "default")
+
+
+def _metric_columns(layout: Layout, formats: list[float], config: RewardConfig,
+                    vocabulary: KeywordVocabulary, parsed: ParsedCompletions,
+                    references: list[str]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """The low-level columns through the metrics' front doors: another tokenizer, the
+    grounded or negation-aware bonus, or a batch the one-call kernel declines."""
     plain = not (config.keyword_grounded or config.keyword_negation_aware)
     shared_ids = config.tokenize == "default"  # the keyword trie uses the default tokenizer
-    paper_bonus = plain and shared_ids  # the paper's bonus, on the ids we have
-    if paper_bonus:  # one kernel call for all
-        fused = fused_columns(layout, formats, config, vocabulary)
-        if fused is not None:
-            return parsed, formats, *fused
     token = bleu_from_layout(layout, max_order=config.bleu_max_order, smooth=config.bleu_smooth,
                              mean=config.bleu_mean)
     rouge = rouge_l_from_layout(layout).fmeasure
     meteor = meteor_from_layout(layout, alpha=config.meteor_alpha, beta=config.meteor_beta,
                                 gamma=config.meteor_gamma)
-    if paper_bonus:  # (the one-call path declined: a reference needs the rare LCS kernel)
+    if plain and shared_ids:  # the one-call path declined: a reference needs the rare LCS kernel
         bonuses, matched = keyword_bonus_columns(
             layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary, beta=config.keyword_beta,
             cap=config.keyword_cap)
-        return parsed, formats, _columns(config, formats, token, rouge, meteor, bonuses), matched
+        return _columns(config, formats, token, rouge, meteor, bonuses), matched
     reports = parsed.reports()
     n = len(reports)
     keyword_ids = (_rows(layout.hyp_ids, layout.hyp_offsets, np.arange(n)) if shared_ids
@@ -113,8 +147,7 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
         negation_aware=config.keyword_negation_aware, report_texts=reports,
         reference_texts=references,
     )
-    return (parsed, formats,
-            _columns(config, formats, token, rouge, meteor, [b for b, _ in bonuses]),
+    return (_columns(config, formats, token, rouge, meteor, [b for b, _ in bonuses]),
             [m for _, m in bonuses])
 
 
@@ -244,11 +277,16 @@ def score_batch(completions: Sequence[str], references: Sequence[str], *, step: 
         >>> b.format, b.total == b.low_level, b.alpha1
         (1.0, True, 1.0)
     """
-    config, step, references, low = _prepare(completions, references, step, config)
-    verdicts = None
-    if config.semantic is not None:
-        verdicts = _semantic(config.semantic, low[0].reports(), references)
-    return _combine(config, step, *low[1:], verdicts)
+    config, step, completions, references = _prepare(completions, references, step, config)
+    with VOCAB.session():  # token ids stay valid inside (see text.vocabulary)
+        parsed, formats, low_columns = _low_level(completions, references, config,
+                                                  background=config.semantic is not None)
+        if config.semantic is None:
+            return _combine(config, step, formats, *low_columns(), None)
+    # The judge runs outside the session (a slow LLM judge must not hold off the vocabulary's
+    # recycling) while the low-level kernel works on the pool's threads.
+    verdicts = _semantic(config.semantic, parsed.reports(), references)
+    return _combine(config, step, formats, *low_columns(), verdicts)
 
 
 async def ascore_batch(completions: Sequence[str], references: Sequence[str], *, step: int = 0,
@@ -261,25 +299,32 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
         >>> b.format
         -1.0
     """
-    config, step, references, low = _prepare(completions, references, step, config)
-    verdicts = None
-    if config.semantic is not None:
-        scorer, reports = config.semantic, low[0].reports()
-        ascore = getattr(scorer, "ascore_batch", None)
-        if ascore is None or getattr(scorer, "score_columns", None) is not None:
-            verdicts = _semantic(scorer, reports, references)  # (CPU-bound: nothing to await)
-        else:
-            verdicts = _checked_verdicts(await ascore(reports, references), len(reports), scorer)
-    return _combine(config, step, *low[1:], verdicts)
+    config, step, completions, references = _prepare(completions, references, step, config)
+    scorer = config.semantic
+    ascore = None if scorer is None else getattr(scorer, "ascore_batch", None)
+    awaited = ascore is not None and getattr(scorer, "score_columns", None) is None
+    with VOCAB.session():
+        # (an awaited judge takes seconds: the kernel is done by then, on this thread's time)
+        parsed, formats, low_columns = _low_level(completions, references, config,
+                                                  background=scorer is not None and not awaited)
+        if scorer is None:
+            return _combine(config, step, formats, *low_columns(), None)
+        if awaited:
+            low = low_columns()
+    reports = parsed.reports()
+    if awaited:
+        verdicts = _checked_verdicts(await ascore(reports, references), len(reports), scorer)
+        return _combine(config, step, formats, *low, verdicts)
+    verdicts = _semantic(scorer, reports, references)  # (CPU-bound: nothing to await)
+    return _combine(config, step, formats, *low_columns(), verdicts)
 
 
 def _prepare(completions: object, references: object, step: object, config: object):
-    """Validate the arguments and compute every level but the semantic one."""
+    """Validate the arguments."""
     config = default_config() if config is None else _check_config(config)
     step = check_step(step)
     completions, references = _check_inputs(completions, references)
-    with VOCAB.session():  # token ids stay valid for the whole call (see text.vocabulary)
-        return config, step, references, _low_level(completions, references, config)
+    return config, step, completions, references
 
 
 def _check_config(config: object) -> RewardConfig:

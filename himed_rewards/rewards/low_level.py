@@ -4,21 +4,38 @@ This is the common case of ``score_batch``: the default tokenizer and the paper'
 bonus, with no grounding and no negation. It gives the floats that the metric front doors
 (``bleu_from_layout``, ``rouge_l_from_layout``, ``meteor_from_layout``) and
 ``keyword_bonus_columns`` give, without the Python between them.
+
+A batch of many pairs is cut into chunks of consecutive pairs, each with its groups'
+references (``metrics._layout.sub_layout``), one per thread (``rewards.threads``): the
+kernel releases the GIL, each thread has its own scratch buffers, and every pair's floats
+are the same whichever chunk scores it (a pair's scores depend on its own hypothesis and
+reference only).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import numpy as np
 
+from himed_rewards.kernels._config import LazyKernel
 from himed_rewards.kernels.reward import low_level_columns
-from himed_rewards.metrics._layout import Layout, scratch
+from himed_rewards.metrics._layout import Layout, sub_layout
 from himed_rewards.metrics.bleu import _options
 from himed_rewards.metrics.meteor import _check_parameters
 from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.keywords import KeywordVocabulary, _check_weight, _names_by_report
+from himed_rewards.rewards.threads import (
+    MIN_PAIRS_BEHIND_JUDGE,
+    chunk_bounds,
+    get_num_threads,
+    submit,
+)
+from himed_rewards.text.vocabulary import VOCAB
 from himed_rewards.text.wordnet import METEOR_KEYS
 
-__all__ = ["fused_columns", "name_non_finite"]
+__all__ = ["fused_columns", "name_non_finite", "start_fused_columns", "threaded"]
 
 
 def name_non_finite(token: np.ndarray, rouge: np.ndarray, meteor: np.ndarray) -> None:
@@ -56,29 +73,163 @@ def fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
         >>> columns.shape, matched
         ((7, 1), [('effusion',)])
     """
+    return start_fused_columns(layout, formats, config, vocabulary)()
+
+
+def threaded() -> bool:
+    """Whether a call may put the kernel on other threads: several allowed, and the kernel
+    compiled (a stand-in may run in the interpreter, which holds the GIL).
+
+    Examples:
+        >>> isinstance(threaded(), bool)
+        True
+    """
+    return get_num_threads() > 1 and not isinstance(low_level_columns, LazyKernel)
+
+
+def start_fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
+                        vocabulary: KeywordVocabulary, *, background: bool = False
+                        ) -> Callable[[], tuple[np.ndarray, list[tuple[str, ...]]] | None]:
+    """:func:`fused_columns`, started: returns the function that gives its result.
+
+    Without ``background`` the batch is scored before this returns, its chunks on the pool's
+    threads and the first one in the calling thread. With ``background`` (the caller has
+    other work: the semantic level), every chunk goes to the pool, one fewer than
+    ``get_num_threads()``, and this returns once the kernel is running; with one thread
+    allowed, the kernel not compiled yet, or fewer than ``MIN_PAIRS_BEHIND_JUDGE`` pairs, it
+    scores the batch at once, as without. Either way, a chunk the pool has not started when
+    its result is asked for (the pool busy with other callers' chunks) is scored by the
+    calling thread instead.
+
+    Examples:
+        >>> from himed_rewards.metrics._layout import build_layout
+        >>> from himed_rewards.text.tokenizers import get_tokenizer
+        >>> layout = build_layout(["no effusion"], [("small effusion",)], get_tokenizer("default"))
+        >>> finish = start_fused_columns(layout, [-1.0], RewardConfig(semantic=None),
+        ...                              KeywordVocabulary.default(), background=True)
+        >>> columns, matched = finish()
+        >>> matched
+        [('effusion',)]
+    """
     n = layout.hyp_group.shape[0]
     if n == 0:
-        return None
+        return lambda: None
     max_order, smooth, smooth_value, mean = _options(config.bleu_max_order, config.bleu_smooth,
                                                      None, config.bleu_mean)
     alpha, beta, gamma = _check_parameters(config.meteor_alpha, config.meteor_beta,
                                            config.meteor_gamma)
     keyword_beta = _check_weight(config.keyword_beta, "beta")
     keyword_cap = _check_weight(config.keyword_cap, "cap")
-    lower, stem, syn_start, syn_end, syn = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
+    tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
     trie = vocabulary.trie()
-    columns = np.empty((7, n), dtype=np.float64)
+    sizes = len(VOCAB), METEOR_KEYS.head().shape[0]  # what this batch's ids and keys index
+    options = (max_order, smooth, smooth_value, True, mean, *tables, alpha, beta, gamma,
+               trie.root_child, trie.child_start, trie.child_token, trie.child_node,
+               trie.node_keyword, trie.n_keywords, trie.child_mask, vocabulary.name_rank(),
+               keyword_beta, keyword_cap)
+    weights = (config.w_token, config.w_concept, config.w_format)
+    formats_array = np.array(formats, dtype=np.float64)
+    threads = get_num_threads() if threaded() else 1
+    background = background and threads > 1 and n >= MIN_PAIRS_BEHIND_JUDGE
+    chunks = (_chunks(layout, threads - 1) if background
+              else _chunks(layout, threads, _LEAD_PAIRS))
+    started = threading.Event()
+
+    def run(k: int):
+        lo, hi, chunk = chunks[k]
+        started.set()
+        ok, finite, columns, offsets, ranks = _run_kernel(chunk, sizes, options,
+                                                          formats_array[lo:hi], weights)
+        # (each chunk's names in its own thread: while one thread names, the other may
+        # still be in the kernel, which does not hold the GIL)
+        return ok, finite, columns, _names_by_report(vocabulary, offsets, ranks) if ok else []
+
+    first = 0 if background else 1  # the chunks the pool scores
+    pending = [(k, submit(lambda k=k: run(k))) for k in range(first, len(chunks))]
+    here = [] if background else [run(0)]
+    if background:
+        # Wait until a pool thread is in the kernel: once there it has released the GIL, but
+        # getting hold of it first could take up to the interpreter's switch interval (5 ms)
+        # while this thread runs Python.
+        started.wait(_START_TIMEOUT_S)
+
+    def finish():
+        # a chunk the pool has not started (its threads busy with other callers' chunks) is
+        # taken back and scored here rather than waited for
+        return _joined(here + [run(k) if future.cancel() else future.result()
+                               for k, future in pending])
+
+    return finish
+
+
+# (an idle pool thread starts in about 0.1 ms; a busy one may take longer, and then this
+# thread should not wait for it: the judge runs meanwhile, and finish takes the chunk back)
+_START_TIMEOUT_S = 0.002
+# The calling thread's chunk is this many pairs longer than the pool's (about 0.1 ms of
+# kernel): a pool thread starts some 40 us later and needs the GIL for its last lines, and
+# waking the caller once it is done costs as much again (a virtual machine's idle core), so
+# it should be done before the caller is.
+_LEAD_PAIRS = 48
+
+
+def _joined(results: list[tuple]) -> tuple[np.ndarray, list[tuple[str, ...]]] | None:
+    """The chunks' ``(ok, finite, columns, names)`` as one batch's ``(columns, names)``
+    (None when a chunk declined)."""
+    if not all(ok for ok, *_ in results):
+        return None
+    if len(results) == 1:
+        _, finite, columns, matched = results[0]
+    else:
+        columns = np.concatenate([columns for _, _, columns, _ in results], axis=1)
+        finite = all(finite for _, finite, _, _ in results)
+        matched = [names for *_, chunk_names in results for names in chunk_names]
+    if not finite:
+        name_non_finite(*columns[:3])
+    return columns, matched
+
+
+_BUFFERS = threading.local()
+
+
+def _thread_buffers(scratch_size: int, head_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's id scratch and METEOR key scratch, all -1 and at least these sizes: the
+    kernel releases the GIL, so threads (the pool's, or callers' own, as OpenRLHF's reward
+    threads) cannot share one, as the GIL-holding kernels share ``metrics._layout.scratch``."""
+    local_of = getattr(_BUFFERS, "local_of", None)
+    if local_of is None or local_of.shape[0] < scratch_size:
+        grown = max(scratch_size, 1024) if local_of is None else max(scratch_size,
+                                                                      2 * local_of.shape[0])
+        local_of = _BUFFERS.local_of = np.full(grown, -1, dtype=np.int32)
+    head = getattr(_BUFFERS, "head", None)
+    if head is None or head.shape[0] < head_size:
+        head = _BUFFERS.head = np.full(head_size, -1, dtype=np.int32)
+    return local_of, head
+
+
+def _run_kernel(layout: Layout, sizes: tuple[int, int], options: tuple, formats: np.ndarray,
+                weights: tuple[float, float, float]):
+    """One kernel call on one chunk, with this thread's buffers: ``(ok, finite, columns,
+    keyword_offsets, ranks)``."""
+    (max_order, smooth, smooth_value, effective_order, mean, lower, stem, syn_start, syn_end, syn,
+     alpha, beta, gamma, *keyword_options) = options
+    local_of, head = _thread_buffers(*sizes)
+    columns = np.empty((7, layout.hyp_group.shape[0]), dtype=np.float64)
     ok, finite, keyword_offsets, ranks = low_level_columns(
         layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
         layout.group_ref_offsets, layout.group_hyp_offsets, layout.hyp_index, layout.hyp_group,
-        scratch(), max_order, smooth, smooth_value, True, mean, lower, stem, syn_start, syn_end,
-        syn, METEOR_KEYS.head(), alpha, beta, gamma, trie.root_child, trie.child_start,
-        trie.child_token, trie.child_node, trie.node_keyword, trie.n_keywords, trie.child_mask,
-        vocabulary.name_rank(), keyword_beta, keyword_cap, np.array(formats, dtype=np.float64),
-        config.w_token, config.w_concept, config.w_format, columns,
+        local_of, max_order, smooth, smooth_value, effective_order, mean, lower, stem, syn_start,
+        syn_end, syn, head, alpha, beta, gamma, *keyword_options, formats, *weights, columns,
     )  # fmt: skip
-    if not ok:
-        return None
-    if not finite:
-        name_non_finite(*columns[:3])
-    return columns, _names_by_report(vocabulary, keyword_offsets, ranks)
+    return ok, finite, columns, keyword_offsets, ranks
+
+
+def _chunks(layout: Layout, parts: int, lead: int = 0) -> list[tuple[int, int, Layout]]:
+    """``(lo, hi, layout)`` for at most ``parts`` chunks: hypotheses ``lo:hi`` with their
+    groups' references (the whole layout when the batch is small), the first ``lead`` pairs
+    longer."""
+    n = layout.hyp_group.shape[0]
+    bounds = chunk_bounds(n, parts, lead)
+    if len(bounds) == 2:
+        return [(0, n, layout)]
+    return [(lo, hi, sub_layout(layout, lo, hi))
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=False)]

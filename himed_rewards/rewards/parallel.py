@@ -1,8 +1,9 @@
 """Score one big batch on several cores: :class:`ParallelScorer`.
 
-The reward runs on one core per process (its kernels hold the GIL and share scratch
-buffers, and the offline clinical judge is Python), so threads cannot share a batch; worker
-processes can. A :class:`ParallelScorer` keeps ``workers - 1`` warm worker processes for one
+Within one process only the low-level reward's kernel runs on several threads
+(``rewards.threads``); the rest of the reward (parsing, tokenizing, the offline clinical
+judge's Python) holds the GIL, so worker processes share a batch further. A
+:class:`ParallelScorer` keeps ``workers - 1`` warm worker processes for one
 :class:`~himed_rewards.RewardConfig`; each call splits the batch into up to ``workers`` contiguous
 chunks, cut between GRPO groups (runs of equal references), scores the first chunk in the
 calling process while the workers score the others, and returns the same
@@ -57,6 +58,7 @@ from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.format_batch import parse_completions
 from himed_rewards.rewards.schedule import check_step
+from himed_rewards.rewards.threads import one_thread
 
 __all__ = ["MIN_PAIRS", "MIN_PAIRS_LOW_LEVEL", "CallStats", "ParallelScorer", "WorkerError",
            "split_points"]
@@ -74,7 +76,7 @@ MIN_PAIRS_LOW_LEVEL = 512
 _STARTING, _IDLE, _BUSY, _DEAD = "starting", "idle", "busy", "dead"
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding this himed_rewards
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                     "NUMBA_NUM_THREADS")
+                     "NUMBA_NUM_THREADS", "HIMED_REWARDS_THREADS")
 _SOCKET_BUFFER = 4 << 20
 _MAX_START_FAILURES = 3  # workers failing to start this often in a row: the setup is broken
 
@@ -469,8 +471,10 @@ class _Call:
         own_start, own_cpu_start = time.perf_counter(), time.thread_time()
         for i in mine:
             a, b = self.chunks[i]
-            self.results[i] = compose.score_batch(self.completions[a:b], self.references[a:b],
-                                                  step=self.step, config=owner._worker_config)
+            with one_thread():  # the workers have the other cores (they use one thread each)
+                self.results[i] = compose.score_batch(
+                    self.completions[a:b], self.references[a:b], step=self.step,
+                    config=owner._worker_config)
         own_s, own_cpu_s = time.perf_counter() - own_start, time.thread_time() - own_cpu_start
         while any(r is None for i, r in enumerate(self.results) if i not in self.errors):
             self.assign()

@@ -39,11 +39,16 @@ EDGES = (["", "<think>a</think><finding>x</finding><impression>y</impression>", 
          ["", "x y", "a", "Heart size is normal. No pleural effusion.", "lungs lungs"])
 
 
+def _declined(*args, **kwargs):
+    """A ``start_fused_columns`` whose kernel declines every batch."""
+    return lambda: None
+
+
 def _both(completions: list[str], references: list[str], config: RewardConfig,
           monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
     fused = score_batch(completions, references, config=config)
     with monkeypatch.context() as patch:
-        patch.setattr(compose, "fused_columns", lambda *args: None)
+        patch.setattr(compose, "start_fused_columns", _declined)
         general = score_batch(completions, references, config=config)
     return fused, general
 
@@ -99,17 +104,22 @@ def test_a_reference_too_long_for_the_common_kernel_takes_the_metrics_paths(monk
     completions = ["<think>x</think><finding>No effusion.</finding><impression>Heart."
                    "</impression>", "<finding>heart</finding>"]
     declined = []
-    real = low_level.fused_columns
+    real = low_level.start_fused_columns
 
-    def watched(*args):
-        out = real(*args)
-        declined.append(out is None)
-        return out
+    def watched(*args, **kwargs):
+        finish = real(*args, **kwargs)
 
-    monkeypatch.setattr(compose, "fused_columns", watched)
+        def watched_finish():
+            out = finish()
+            declined.append(out is None)
+            return out
+
+        return watched_finish
+
+    monkeypatch.setattr(compose, "start_fused_columns", watched)
     fused = score_batch(completions, [long_reference, "heart"], config=CONFIGS[0])
     assert declined == [True]
-    monkeypatch.setattr(compose, "fused_columns", lambda *args: None)
+    monkeypatch.setattr(compose, "start_fused_columns", _declined)
     _assert_same(fused, score_batch(completions, [long_reference, "heart"], config=CONFIGS[0]))
 
 
