@@ -5,15 +5,17 @@ call uses several cores with no process to start and nothing to pickle: with the
 level off, a batch of at least two :data:`MIN_PAIRS_PER_THREAD` is cut into one chunk per
 thread and the calling thread scores the first; with a semantic scorer, the whole kernel of
 a batch of at least :data:`MIN_PAIRS_BEHIND_JUDGE` runs on the pool while the calling
-thread runs the judge. Parsing, tokenizing and interning
-(they share the vocabulary) and the offline judge's Python stay in the calling thread.
+thread runs the judge. Parsing, tokenizing and interning (they share the vocabulary) and
+the offline judge's Python stay in the calling thread.
 
 The number of threads is, in order: one inside :func:`one_thread` (``ParallelScorer``'s own
 chunk, while its worker processes take the other cores); what :func:`set_num_threads` set;
 the environment variable ``HIMED_REWARDS_THREADS``; else the cores this process may run on,
-at most :data:`MAX_DEFAULT_THREADS`. Several training ranks on one node each get that
-default: set ``HIMED_REWARDS_THREADS`` to the cores per rank when they would oversubscribe
-the machine. ``ParallelScorer``'s worker processes use one thread each.
+at most :data:`MAX_DEFAULT_THREADS` and at most ``OMP_NUM_THREADS`` when that is set. The
+last is how launchers share a node between processes: torchrun sets it to 1 for each of
+several ranks (``accelerate launch`` uses torchrun's launcher on several GPUs), Ray to an
+actor's CPUs, so that ranks do not oversubscribe the node (``HIMED_REWARDS_THREADS`` gives
+the reward more). ``ParallelScorer``'s worker processes use one thread each.
 
 A forked child starts with no pool (the parent's threads do not exist there) and builds its
 own on first use.
@@ -73,6 +75,16 @@ def _available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _launcher_share() -> int:
+    """``OMP_NUM_THREADS`` when it is a positive integer (a launcher's share of the node for
+    this process), else no limit. Not ours to validate: other libraries read it too."""
+    try:
+        value = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return MAX_DEFAULT_THREADS
+    return value if value >= 1 else MAX_DEFAULT_THREADS
+
+
 def _from_environment() -> int | None:
     text = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
     if not text:
@@ -105,7 +117,7 @@ def get_num_threads() -> int:
     from_environment = _from_environment()
     if from_environment is not None:
         return from_environment
-    return min(MAX_DEFAULT_THREADS, _available_cores())
+    return min(MAX_DEFAULT_THREADS, _available_cores(), _launcher_share())
 
 
 def set_num_threads(n: int | None) -> None:

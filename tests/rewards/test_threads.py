@@ -294,7 +294,27 @@ def test_the_setting() -> None:
     assert get_num_threads() == 3
     set_num_threads(None)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if "OMP_NUM_THREADS" not in os.environ:
+        assert get_num_threads() == min(threads.MAX_DEFAULT_THREADS, cores)
+
+
+def test_a_launchers_share_of_the_node_caps_the_default(monkeypatch) -> None:
+    # torchrun sets OMP_NUM_THREADS=1 for each of several ranks, Ray to an actor's CPUs: the
+    # default follows; HIMED_REWARDS_THREADS and set_num_threads overrule it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert get_num_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")
     assert get_num_threads() == min(threads.MAX_DEFAULT_THREADS, cores)
+    for ignored in ("", "0", "auto"):  # not ours to validate: no limit
+        monkeypatch.setenv("OMP_NUM_THREADS", ignored)
+        assert get_num_threads() == min(threads.MAX_DEFAULT_THREADS, cores)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("HIMED_REWARDS_THREADS", "2")
+    assert get_num_threads() == 2
+    monkeypatch.delenv("HIMED_REWARDS_THREADS")
+    set_num_threads(3)
+    assert get_num_threads() == 3
 
 
 @pytest.mark.parametrize(("value", "error", "message"), [
