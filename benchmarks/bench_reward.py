@@ -22,7 +22,7 @@ import os
 import time
 
 import sacrebleu
-from _common import FreshText, cold_costs, finding_of, pairs, per_pair_us
+from _common import FreshText, cold_costs, finding_of, pairs, per_pair_us, timed
 from rouge_score.rouge_scorer import RougeScorer
 
 from himed_rewards import RewardConfig, get_num_threads, score_batch, set_num_threads, warmup
@@ -53,17 +53,6 @@ def anchors():
 
 def score_low(completions: list[str], references: list[str]) -> None:
     score_batch(completions, references, config=OFF)
-
-
-def timed(func, *args, clock=time.process_time) -> float:
-    """Seconds of ``clock`` for ``func(*args)``; by default CPU seconds of this process:
-    other jobs on a shared machine slow the wall clock of both sides unevenly, but not the CPU
-    time each side needs. A garbage collection first, so that one side's garbage is not
-    collected on the other's time."""
-    gc.collect()
-    start = clock()
-    func(*args)
-    return clock() - start
 
 
 # Untimed fresh batches before the timed ones: our vocabulary, the judge's sentence records

@@ -18,8 +18,9 @@ import gc
 import os
 import statistics
 import time
+from functools import partial
 
-from _common import FreshText
+from _common import FreshText, timed
 
 from himed_rewards import RewardConfig, score_batch, set_num_threads, warmup
 from himed_rewards.rewards import low_level, threads
@@ -27,15 +28,6 @@ from himed_rewards.rewards import low_level, threads
 CONFIGS = {"low-level reward": RewardConfig(semantic=None), "default reward": RewardConfig()}
 GROUPS = (1, 2, 4, 8, 12, 16, 32)  # of 16 completions each
 WARM_BATCHES = 20
-
-
-def timed(n_threads: int, completions: list[str], references: list[str],
-          config: RewardConfig) -> float:
-    set_num_threads(n_threads)
-    gc.collect()
-    start = time.perf_counter()
-    score_batch(completions, references, config=config)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -63,7 +55,9 @@ def main() -> None:
                 order = (1, args.threads) if step % 2 else (args.threads, 1)
                 for n_threads in order:
                     c, r = fresh.grpo_batch(n_refs=groups)
-                    times[n_threads].append(timed(n_threads, c, r, config))
+                    set_num_threads(n_threads)
+                    times[n_threads].append(timed(partial(score_batch, config=config), c, r,
+                                                  clock=time.perf_counter))
             one = statistics.median(times[1])
             many = statistics.median(times[args.threads])
             print(f"| {groups * 16} | {one * 1e6:.0f} | {many * 1e6:.0f} | {one / many:.2f}x |")

@@ -3,11 +3,13 @@
 ``cache=True`` semantics, made robust: compiled machine code is cached on disk so only the first
 process pays the compile, in NUMBA_CACHE_DIR when set, else next to the package, else in the
 user cache folder (``~/.cache/himed-rewards/numba``), else in the temporary directory (see
-``_cache``: a corrupt cache file is deleted and recompiled, never raised). ``nogil`` is off
-because most kernels share scratch buffers owned by their Python front doors and rely on the
-GIL for exclusive use; a kernel whose callers give each thread its own buffers asks for it
-(``@kernel(nogil=True)``: the low-level reward's, which ``rewards.threads`` runs on several
-cores).
+``_cache``: a corrupt cache file is deleted and recompiled, never raised). ``nogil`` is off:
+most kernels write shared state (the vocabulary's hash table and byte arena, the judge's
+sentence table) and rely on the GIL for exclusive use. A kernel that only reads shared
+tables and writes its thread's own scratch buffers (``metrics._layout.scratch``,
+``MeteorKeys.head``) or state guarded by a lock asks for it (``@kernel(nogil=True)``: the
+low-level reward's, which ``rewards.threads`` runs on several cores, and the judge's scoring
+kernel).
 
 ``@kernel`` does not import numba: importing ``himed_rewards`` must stay cheap (numba alone
 takes 0.2-0.4 s to import). The first call of any kernel imports numba, wraps every kernel

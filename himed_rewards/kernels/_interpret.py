@@ -47,9 +47,9 @@ SECONDS_PER_ELEMENT = 1.5e-6
 
 _LOCK = threading.Lock()
 # Held by an interpreted kernel call from start to end: machine-code kernels keep the GIL for
-# their whole run and share scratch buffers on that basis (``_config``: nogil is off; the one
-# nogil kernel gets each thread's own buffers), while the interpreter lets other threads in
-# between two bytecodes.
+# their whole run and write shared state on that basis (``_config``: nogil is off but for
+# two kernels that write only their thread's own buffers), while the interpreter lets other
+# threads in between two bytecodes.
 _RUN_LOCK = threading.Lock()
 # mode: None (not decided yet), "compile", "interpret" (for now), "always"
 _STATE: dict[str, object] = {"mode": None, "spent": 0.0}

@@ -7,6 +7,7 @@ reference).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,8 +123,7 @@ def layout_from_csr(hyp_ids: np.ndarray, hyp_offsets: np.ndarray, ref_ids: np.nd
     """A layout from CSR id arrays (see :func:`layout_from_arrays` for the grouping)."""
     group_ref_offsets = offsets_of(group_sizes, len(group_sizes))
     hyp_index = np.argsort(hyp_group, kind="stable").astype(np.int64)
-    group_hyp_offsets = np.zeros(len(group_sizes) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(hyp_group, minlength=len(group_sizes)), out=group_hyp_offsets[1:])
+    group_hyp_offsets = _offsets_of_array(np.bincount(hyp_group, minlength=len(group_sizes)))
     return Layout(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
                   group_hyp_offsets, hyp_index, hyp_group)
 
@@ -152,11 +152,10 @@ def sub_layout(layout: Layout, lo: int, hi: int) -> Layout:
         r0, r1 = int(layout.group_ref_offsets[g0]), int(layout.group_ref_offsets[g1])
         t0, t1 = int(layout.ref_offsets[r0]), int(layout.ref_offsets[r1])
         hyp_group = in_chunk - g0
-        group_hyp_offsets = np.zeros(g1 - g0 + 1, dtype=np.int64)
-        np.cumsum(np.bincount(hyp_group, minlength=g1 - g0), out=group_hyp_offsets[1:])
         return Layout(hyp_ids, hyp_offsets, layout.ref_ids[t0:t1],
                       layout.ref_offsets[r0:r1 + 1] - t0, layout.group_ref_offsets[g0:g1 + 1] - r0,
-                      group_hyp_offsets, np.arange(hi - lo, dtype=np.int64), hyp_group)
+                      _offsets_of_array(np.bincount(hyp_group, minlength=g1 - g0)),
+                      np.arange(hi - lo, dtype=np.int64), hyp_group)
     groups, hyp_group = np.unique(in_chunk, return_inverse=True)
     hyp_group = hyp_group.astype(np.int64, copy=False)
     first = layout.group_ref_offsets[groups]
@@ -164,10 +163,9 @@ def sub_layout(layout: Layout, lo: int, hi: int) -> Layout:
     refs = _ranges(first, per_group)
     ref_starts = layout.ref_offsets[refs]
     ref_lens = layout.ref_offsets[refs + 1] - ref_starts
-    group_hyp_offsets = np.zeros(groups.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(hyp_group, minlength=groups.shape[0]), out=group_hyp_offsets[1:])
     return Layout(hyp_ids, hyp_offsets, layout.ref_ids[_ranges(ref_starts, ref_lens)],
-                  _offsets_of_array(ref_lens), _offsets_of_array(per_group), group_hyp_offsets,
+                  _offsets_of_array(ref_lens), _offsets_of_array(per_group),
+                  _offsets_of_array(np.bincount(hyp_group, minlength=groups.shape[0])),
                   np.argsort(hyp_group, kind="stable").astype(np.int64), hyp_group)
 
 
@@ -190,18 +188,25 @@ def _offsets_of_array(lengths: np.ndarray) -> np.ndarray:
     return offsets
 
 
-_SCRATCH = np.full(1024, -1, dtype=np.int32)
+_SCRATCH = threading.local()
 
 
-def scratch() -> np.ndarray:
-    """The shared id -> local-row scratch (all -1), grown to cover every vocabulary id.
+def scratch(size: int | None = None) -> np.ndarray:
+    """This thread's id -> local-row scratch (all -1), at least ``size`` long (by default,
+    every vocabulary id: every id a layout holds comes from ``VOCAB``).
 
-    Every id a layout holds comes from ``VOCAB``, so its size bounds them all. Kernels
-    restore the buffer to all -1 before returning; they hold the GIL, so one buffer serves
-    every thread.
+    Kernels restore the buffer to all -1 before returning. Each thread has its own, so a
+    kernel that releases the GIL (the low-level reward's, on several threads at once) can
+    use it as the others do.
+
+    Examples:
+        >>> buffer = scratch(10)
+        >>> buffer.shape[0] >= 10, bool((buffer == -1).all())
+        (True, True)
     """
-    global _SCRATCH
-    need = len(VOCAB)
-    if _SCRATCH.shape[0] < need:
-        _SCRATCH = np.full(max(need, 2 * _SCRATCH.shape[0]), -1, dtype=np.int32)
-    return _SCRATCH
+    need = len(VOCAB) if size is None else size
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.shape[0] < need:
+        grown = 1024 if buffer is None else 2 * buffer.shape[0]
+        buffer = _SCRATCH.buffer = np.full(max(need, grown), -1, dtype=np.int32)
+    return buffer

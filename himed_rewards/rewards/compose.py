@@ -127,7 +127,7 @@ def _metric_columns(layout: Layout, formats: list[float], config: RewardConfig,
     rouge = rouge_l_from_layout(layout).fmeasure
     meteor = meteor_from_layout(layout, alpha=config.meteor_alpha, beta=config.meteor_beta,
                                 gamma=config.meteor_gamma)
-    if plain and shared_ids:  # the one-call path declined: a reference needs the rare LCS kernel
+    if plain and shared_ids:  # the one-call kernel declined: a reference needs the rare LCS one
         bonuses, matched = keyword_bonus_columns(
             layout.hyp_ids, layout.hyp_offsets, vocabulary=vocabulary, beta=config.keyword_beta,
             cap=config.keyword_cap)

@@ -7,7 +7,8 @@ bonus, with no grounding and no negation. It gives the floats that the metric fr
 
 A batch of many pairs is cut into chunks of consecutive pairs, each with its groups'
 references (``metrics._layout.sub_layout``), one per thread (``rewards.threads``): the
-kernel releases the GIL, each thread has its own scratch buffers, and every pair's floats
+kernel releases the GIL, each thread has its own scratch buffers (``scratch``,
+``MeteorKeys.head``), and every pair's floats
 are the same whichever chunk scores it (a pair's scores depend on its own hypothesis and
 reference only).
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 from himed_rewards.kernels._config import LazyKernel
 from himed_rewards.kernels.reward import low_level_columns
-from himed_rewards.metrics._layout import Layout, sub_layout
+from himed_rewards.metrics._layout import Layout, scratch, sub_layout
 from himed_rewards.metrics.bleu import _options
 from himed_rewards.metrics.meteor import _check_parameters
 from himed_rewards.rewards.config import RewardConfig
@@ -35,7 +36,7 @@ from himed_rewards.rewards.threads import (
 from himed_rewards.text.vocabulary import VOCAB
 from himed_rewards.text.wordnet import METEOR_KEYS
 
-__all__ = ["fused_columns", "name_non_finite", "start_fused_columns", "threaded"]
+__all__ = ["fused_columns", "name_non_finite", "start_fused_columns"]
 
 
 def name_non_finite(token: np.ndarray, rouge: np.ndarray, meteor: np.ndarray) -> None:
@@ -74,17 +75,6 @@ def fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
         ((7, 1), [('effusion',)])
     """
     return start_fused_columns(layout, formats, config, vocabulary)()
-
-
-def threaded() -> bool:
-    """Whether a call may put the kernel on other threads: several allowed, and the kernel
-    compiled (a stand-in may run in the interpreter, which holds the GIL).
-
-    Examples:
-        >>> isinstance(threaded(), bool)
-        True
-    """
-    return get_num_threads() > 1 and not isinstance(low_level_columns, LazyKernel)
 
 
 def start_fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
@@ -129,7 +119,8 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
                keyword_beta, keyword_cap)
     weights = (config.w_token, config.w_concept, config.w_format)
     formats_array = np.array(formats, dtype=np.float64)
-    threads = get_num_threads() if threaded() else 1
+    # (a stand-in may run in the interpreter, which holds the GIL: one thread)
+    threads = 1 if isinstance(low_level_columns, LazyKernel) else get_num_threads()
     background = background and threads > 1 and n >= MIN_PAIRS_BEHIND_JUDGE
     chunks = (_chunks(layout, threads - 1) if background
               else _chunks(layout, threads, _LEAD_PAIRS))
@@ -188,31 +179,14 @@ def _joined(results: list[tuple]) -> tuple[np.ndarray, list[tuple[str, ...]]] | 
     return columns, matched
 
 
-_BUFFERS = threading.local()
-
-
-def _thread_buffers(scratch_size: int, head_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's id scratch and METEOR key scratch, all -1 and at least these sizes: the
-    kernel releases the GIL, so threads (the pool's, or callers' own, as OpenRLHF's reward
-    threads) cannot share one, as the GIL-holding kernels share ``metrics._layout.scratch``."""
-    local_of = getattr(_BUFFERS, "local_of", None)
-    if local_of is None or local_of.shape[0] < scratch_size:
-        grown = max(scratch_size, 1024) if local_of is None else max(scratch_size,
-                                                                      2 * local_of.shape[0])
-        local_of = _BUFFERS.local_of = np.full(grown, -1, dtype=np.int32)
-    head = getattr(_BUFFERS, "head", None)
-    if head is None or head.shape[0] < head_size:
-        head = _BUFFERS.head = np.full(head_size, -1, dtype=np.int32)
-    return local_of, head
-
-
 def _run_kernel(layout: Layout, sizes: tuple[int, int], options: tuple, formats: np.ndarray,
                 weights: tuple[float, float, float]):
-    """One kernel call on one chunk, with this thread's buffers: ``(ok, finite, columns,
+    """One kernel call on one chunk, with this thread's scratch buffers, as long as ``sizes``
+    (taken in the calling thread, within its vocabulary session): ``(ok, finite, columns,
     keyword_offsets, ranks)``."""
     (max_order, smooth, smooth_value, effective_order, mean, lower, stem, syn_start, syn_end, syn,
      alpha, beta, gamma, *keyword_options) = options
-    local_of, head = _thread_buffers(*sizes)
+    local_of, head = scratch(sizes[0]), METEOR_KEYS.head(sizes[1])
     columns = np.empty((7, layout.hyp_group.shape[0]), dtype=np.float64)
     ok, finite, keyword_offsets, ranks = low_level_columns(
         layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,

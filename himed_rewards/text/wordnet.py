@@ -317,7 +317,8 @@ class MeteorKeys:
     ``(lower_key, stem_key, syn_start, syn_end, syn_keys)``: for a vocabulary id ``v``,
     ``lower_key[v]`` and ``stem_key[v]`` are the keys of its lowercased form and its stem, and
     ``syn_keys[syn_start[v]:syn_end[v]]`` the keys of its stem's synonyms (the stem included).
-    ``head()`` is the kernel's key-indexed scratch: all -1, longer than every key so far.
+    ``head()`` is this thread's key-indexed scratch for the kernel: all -1, longer than
+    every key so far.
 
     Examples:
         >>> keys = MeteorKeys()
@@ -332,6 +333,7 @@ class MeteorKeys:
     def __init__(self, vocabulary: Vocabulary = VOCAB) -> None:
         self._vocabulary = vocabulary
         self._lock = threading.Lock()
+        self._heads = threading.local()  # each thread's key-indexed scratch (see head)
         self._reset()
         vocabulary.on_recycle(self._forget)
 
@@ -353,8 +355,6 @@ class MeteorKeys:
         # run learns millions of keys
         self._slice_start = np.full(1024, -1, dtype=np.int32)
         self._slice_end = np.full(1024, -1, dtype=np.int32)
-        # kernels restore it to all -1 before returning and hold the GIL: one serves all threads
-        self._head = np.full(1024, -1, dtype=np.int32)
 
     def key_text(self, key: int) -> str:
         """The string of a key."""
@@ -431,9 +431,7 @@ class MeteorKeys:
             self._stem[fresh] = stem_keys
             self._start[fresh] = starts
             self._end[fresh] = ends
-            if len(self._keys) > len(self._head):  # before ``known``: readers trust it
-                self._head = np.full(2 * len(self._keys), -1, dtype=np.int32)
-            known[fresh] = True
+            known[fresh] = True  # (after the keys: head() reads their count once ids are known)
 
     def arrays(
         self, *id_arrays: np.ndarray
@@ -450,12 +448,18 @@ class MeteorKeys:
         # _learn publishes new buffers; read them once so the five arrays agree
         return self._lower, self._stem, self._start, self._end, self._syn
 
-    def head(self) -> np.ndarray:
-        """Key-indexed scratch for the kernel (all -1), covering every key learnt so far.
-
-        Read it after :meth:`arrays`: it only ever grows, so it then covers their keys.
+    def head(self, size: int | None = None) -> np.ndarray:
+        """This thread's key-indexed scratch for the kernel (all -1), at least ``size`` long
+        (by default, covering every key learnt so far: read it after :meth:`arrays`, it then
+        covers their keys). Kernels restore it to all -1 before returning; each thread has its
+        own, as ``metrics._layout.scratch``.
         """
-        return self._head
+        need = len(self._keys) if size is None else size
+        head = getattr(self._heads, "head", None)
+        if head is None or head.shape[0] < need:
+            grown = 1024 if head is None else 2 * head.shape[0]
+            head = self._heads.head = np.full(max(need, grown), -1, dtype=np.int32)
+        return head
 
 
 METEOR_KEYS = MeteorKeys()
