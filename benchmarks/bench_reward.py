@@ -26,6 +26,8 @@ from _common import FreshText, cold_costs, finding_of, pairs, per_pair_us, timed
 from rouge_score.rouge_scorer import RougeScorer
 
 from himed_rewards import RewardConfig, get_num_threads, score_batch, set_num_threads, warmup
+from himed_rewards.clinical.sentences import clear_caches
+from himed_rewards.rewards import judge_process
 
 OFF = RewardConfig(semantic=None)
 
@@ -56,9 +58,15 @@ def score_low(completions: list[str], references: list[str]) -> None:
 
 
 # Untimed fresh batches before the timed ones: our vocabulary, the judge's sentence records
-# and the anchors' WordNet look-ups reach the steady state of a training run (the judge's
-# records take about 20 GRPO batches, docs/benchmarks.md; the anchors keep nothing past 3).
-WARM_BATCHES = 20
+# and the anchors' WordNet look-ups reach the steady state of a training run. The judge's
+# records are the slowest: its cost per pair keeps falling until about 100 GRPO batches (the
+# records of sentences that differ from a known one only in their numbers are written from a
+# template, made when a second sentence of the same digit mask comes): see judge_warmth()
+# and docs/benchmarks.md. The anchors keep nothing past 3.
+WARM_BATCHES = 100
+# stages() and judge_cases() time one stage each, with a collection before it (cold caches):
+# the judge's cost per pair no longer falls after about 25 batches there (judge_warmth)
+STAGE_WARM_BATCHES = 30
 WARM_ANCHOR_BATCHES = 3
 
 
@@ -82,8 +90,15 @@ def fresh_run(shape: str, steps: int, anchor, warm: int = WARM_BATCHES, threads:
 
 def _fresh_run(shape: str, steps: int, anchor, warm: int, clock, seed: int
                ) -> dict[str, float]:
+    # each run as a new process starts it: the judge's records of an earlier run are
+    # forgotten (in a process whose judge runs in a helper, this one's would stay empty)
+    clear_caches()
     fresh = FreshText(seed=seed + (1 if shape == "grpo" else 2))
     make = fresh.grpo_batch if shape == "grpo" else fresh.distinct_batch
+    # With two threads or more the judge's helper process takes a share of each default
+    # batch (rewards/judge_process.py): started now, so that its sentence records warm up
+    # with the warm batches, as a training run's would over its first steps.
+    judge_process.start(wait_s=60.0)
     for k in range(warm):
         c, r = make()
         score_batch(c, r, config=OFF)
@@ -133,6 +148,9 @@ def stages(steps: int) -> dict[str, float]:
                          "BLEU, ROUGE-L, METEOR, keywords and sums (one kernel call)",
                          "combine", "offline judge"], 0.0)
     n = 0
+    for _ in range(STAGE_WARM_BATCHES):  # (the judge's records: judge_warmth)
+        c, r = fresh.grpo_batch()
+        score_batch(c, r)
     for step in range(steps + 2):
         c, r = fresh.grpo_batch()
         t = {}
@@ -163,13 +181,38 @@ def stages(steps: int) -> dict[str, float]:
     return {k: v / n * 1e6 for k, v in out.items()}
 
 
+def judge_warmth(batches: int = 150, every: int = 25) -> dict[str, float]:
+    """Microseconds per pair (CPU) of the offline clinical judge on fresh GRPO batches, by
+    how many batches a fresh judge has seen: how many untimed batches a steady state needs.
+    (The judge's records are reset first, as in a new process; no collection before each
+    batch, as in training or in the judge's helper process, so that the CPU's caches are
+    not emptied and the table shows what the records save.)"""
+    from himed_rewards.clinical.sentences import clear_caches
+    from himed_rewards.rewards.format_batch import parse_completions
+
+    judge = RewardConfig().semantic
+    fresh = FreshText(seed=31)
+    clear_caches()
+    out, total, n = {}, 0.0, 0
+    for k in range(1, batches + 1):
+        c, r = fresh.grpo_batch()
+        reports = parse_completions(c).reports()
+        start = time.process_time()
+        judge.score_columns(reports, r)
+        total += time.process_time() - start
+        n += len(c)
+        if k % every == 0:
+            out[f"{k - every + 1}-{k}"] = total / n * 1e6
+            total, n = 0.0, 0
+    return out
+
+
 def judge_cases(steps: int) -> dict[str, float]:
     """Microseconds per pair of the offline clinical judge alone on fresh GRPO batches, as
     the sentence cache sees them: text recombined from real sentences (most sentences met
     before), every sentence analysed afresh (the caches emptied before each batch: only
     sharing within the batch is left), and every sentence carrying a word never seen (what a
     policy early in training writes; the cache then only helps through skeletons)."""
-    from himed_rewards.clinical.sentences import clear_caches
     from himed_rewards.rewards.format import parse_completion
 
     judge = RewardConfig().semantic
@@ -181,7 +224,10 @@ def judge_cases(steps: int) -> dict[str, float]:
     out = {}
     for name, (fresh, empty) in cases.items():
         total, n = 0.0, 0
-        for step in range(steps + 2):  # two batches to bring the caches to a steady state
+        for _ in range(0 if empty else STAGE_WARM_BATCHES):  # the records' steady state
+            c, r = fresh.grpo_batch()
+            judge.score_batch([parse_completion(x)[0] for x in c], r)
+        for step in range(steps + 2):
             c, r = fresh.grpo_batch()
             reports = [parse_completion(x)[0] for x in c]
             if empty:
@@ -251,6 +297,12 @@ def main() -> None:
     print("| text | us per pair |")
     print("|---|---:|")
     for name, value in judge_cases(max(args.steps // 2, 3)).items():
+        print(f"| {name} | {value:.2f} |")
+    print("\noffline clinical judge by the fresh GRPO batches it has seen (a new process's "
+          "records), microseconds per pair\n")
+    print("| batches | us per pair |")
+    print("|---|---:|")
+    for name, value in judge_warmth().items():
         print(f"| {name} | {value:.2f} |")
     hyps, refs = pairs()
     completions = [f"<think>x</think><finding>{h}</finding><impression>-</impression>" for h in hyps]

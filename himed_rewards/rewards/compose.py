@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from functools import lru_cache
 from itertools import repeat
 
@@ -21,6 +22,7 @@ from himed_rewards.metrics._layout import Layout, layout_for_encoded
 from himed_rewards.metrics.bleu import bleu_from_layout
 from himed_rewards.metrics.meteor import meteor_from_layout
 from himed_rewards.metrics.rouge import rouge_l_from_layout
+from himed_rewards.rewards import judge_process
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.format_batch import ParsedCompletions, parse_completions
@@ -32,6 +34,7 @@ from himed_rewards.rewards.keywords import (
 from himed_rewards.rewards.low_level import name_non_finite, start_fused_columns
 from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
+from himed_rewards.rewards.threads import cores_lent
 from himed_rewards.text.tokenizers import get_tokenizer
 from himed_rewards.text.vocabulary import VOCAB
 
@@ -71,18 +74,17 @@ def _rows(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[np.nda
     return [ids[offsets[r]:offsets[r + 1]] for r in rows.tolist()]
 
 
-def _low_level(completions: list[str], references: list[str], config: RewardConfig, *,
-               background: bool = False):
-    """``(parsed, formats, columns)``: the parsed completions, their format rewards, and a
-    function that returns ``(columns, matched)`` (the rows of :func:`_columns` and each
-    report's keywords). Call it inside ``VOCAB.session``.
+def _low_level(parsed: ParsedCompletions, completions: list[str], references: list[str],
+               config: RewardConfig, *, background: bool = False):
+    """``(formats, columns)``: the completions' format rewards, and a function that returns
+    ``(columns, matched)`` (the rows of :func:`_columns` and each report's keywords). Call it
+    inside ``VOCAB.session``.
 
     With ``background``, the one-call kernel runs on the thread pool while the caller goes
     on (the semantic level), and ``columns()`` may be called after the session: the kernel
     holds its own arrays, and when it declines the batch, the metrics' paths lay it out
     again in a session of their own (the ids of the first may have been recycled by then).
     """
-    parsed = parse_completions(completions)
     formats = parsed.formats
     if config.format_require_reasoning:  # hardened preset: <think></think> is a bad format
         formats = [-1.0 if f > 0 and reasoning_is_blank(c) else f
@@ -104,9 +106,9 @@ def _low_level(completions: list[str], references: list[str], config: RewardConf
                 again = layout_for_encoded(*parsed.encode(tokenizer), references, tokenizer)
                 return _metric_columns(again, formats, config, vocabulary, parsed, references)
 
-        return parsed, formats, columns
+        return formats, columns
     result = _metric_columns(layout, formats, config, vocabulary, parsed, references)
-    return parsed, formats, lambda: result
+    return formats, lambda: result
 
 
 def _one_call_kernel(config: RewardConfig) -> bool:
@@ -278,15 +280,38 @@ def score_batch(completions: Sequence[str], references: Sequence[str], *, step: 
         (1.0, True, 1.0)
     """
     config, step, completions, references = _prepare(completions, references, step, config)
-    with VOCAB.session():  # token ids stay valid inside (see text.vocabulary)
-        parsed, formats, low_columns = _low_level(completions, references, config,
-                                                  background=config.semantic is not None)
-        if config.semantic is None:
-            return _combine(config, step, formats, *low_columns(), None)
-    # The judge runs outside the session (a slow LLM judge must not hold off the vocabulary's
-    # recycling) while the low-level kernel works on the pool's threads.
-    verdicts = _semantic(config.semantic, parsed.reports(), references)
-    return _combine(config, step, formats, *low_columns(), verdicts)
+    return _score_here(config, step, completions, references)
+
+
+def _score_here(config: RewardConfig, step: int, completions: list[str],
+                references: list[str]) -> list[RewardBreakdown]:
+    """:func:`score_batch` of checked arguments, with a semantic scorer that does not wait on
+    anything (the offline judge, or none)."""
+    scorer = config.semantic
+    # a big batch goes to the offline judge's helper process first, if one is ready
+    # (rewards/judge_process.py); this process meanwhile computes the low-level reward on one
+    # thread fewer, leaving the helper's core to it
+    offload = None if scorer is None else judge_process.begin(scorer, completions, references)
+    try:
+        parsed = parse_completions(completions)
+        with VOCAB.session(), (nullcontext() if offload is None else cores_lent(1)):
+            # (token ids stay valid inside the session: see text.vocabulary)
+            formats, low_columns = _low_level(parsed, completions, references, config,
+                                              background=scorer is not None and offload is None)
+            if scorer is None:
+                return _combine(config, step, formats, *low_columns(), None)
+        # The judge runs outside the session (a slow LLM judge must not hold off the
+        # vocabulary's recycling) while the low-level kernel works on the pool's threads;
+        # or the helper's answer is taken.
+        if offload is None:
+            verdicts = _semantic(scorer, parsed.reports(), references)
+        else:
+            verdicts = _checked_columns(offload.result(scorer, parsed.reports, references),
+                                        len(completions), scorer)
+        return _combine(config, step, formats, *low_columns(), verdicts)
+    finally:
+        if offload is not None:
+            offload.abandon()  # (a no-op once its result is in)
 
 
 async def ascore_batch(completions: Sequence[str], references: Sequence[str], *, step: int = 0,
@@ -302,21 +327,16 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
     config, step, completions, references = _prepare(completions, references, step, config)
     scorer = config.semantic
     ascore = None if scorer is None else getattr(scorer, "ascore_batch", None)
-    awaited = ascore is not None and getattr(scorer, "score_columns", None) is None
+    if ascore is None or getattr(scorer, "score_columns", None) is not None:
+        return _score_here(config, step, completions, references)  # (nothing to await)
+    parsed = parse_completions(completions)
     with VOCAB.session():
         # (an awaited judge takes seconds: the kernel is done by then, on this thread's time)
-        parsed, formats, low_columns = _low_level(completions, references, config,
-                                                  background=scorer is not None and not awaited)
-        if scorer is None:
-            return _combine(config, step, formats, *low_columns(), None)
-        if awaited:
-            low = low_columns()
+        formats, low_columns = _low_level(parsed, completions, references, config)
+        low = low_columns()
     reports = parsed.reports()
-    if awaited:
-        verdicts = _checked_verdicts(await ascore(reports, references), len(reports), scorer)
-        return _combine(config, step, formats, *low, verdicts)
-    verdicts = _semantic(scorer, reports, references)  # (CPU-bound: nothing to await)
-    return _combine(config, step, formats, *low_columns(), verdicts)
+    verdicts = _checked_verdicts(await ascore(reports, references), len(reports), scorer)
+    return _combine(config, step, formats, *low, verdicts)
 
 
 def _prepare(completions: object, references: object, step: object, config: object):

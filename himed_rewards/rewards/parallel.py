@@ -38,7 +38,6 @@ import contextlib
 import itertools
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import threading
@@ -49,11 +48,11 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
-from multiprocessing.connection import Connection, wait
-from pathlib import Path
+from multiprocessing.connection import wait
 from typing import NamedTuple
 
 from himed_rewards.rewards import compose
+from himed_rewards.rewards._processes import start_helper
 from himed_rewards.rewards.breakdown import RewardBreakdown
 from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.format_batch import parse_completions
@@ -74,10 +73,6 @@ MIN_PAIRS = 128
 MIN_PAIRS_LOW_LEVEL = 512
 
 _STARTING, _IDLE, _BUSY, _DEAD = "starting", "idle", "busy", "dead"
-_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding this himed_rewards
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                     "NUMBA_NUM_THREADS", "HIMED_REWARDS_THREADS")
-_SOCKET_BUFFER = 4 << 20
 _MAX_START_FAILURES = 3  # workers failing to start this often in a row: the setup is broken
 
 
@@ -157,24 +152,7 @@ class _Worker:
     __slots__ = ("proc", "conn", "state", "task", "deadline")
 
     def __init__(self, config: RewardConfig, start_timeout_s: float) -> None:
-        parent_end, child_end = socket.socketpair()
-        for end in (parent_end, child_end):
-            # A chunk (~100 KB for 256 completions) must fit in the socket at once, or the
-            # caller blocks until the worker is scheduled to read it (capped by wmem_max).
-            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "himed_rewards.rewards._worker", str(child_end.fileno())],
-                pass_fds=(child_end.fileno(),), env=_worker_environment(),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C reaches the trainer, which stops the workers
-            )
-        except BaseException:
-            parent_end.close()
-            raise
-        finally:
-            child_end.close()
-        self.conn = Connection(parent_end.detach())
+        self.proc, self.conn = start_helper("himed_rewards.rewards._worker")
         self.state, self.task = _STARTING, None
         self.deadline = time.monotonic() + start_timeout_s
         with contextlib.suppress(OSError):  # died at once: the next wait sees the socket close
@@ -193,18 +171,6 @@ class _Worker:
     def why_gone(self) -> str:
         code = self.proc.poll()
         return "closed its socket" if code is None else f"exited with code {code}"
-
-
-def _worker_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = _ROOT + os.pathsep + path if path else _ROOT  # the caller's package
-    for name in _THREAD_VARIABLES:  # one core each: no thread pools fighting over cores
-        env[name] = "1"
-    # The workers already share cold compiles through the kernel claims (kernels/_claims.py);
-    # compile helpers of their own would only take cores from each other.
-    env.setdefault("HIMED_REWARDS_COMPILE_HELPERS", "0")
-    return env
 
 
 def _shutdown(workers: list[_Worker], owner_pid: int, timeout_s: float = 5.0) -> None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # (concurrent.futures loads at the first split batch, not at 
 
 __all__ = ["ENVIRONMENT_VARIABLE", "MAX_DEFAULT_THREADS", "MIN_PAIRS_BEHIND_JUDGE",
            "MIN_PAIRS_PER_THREAD",
-           "get_num_threads", "set_num_threads", "one_thread", "chunk_bounds", "submit"]
+           "get_num_threads", "set_num_threads", "one_thread", "cores_lent", "chunk_bounds", "submit"]
 
 #: Overrides the default number of threads (a positive integer).
 ENVIRONMENT_VARIABLE = "HIMED_REWARDS_THREADS"
@@ -111,13 +111,13 @@ def get_num_threads() -> int:
     """
     if getattr(_this_thread, "alone", False):
         return 1
+    lent = getattr(_this_thread, "lent", 0)
     chosen = _chosen[0]
-    if chosen is not None:
-        return chosen
-    from_environment = _from_environment()
-    if from_environment is not None:
-        return from_environment
-    return min(MAX_DEFAULT_THREADS, _available_cores(), _launcher_share())
+    if chosen is None:
+        chosen = _from_environment()
+    if chosen is None:
+        chosen = min(MAX_DEFAULT_THREADS, _available_cores(), _launcher_share())
+    return max(1, chosen - lent)
 
 
 def set_num_threads(n: int | None) -> None:
@@ -157,6 +157,26 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         _this_thread.alone = before
+
+
+@contextlib.contextmanager
+def cores_lent(cores: int) -> Iterator[None]:
+    """Reward calls made by this thread inside the block use ``cores`` threads fewer (at
+    least one): the cores a helper process works on meanwhile (``rewards.judge_process``).
+
+    Examples:
+        >>> set_num_threads(3)
+        >>> with cores_lent(1):
+        ...     get_num_threads()
+        2
+        >>> set_num_threads(None)
+    """
+    before = getattr(_this_thread, "lent", 0)
+    _this_thread.lent = before + cores
+    try:
+        yield
+    finally:
+        _this_thread.lent = before
 
 
 def chunk_bounds(n_pairs: int, threads: int | None = None, lead: int = 0) -> list[int]:

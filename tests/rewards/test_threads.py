@@ -38,7 +38,10 @@ OFF = RewardConfig(semantic=None)
 
 
 @pytest.fixture(autouse=True)
-def _default_threads():
+def _default_threads(monkeypatch):
+    # (where the kernel runs is what these tests look at: the judge stays in this process,
+    # tests/rewards/test_judge_process.py covers the helper that takes its share)
+    monkeypatch.setenv("HIMED_REWARDS_JUDGE_PROCESS", "0")
     set_num_threads(None)
     yield
     set_num_threads(None)
@@ -342,9 +345,9 @@ def test_the_environment_variable(monkeypatch) -> None:
 
 
 def test_parallel_scorer_workers_use_one_thread() -> None:
-    from himed_rewards.rewards.parallel import _worker_environment
+    from himed_rewards.rewards._processes import helper_environment
 
-    assert _worker_environment()["HIMED_REWARDS_THREADS"] == "1"
+    assert helper_environment()["HIMED_REWARDS_THREADS"] == "1"
 
 
 def test_columns_of_the_pool_are_contiguous_rows() -> None:

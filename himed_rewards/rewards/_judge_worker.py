@@ -1,0 +1,80 @@
+"""The helper process of :mod:`himed_rewards.rewards.judge_process`: the offline clinical
+judge's share of a batch, on another core.
+
+Started by ``rewards._processes.start_helper`` as ``python -m
+himed_rewards.rewards._judge_worker FD``, ``FD`` one end of a socket pair. Messages are
+pickled tuples (``multiprocessing``'s framing):
+
+* helper -> parent, once the judge's kernel is loaded: ``("ready", pid, seconds)``;
+* parent -> helper: ``("judge", call_id, completions, references)`` per request,
+  ``("stop",)`` to exit;
+* helper -> parent, per request: ``("ok", call_id, scores, seconds)``, ``scores`` being
+  ``OfflineClinicalJudge().score_columns(reports, references)`` of the completions' reports
+  (``parse_completions(completions).reports()``: what ``score_batch`` judges), a float64
+  array of shape ``(n, 3)``, and ``seconds`` the wall time it took; or ``("error", call_id,
+  text)``.
+
+The helper exits when the parent's end closes (the parent stopped it, or died).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection
+
+# requests between two collections of the whole heap (see serve)
+_FULL_COLLECTION_EVERY = 50
+
+
+def serve(conn: Connection) -> None:
+    """Load the judge, say so, then answer ``conn``'s requests until ``("stop",)``."""
+    start = time.perf_counter()
+    from himed_rewards.clinical.encoded import use_judge_kernel
+    from himed_rewards.clinical.judge import OfflineClinicalJudge
+    from himed_rewards.rewards.format_batch import parse_completions
+
+    use_judge_kernel()  # (from the numba cache: the parent only starts a helper once it is there)
+    parse_completions(["<think>x</think><finding>a.</finding><impression>b.</impression>"])
+    judge = OfflineClinicalJudge()
+    conn.send(("ready", os.getpid(), time.perf_counter() - start))
+    # The collector runs between requests, not inside them: the judge's sentence records make
+    # a large heap of long-lived objects, and a full collection that lands in a request holds
+    # the caller up (tens of ms). Young objects after every answer; the whole heap now and
+    # then, when the helper would otherwise wait (a training step leaves it seconds).
+    gc.disable()
+    answered = 0
+    while True:
+        message = conn.recv()
+        if message[0] == "stop":
+            return
+        _, call_id, completions, references = message
+        start = time.perf_counter()
+        try:
+            scores = judge.score_columns(parse_completions(completions).reports(), references)
+        except Exception as error:  # noqa: BLE001 - reported; the parent judges these itself
+            conn.send(("error", call_id, f"{type(error).__name__}: {error}"))
+        else:
+            conn.send(("ok", call_id, scores, time.perf_counter() - start))
+        answered += 1
+        gc.collect(2 if answered % _FULL_COLLECTION_EVERY == 0 else 1)
+
+
+def main(argv: list[str]) -> int:
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides, not us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(int(argv[1]))
+    try:
+        serve(conn)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the parent is gone: nothing left to answer
+    finally:
+        conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,68 @@
+"""Starting a helper process of this package: a fresh interpreter on one end of a socket pair.
+
+``ParallelScorer``'s workers (``rewards/_worker.py``) and the offline judge's helper
+(``rewards/_judge_worker.py``) start this way: never a fork of a training process that may
+hold CUDA contexts, and, unlike multiprocessing's ``spawn``, without re-importing the caller's
+``__main__`` (a training script and its torch stay out). Messages are pickled tuples in
+``multiprocessing``'s framing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+__all__ = ["start_helper", "helper_environment"]
+
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding this himed_rewards
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                     "NUMBA_NUM_THREADS", "HIMED_REWARDS_THREADS")
+# A request (~100 KB of text for 256 completions) must fit in the socket at once, or the
+# caller blocks until the helper is scheduled to read it (capped by wmem_max).
+_SOCKET_BUFFER = 4 << 20
+
+
+def helper_environment() -> dict[str, str]:
+    """The caller's environment, with this package first on the path and one thread for
+    every library that reads a thread count (a helper takes one core)."""
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _ROOT + os.pathsep + path if path else _ROOT  # the caller's package
+    for name in _THREAD_VARIABLES:  # one core each: no thread pools fighting over cores
+        env[name] = "1"
+    # Helpers share cold compiles through the kernel claims (kernels/_claims.py); compile
+    # helpers of their own would only take cores from each other.
+    env.setdefault("HIMED_REWARDS_COMPILE_HELPERS", "0")
+    return env
+
+
+def start_helper(module: str) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m module FD`` (``FD``: the helper's end of a new socket pair) and
+    return the process and the caller's end. The helper's standard streams are closed but
+    for stderr (its tracebacks reach the caller's terminal), and it runs in a session of its
+    own: Ctrl-C reaches the caller, which stops its helpers.
+
+    Examples:
+        >>> proc, conn = start_helper("himed_rewards.rewards._judge_worker")
+        >>> conn.close(); proc.wait(10)  # (end of file: the helper exits)
+        0
+    """
+    parent_end, child_end = socket.socketpair()
+    for end in (parent_end, child_end):
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, str(child_end.fileno())],
+            pass_fds=(child_end.fileno(),), env=helper_environment(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+        )
+    except BaseException:
+        parent_end.close()
+        raise
+    finally:
+        child_end.close()
+    return proc, Connection(parent_end.detach())

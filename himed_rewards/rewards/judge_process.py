@@ -1,0 +1,338 @@
+"""The offline clinical judge on a second core: a helper process judges a big batch.
+
+Within one process the offline judge's Python (the analysis of sentences never met before)
+and the low-level reward's front end (parsing, tokenizing, interning) hold the same GIL, so
+threads cannot run them side by side; only the low-level kernel moves to a thread
+(``rewards.threads``). A helper process can: ``score_batch`` sends the completions and
+their references to it before anything else (the helper extracts the reports itself),
+computes the low-level reward meanwhile, then takes the helper's scores.
+
+The calling process takes no share of the judging, though it often finishes first (the judge
+costs more per pair than the low-level reward): judged here, after the low-level reward, a
+share costs the caller two to four times what it costs the helper, whose caches hold the
+judge's data and nothing else; with such a share, balanced from the costs measured on
+earlier calls, the default reward measured 12.7 us per pair, against 10.1-10.3 without
+(docs/benchmarks.md).
+
+When (all of these):
+
+* the semantic scorer is an :class:`~himed_rewards.clinical.judge.OfflineClinicalJudge`
+  (exactly: a subclass may judge differently, an LLM judge waits on the network, not a core);
+* the batch has at least :data:`MIN_PAIRS` pairs (below that, the round trip costs about what
+  the second core saves);
+* ``get_num_threads()`` allows two threads or more (``HIMED_REWARDS_THREADS``,
+  ``set_num_threads``, or a launcher's ``OMP_NUM_THREADS``: ranks of a multi-GPU run get one
+  by default, and then no helper); the low-level kernel then uses one thread fewer;
+* ``HIMED_REWARDS_JUDGE_PROCESS`` is not ``0`` (:data:`ENVIRONMENT_VARIABLE`);
+* the judge's kernel is compiled or in the numba cache, so the helper loads it in about a
+  second instead of compiling it.
+
+The helper starts at the first such call and is used once it is ready; calls made before
+that, calls from other threads while one call has it, and small batches judge in the calling
+process as before. It is a fresh interpreter (``rewards/_processes.py``), holds one core, and
+exits with the caller (it reads end of file when the caller's socket closes).
+
+Same floats: the judge is a function of the two texts alone, so a pair scores the same
+whichever process judges it (``tests/rewards/test_judge_process.py`` checks bit for bit).
+
+Failures never reach the reward call: a helper that does not answer within
+``TIMEOUT_S + TIMEOUT_PER_PAIR_S`` per pair, dies, or reports an error has its pairs judged
+in the calling process (the same floats, later), is stopped, and is counted in
+:func:`stats`; a new one starts on a call at least :data:`RETRY_AFTER_S` later.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from himed_rewards.clinical.judge import OfflineClinicalJudge
+from himed_rewards.rewards._processes import start_helper
+from himed_rewards.rewards.threads import get_num_threads
+
+__all__ = ["ENVIRONMENT_VARIABLE", "MIN_PAIRS", "RETRY_AFTER_S", "TIMEOUT_PER_PAIR_S",
+           "TIMEOUT_S", "JudgeProcessStats", "Offload", "begin", "start", "stats", "stop"]
+
+#: ``0`` keeps the judge in the calling process; ``1`` (or unset) allows the helper.
+ENVIRONMENT_VARIABLE = "HIMED_REWARDS_JUDGE_PROCESS"
+#: Smaller batches are judged in the calling process (docs/parallel.md, "The offline judge
+#: on a second core": from 128 pairs the helper was at least as fast as threads alone, on
+#: fresh GRPO batches; 0.90x one thread at 64).
+MIN_PAIRS = 128
+#: A request's answer may take this long, plus :data:`TIMEOUT_PER_PAIR_S` per pair sent: a
+#: fresh helper's first batch analyses every sentence (about 45 us a pair, 80 us when every
+#: sentence brings a new word), a warm one takes 6-7 us.
+TIMEOUT_S = 5.0
+TIMEOUT_PER_PAIR_S = 0.002
+#: After a failure, no helper for this long (a helper that keeps failing costs a timeout per
+#: start, not per call).
+RETRY_AFTER_S = 60.0
+# The helper loads the judge's kernel from the numba cache (about a second); a busy machine
+# or a cache a compiler still writes may take longer. Calls judge here meanwhile.
+_START_TIMEOUT_S = 120.0
+_MODULE = "himed_rewards.rewards._judge_worker"
+
+
+class JudgeProcessStats(NamedTuple):
+    """What the helper did in this process (:func:`stats`)."""
+
+    calls: int  #: reward calls the helper judged
+    pairs: int  #: pairs it judged
+    fallbacks: int  #: requests judged in the calling process after a helper failed
+    starts: int  #: helpers started
+    last_failure: str | None  #: why the last helper was stopped, if one was
+    helper_s: float  #: seconds the helper spent judging
+    waited_s: float  #: seconds callers waited for its answers, once their own work was done
+
+
+class _Helper:
+    """One helper process, its socket, and whether it said it is ready."""
+
+    __slots__ = ("proc", "conn", "ready", "deadline")
+
+    def __init__(self) -> None:
+        self.proc, self.conn = start_helper(_MODULE)
+        self.ready = False
+        self.deadline = time.monotonic() + _START_TIMEOUT_S
+
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """Close the socket (end of file: the helper exits), then wait for it or kill it."""
+        self.conn.close()
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+_LOCK = threading.Lock()  # held by the one call that uses the helper, begin to finish
+_state: dict = {"helper": None, "retry_at": 0.0, "pid": os.getpid(), "atexit": None}
+_counts = {"calls": 0, "pairs": 0, "fallbacks": 0, "starts": 0, "last_failure": None,
+           "helper_s": 0.0, "waited_s": 0.0}
+_ids = itertools.count()
+
+
+def stats() -> JudgeProcessStats:
+    """What the helper did in this process.
+
+    Examples:
+        >>> stats().fallbacks >= 0
+        True
+    """
+    return JudgeProcessStats(**_counts)
+
+
+def start(wait_s: float = 0.0) -> bool:
+    """Start the helper now, if this process may use one (the conditions of the module's doc
+    but the batch's size and scorer), and wait up to ``wait_s`` seconds for it to be ready;
+    returns whether it is. Reward calls start it themselves; this spares the first ones the
+    wait (or lets a test wait for it).
+
+    Examples:
+        >>> isinstance(start(), bool)
+        True
+    """
+    if not _enabled() or get_num_threads() < 2:
+        return False
+    deadline = time.monotonic() + wait_s
+    while True:
+        with _LOCK:
+            if _ready_helper() is not None:
+                return True
+            if _state["helper"] is None:  # not allowed now: a cold kernel, a recent failure
+                return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
+def stop() -> None:
+    """Stop the helper, if one runs (at interpreter exit, and for tests); a later call
+    starts another.
+
+    Examples:
+        >>> stop()
+    """
+    # (not under the lock: at exit a thread may still hold it in a call)
+    helper, _state["helper"] = _state["helper"], None
+    if helper is not None and _state["pid"] == os.getpid():
+        helper.stop()
+
+
+def _enabled() -> bool:
+    text = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
+    if text in ("", "1"):
+        return True
+    if text == "0":
+        return False
+    raise ValueError(f"{ENVIRONMENT_VARIABLE} must be 0 or 1, got {text!r}")
+
+
+def _fail(helper: _Helper, why: str) -> None:
+    """Stop a helper that failed; the next one starts after RETRY_AFTER_S."""
+    _counts["last_failure"] = why
+    _state["retry_at"] = time.monotonic() + RETRY_AFTER_S
+    if _state["helper"] is helper:
+        _state["helper"] = None
+    helper.proc.kill()  # (a helper that failed may also be stuck: no grace period)
+    helper.stop()
+
+
+def _ready_helper() -> _Helper | None:
+    """The helper when it is ready; otherwise start one (when allowed) and return None."""
+    helper = _state["helper"]
+    if helper is None:
+        if time.monotonic() < _state["retry_at"]:
+            return None
+        from himed_rewards.clinical.encoded import kernel_ready
+
+        if not kernel_ready():  # a cold cache: the helper would compile for seconds
+            return None
+        try:
+            helper = _state["helper"] = _Helper()
+        except OSError as error:  # (no processes allowed here: the calling process judges)
+            _counts["last_failure"] = f"could not start: {error}"
+            _state["retry_at"] = time.monotonic() + RETRY_AFTER_S
+            return None
+        _counts["starts"] += 1
+        if not _state["atexit"]:
+            _state["atexit"] = atexit.register(stop)
+        return None
+    if helper.ready:
+        return helper
+    try:
+        if helper.conn.poll(0):
+            message = helper.conn.recv()
+            helper.ready = message[0] == "ready"
+            if not helper.ready:
+                raise EOFError(f"said {message[0]!r} first")
+    except (EOFError, OSError) as error:
+        _fail(helper, f"did not start: {error or 'end of file'}")
+        return None
+    if not helper.ready and time.monotonic() > helper.deadline:
+        _fail(helper, f"not ready after {_START_TIMEOUT_S:.0f} s")
+    return helper if helper.ready else None
+
+
+class Offload:
+    """A batch sent to the helper (see :func:`begin`)."""
+
+    __slots__ = ("_helper", "_call_id", "_n", "_done")
+
+    def __init__(self, helper: _Helper, call_id: int, n: int) -> None:
+        self._helper, self._call_id, self._n = helper, call_id, n
+        self._done = False
+
+    def result(self, judge: OfflineClinicalJudge, reports: Callable[[], list[str]],
+               references: Sequence[str]) -> np.ndarray:
+        """Every pair's ``(accuracy, relevance, completeness)``, shape ``(n, 3)``: the
+        helper's answer or, when it fails, the batch judged here (``reports()``: the batch's
+        report texts). Call it once the caller's other work is done."""
+        try:
+            start = time.perf_counter()
+            answer = self._receive()
+            waited = time.perf_counter() - start
+        finally:
+            self.abandon()
+        if answer is None:
+            _counts["fallbacks"] += 1
+            return judge.score_columns(reports(), references)
+        scores, judge_s = answer
+        _counts["calls"] += 1
+        _counts["pairs"] += self._n
+        _counts["helper_s"] += judge_s
+        _counts["waited_s"] += waited
+        return scores
+
+    def abandon(self) -> None:
+        """Let other calls use the helper (its answer to this request, should it come later,
+        is skipped by the next request's wait)."""
+        if not self._done:
+            self._done = True
+            _LOCK.release()
+
+    def _receive(self) -> tuple[np.ndarray, float] | None:
+        helper = self._helper
+        deadline = time.monotonic() + TIMEOUT_S + TIMEOUT_PER_PAIR_S * self._n
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not helper.conn.poll(left):
+                    _fail(helper, "no answer in time")
+                    return None
+                message = helper.conn.recv()
+                if message[1] != self._call_id:
+                    continue  # the answer to an abandoned request
+                if message[0] == "ok" and _well_formed(message[2], self._n):
+                    return message[2], message[3]
+                _fail(helper, f"answered {message[2]!r:.200}" if message[0] == "error"
+                      else "answered with malformed scores")
+                return None
+        except (EOFError, OSError) as error:
+            code = helper.proc.poll()
+            _fail(helper, f"exited with code {code}" if code is not None
+                  else f"lost its socket: {error or 'end of file'}")
+            return None
+
+
+def _well_formed(scores: object, n: int) -> bool:
+    return isinstance(scores, np.ndarray) and scores.dtype == np.float64 and scores.shape == (n, 3)
+
+
+def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
+          ) -> Offload | None:
+    """Send a batch (checked lists of str) to the helper and return the request, or None
+    when the calling process judges it (see the module's doc for when). A returned request holds the helper until :meth:`Offload.result` or
+    :meth:`Offload.abandon`.
+
+    Raises:
+        ValueError: ``HIMED_REWARDS_JUDGE_PROCESS`` or ``HIMED_REWARDS_THREADS`` is set to
+            something they do not allow.
+
+    Examples:
+        >>> begin(OfflineClinicalJudge(), ["No effusion."], ["No effusion."]) is None  # small
+        True
+    """
+    n = len(references)
+    if n < MIN_PAIRS or type(scorer) is not OfflineClinicalJudge or not _enabled() \
+            or get_num_threads() < 2:
+        return None
+    if not _LOCK.acquire(blocking=False):
+        return None  # another thread's call has the helper
+    try:
+        helper = _ready_helper()
+        if helper is None:
+            _LOCK.release()
+            return None
+        call_id = next(_ids)
+        helper.conn.send(("judge", call_id, completions, references))
+    except OSError as error:  # (it died since the last call: judged here, as after a failure)
+        _fail(helper, f"lost its socket: {error}")
+        _counts["fallbacks"] += 1
+        _LOCK.release()
+        return None
+    except BaseException:
+        _LOCK.release()
+        raise
+    return Offload(helper, call_id, n)
+
+
+def _forget_in_child() -> None:
+    # A forked child shares the parent's socket: it must not read the parent's answers. It
+    # starts a helper of its own if it needs one. (The lock may have been held by another
+    # thread of the parent.)
+    global _LOCK
+    _LOCK = threading.Lock()
+    _state.update(helper=None, retry_at=0.0, pid=os.getpid())
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)

@@ -1,0 +1,255 @@
+"""The offline judge's share of a batch in a helper process (rewards/judge_process.py).
+
+The helper here is the real one (``python -m himed_rewards.rewards._judge_worker``): every
+pair must score the same, bit for bit, whichever process judges it; a helper that dies,
+hangs or answers garbage must cost the call time, never its result; and the conditions under
+which the helper is used must hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from himed_rewards import RewardConfig, ascore_batch, score_batch, set_num_threads
+from himed_rewards.clinical.encoded import use_judge_kernel
+from himed_rewards.clinical.judge import OfflineClinicalJudge
+from himed_rewards.rewards import judge_process
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # FreshText
+from _common import FreshText  # noqa: E402
+
+_FRESH = FreshText(seed=1234)
+
+
+def _batch(n: int = 256) -> tuple[list[str], list[str]]:
+    completions, references = _FRESH.grpo_batch()
+    return completions[:n], references[:n]
+
+
+def _hex_rows(breakdowns: list) -> list:
+    """Every field, floats as their bits (== would let -0.0 pass for 0.0)."""
+    return [tuple(x.hex() if type(x) is float else x for x in b) for b in breakdowns]
+
+
+def _inline(completions: list[str], references: list[str], **kwargs) -> list:
+    """The rows with the judge in this process (the reference)."""
+    before = os.environ.get(judge_process.ENVIRONMENT_VARIABLE)
+    os.environ[judge_process.ENVIRONMENT_VARIABLE] = "0"
+    try:
+        return score_batch(completions, references, **kwargs)
+    finally:
+        if before is None:
+            del os.environ[judge_process.ENVIRONMENT_VARIABLE]
+        else:
+            os.environ[judge_process.ENVIRONMENT_VARIABLE] = before
+
+
+@pytest.fixture()
+def helper(monkeypatch):
+    """Two threads allowed, a ready helper; stopped afterwards, the failure window reset."""
+    monkeypatch.delenv(judge_process.ENVIRONMENT_VARIABLE, raising=False)
+    set_num_threads(2)
+    judge_process._state["retry_at"] = 0.0
+    use_judge_kernel()  # (a helper starts once the judge's kernel is compiled or cached)
+    assert judge_process.start(wait_s=60.0), judge_process.stats()
+    yield judge_process._state["helper"]
+    judge_process.stop()
+    judge_process._state["retry_at"] = 0.0
+    set_num_threads(None)
+
+
+def _shared_calls() -> int:
+    return judge_process.stats().calls
+
+
+def test_every_pair_scores_the_same_in_either_process(helper) -> None:
+    for n in (128, 300, 512):
+        completions, references = _batch(n)
+        calls = _shared_calls()
+        shared = score_batch(completions, references, step=7)
+        assert _shared_calls() == calls + 1  # the helper judged a share
+        assert _hex_rows(shared) == _hex_rows(_inline(completions, references, step=7))
+    assert judge_process.stats().fallbacks == 0
+
+
+def test_real_report_pairs_score_the_same(helper, iu_pairs) -> None:
+    hyps, refs = iu_pairs
+    completions = [f"<think>x</think><finding>{h}</finding><impression>See above.</impression>"
+                   for h in hyps]
+    before = judge_process.stats()
+    shared = score_batch(completions, refs)
+    after = judge_process.stats()
+    assert (after.calls, after.pairs) == (before.calls + 1, before.pairs + len(refs))
+    assert after.helper_s > before.helper_s and after.waited_s >= before.waited_s
+    assert _hex_rows(shared) == _hex_rows(_inline(completions, refs))
+
+
+def test_ascore_batch_shares_the_judge_too(helper) -> None:
+    completions, references = _batch(200)
+    calls = _shared_calls()
+    shared = asyncio.run(ascore_batch(completions, references))
+    assert _shared_calls() == calls + 1
+    assert _hex_rows(shared) == _hex_rows(_inline(completions, references))
+
+
+def test_a_helper_that_dies_costs_time_not_the_result(helper, monkeypatch) -> None:
+    completions, references = _batch(256)
+    expected = _hex_rows(_inline(completions, references))
+    helper.proc.kill()
+    helper.proc.wait()
+    fallbacks = judge_process.stats().fallbacks
+    assert _hex_rows(score_batch(completions, references)) == expected
+    stats = judge_process.stats()
+    assert stats.fallbacks == fallbacks + 1
+    assert "exited" in stats.last_failure or "socket" in stats.last_failure
+    assert judge_process._state["helper"] is None
+    # no new helper within the failure window; one after it
+    assert not judge_process.start()
+    judge_process._state["retry_at"] = 0.0
+    assert judge_process.start(wait_s=60.0)
+    calls = _shared_calls()
+    assert _hex_rows(score_batch(completions, references)) == expected
+    assert _shared_calls() == calls + 1
+
+
+def test_a_helper_that_hangs_is_stopped_after_the_timeout(helper, monkeypatch) -> None:
+    monkeypatch.setattr(judge_process, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(judge_process, "TIMEOUT_PER_PAIR_S", 0.0)
+    completions, references = _batch(256)
+    expected = _hex_rows(_inline(completions, references))
+    os.kill(helper.proc.pid, signal.SIGSTOP)  # alive, never answering
+    start = time.monotonic()
+    assert _hex_rows(score_batch(completions, references)) == expected
+    assert time.monotonic() - start < 10.0
+    assert judge_process.stats().last_failure == "no answer in time"
+    assert helper.proc.wait(10) != 0  # killed
+
+
+@pytest.mark.parametrize("answer", [("error", "ValueError: boom"), ("ok", "not an array"),
+                                    ("ok", np.zeros((3, 3)))])
+def test_a_wrong_answer_is_judged_again_here(helper, answer) -> None:
+    """A stand-in for the helper's side of the socket: what the caller does with an error,
+    or scores of the wrong type or shape."""
+    from multiprocessing.connection import Pipe
+
+    caller_end, helper_end = Pipe()
+    helper.conn.close()
+    helper.conn = caller_end
+    completions, references = _batch(256)
+    expected = _hex_rows(_inline(completions, references))
+
+    def answer_wrongly():
+        _, call_id, *_ = helper_end.recv()
+        helper_end.send((answer[0], call_id, answer[1], 0.001))
+
+    stand_in = threading.Thread(target=answer_wrongly)
+    stand_in.start()
+    fallbacks = judge_process.stats().fallbacks
+    assert _hex_rows(score_batch(completions, references)) == expected
+    stand_in.join()
+    assert judge_process.stats().fallbacks == fallbacks + 1
+    assert ("boom" if answer[0] == "error" else "malformed") in judge_process.stats().last_failure
+
+
+def test_an_abandoned_request_is_skipped_by_the_next_call(helper) -> None:
+    completions, references = _batch(256)
+    offload = judge_process.begin(OfflineClinicalJudge(), completions, references)
+    assert offload is not None
+    offload.abandon()  # (a call that raised before it took the helper's answer)
+    offload.abandon()  # (twice is harmless)
+    fallbacks = judge_process.stats().fallbacks
+    completions, references = _batch(256)
+    assert _hex_rows(score_batch(completions, references)) == \
+        _hex_rows(_inline(completions, references))
+    assert judge_process.stats().fallbacks == fallbacks
+
+
+def test_threads_calling_at_once_each_get_their_rows(helper) -> None:
+    batches = [_batch(200) for _ in range(4)]
+    expected = [_hex_rows(_inline(*b)) for b in batches]
+    results: list = [None] * 4
+
+    def run(k: int) -> None:
+        results[k] = _hex_rows(score_batch(*batches[k]))
+
+    workers = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_forked_child_does_not_read_its_parents_helper(helper) -> None:
+    completions, references = _batch(200)
+    expected = _hex_rows(_inline(completions, references))
+    pid = os.fork()
+    if pid == 0:  # the child: its own state, the same rows
+        ok = judge_process._state["helper"] is None and \
+            _hex_rows(score_batch(completions, references)) == expected
+        judge_process.stop()
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    calls = _shared_calls()
+    assert _hex_rows(score_batch(completions, references)) == expected  # the parent's still works
+    assert _shared_calls() == calls + 1
+
+
+def test_stop_ends_the_helper(helper) -> None:
+    proc = helper.proc
+    judge_process.stop()
+    assert proc.wait(10) == 0
+    assert judge_process._state["helper"] is None
+
+
+class _OtherJudge(OfflineClinicalJudge):
+    pass
+
+
+@pytest.mark.parametrize("case", ["small batch", "one thread", "switched off", "no judge",
+                                  "another scorer"])
+def test_when_the_helper_is_not_used(helper, case, monkeypatch) -> None:
+    n = judge_process.MIN_PAIRS - 1 if case == "small batch" else 256
+    completions, references = _batch(n)
+    config = {"no judge": RewardConfig(semantic=None),
+              "another scorer": RewardConfig(semantic=_OtherJudge())}.get(case)
+    if case == "one thread":
+        set_num_threads(1)
+    if case == "switched off":
+        monkeypatch.setenv(judge_process.ENVIRONMENT_VARIABLE, "0")
+    calls = _shared_calls()
+    score_batch(completions, references, config=config)
+    assert _shared_calls() == calls
+
+
+def test_no_helper_starts_for_a_process_of_one_thread(monkeypatch) -> None:
+    judge_process.stop()
+    set_num_threads(1)
+    try:
+        assert not judge_process.start(wait_s=0.1)
+        score_batch(*_batch(256))
+        assert judge_process._state["helper"] is None
+    finally:
+        set_num_threads(None)
+
+
+def test_a_bad_setting_is_named(monkeypatch) -> None:
+    monkeypatch.setenv(judge_process.ENVIRONMENT_VARIABLE, "yes")
+    set_num_threads(2)
+    try:
+        with pytest.raises(ValueError, match="HIMED_REWARDS_JUDGE_PROCESS must be 0 or 1"):
+            score_batch(*_batch(256))
+    finally:
+        set_num_threads(None)
