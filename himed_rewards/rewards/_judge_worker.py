@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
 import time
 from multiprocessing.connection import Connection
+
+from himed_rewards.rewards._processes import run_helper
 
 # requests between two collections of the whole heap (see serve)
 _FULL_COLLECTION_EVERY = 50
@@ -63,18 +64,5 @@ def serve(conn: Connection) -> None:
         gc.collect(2 if answered % _FULL_COLLECTION_EVERY == 0 else 1)
 
 
-def main(argv: list[str]) -> int:
-    # Ctrl-C in a terminal reaches the whole process group: the parent decides, not us.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = Connection(int(argv[1]))
-    try:
-        serve(conn)
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        pass  # the parent is gone: nothing left to answer
-    finally:
-        conn.close()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_helper(serve, sys.argv))

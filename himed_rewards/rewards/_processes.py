@@ -10,13 +10,15 @@ hold CUDA contexts, and, unlike multiprocessing's ``spawn``, without re-importin
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-__all__ = ["start_helper", "helper_environment"]
+__all__ = ["start_helper", "helper_environment", "run_helper"]
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding this himed_rewards
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -66,3 +68,19 @@ def start_helper(module: str) -> tuple[subprocess.Popen, Connection]:
     finally:
         child_end.close()
     return proc, Connection(parent_end.detach())
+
+
+def run_helper(serve: Callable[[Connection], None], argv: list[str]) -> int:
+    """A helper's ``main``: ``serve`` the connection whose descriptor is ``argv[1]`` until
+    the caller stops it or goes away (end of file, a broken socket: nothing left to answer);
+    the exit status."""
+    # Ctrl-C in a terminal reaches the whole process group: the caller decides, not us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(int(argv[1]))
+    try:
+        serve(conn)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the caller is gone
+    finally:
+        conn.close()
+    return 0

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import sys
 import time
 from multiprocessing.connection import Connection
 
+from himed_rewards.rewards._processes import run_helper
 from himed_rewards.rewards.compose import score_batch, warmup
 from himed_rewards.rewards.config import RewardConfig
 
@@ -72,18 +72,5 @@ def serve(conn: Connection) -> None:
             conn.send(("ok", call_id, payload, time.process_time() - cpu))
 
 
-def main(argv: list[str]) -> int:
-    # Ctrl-C in a terminal reaches the whole process group: the parent decides, not us.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = Connection(int(argv[1]))
-    try:
-        serve(conn)
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        pass  # the parent is gone: nothing left to answer
-    finally:
-        conn.close()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_helper(serve, sys.argv))
