@@ -198,7 +198,8 @@ def _ready_helper() -> _Helper | None:
             return None
         try:
             helper = _state["helper"] = _Helper()
-        except OSError as error:  # (no processes allowed here: the calling process judges)
+        # (no processes allowed here, no pass_fds on this platform...: the caller judges)
+        except Exception as error:  # noqa: BLE001 - never fails the reward call
             _counts["last_failure"] = f"could not start: {error}"
             _state["retry_at"] = time.monotonic() + RETRY_AFTER_S
             return None

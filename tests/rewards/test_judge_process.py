@@ -253,3 +253,26 @@ def test_a_bad_setting_is_named(monkeypatch) -> None:
             score_batch(*_batch(256))
     finally:
         set_num_threads(None)
+
+
+def test_a_helper_that_cannot_start_leaves_the_judge_here(monkeypatch) -> None:
+    judge_process.stop()
+    judge_process._state["retry_at"] = 0.0
+    use_judge_kernel()
+
+    def refused(module: str):
+        raise ValueError("pass_fds is not supported on this platform")
+
+    monkeypatch.setattr(judge_process, "start_helper", refused)
+    set_num_threads(2)
+    try:
+        completions, references = _batch(256)
+        calls = _shared_calls()
+        assert _hex_rows(score_batch(completions, references)) == \
+            _hex_rows(_inline(completions, references))
+        assert _shared_calls() == calls
+        assert "could not start" in judge_process.stats().last_failure
+        assert judge_process._state["helper"] is None
+    finally:
+        set_num_threads(None)
+        judge_process._state["retry_at"] = 0.0
