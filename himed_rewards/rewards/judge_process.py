@@ -215,8 +215,8 @@ def _ready_helper() -> _Helper | None:
             helper.ready = message[0] == "ready"
             if not helper.ready:
                 raise EOFError(f"said {message[0]!r} first")
-    except (EOFError, OSError) as error:
-        _fail(helper, f"did not start: {error or 'end of file'}")
+    except Exception as error:  # noqa: BLE001 - end of file, a broken socket, garbage
+        _fail(helper, f"did not start: {_why(error)}")
         return None
     if not helper.ready and time.monotonic() > helper.deadline:
         _fail(helper, f"not ready after {_START_TIMEOUT_S:.0f} s")
@@ -277,11 +277,15 @@ class Offload:
                 _fail(helper, f"answered {message[2]!r:.200}" if message[0] == "error"
                       else "answered with malformed scores")
                 return None
-        except (EOFError, OSError) as error:
+        except Exception as error:  # noqa: BLE001 - end of file, a broken socket, garbage
             code = helper.proc.poll()
             _fail(helper, f"exited with code {code}" if code is not None
-                  else f"lost its socket: {error or 'end of file'}")
+                  else f"lost its socket: {_why(error)}")
             return None
+
+
+def _why(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _well_formed(scores: object, n: int) -> bool:
@@ -291,8 +295,8 @@ def _well_formed(scores: object, n: int) -> bool:
 def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
           ) -> Offload | None:
     """Send a batch (checked lists of str) to the helper and return the request, or None
-    when the calling process judges it (see the module's doc for when). A returned request holds the helper until :meth:`Offload.result` or
-    :meth:`Offload.abandon`.
+    when the calling process judges it (see the module's doc for when). A returned request
+    holds the helper until :meth:`Offload.result` or :meth:`Offload.abandon`.
 
     Raises:
         ValueError: ``HIMED_REWARDS_JUDGE_PROCESS`` or ``HIMED_REWARDS_THREADS`` is set to
@@ -315,8 +319,8 @@ def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
             return None
         call_id = next(_ids)
         helper.conn.send(("judge", call_id, completions, references))
-    except OSError as error:  # (it died since the last call: judged here, as after a failure)
-        _fail(helper, f"lost its socket: {error}")
+    except Exception as error:  # noqa: BLE001 - (it died since the last call: judged here)
+        _fail(helper, f"lost its socket: {_why(error)}")
         _counts["fallbacks"] += 1
         _LOCK.release()
         return None

@@ -136,10 +136,10 @@ def test_a_helper_that_hangs_is_stopped_after_the_timeout(helper, monkeypatch) -
 
 
 @pytest.mark.parametrize("answer", [("error", "ValueError: boom"), ("ok", "not an array"),
-                                    ("ok", np.zeros((3, 3)))])
+                                    ("ok", np.zeros((3, 3))), ("garbage", None)])
 def test_a_wrong_answer_is_judged_again_here(helper, answer) -> None:
     """A stand-in for the helper's side of the socket: what the caller does with an error,
-    or scores of the wrong type or shape."""
+    scores of the wrong type or shape, or a message that is not one."""
     from multiprocessing.connection import Pipe
 
     caller_end, helper_end = Pipe()
@@ -150,7 +150,7 @@ def test_a_wrong_answer_is_judged_again_here(helper, answer) -> None:
 
     def answer_wrongly():
         _, call_id, *_ = helper_end.recv()
-        helper_end.send((answer[0], call_id, answer[1], 0.001))
+        helper_end.send(42 if answer[0] == "garbage" else (answer[0], call_id, answer[1], 0.001))
 
     stand_in = threading.Thread(target=answer_wrongly)
     stand_in.start()
@@ -158,7 +158,8 @@ def test_a_wrong_answer_is_judged_again_here(helper, answer) -> None:
     assert _hex_rows(score_batch(completions, references)) == expected
     stand_in.join()
     assert judge_process.stats().fallbacks == fallbacks + 1
-    assert ("boom" if answer[0] == "error" else "malformed") in judge_process.stats().last_failure
+    expected_failure = {"error": "boom", "ok": "malformed", "garbage": "TypeError"}[answer[0]]
+    assert expected_failure in judge_process.stats().last_failure
 
 
 def test_an_abandoned_request_is_skipped_by_the_next_call(helper) -> None:
