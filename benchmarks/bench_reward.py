@@ -187,7 +187,6 @@ def judge_warmth(batches: int = 150, every: int = 25) -> dict[str, float]:
     (The judge's records are reset first, as in a new process; no collection before each
     batch, as in training or in the judge's helper process, so that the CPU's caches are
     not emptied and the table shows what the records save.)"""
-    from himed_rewards.clinical.sentences import clear_caches
     from himed_rewards.rewards.format_batch import parse_completions
 
     judge = RewardConfig().semantic

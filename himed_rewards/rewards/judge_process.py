@@ -50,13 +50,15 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.rewards._processes import start_helper
 from himed_rewards.rewards.threads import get_num_threads
+
+if TYPE_CHECKING:  # (imported when a batch is big enough: a reward's import stays light)
+    from himed_rewards.clinical.judge import OfflineClinicalJudge
 
 __all__ = ["ENVIRONMENT_VARIABLE", "MIN_PAIRS", "RETRY_AFTER_S", "TIMEOUT_PER_PAIR_S",
            "TIMEOUT_S", "JudgeProcessStats", "Offload", "begin", "start", "stats", "stop"]
@@ -303,12 +305,16 @@ def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
             something they do not allow.
 
     Examples:
+        >>> from himed_rewards.clinical.judge import OfflineClinicalJudge
         >>> begin(OfflineClinicalJudge(), ["No effusion."], ["No effusion."]) is None  # small
         True
     """
     n = len(references)
-    if n < MIN_PAIRS or type(scorer) is not OfflineClinicalJudge or not _enabled() \
-            or get_num_threads() < 2:
+    if n < MIN_PAIRS:
+        return None
+    from himed_rewards.clinical.judge import OfflineClinicalJudge
+
+    if type(scorer) is not OfflineClinicalJudge or not _enabled() or get_num_threads() < 2:
         return None
     if not _LOCK.acquire(blocking=False):
         return None  # another thread's call has the helper

@@ -109,9 +109,9 @@ def get_num_threads() -> int:
         >>> get_num_threads() >= 1
         True
     """
-    if getattr(_this_thread, "alone", False):
+    if getattr(_this_thread, "alone", None):
         return 1
-    lent = getattr(_this_thread, "lent", 0)
+    lent = getattr(_this_thread, "lent", None) or 0
     chosen = _chosen[0]
     if chosen is None:
         chosen = _from_environment()
@@ -151,12 +151,8 @@ def one_thread() -> Iterator[None]:
         ...     get_num_threads()
         1
     """
-    before = getattr(_this_thread, "alone", False)
-    _this_thread.alone = True
-    try:
+    with _this_thread_set("alone", True):
         yield
-    finally:
-        _this_thread.alone = before
 
 
 @contextlib.contextmanager
@@ -171,12 +167,19 @@ def cores_lent(cores: int) -> Iterator[None]:
         2
         >>> set_num_threads(None)
     """
-    before = getattr(_this_thread, "lent", 0)
-    _this_thread.lent = before + cores
+    with _this_thread_set("lent", (getattr(_this_thread, "lent", None) or 0) + cores):
+        yield
+
+
+@contextlib.contextmanager
+def _this_thread_set(name: str, value: object) -> Iterator[None]:
+    """This thread's setting ``name`` is ``value`` inside the block (what it was after)."""
+    before = getattr(_this_thread, name, None)
+    setattr(_this_thread, name, value)
     try:
         yield
     finally:
-        _this_thread.lent = before
+        setattr(_this_thread, name, before)
 
 
 def chunk_bounds(n_pairs: int, threads: int | None = None, lead: int = 0) -> list[int]:
