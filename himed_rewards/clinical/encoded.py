@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from himed_rewards.clinical.sentences import on_clear
 from himed_rewards.kernels import _interpret
 from himed_rewards.kernels.clinical import judge_reports
 
-__all__ = ["judge_array", "judge_texts", "kernel_ready", "use_judge_kernel"]
+__all__ = ["judge_array", "judge_lowered", "judge_texts", "kernel_ready", "use_judge_kernel"]
 
 
 def _tables() -> tuple:
@@ -112,12 +112,42 @@ def judge_array(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
         >>> judge_array(["Large left pleural effusion.", "No effusion."], [0, 1], [0, 0]).shape
         (2, 3)
     """
+    return _judged(lambda store: store.reports(texts), cand, ref)
+
+
+def judge_lowered(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, plain: Sequence[int],
+                  n_texts: int, text: Callable[[int], str], cand: Sequence[int],
+                  ref: Sequence[int]) -> np.ndarray:
+    """:func:`judge_array` of ``n_texts`` texts whose lowercased ASCII bytes are already in
+    ``buf``, text ``plain[j]``'s being ``buf[starts[j]:ends[j]]``; ``text(k)`` gives text
+    ``k`` itself (needed for those not in ``plain``, and for the few that hold another
+    sentence break than "."). The reward's front door: a batch's reports as the completions'
+    parse holds them, with no string built per report (``rewards.offline_scores``).
+
+    Raises:
+        KeyError: as :func:`judge_texts`.
+
+    Examples:
+        >>> texts = ["Large left pleural effusion.", "No effusion."]
+        >>> buf = np.frombuffer("".join(texts).lower().encode("ascii"), np.uint8)
+        >>> scores = judge_lowered(buf, np.array([0, 28]), np.array([28, 40]), [0, 1], 2,
+        ...                        texts.__getitem__, [0, 1], [0, 0])
+        >>> scores.tolist() == judge_array(texts, [0, 1], [0, 0]).tolist()
+        True
+    """
+    return _judged(lambda store: store.reports_in(buf, starts, ends, plain, n_texts, text),
+                   cand, ref)
+
+
+def _judged(records_of, cand: Sequence[int], ref: Sequence[int]) -> np.ndarray:
+    """The kernel's scores of the pairs ``(cand[k], ref[k])`` of the texts whose records
+    ``records_of(store)`` gives (``(records, lo, hi)``, see ``_Store.reports``)."""
     store = _STORE
     with _STORE_LOCK:  # (threads of a server share the store: one batch at a time)
         if store.full():
             store.reset()
         try:
-            records, lo, hi = store.reports(texts)
+            records, lo, hi = records_of(store)
         except Exception:
             store.reset()  # (records numbered but not written, ids without records...)
             raise
@@ -137,10 +167,11 @@ _RECHECK_S = 1.0
 
 def _calls() -> list[tuple]:
     """``(dispatcher, numba types of its arguments)`` of each kernel :func:`judge_texts`
-    calls that the reward's own calls do not compile (one tiny call's types)."""
+    and the reward's front door to it (``rewards.offline_scores``) call that the reward's
+    own calls do not compile (one tiny call's types)."""
     from numba import typeof
 
-    from himed_rewards.kernels import clinical, sentence_table, sentences
+    from himed_rewards.kernels import clinical, completion, sentence_table, sentences
     from himed_rewards.kernels._config import dispatcher_of
 
     bounds = np.zeros(2, np.int64)
@@ -152,13 +183,21 @@ def _calls() -> list[tuple]:
     split_args = (buf, one, one, one, one, one, np.empty(1, np.uint8))
     table = np.full((2, 2), -1, np.int64)
     intern_args = (buf, one, one, one, np.zeros(1, np.uint8), table, table, 0, 0)
+    gather_args = (_read_only(np.empty(1, np.uint8)), np.full((1, 4), -1, np.int64),
+                   np.empty(2, np.uint8), one, one)
     calls = []
-    for target, args in ((sentences.sentence_spans, split_args),
+    for target, args in ((completion.report_texts, gather_args),
+                         (sentences.sentence_spans, split_args),
                          (sentence_table.intern_sentences, intern_args),
                          (sentence_table.rehash_sentences, (table, table)),
                          (clinical.judge_reports, judge_args)):
         calls.append((dispatcher_of(target), tuple(typeof(a) for a in args)))
     return calls
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
 
 
 def kernel_ready() -> bool:
@@ -200,9 +239,13 @@ def use_judge_kernel() -> None:
         True
     """
     from himed_rewards.kernels import sentence_table
+    from himed_rewards.kernels.completion import report_texts
 
     _interpret.stop()  # compiled from now on, this kernel and the others
     judge_texts(["Small left pleural effusion.", "No effusion."], [0], [1])
+    # (the reward's front door, rewards.offline_scores: the parse's bytes are read-only)
+    report_texts(_read_only(np.empty(1, np.uint8)), np.full((1, 4), -1, np.int64),
+                 np.empty(2, np.uint8), np.empty(1, np.int64), np.empty(1, np.int64))
     grown = np.full((2, 2), -1, np.int64)  # (called when the sentence table grows)
     sentence_table.rehash_sentences(grown, grown.copy())
     _READY["ready"] = True

@@ -20,7 +20,7 @@ else from ``reports_sentences``' analysis. The store starts afresh past
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 
 import numpy as np
@@ -120,11 +120,20 @@ class _Store:
         buf = np.frombuffer(lowered.encode("ascii"), np.uint8)
         lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
         ends = np.cumsum(lengths)
-        room = int(np.count_nonzero(buf == 46)) + len(chosen)
+        return self.reports_in(buf, ends - lengths, ends, plain, n, texts.__getitem__, lowered)
+
+    def reports_in(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                   plain: Sequence[int], n: int, text: Callable[[int], str],
+                   lowered: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`reports` of ``n`` texts whose lowercased ASCII bytes are already in ``buf``:
+        text ``plain[j]``'s are ``buf[starts[j]:ends[j]]``; ``text(k)`` gives text ``k``
+        itself, for the texts not in ``plain`` and the plain ones that hold another break
+        than "." (``lowered``: ``buf`` as a string, when the caller has it)."""
+        room = int(np.count_nonzero(buf == 46)) + len(plain)
         span_start, span_end = np.empty(room, np.int64), np.empty(room, np.int64)
         span_text = np.empty(room, np.int64)
-        simple = np.empty(len(chosen), np.uint8)
-        count = sentence_spans(buf, ends - lengths, ends, span_start, span_end, span_text, simple)
+        simple = np.empty(len(plain), np.uint8)
+        count = sentence_spans(buf, starts, ends, span_start, span_end, span_text, simple)
         span_start, span_end = span_start[:count], span_end[:count]
         ids = self.sentences.intern_spans(buf, span_start, span_end)
         if len(self.sentences) > len(self.record_of):
@@ -134,13 +143,15 @@ class _Store:
         records = self.record_of[ids]
         new = records == -1
         if new.any():
+            if lowered is None:
+                lowered = buf.tobytes().decode("ascii")
             new_ids, first = np.unique(ids[new], return_index=True)
             where = np.flatnonzero(new)[first]
             self._learn(new_ids, [lowered[a:z] for a, z in zip(
                 span_start[where].tolist(), span_end[where].tolist(), strict=True)])
             records = self.record_of[ids]
         kept = records >= 0
-        counts = np.bincount(span_text[:count][kept], minlength=len(chosen))
+        counts = np.bincount(span_text[:count][kept], minlength=len(plain))
         hi = np.zeros(n, np.int64)
         lo = np.zeros(n, np.int64)
         hi[plain] = np.cumsum(counts)
@@ -151,7 +162,7 @@ class _Store:
             others += sorted(set(range(n)).difference(plain))
         if not others:
             return records, lo, hi
-        reports = reports_sentences([texts[k] for k in others])
+        reports = reports_sentences([text(k) for k in others])
         numbers = self.numbers(list(chain.from_iterable(reports)))
         at = len(records)
         for k, sentences in zip(others, reports, strict=True):

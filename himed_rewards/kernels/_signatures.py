@@ -62,7 +62,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.2),
+    ), 1.4),
     ('himed_rewards.kernels.ngrams', 'ngram_matches', (
         'int32[C]',
         'int64[C]',
@@ -73,7 +73,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 1.1),
+    ), 1.2),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -89,7 +89,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.6),
+    ), 0.8),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
         'int64[C]',
@@ -106,7 +106,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.6),
+    ), 1.7),
     ('himed_rewards.kernels.keywords', 'distinct_keywords_batch', (
         'int32[C]',
         'int64[C]',
@@ -117,7 +117,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 0.7),
+    ), 1.1),
     ('himed_rewards.kernels.reward', '_sort_small', (
         'int64[C]',
         'int64',
@@ -162,7 +162,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.4),
+    ), 1.5),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.sentences', 'sentence_spans', (
@@ -206,7 +206,14 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 5.3),
+    ), 5.7),
+    ('himed_rewards.kernels.completion', 'report_texts', (
+        'uint8[C,ro]',
+        'int64[C,2d]',
+        'uint8[C]',
+        'int64[C]',
+        'int64[C]',
+    ), 0.1),
     ('himed_rewards.kernels.sentence_table', 'rehash_sentences', (
         'int64[C,2d]',
         'int64[C,2d]',

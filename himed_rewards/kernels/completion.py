@@ -121,3 +121,27 @@ def report_spans(buf, text_offsets, opening, tags, tag_offsets, space, lower, lo
             lowered[i] = lower[buf[i]]
         n_good += 1
     return n_good
+
+
+@kernel
+def report_texts(lowered, spans, out, text_start, text_end):
+    """The lowercased report of every well-formed row of ``spans`` (as :func:`report_spans`
+    writes them): its finding, a newline, its impression (what
+    ``rewards.format_batch.ParsedCompletions.reports`` joins, lowercased), one after the other
+    in ``out`` (room for ``len(lowered)`` plus one byte per row), row ``t``'s being
+    ``out[text_start[t]:text_end[t]]`` (empty for a row that is not well formed). Returns the
+    bytes written."""
+    at = 0
+    for t in range(spans.shape[0]):
+        text_start[t] = at
+        if spans[t, 0] >= 0:
+            for i in range(spans[t, 0], spans[t, 1]):
+                out[at] = lowered[i]
+                at += 1
+            out[at] = 10  # "\n"
+            at += 1
+            for i in range(spans[t, 2], spans[t, 3]):
+                out[at] = lowered[i]
+                at += 1
+        text_end[t] = at
+    return at

@@ -10,7 +10,8 @@ pickled tuples (``multiprocessing``'s framing):
   ``("stop",)`` to exit;
 * helper -> parent, per request: ``("ok", call_id, scores, seconds)``, ``scores`` being
   ``OfflineClinicalJudge().score_columns(reports, references)`` of the completions' reports
-  (``parse_completions(completions).reports()``: what ``score_batch`` judges), a float64
+  (``parse_completions(completions).reports()``: what ``score_batch`` judges; read from the
+  parse's bytes by ``rewards.offline_scores``), a float64
   array of shape ``(n, 3)``, and ``seconds`` the wall time it took; or ``("error", call_id,
   text)``.
 
@@ -37,6 +38,7 @@ def serve(conn: Connection) -> None:
     from himed_rewards.clinical.encoded import use_judge_kernel
     from himed_rewards.clinical.judge import OfflineClinicalJudge
     from himed_rewards.rewards.format_batch import parse_completions
+    from himed_rewards.rewards.offline_scores import offline_scores
 
     use_judge_kernel()  # (from the numba cache: the parent only starts a helper once it is there)
     parse_completions(["<think>x</think><finding>a.</finding><impression>b.</impression>"])
@@ -55,7 +57,7 @@ def serve(conn: Connection) -> None:
         _, call_id, completions, references = message
         start = time.perf_counter()
         try:
-            scores = judge.score_columns(parse_completions(completions).reports(), references)
+            scores = offline_scores(judge, parse_completions(completions), references)
         except Exception as error:  # noqa: BLE001 - reported; the parent judges these itself
             conn.send(("error", call_id, f"{type(error).__name__}: {error}"))
         else:

@@ -9,6 +9,7 @@ semantic scorer once for the whole batch.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -32,6 +33,7 @@ from himed_rewards.rewards.keywords import (
     keyword_bonus_columns,
 )
 from himed_rewards.rewards.low_level import name_non_finite, start_fused_columns
+from himed_rewards.rewards.offline_scores import offline_scores
 from himed_rewards.rewards.reasoning import reasoning_is_blank
 from himed_rewards.rewards.schedule import check_step
 from himed_rewards.rewards.threads import cores_lent
@@ -234,14 +236,25 @@ def _checked_verdicts(verdicts: object, n: int, scorer: object) -> list[Semantic
     return verdicts
 
 
-def _semantic(scorer: object, reports: list[str], references: list[str]
+def _semantic(scorer: object, parsed: ParsedCompletions, references: list[str]
               ) -> list[SemanticVerdict] | np.ndarray:
     """The semantic level's verdicts, or their scores when the scorer offers
-    ``score_columns`` (the offline clinical judge: no verdict object per pair)."""
+    ``score_columns`` (the offline clinical judge: no verdict object per pair; read from the
+    parse's bytes, ``rewards.offline_scores``)."""
+    n = len(references)
     columns = getattr(scorer, "score_columns", None)
     if columns is not None:
-        return _checked_columns(columns(reports, references), len(reports), scorer)
-    return _checked_verdicts(scorer.score_batch(reports, references), len(reports), scorer)
+        scores = (offline_scores(scorer, parsed, references)
+                  if _is_offline_judge(scorer) else columns(parsed.reports(), references))
+        return _checked_columns(scores, n, scorer)
+    return _checked_verdicts(scorer.score_batch(parsed.reports(), references), n, scorer)
+
+
+def _is_offline_judge(scorer: object) -> bool:
+    """Whether ``scorer`` is exactly the offline clinical judge (a subclass may judge
+    differently). Its module is loaded before any instance exists: no import here."""
+    judge = sys.modules.get("himed_rewards.clinical.judge")
+    return judge is not None and type(scorer) is judge.OfflineClinicalJudge
 
 
 _AXES = ("accuracy", "relevance", "completeness")
@@ -304,10 +317,11 @@ def _score_here(config: RewardConfig, step: int, completions: list[str],
         # vocabulary's recycling) while the low-level kernel works on the pool's threads;
         # or the helper's answer is taken.
         if offload is None:
-            verdicts = _semantic(scorer, parsed.reports(), references)
+            verdicts = _semantic(scorer, parsed, references)
         else:
-            verdicts = _checked_columns(offload.result(scorer, parsed.reports, references),
-                                        len(completions), scorer)
+            verdicts = _checked_columns(
+                offload.result(lambda: offline_scores(scorer, parsed, references)),
+                len(completions), scorer)
         return _combine(config, step, formats, *low_columns(), verdicts)
     finally:
         if offload is not None:

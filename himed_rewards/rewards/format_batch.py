@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from himed_rewards.kernels.completion import LOWER, TAG_BYTES, TAG_OFFSETS, report_spans
+from himed_rewards.kernels.completion import (
+    LOWER,
+    TAG_BYTES,
+    TAG_OFFSETS,
+    report_spans,
+    report_texts,
+)
 from himed_rewards.kernels.tokenize import SPACE
 from himed_rewards.rewards.format import parse_completion
 from himed_rewards.text.base import Tokenizer, concat_ids, offsets_of
@@ -52,6 +58,30 @@ class ParsedCompletions:
                 reports[i] = report
             self._reports = reports
         return self._reports
+
+    def lowered_reports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(buf, starts, ends, rows)``: the lowercased bytes of the reports of the
+        well-formed ASCII completions, report ``rows[j]`` (``reports()[rows[j]].lower()``)
+        being ``buf[starts[j]:ends[j]]``, with no report string built (what the offline
+        judge reads: ``rewards.offline_scores``). The other completions' reports are
+        ``reports()``' only.
+
+        Examples:
+            >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>",
+            ...                        "no tags"])
+            >>> buf, starts, ends, rows = p.lowered_reports()
+            >>> buf[starts[0]:ends[0]].tobytes(), rows.tolist()
+            (b'clear.\\nnormal.', [0])
+        """
+        n = len(self.completions)
+        out = np.empty(self._lowered.shape[0] + n, dtype=np.uint8)
+        starts = np.empty(n, dtype=np.int64)
+        ends = np.empty(n, dtype=np.int64)
+        used = report_texts(self._lowered, self._spans, out, starts, ends)
+        if not self._slow:
+            return out[:used], starts, ends, np.arange(n)
+        rows = np.flatnonzero(self._spans[:, 0] >= 0)
+        return out[:used], starts[rows], ends[rows], rows
 
     def encode(self, tokenizer: Tokenizer) -> tuple[np.ndarray, np.ndarray]:
         """The reports' interned ids in CSR form (``tokenizer.encode_batch(self.reports())``)."""

@@ -50,15 +50,12 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from himed_rewards.rewards._processes import start_helper
 from himed_rewards.rewards.threads import get_num_threads
-
-if TYPE_CHECKING:  # (imported when a batch is big enough: a reward's import stays light)
-    from himed_rewards.clinical.judge import OfflineClinicalJudge
 
 __all__ = ["ENVIRONMENT_VARIABLE", "MIN_PAIRS", "RETRY_AFTER_S", "TIMEOUT_PER_PAIR_S",
            "TIMEOUT_S", "JudgeProcessStats", "Offload", "begin", "start", "stats", "stop"]
@@ -234,11 +231,10 @@ class Offload:
         self._helper, self._call_id, self._n = helper, call_id, n
         self._done = False
 
-    def result(self, judge: OfflineClinicalJudge, reports: Callable[[], list[str]],
-               references: Sequence[str]) -> np.ndarray:
+    def result(self, judge_here: Callable[[], np.ndarray]) -> np.ndarray:
         """Every pair's ``(accuracy, relevance, completeness)``, shape ``(n, 3)``: the
-        helper's answer or, when it fails, the batch judged here (``reports()``: the batch's
-        report texts). Call it once the caller's other work is done."""
+        helper's answer or, when it fails, ``judge_here()``, the batch judged in this
+        process. Call it once the caller's other work is done."""
         try:
             start = time.perf_counter()
             answer = self._receive()
@@ -247,7 +243,7 @@ class Offload:
             self.abandon()
         if answer is None:
             _counts["fallbacks"] += 1
-            return judge.score_columns(reports(), references)
+            return judge_here()
         scores, judge_s = answer
         _counts["calls"] += 1
         _counts["pairs"] += self._n

@@ -1,0 +1,84 @@
+"""The offline clinical judge's scores of a parsed batch, read from the parse's bytes.
+
+``OfflineClinicalJudge.score_columns`` takes report strings: ``score_batch`` built one per
+completion (``ParsedCompletions.reports``), the judge numbered them in a dictionary, then
+joined, lowercased and encoded them again to cut their sentences in a kernel; about 0.6 us
+of a fresh GRPO pair's 6.5 in the judge, which is the default reward's critical path. The
+parse already holds every well-formed completion's report bodies, lowercased, in one byte
+buffer: here one kernel call lays them out as the judge's reports (``kernels.completion.
+report_texts``), the references follow, and the judge reads them in place
+(``clinical.encoded.judge_lowered``). The same floats as ``score_columns``: the judge is a
+function of the two texts of a pair (``tests/rewards/test_offline_scores.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from himed_rewards.rewards.format_batch import ParsedCompletions
+
+if TYPE_CHECKING:  # (imported with the judge: a reward's import stays light)
+    from himed_rewards.clinical.judge import OfflineClinicalJudge
+
+__all__ = ["offline_scores"]
+
+
+def offline_scores(judge: OfflineClinicalJudge, parsed: ParsedCompletions,
+                   references: Sequence[str]) -> np.ndarray:
+    """``judge.score_columns(parsed.reports(), references)``, a float64 array of shape
+    ``(n, 3)``, without building the reports. ``references`` must be checked already (a
+    list of ``str`` as long as the batch: ``score_batch`` checks it).
+
+    Examples:
+        >>> from himed_rewards.clinical.judge import OfflineClinicalJudge
+        >>> from himed_rewards.rewards.format_batch import parse_completions
+        >>> c = ["<think>x</think><finding>Large left pleural effusion.</finding><impression>Effusion.</impression>"] * 3
+        >>> parsed, judge = parse_completions(c), OfflineClinicalJudge()
+        >>> refs = ["Large right pleural effusion."] * 3
+        >>> scores = offline_scores(judge, parsed, refs)
+        >>> scores.tolist() == judge.score_columns(parsed.reports(), refs).tolist()
+        True
+    """
+    from himed_rewards.clinical import encoded
+    from himed_rewards.clinical.judge import _KERNEL_FROM, OfflineClinicalJudge
+
+    n = len(parsed.completions)
+    if not (type(judge) is OfflineClinicalJudge and n >= _KERNEL_FROM
+            and encoded.kernel_ready()):
+        return judge.score_columns(parsed.reports(), references)  # (what this path repeats)
+    buf, starts, ends, rows = parsed.lowered_reports()
+    # texts: the n reports, then the distinct references (equal references, a GRPO group's,
+    # share one, as score_columns numbers them; a report is a function of its own text, so
+    # numbering equal reports apart changes no score)
+    distinct = list(dict.fromkeys(references))
+    number = {text: n + k for k, text in enumerate(distinct)}
+    ref = list(map(number.__getitem__, references))
+    ascii_refs = [k for k, text in enumerate(distinct) if text.isascii()]
+    chosen = distinct if len(ascii_refs) == len(distinct) else [distinct[k] for k in ascii_refs]
+    lowered = "".join(chosen).lower().encode("ascii")
+    lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
+    ref_ends = np.cumsum(lengths) + buf.shape[0]
+    reports = None
+
+    def text(k: int) -> str:  # (a text the kernels leave to the interpreter)
+        nonlocal reports
+        if k >= n:
+            return distinct[k - n]
+        if reports is None:
+            reports = parsed.reports()
+        return reports[k]
+
+    texts = np.concatenate([buf, np.frombuffer(lowered, np.uint8)])
+    # read-only, as judge_array's bytes (np.frombuffer) are: one compiled specialisation of
+    # the sentence kernels serves both
+    texts.setflags(write=False)
+    try:
+        return encoded.judge_lowered(
+            texts, np.concatenate([starts, ref_ends - lengths]), np.concatenate([ends, ref_ends]),
+            np.concatenate([rows, n + np.array(ascii_refs, np.int64)]).tolist(),
+            n + len(distinct), text, np.arange(n), ref)
+    except KeyError:  # (never with the shipped rules: a name the kernel lacks)
+        return judge.score_columns(parsed.reports(), references)

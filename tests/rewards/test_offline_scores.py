@@ -1,0 +1,133 @@
+"""The offline judge read from the completions' parse (rewards/offline_scores.py) gives what
+``OfflineClinicalJudge.score_columns`` of the report strings gives, bit for bit, and falls
+back to it whenever its own path does not apply."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from himed_rewards.clinical import encoded
+from himed_rewards.clinical.encoded import use_judge_kernel
+from himed_rewards.clinical.judge import OfflineClinicalJudge
+from himed_rewards.clinical.sentences import clear_caches
+from himed_rewards.rewards.format_batch import parse_completions
+from himed_rewards.rewards.offline_scores import offline_scores
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # load_iu_pairs
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # FreshText
+from _common import FreshText  # noqa: E402
+from conftest import load_iu_pairs  # noqa: E402
+
+# What the fast path must hand to the interpreter, or leave out of the parse's buffer:
+# non-ASCII text, a malformed completion, sentence breaks other than ".", a finding with no
+# final ".", a ": no" trigger, case and whitespace to strip, a non-ASCII reference.
+ODD = [
+    ("<think>x</think><finding>Épanchement: no. Heart normal</finding><impression>OK</impression>",
+     "Small effusion."),
+    ("no tags at all. Effusion.", "Épanchement pleural."),
+    ("<think>x</think><finding>Left effusion; small</finding><impression>Effusion!</impression>",
+     "Left effusion."),
+    ("<think>x</think><finding>  Lungs CLEAR  </finding>\n<impression> no effusion. </impression>",
+     "Lungs: clear."),
+    ("<think>x</think><finding>Pneumothorax: no.</finding><impression>Normal.</impression>",
+     "No pneumothorax."),
+    ("<think>x</think><finding>Nodule measuring 2.5 cm. Size 1.2.3</finding>"
+     "<impression>Nodule?</impression>", "Nodule measuring 2.5 cm."),
+]
+
+
+def _bits(scores: np.ndarray) -> list[list[str]]:
+    return [[float(x).hex() for x in row] for row in scores]
+
+
+@pytest.fixture(scope="module")
+def judge() -> OfflineClinicalJudge:
+    use_judge_kernel()
+    return OfflineClinicalJudge()
+
+
+def _both(judge, completions, references):
+    parsed = parse_completions(completions)
+    return (offline_scores(judge, parsed, references),
+            judge.score_columns(parsed.reports(), references))
+
+
+def test_fresh_batches_score_as_the_report_strings_do(judge):
+    fresh = FreshText(seed=77)
+    odd_completions = [c for c, _ in ODD]
+    odd_references = [r for _, r in ODD]
+    for k in range(12):
+        completions, references = (fresh.grpo_batch(n_refs=8) if k % 2
+                                   else fresh.distinct_batch(100))
+        completions += odd_completions
+        references += odd_references
+        if k == 6:
+            clear_caches()  # a new process's records, half way
+        ours, reference = _both(judge, completions, references)
+        assert ours.dtype == np.float64 and ours.shape == (len(completions), 3)
+        assert _bits(ours) == _bits(reference)
+
+
+def test_the_real_reports_score_as_the_report_strings_do(judge):
+    _, hyps, refs = load_iu_pairs()
+    completions = [f"<think>t</think><finding>{h}</finding><impression>{r[:40]}</impression>"
+                   for h, r in zip(hyps, refs, strict=True)]
+    ours, reference = _both(judge, completions, refs)
+    assert _bits(ours) == _bits(reference)
+
+
+def test_lowered_reports_are_the_reports_lowercased():
+    completions = [c for c, _ in ODD] + [
+        "<think>a</think><finding>Mild CARDIOMEGALY.</finding><impression>X.</impression>"]
+    parsed = parse_completions(completions)
+    buf, starts, ends, rows = parsed.lowered_reports()
+    reports = parsed.reports()
+    assert rows.tolist() == [k for k, f in enumerate(parsed.formats) if f > 0
+                             and completions[k].isascii()]
+    assert [buf[a:z].tobytes().decode("ascii") for a, z in zip(starts, ends, strict=True)] == \
+        [reports[k].lower() for k in rows.tolist()]
+
+
+@pytest.mark.parametrize("case", ["subclass", "small batch", "kernel not ready",
+                                  "kernel lacks a name"])
+def test_falls_back_to_score_columns(judge, monkeypatch, case):
+    class Subclass(OfflineClinicalJudge):
+        """May judge differently: the fast path is for the judge itself."""
+
+    calls = []
+    original = OfflineClinicalJudge.score_columns
+
+    def spy(self, candidates, references):
+        calls.append(len(candidates))
+        return original(self, candidates, references)
+
+    completions = [c for c, _ in ODD]
+    references = [r for _, r in ODD]
+    scorer = Subclass() if case == "subclass" else judge
+    if case == "small batch":
+        completions, references = completions[:2], references[:2]
+    elif case == "kernel not ready":
+        monkeypatch.setattr(encoded, "kernel_ready", lambda: False)
+    elif case == "kernel lacks a name":
+        def lacks(*args, **kwargs):
+            raise KeyError("x:unknown")
+        monkeypatch.setattr(encoded, "judge_lowered", lacks)
+    monkeypatch.setattr(OfflineClinicalJudge, "score_columns", spy)
+    parsed = parse_completions(completions)
+    scores = offline_scores(scorer, parsed, references)
+    assert calls == [len(completions)]  # the report strings' path answered
+    monkeypatch.undo()
+    assert _bits(scores) == _bits(judge.score_columns(parsed.reports(), references))
+
+
+def test_the_fast_path_is_taken(judge, monkeypatch):
+    calls = []
+    monkeypatch.setattr(OfflineClinicalJudge, "score_columns",
+                        lambda *args: calls.append(args) or pytest.fail("fell back"))
+    completions, references = FreshText(seed=78).grpo_batch(n_refs=2)
+    assert offline_scores(judge, parse_completions(completions), references).shape == (32, 3)
+    assert calls == []
