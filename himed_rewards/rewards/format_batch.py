@@ -59,29 +59,35 @@ class ParsedCompletions:
             self._reports = reports
         return self._reports
 
-    def lowered_reports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(buf, starts, ends, rows)``: the lowercased bytes of the reports of the
+    def lowered_reports(self, tail: bytes = b""
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """``(buf, starts, ends, rows, tail_at)``: the lowercased bytes of the reports of the
         well-formed ASCII completions, report ``rows[j]`` (``reports()[rows[j]].lower()``)
-        being ``buf[starts[j]:ends[j]]``, with no report string built (what the offline
-        judge reads: ``rewards.offline_scores``). The other completions' reports are
-        ``reports()``' only.
+        being ``buf[starts[j]:ends[j]]``, then ``tail`` from ``buf[tail_at]`` on, in one
+        read-only buffer, with no report string built (what the offline judge reads, its
+        references as the tail: ``rewards.offline_scores``). The other completions' reports
+        are ``reports()``' only.
 
         Examples:
             >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>",
             ...                        "no tags"])
-            >>> buf, starts, ends, rows = p.lowered_reports()
-            >>> buf[starts[0]:ends[0]].tobytes(), rows.tolist()
-            (b'clear.\\nnormal.', [0])
+            >>> buf, starts, ends, rows, tail_at = p.lowered_reports(b"ref.")
+            >>> buf[starts[0]:ends[0]].tobytes(), rows.tolist(), buf[tail_at:].tobytes()
+            (b'clear.\\nnormal.', [0], b'ref.')
         """
         n = len(self.completions)
-        out = np.empty(self._lowered.shape[0] + n, dtype=np.uint8)
+        # (one buffer for the reports and the tail: the judge reads both in one kernel call)
+        out = np.empty(self._lowered.shape[0] + n + len(tail), dtype=np.uint8)
         starts = np.empty(n, dtype=np.int64)
         ends = np.empty(n, dtype=np.int64)
         used = report_texts(self._lowered, self._spans, out, starts, ends)
+        out[used:used + len(tail)] = np.frombuffer(tail, dtype=np.uint8)
+        out = out[:used + len(tail)]
+        out.setflags(write=False)  # (as the parse's own bytes: one kernel specialisation)
         if not self._slow:
-            return out[:used], starts, ends, np.arange(n)
+            return out, starts, ends, np.arange(n), used
         rows = np.flatnonzero(self._spans[:, 0] >= 0)
-        return out[:used], starts[rows], ends[rows], rows
+        return out, starts[rows], ends[rows], rows, used
 
     def encode(self, tokenizer: Tokenizer) -> tuple[np.ndarray, np.ndarray]:
         """The reports' interned ids in CSR form (``tokenizer.encode_batch(self.reports())``)."""

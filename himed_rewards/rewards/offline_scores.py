@@ -49,7 +49,6 @@ def offline_scores(judge: OfflineClinicalJudge, parsed: ParsedCompletions,
     if not (type(judge) is OfflineClinicalJudge and n >= _KERNEL_FROM
             and encoded.kernel_ready()):
         return judge.score_columns(parsed.reports(), references)  # (what this path repeats)
-    buf, starts, ends, rows = parsed.lowered_reports()
     # texts: the n reports, then the distinct references (equal references, a GRPO group's,
     # share one, as score_columns numbers them; a report is a function of its own text, so
     # numbering equal reports apart changes no score)
@@ -58,9 +57,10 @@ def offline_scores(judge: OfflineClinicalJudge, parsed: ParsedCompletions,
     ref = list(map(number.__getitem__, references))
     ascii_refs = [k for k, text in enumerate(distinct) if text.isascii()]
     chosen = distinct if len(ascii_refs) == len(distinct) else [distinct[k] for k in ascii_refs]
-    lowered = "".join(chosen).lower().encode("ascii")
+    buf, starts, ends, rows, tail_at = parsed.lowered_reports(
+        "".join(chosen).lower().encode("ascii"))
     lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
-    ref_ends = np.cumsum(lengths) + buf.shape[0]
+    ref_ends = np.cumsum(lengths) + tail_at
     reports = None
 
     def text(k: int) -> str:  # (a text the kernels leave to the interpreter)
@@ -71,13 +71,9 @@ def offline_scores(judge: OfflineClinicalJudge, parsed: ParsedCompletions,
             reports = parsed.reports()
         return reports[k]
 
-    texts = np.concatenate([buf, np.frombuffer(lowered, np.uint8)])
-    # read-only, as judge_array's bytes (np.frombuffer) are: one compiled specialisation of
-    # the sentence kernels serves both
-    texts.setflags(write=False)
     try:
         return encoded.judge_lowered(
-            texts, np.concatenate([starts, ref_ends - lengths]), np.concatenate([ends, ref_ends]),
+            buf, np.concatenate([starts, ref_ends - lengths]), np.concatenate([ends, ref_ends]),
             np.concatenate([rows, n + np.array(ascii_refs, np.int64)]).tolist(),
             n + len(distinct), text, np.arange(n), ref)
     except KeyError:  # (never with the shipped rules: a name the kernel lacks)

@@ -84,8 +84,9 @@ def test_lowered_reports_are_the_reports_lowercased():
     completions = [c for c, _ in ODD] + [
         "<think>a</think><finding>Mild CARDIOMEGALY.</finding><impression>X.</impression>"]
     parsed = parse_completions(completions)
-    buf, starts, ends, rows = parsed.lowered_reports()
+    buf, starts, ends, rows, tail_at = parsed.lowered_reports(b"tail.")
     reports = parsed.reports()
+    assert buf[tail_at:].tobytes() == b"tail." and not buf.flags.writeable
     assert rows.tolist() == [k for k, f in enumerate(parsed.formats) if f > 0
                              and completions[k].isascii()]
     assert [buf[a:z].tobytes().decode("ascii") for a, z in zip(starts, ends, strict=True)] == \
