@@ -9,7 +9,6 @@ semantic scorer once for the whole batch.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -244,17 +243,8 @@ def _semantic(scorer: object, parsed: ParsedCompletions, references: list[str]
     n = len(references)
     columns = getattr(scorer, "score_columns", None)
     if columns is not None:
-        scores = (offline_scores(scorer, parsed, references)
-                  if _is_offline_judge(scorer) else columns(parsed.reports(), references))
-        return _checked_columns(scores, n, scorer)
+        return _checked_columns(offline_scores(scorer, parsed, references), n, scorer)
     return _checked_verdicts(scorer.score_batch(parsed.reports(), references), n, scorer)
-
-
-def _is_offline_judge(scorer: object) -> bool:
-    """Whether ``scorer`` is exactly the offline clinical judge (a subclass may judge
-    differently). Its module is loaded before any instance exists: no import here."""
-    judge = sys.modules.get("himed_rewards.clinical.judge")
-    return judge is not None and type(scorer) is judge.OfflineClinicalJudge
 
 
 _AXES = ("accuracy", "relevance", "completeness")

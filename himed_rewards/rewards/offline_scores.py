@@ -13,24 +13,23 @@ function of the two texts of a pair (``tests/rewards/test_offline_scores.py``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from himed_rewards.rewards.format_batch import ParsedCompletions
 
-if TYPE_CHECKING:  # (imported with the judge: a reward's import stays light)
-    from himed_rewards.clinical.judge import OfflineClinicalJudge
-
 __all__ = ["offline_scores"]
 
 
-def offline_scores(judge: OfflineClinicalJudge, parsed: ParsedCompletions,
+def offline_scores(scorer: object, parsed: ParsedCompletions,
                    references: Sequence[str]) -> np.ndarray:
-    """``judge.score_columns(parsed.reports(), references)``, a float64 array of shape
-    ``(n, 3)``, without building the reports. ``references`` must be checked already (a
-    list of ``str`` as long as the batch: ``score_batch`` checks it).
+    """``scorer.score_columns(parsed.reports(), references)``, a float64 array of shape
+    ``(n, 3)``; for the offline clinical judge itself (exactly that class: a subclass may
+    judge differently), read from the parse's bytes, without building the reports.
+    ``references`` must be checked already (a list of ``str`` as long as the batch:
+    ``score_batch`` checks it).
 
     Examples:
         >>> from himed_rewards.clinical.judge import OfflineClinicalJudge
@@ -42,13 +41,15 @@ def offline_scores(judge: OfflineClinicalJudge, parsed: ParsedCompletions,
         >>> scores.tolist() == judge.score_columns(parsed.reports(), refs).tolist()
         True
     """
+    # (the judge's module is loaded before any judge exists: nothing to import for others)
+    judge_module = sys.modules.get("himed_rewards.clinical.judge")
+    if judge_module is None or type(scorer) is not judge_module.OfflineClinicalJudge:
+        return scorer.score_columns(parsed.reports(), references)  # type: ignore[attr-defined]
     from himed_rewards.clinical import encoded
-    from himed_rewards.clinical.judge import _KERNEL_FROM, OfflineClinicalJudge
 
     n = len(parsed.completions)
-    if not (type(judge) is OfflineClinicalJudge and n >= _KERNEL_FROM
-            and encoded.kernel_ready()):
-        return judge.score_columns(parsed.reports(), references)  # (what this path repeats)
+    if n < judge_module._KERNEL_FROM or not encoded.kernel_ready():
+        return scorer.score_columns(parsed.reports(), references)  # (what this path repeats)
     # texts: the n reports, then the distinct references (equal references, a GRPO group's,
     # share one, as score_columns numbers them; a report is a function of its own text, so
     # numbering equal reports apart changes no score)
@@ -77,4 +78,4 @@ def offline_scores(judge: OfflineClinicalJudge, parsed: ParsedCompletions,
             np.concatenate([rows, n + np.array(ascii_refs, np.int64)]).tolist(),
             n + len(distinct), text, np.arange(n), ref)
     except KeyError:  # (never with the shipped rules: a name the kernel lacks)
-        return judge.score_columns(parsed.reports(), references)
+        return scorer.score_columns(parsed.reports(), references)
