@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from himed_rewards.clinical import encoded
 from himed_rewards.clinical.encoded import use_judge_kernel
@@ -38,6 +40,23 @@ ODD = [
     ("<think>x</think><finding>Nodule measuring 2.5 cm. Size 1.2.3</finding>"
      "<impression>Nodule?</impression>", "Nodule measuring 2.5 cm."),
 ]
+
+
+# Generated reports: clinical words, numbers, case, every sentence break and whitespace kind,
+# now and then a non-ASCII letter; completions well formed or not, with the tags' spacing.
+_PIECES = st.sampled_from([
+    "No", "no", "LEFT", "right", "pleural", "effusion", "Effusions", "pneumothorax", "heart",
+    "size", "normal", "mild", "cardiomegaly", "measuring", "2.5", "1.2.3", "cm", "stable",
+    "lungs", "clear", "opacity", "base", "not", "seen", "without", "é", ".", ". ", ":", ";",
+    "!", "?", ",", " ", "  ", "\n", "\t",
+])
+_TEXT = st.lists(_PIECES, max_size=14).map(" ".join)
+_COMPLETION = st.one_of(
+    st.tuples(_TEXT, _TEXT, st.sampled_from(["", " ", "\n"])).map(
+        lambda t: f"<think>x</think>{t[2]}<finding>{t[0]}</finding>{t[2]}"
+                  f"<impression>{t[1]}</impression>"),
+    _TEXT,
+)
 
 
 def _bits(scores: np.ndarray) -> list[list[str]]:
@@ -70,6 +89,15 @@ def test_fresh_batches_score_as_the_report_strings_do(judge):
         ours, reference = _both(judge, completions, references)
         assert ours.dtype == np.float64 and ours.shape == (len(completions), 3)
         assert _bits(ours) == _bits(reference)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_COMPLETION, _TEXT), min_size=3, max_size=12))
+def test_generated_batches_score_as_the_report_strings_do(judge, pairs):
+    completions = [c for c, _ in pairs]
+    references = [r for _, r in pairs]
+    ours, reference = _both(judge, completions, references)
+    assert _bits(ours) == _bits(reference)
 
 
 def test_the_real_reports_score_as_the_report_strings_do(judge):
