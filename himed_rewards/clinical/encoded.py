@@ -183,10 +183,8 @@ def _calls() -> list[tuple]:
     split_args = (buf, one, one, one, one, one, np.empty(1, np.uint8))
     table = np.full((2, 2), -1, np.int64)
     intern_args = (buf, one, one, one, np.zeros(1, np.uint8), table, table, 0, 0)
-    gather_args = (_read_only(np.empty(1, np.uint8)), np.full((1, 4), -1, np.int64),
-                   np.empty(2, np.uint8), one, one)
     calls = []
-    for target, args in ((completion.report_texts, gather_args),
+    for target, args in ((completion.report_texts, _gather_args()),
                          (sentences.sentence_spans, split_args),
                          (sentence_table.intern_sentences, intern_args),
                          (sentence_table.rehash_sentences, (table, table)),
@@ -195,9 +193,13 @@ def _calls() -> list[tuple]:
     return calls
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)
-    return array
+def _gather_args() -> tuple[np.ndarray, ...]:
+    """A tiny call's arguments of ``kernels.completion.report_texts``, as the reward's front
+    door to the judge makes them (``rewards.offline_scores``: the parse's bytes read-only)."""
+    lowered = np.empty(1, np.uint8)
+    lowered.setflags(write=False)
+    one = np.empty(1, np.int64)
+    return lowered, np.full((1, 4), -1, np.int64), np.empty(2, np.uint8), one, one
 
 
 def kernel_ready() -> bool:
@@ -243,9 +245,7 @@ def use_judge_kernel() -> None:
 
     _interpret.stop()  # compiled from now on, this kernel and the others
     judge_texts(["Small left pleural effusion.", "No effusion."], [0], [1])
-    # (the reward's front door, rewards.offline_scores: the parse's bytes are read-only)
-    report_texts(_read_only(np.empty(1, np.uint8)), np.full((1, 4), -1, np.int64),
-                 np.empty(2, np.uint8), np.empty(1, np.int64), np.empty(1, np.int64))
+    report_texts(*_gather_args())  # (the reward's front door: rewards.offline_scores)
     grown = np.full((2, 2), -1, np.int64)  # (called when the sentence table grows)
     sentence_table.rehash_sentences(grown, grown.copy())
     _READY["ready"] = True

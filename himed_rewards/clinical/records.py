@@ -41,7 +41,7 @@ from himed_rewards.clinical.sentences import (
 from himed_rewards.kernels import clinical_states as states
 from himed_rewards.kernels.sentences import sentence_spans
 
-__all__ = ["FINDINGS"]
+__all__ = ["FINDINGS", "lowered_ascii"]
 
 def _finding_names() -> tuple[str, ...]:
     names = {"no_finding", RULES.other, DEVICE, "pneumothorax", "x:lucency",
@@ -74,6 +74,25 @@ _HITS = {
     "dominant": (states._DOMINANT, states.DOMINANT_CODES),
     "position": (states._POSITION, states.POSITION_CODES),
 }
+
+
+def lowered_ascii(texts: Sequence[str]) -> tuple[list[int], str, np.ndarray, np.ndarray]:
+    """``(plain, lowered, starts, ends)``: the indices of the ASCII texts among ``texts``,
+    those texts lowercased and joined, and where text ``plain[j]`` is in the join
+    (``lowered[starts[j]:ends[j]]``): what the judge's sentence kernels read.
+
+    Examples:
+        >>> plain, lowered, starts, ends = lowered_ascii(["No Effusion.", "é.", "Clear."])
+        >>> plain, lowered, starts.tolist(), ends.tolist()
+        ([0, 2], 'no effusion.clear.', [0, 12], [12, 18])
+    """
+    n = len(texts)
+    plain = list(range(n)) if all(map(str.isascii, texts)) else \
+        [k for k, text in enumerate(texts) if text.isascii()]
+    chosen = texts if len(plain) == n else [texts[k] for k in plain]
+    lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
+    ends = np.cumsum(lengths)
+    return plain, "".join(chosen).lower(), ends - lengths, ends
 
 
 # The store starts afresh beyond this many records (each is a few dozen floats).
@@ -112,15 +131,10 @@ class _Store:
         cut and looked up by the kernels; the others go through
         ``sentences.reports_sentences``, and so do the sentences met for the first time
         (but those that differ from one met before only in their numbers)."""
-        n = len(texts)
-        plain = list(range(n)) if all(map(str.isascii, texts)) else \
-            [k for k, text in enumerate(texts) if text.isascii()]
-        chosen = texts if len(plain) == n else [texts[k] for k in plain]
-        lowered = "".join(chosen).lower()
+        plain, lowered, starts, ends = lowered_ascii(texts)
         buf = np.frombuffer(lowered.encode("ascii"), np.uint8)
-        lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
-        ends = np.cumsum(lengths)
-        return self.reports_in(buf, ends - lengths, ends, plain, n, texts.__getitem__, lowered)
+        return self.reports_in(buf, starts, ends, plain, len(texts), texts.__getitem__,
+                               lowered)
 
     def reports_in(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                    plain: Sequence[int], n: int, text: Callable[[int], str],

@@ -241,8 +241,7 @@ def _semantic(scorer: object, parsed: ParsedCompletions, references: list[str]
     ``score_columns`` (the offline clinical judge: no verdict object per pair; read from the
     parse's bytes, ``rewards.offline_scores``)."""
     n = len(references)
-    columns = getattr(scorer, "score_columns", None)
-    if columns is not None:
+    if getattr(scorer, "score_columns", None) is not None:
         return _checked_columns(offline_scores(scorer, parsed, references), n, scorer)
     return _checked_verdicts(scorer.score_batch(parsed.reports(), references), n, scorer)
 

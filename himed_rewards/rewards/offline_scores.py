@@ -5,10 +5,10 @@ completion (``ParsedCompletions.reports``), the judge numbered them in a diction
 joined, lowercased and encoded them again to cut their sentences in a kernel: about 0.6 of
 the 5.3-5.8 us a fresh GRPO pair cost the judge in one process (in the judge's helper
 process the gain is within the noise of its caches, cold after idling between requests:
-docs/benchmarks.md, "The judge reads the parse's bytes"). The parse already holds every well-formed completion's report bodies, lowercased, in one byte
-buffer: here one kernel call lays them out as the judge's reports (``kernels.completion.
-report_texts``), the references follow, and the judge reads them in place
-(``clinical.encoded.judge_lowered``). The same floats as ``score_columns``: the judge is a
+docs/benchmarks.md, "The judge reads the parse's bytes"). The parse already holds every
+well-formed completion's report bodies, lowercased, in one byte buffer: here one kernel call
+lays them out as the judge's reports (``kernels.completion.report_texts``), the references
+follow, and the judge reads them in place (``clinical.encoded.judge_lowered``). The same floats as ``score_columns``: the judge is a
 function of the two texts of a pair (``tests/rewards/test_offline_scores.py``).
 """
 
@@ -47,6 +47,7 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
     if judge_module is None or type(scorer) is not judge_module.OfflineClinicalJudge:
         return scorer.score_columns(parsed.reports(), references)  # type: ignore[attr-defined]
     from himed_rewards.clinical import encoded
+    from himed_rewards.clinical.records import lowered_ascii
 
     n = len(parsed.completions)
     if n < judge_module._KERNEL_FROM or not encoded.kernel_ready():
@@ -57,12 +58,8 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
     distinct = list(dict.fromkeys(references))
     number = {text: n + k for k, text in enumerate(distinct)}
     ref = list(map(number.__getitem__, references))
-    ascii_refs = [k for k, text in enumerate(distinct) if text.isascii()]
-    chosen = distinct if len(ascii_refs) == len(distinct) else [distinct[k] for k in ascii_refs]
-    buf, starts, ends, rows, tail_at = parsed.lowered_reports(
-        "".join(chosen).lower().encode("ascii"))
-    lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
-    ref_ends = np.cumsum(lengths) + tail_at
+    ascii_refs, lowered, ref_starts, ref_ends = lowered_ascii(distinct)
+    buf, starts, ends, rows, tail_at = parsed.lowered_reports(lowered.encode("ascii"))
     reports = None
 
     def text(k: int) -> str:  # (a text the kernels leave to the interpreter)
@@ -75,7 +72,8 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
 
     try:
         return encoded.judge_lowered(
-            buf, np.concatenate([starts, ref_ends - lengths]), np.concatenate([ends, ref_ends]),
+            buf, np.concatenate([starts, ref_starts + tail_at]),
+            np.concatenate([ends, ref_ends + tail_at]),
             np.concatenate([rows, n + np.array(ascii_refs, np.int64)]).tolist(),
             n + len(distinct), text, np.arange(n), ref)
     except KeyError:  # (never with the shipped rules: a name the kernel lacks)
