@@ -97,11 +97,15 @@ class FreshText:
     ("measuring 2.7 cm") or a misspelt word, the kinds of novelty a policy's samples bring;
     every report is checked against all earlier ones, so none repeats and no cache hits.
     The vocabulary reaches a steady state, as in training: most words recur, a few are new.
+    A completion's reasoning is 60 characters of a report, or with ``reasoning_words``, that
+    many words of fresh reports (a policy that reasons at length before its report).
     """
 
-    def __init__(self, seed: int = 0, new_word_per_sentence: bool = False) -> None:
+    def __init__(self, seed: int = 0, new_word_per_sentence: bool = False,
+                 reasoning_words: int = 0) -> None:
         import random
 
+        self._reasoning_words = reasoning_words
         self._rng = random.Random(seed)
         self._pool = sentence_pool()
         self._seen: set[str] = set()
@@ -145,8 +149,16 @@ class FreshText:
                 self._seen.add(text)
                 return text
 
+    def _reasoning(self) -> str:
+        if not self._reasoning_words:
+            return self.report()[:60]
+        words: list[str] = []
+        while len(words) < self._reasoning_words:
+            words += self.report().split()
+        return " ".join(words[:self._reasoning_words])
+
     def completion(self) -> str:
-        return f"<think>{self.report()[:60]}</think><finding>{self.report()}</finding>" \
+        return f"<think>{self._reasoning()}</think><finding>{self.report()}</finding>" \
                "<impression>No acute cardiopulmonary process.</impression>"
 
     def grpo_batch(self, n_refs: int = 32, group: int = 16) -> tuple[list[str], list[str]]:

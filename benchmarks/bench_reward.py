@@ -7,7 +7,10 @@ so neither finds the other's words already learnt; the anchors (sacrebleu ``sent
 rouge-score ROUGE-L + nltk ``meteor_score`` per pair) score each batch too, right before or
 after the reward, in turn, so machine load hits both alike; each ratio is of the summed
 times on the same batches. Times are CPU seconds of this process (``time.process_time``), robust to other jobs on a
-shared machine. Shapes: GRPO (32 references x 16 completions) and 512 distinct pairs. Secondary: the
+shared machine. Shapes: GRPO (32 references x 16 completions) and 512 distinct pairs; with
+more than one thread, also GRPO batches whose completions reason at length first
+(:data:`REASONING_WORDS` words in ``<think>``, about 2 KB; the anchors score the finding
+alone, as in every shape). Secondary: the
 590 real pairs scored over and over (caches warm). Also the share of each stage, a 1 vs 2
 process comparison, and the cold cost.
 
@@ -68,6 +71,8 @@ WARM_BATCHES = 100
 # the judge's cost per pair no longer falls after about 25 batches there (judge_warmth)
 STAGE_WARM_BATCHES = 30
 WARM_ANCHOR_BATCHES = 3
+# The reasoning of the "long reasoning" shape, in words: about 2 KB of text before the report.
+REASONING_WORDS = 300
 
 
 def fresh_run(shape: str, steps: int, anchor, warm: int = WARM_BATCHES, threads: int = 1,
@@ -93,8 +98,9 @@ def _fresh_run(shape: str, steps: int, anchor, warm: int, clock, seed: int
     # each run as a new process starts it: the judge's records of an earlier run are
     # forgotten (in a process whose judge runs in a helper, this one's would stay empty)
     clear_caches()
-    fresh = FreshText(seed=seed + (1 if shape == "grpo" else 2))
-    make = fresh.grpo_batch if shape == "grpo" else fresh.distinct_batch
+    fresh = FreshText(seed=seed + {"grpo": 1, "distinct": 2, "reasoning": 3}[shape],
+                      reasoning_words=REASONING_WORDS if shape == "reasoning" else 0)
+    make = fresh.distinct_batch if shape == "distinct" else fresh.grpo_batch
     # With two threads or more the judge's helper process takes a share of each default
     # batch (rewards/judge_process.py): started now, so that its sentence records warm up
     # with the warm batches, as a training run's would over its first steps.
@@ -278,7 +284,10 @@ def main() -> None:
     threads = get_num_threads()
     runs = [(1, 0)] + ([(threads, 10)] if threads > 1 else [])
     for n_threads, seed in runs:
-        for shape, label in (("grpo", "GRPO 32 refs x 16"), ("distinct", "512 distinct pairs")):
+        shapes = [("grpo", "GRPO 32 refs x 16"), ("distinct", "512 distinct pairs")]
+        if n_threads > 1:
+            shapes.append(("reasoning", f"GRPO, {REASONING_WORDS}-word reasoning"))
+        for shape, label in shapes:
             t = fresh_run(shape, args.steps, anchor, args.warm, n_threads, seed)
             us = {k: v / t["pairs"] * 1e6 for k, v in t.items() if k != "pairs"}
             anchors_us = (us["anchors low"] + us["anchors default"]) / 2

@@ -2,18 +2,19 @@
 judge's share of a batch, on another core.
 
 Started by ``rewards._processes.start_helper`` as ``python -m
-himed_rewards.rewards._judge_worker FD``, ``FD`` one end of a socket pair. Messages are
-pickled tuples (``multiprocessing``'s framing):
+himed_rewards.rewards._judge_worker FD SHARED``, ``FD`` one end of a socket pair, ``SHARED``
+a file in memory the parent writes its requests' texts to (``rewards._shared_buffer``).
+Messages are pickled tuples (``multiprocessing``'s framing):
 
 * helper -> parent, once the judge's kernel is loaded: ``("ready", pid, seconds)``;
-* parent -> helper: ``("judge", call_id, completions, references)`` per request,
-  ``("stop",)`` to exit;
+* parent -> helper: ``("judge", call_id, request)`` per request, ``request`` a
+  ``rewards.judge_request.JudgeRequest`` (where the texts lie in ``SHARED``); ``("stop",)``
+  to exit;
 * helper -> parent, per request: ``("ok", call_id, scores, seconds)``, ``scores`` being
   ``OfflineClinicalJudge().score_columns(reports, references)`` of the completions' reports
-  (``parse_completions(completions).reports()``: what ``score_batch`` judges; read from the
-  parse's bytes by ``rewards.offline_scores``), a float64
-  array of shape ``(n, 3)``, and ``seconds`` the wall time it took; or ``("error", call_id,
-  text)``.
+  (what ``score_batch`` judges; read in place by ``rewards.judge_request.judge_request``), a
+  float64 array of shape ``(n, 3)``, and ``seconds`` the wall time it took; or ``("error",
+  call_id, text)``. The parent does not write ``SHARED`` again before that answer.
 
 The helper exits when the parent's end closes (the parent stopped it, or died).
 """
@@ -32,17 +33,18 @@ from himed_rewards.rewards._processes import run_helper
 _FULL_COLLECTION_EVERY = 50
 
 
-def serve(conn: Connection) -> None:
-    """Load the judge, say so, then answer ``conn``'s requests until ``("stop",)``."""
+def serve(conn: Connection, shared_fd: int) -> None:
+    """Load the judge, say so, then answer ``conn``'s requests, whose texts are in the
+    shared file ``shared_fd``, until ``("stop",)``."""
     start = time.perf_counter()
     from himed_rewards.clinical.encoded import use_judge_kernel
     from himed_rewards.clinical.judge import OfflineClinicalJudge
-    from himed_rewards.rewards.format_batch import parse_completions
-    from himed_rewards.rewards.offline_scores import offline_scores
+    from himed_rewards.rewards._shared_buffer import SharedBuffer
+    from himed_rewards.rewards.judge_request import judge_request
 
     use_judge_kernel()  # (from the numba cache: the parent only starts a helper once it is there)
-    parse_completions(["<think>x</think><finding>a.</finding><impression>b.</impression>"])
     judge = OfflineClinicalJudge()
+    shared = SharedBuffer(shared_fd)
     conn.send(("ready", os.getpid(), time.perf_counter() - start))
     # The collector runs between requests, not inside them: the judge's sentence records make
     # a large heap of long-lived objects, and a full collection that lands in a request holds
@@ -54,10 +56,10 @@ def serve(conn: Connection) -> None:
         message = conn.recv()
         if message[0] == "stop":
             return
-        _, call_id, completions, references = message
+        _, call_id, request = message
         start = time.perf_counter()
         try:
-            scores = offline_scores(judge, parse_completions(completions), references)
+            scores = judge_request(judge, request, shared.array(request.nbytes))
         except Exception as error:  # noqa: BLE001 - reported; the parent judges these itself
             conn.send(("error", call_id, f"{type(error).__name__}: {error}"))
         else:
@@ -67,4 +69,4 @@ def serve(conn: Connection) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_helper(serve, sys.argv))
+    sys.exit(run_helper(lambda conn: serve(conn, int(sys.argv[2])), sys.argv))

@@ -42,24 +42,29 @@ def helper_environment() -> dict[str, str]:
     return env
 
 
-def start_helper(module: str) -> tuple[subprocess.Popen, Connection]:
-    """Start ``python -m module FD`` (``FD``: the helper's end of a new socket pair) and
-    return the process and the caller's end. The helper's standard streams are closed but
+def start_helper(module: str, pass_fds: tuple[int, ...] = ()
+                 ) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m module FD [FD...]`` (``FD``: the helper's end of a new socket pair,
+    then ``pass_fds``, descriptors the helper inherits) and return the process and the
+    caller's end. The helper's standard streams are closed but
     for stderr (its tracebacks reach the caller's terminal), and it runs in a session of its
     own: Ctrl-C reaches the caller, which stops its helpers.
 
     Examples:
-        >>> proc, conn = start_helper("himed_rewards.rewards._judge_worker")
+        >>> from himed_rewards.rewards._shared_buffer import SharedBuffer
+        >>> shared = SharedBuffer()  # (the judge's helper reads its requests' texts there)
+        >>> proc, conn = start_helper("himed_rewards.rewards._judge_worker", (shared.fd,))
         >>> conn.close(); proc.wait(10)  # (end of file: the helper exits)
         0
+        >>> shared.close()
     """
     parent_end, child_end = socket.socketpair()
     for end in (parent_end, child_end):
         end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", module, str(child_end.fileno())],
-            pass_fds=(child_end.fileno(),), env=helper_environment(),
+            [sys.executable, "-m", module, str(child_end.fileno()), *map(str, pass_fds)],
+            pass_fds=(child_end.fileno(), *pass_fds), env=helper_environment(),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
         )
     except BaseException:

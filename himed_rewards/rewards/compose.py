@@ -290,12 +290,13 @@ def _score_here(config: RewardConfig, step: int, completions: list[str],
     """:func:`score_batch` of checked arguments, with a semantic scorer that does not wait on
     anything (the offline judge, or none)."""
     scorer = config.semantic
-    # a big batch goes to the offline judge's helper process first, if one is ready
+    # a big batch goes to the offline judge's helper process once parsed, if one is ready
     # (rewards/judge_process.py); this process meanwhile computes the low-level reward on one
     # thread fewer, leaving the helper's core to it
-    offload = None if scorer is None else judge_process.begin(scorer, completions, references)
+    # (the helper reads the reports this process's parse cuts: rewards/judge_request.py)
+    parsed = parse_completions(completions)
+    offload = None if scorer is None else judge_process.begin(scorer, parsed, references)
     try:
-        parsed = parse_completions(completions)
         with VOCAB.session(), (nullcontext() if offload is None else cores_lent(1)):
             # (token ids stay valid inside the session: see text.vocabulary)
             formats, low_columns = _low_level(parsed, completions, references, config,

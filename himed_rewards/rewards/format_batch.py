@@ -35,15 +35,16 @@ class ParsedCompletions:
     :meth:`encode` their interned token ids.
     """
 
-    __slots__ = ("completions", "formats", "_lowered", "_spans", "_slow", "_slow_reports",
-                 "_reports", "_offsets")
+    __slots__ = ("completions", "formats", "_text", "_lowered", "_spans", "_slow",
+                 "_slow_reports", "_reports", "_offsets")
 
-    def __init__(self, completions: list[str], formats: list[float], lowered: np.ndarray,
-                 offsets: np.ndarray, spans: np.ndarray, slow: list[int],
+    def __init__(self, completions: list[str], formats: list[float], text: np.ndarray,
+                 lowered: np.ndarray, offsets: np.ndarray, spans: np.ndarray, slow: list[int],
                  slow_reports: list[str]) -> None:
         self.completions = completions
         self.formats = formats
-        self._lowered, self._offsets, self._spans = lowered, offsets, spans
+        self._text, self._lowered = text, lowered  # (the completions' bytes, as given and lowered)
+        self._offsets, self._spans = offsets, spans
         self._slow, self._slow_reports = slow, slow_reports
         self._reports: list[str] | None = None
 
@@ -75,19 +76,52 @@ class ParsedCompletions:
             >>> buf[starts[0]:ends[0]].tobytes(), rows.tolist(), buf[tail_at:].tobytes()
             (b'clear.\\nnormal.', [0], b'ref.')
         """
+        out = np.empty(self.report_room(len(tail)), dtype=np.uint8)
+        starts, ends, rows, tail_at = self._gather(self._lowered, out, tail)
+        out = out[:tail_at + len(tail)]
+        out.setflags(write=False)  # (as the parse's own bytes: one kernel specialisation)
+        return out, starts, ends, rows, tail_at
+
+    def reports_into(self, out: np.ndarray, tail: bytes = b""
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """``(starts, ends, rows, tail_at)``: :meth:`lowered_reports`, but the reports as
+        ``reports()`` has them (not lowercased), written into ``out`` (a writable uint8
+        array of at least :meth:`report_room` bytes: the offline judge's helper process
+        reads them from shared memory, ``rewards.judge_request``).
+
+        Examples:
+            >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>"])
+            >>> out = np.empty(p.report_room(4), np.uint8)
+            >>> starts, ends, rows, tail_at = p.reports_into(out, b"Ref.")
+            >>> out[starts[0]:ends[0]].tobytes(), out[tail_at:tail_at + 4].tobytes()
+            (b'Clear.\\nNORMAL.', b'Ref.')
+        """
+        return self._gather(self._text, out, tail)
+
+    def report_room(self, tail_bytes: int = 0) -> int:
+        """The bytes :meth:`reports_into` may write with a tail of ``tail_bytes``."""
+        return self._lowered.shape[0] + len(self.completions) + tail_bytes
+
+    def _gather(self, source: np.ndarray, out: np.ndarray, tail: bytes
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The well-formed ASCII completions' reports cut from ``source`` (the completions'
+        bytes or their lowercase), then ``tail``, into ``out``: ``(starts, ends, rows,
+        tail_at)`` as :meth:`lowered_reports` gives them."""
         n = len(self.completions)
         # (one buffer for the reports and the tail: the judge reads both in one kernel call)
-        out = np.empty(self._lowered.shape[0] + n + len(tail), dtype=np.uint8)
         starts = np.empty(n, dtype=np.int64)
         ends = np.empty(n, dtype=np.int64)
-        used = report_texts(self._lowered, self._spans, out, starts, ends)
+        used = report_texts(source, self._spans, out, starts, ends)
         out[used:used + len(tail)] = np.frombuffer(tail, dtype=np.uint8)
-        out = out[:used + len(tail)]
-        out.setflags(write=False)  # (as the parse's own bytes: one kernel specialisation)
         if not self._slow:
-            return out, starts, ends, np.arange(n), used
+            return starts, ends, np.arange(n), used
         rows = np.flatnonzero(self._spans[:, 0] >= 0)
-        return out, starts[rows], ends[rows], rows, used
+        return starts[rows], ends[rows], rows, used
+
+    def irregular_reports(self) -> dict[int, str]:
+        """The reports of the completions that are not well-formed ASCII (the rows
+        :meth:`lowered_reports` leaves out), by row."""
+        return dict(zip(self._slow, self._slow_reports, strict=True))
 
     def encode(self, tokenizer: Tokenizer) -> tuple[np.ndarray, np.ndarray]:
         """The reports' interned ids in CSR form (``tokenizer.encode_batch(self.reports())``)."""
@@ -154,4 +188,5 @@ def parse_completions(completions: list[str]) -> ParsedCompletions:
         for i in slow:
             report, formats[i] = parse_completion(completions[i])
             slow_reports.append(report)
-    return ParsedCompletions(completions, formats, lowered, offsets, spans, slow, slow_reports)
+    return ParsedCompletions(completions, formats, buf, lowered, offsets, spans, slow,
+                             slow_reports)

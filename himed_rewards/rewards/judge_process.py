@@ -3,9 +3,10 @@
 Within one process the offline judge's Python (the analysis of sentences never met before)
 and the low-level reward's front end (parsing, tokenizing, interning) hold the same GIL, so
 threads cannot run them side by side; only the low-level kernel moves to a thread
-(``rewards.threads``). A helper process can: ``score_batch`` sends the completions and
-their references to it before anything else (the helper extracts the reports itself),
-computes the low-level reward meanwhile, then takes the helper's scores.
+(``rewards.threads``). A helper process can: ``score_batch`` parses the completions, writes
+their reports and the references into memory the helper maps, and sends it where they lie
+(``rewards.judge_request``), computes the low-level reward meanwhile, then takes the
+helper's scores.
 
 The calling process takes no share of the judging, though it often finishes first (the judge
 costs more per pair than the low-level reward): judged here, after the low-level reward, a
@@ -55,6 +56,9 @@ from typing import NamedTuple
 import numpy as np
 
 from himed_rewards.rewards._processes import start_helper
+from himed_rewards.rewards._shared_buffer import SharedBuffer
+from himed_rewards.rewards.format_batch import ParsedCompletions
+from himed_rewards.rewards.judge_request import write_request
 from himed_rewards.rewards.threads import get_num_threads
 
 __all__ = ["ENVIRONMENT_VARIABLE", "MIN_PAIRS", "RETRY_AFTER_S", "TIMEOUT_PER_PAIR_S",
@@ -93,18 +97,27 @@ class JudgeProcessStats(NamedTuple):
 
 
 class _Helper:
-    """One helper process, its socket, and whether it said it is ready."""
+    """One helper process, its socket, the buffer its requests are written to, whether it
+    said it is ready, and the request it still owes an answer to (one the caller abandoned:
+    until that answer comes, the helper may still read the buffer)."""
 
-    __slots__ = ("proc", "conn", "ready", "deadline")
+    __slots__ = ("proc", "conn", "shared", "ready", "deadline", "owed")
 
     def __init__(self) -> None:
-        self.proc, self.conn = start_helper(_MODULE)
+        self.shared = SharedBuffer()
+        try:
+            self.proc, self.conn = start_helper(_MODULE, pass_fds=(self.shared.fd,))
+        except BaseException:
+            self.shared.close()
+            raise
         self.ready = False
         self.deadline = time.monotonic() + _START_TIMEOUT_S
+        self.owed: int | None = None
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Close the socket (end of file: the helper exits), then wait for it or kill it."""
         self.conn.close()
+        self.shared.close()
         try:
             self.proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -225,11 +238,11 @@ def _ready_helper() -> _Helper | None:
 class Offload:
     """A batch sent to the helper (see :func:`begin`)."""
 
-    __slots__ = ("_helper", "_call_id", "_n", "_done")
+    __slots__ = ("_helper", "_call_id", "_n", "_done", "_answered")
 
     def __init__(self, helper: _Helper, call_id: int, n: int) -> None:
         self._helper, self._call_id, self._n = helper, call_id, n
-        self._done = False
+        self._done = self._answered = False
 
     def result(self, judge_here: Callable[[], np.ndarray]) -> np.ndarray:
         """Every pair's ``(accuracy, relevance, completeness)``, shape ``(n, 3)``: the
@@ -252,10 +265,13 @@ class Offload:
         return scores
 
     def abandon(self) -> None:
-        """Let other calls use the helper (its answer to this request, should it come later,
-        is skipped by the next request's wait)."""
+        """Let other calls use the helper. Until its answer to this request comes (then
+        skipped), the helper may still read the shared buffer: calls judge in their own
+        process meanwhile."""
         if not self._done:
             self._done = True
+            if not self._answered:  # (the buffer is the helper's until it answers: _settled)
+                self._helper.owed = self._call_id
             _LOCK.release()
 
     def _receive(self) -> tuple[np.ndarray, float] | None:
@@ -270,6 +286,7 @@ class Offload:
                 message = helper.conn.recv()
                 if message[1] != self._call_id:
                     continue  # the answer to an abandoned request
+                self._answered = True
                 if message[0] == "ok" and _well_formed(message[2], self._n):
                     return message[2], message[3]
                 _fail(helper, f"answered {message[2]!r:.200}" if message[0] == "error"
@@ -290,11 +307,12 @@ def _well_formed(scores: object, n: int) -> bool:
     return isinstance(scores, np.ndarray) and scores.dtype == np.float64 and scores.shape == (n, 3)
 
 
-def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
+def begin(scorer: object, parsed: ParsedCompletions, references: Sequence[str]
           ) -> Offload | None:
-    """Send a batch (checked lists of str) to the helper and return the request, or None
-    when the calling process judges it (see the module's doc for when). A returned request
-    holds the helper until :meth:`Offload.result` or :meth:`Offload.abandon`.
+    """Send a parsed batch and its references (a checked list of str) to the helper and
+    return the request, or None when the calling process judges it (see the module's doc
+    for when). A returned request holds the helper until :meth:`Offload.result` or
+    :meth:`Offload.abandon`.
 
     Raises:
         ValueError: ``HIMED_REWARDS_JUDGE_PROCESS`` or ``HIMED_REWARDS_THREADS`` is set to
@@ -302,7 +320,9 @@ def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
 
     Examples:
         >>> from himed_rewards.clinical.judge import OfflineClinicalJudge
-        >>> begin(OfflineClinicalJudge(), ["No effusion."], ["No effusion."]) is None  # small
+        >>> from himed_rewards.rewards.format_batch import parse_completions
+        >>> begin(OfflineClinicalJudge(), parse_completions(["No effusion."]),
+        ...       ["No effusion."]) is None  # small
         True
     """
     n = len(references)
@@ -316,13 +336,16 @@ def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
         return None  # another thread's call has the helper
     try:
         helper = _ready_helper()
-        if helper is None:
+        if helper is None or not _settled(helper):
             _LOCK.release()
             return None
         call_id = next(_ids)
-        helper.conn.send(("judge", call_id, completions, references))
-    except Exception as error:  # noqa: BLE001 - (it died since the last call: judged here)
-        _fail(helper, f"lost its socket: {_why(error)}")
+        step = "could not write the request"  # (memory for the buffer: judged here)
+        request = write_request(parsed, references, helper.shared.array)
+        step = "lost its socket"  # (it died since the last call: judged here)
+        helper.conn.send(("judge", call_id, request))
+    except Exception as error:  # noqa: BLE001 - never fails the reward call
+        _fail(helper, f"{step}: {_why(error)}")
         _counts["fallbacks"] += 1
         _LOCK.release()
         return None
@@ -330,6 +353,19 @@ def begin(scorer: object, completions: Sequence[str], references: Sequence[str]
         _LOCK.release()
         raise
     return Offload(helper, call_id, n)
+
+
+def _settled(helper: _Helper) -> bool:
+    """Whether the helper owes no answer (to a request its caller abandoned); reads the
+    answers that came meanwhile."""
+    try:
+        while helper.owed is not None and helper.conn.poll(0):
+            if helper.conn.recv()[1] == helper.owed:
+                helper.owed = None
+    except Exception as error:  # noqa: BLE001 - end of file, a broken socket, garbage
+        _fail(helper, f"lost its socket: {_why(error)}")
+        return False
+    return helper.owed is None
 
 
 def _forget_in_child() -> None:

@@ -23,6 +23,7 @@ from himed_rewards import RewardConfig, ascore_batch, score_batch, set_num_threa
 from himed_rewards.clinical.encoded import use_judge_kernel
 from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.rewards import judge_process
+from himed_rewards.rewards.format_batch import parse_completions
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))  # FreshText
@@ -162,17 +163,33 @@ def test_a_wrong_answer_is_judged_again_here(helper, answer) -> None:
     assert expected_failure in judge_process.stats().last_failure
 
 
-def test_an_abandoned_request_is_skipped_by_the_next_call(helper) -> None:
-    completions, references = _batch(256)
-    offload = judge_process.begin(OfflineClinicalJudge(), completions, references)
-    assert offload is not None
-    offload.abandon()  # (a call that raised before it took the helper's answer)
-    offload.abandon()  # (twice is harmless)
-    fallbacks = judge_process.stats().fallbacks
+def test_an_abandoned_request_keeps_its_buffer_until_the_helper_answers(helper) -> None:
+    """A call that raised before it took the helper's answer leaves the helper reading the
+    shared buffer: no call writes it again before that answer, and the answer is skipped."""
+    os.kill(helper.proc.pid, signal.SIGSTOP)  # (it cannot answer before we say so)
+    try:
+        completions, references = _batch(256)
+        offload = judge_process.begin(OfflineClinicalJudge(), parse_completions(completions),
+                                      references)
+        assert offload is not None
+        written = helper.shared.array(0).copy()
+        offload.abandon()
+        offload.abandon()  # (twice is harmless)
+        calls, fallbacks = _shared_calls(), judge_process.stats().fallbacks
+        completions, references = _batch(256)
+        assert _hex_rows(score_batch(completions, references)) == \
+            _hex_rows(_inline(completions, references))
+        assert _shared_calls() == calls  # judged here: the helper still owes its answer
+        assert np.array_equal(helper.shared.array(0), written)
+    finally:
+        os.kill(helper.proc.pid, signal.SIGCONT)
+    assert helper.conn.poll(60.0)  # the abandoned request's answer
     completions, references = _batch(256)
     assert _hex_rows(score_batch(completions, references)) == \
         _hex_rows(_inline(completions, references))
+    assert _shared_calls() == calls + 1  # the answer read and skipped: the helper again
     assert judge_process.stats().fallbacks == fallbacks
+    assert helper.owed is None
 
 
 def test_threads_calling_at_once_each_get_their_rows(helper) -> None:
@@ -261,7 +278,7 @@ def test_a_helper_that_cannot_start_leaves_the_judge_here(monkeypatch) -> None:
     judge_process._state["retry_at"] = 0.0
     use_judge_kernel()
 
-    def refused(module: str):
+    def refused(module: str, pass_fds: tuple[int, ...] = ()):
         raise ValueError("pass_fds is not supported on this platform")
 
     monkeypatch.setattr(judge_process, "start_helper", refused)

@@ -24,39 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # F
 from _common import FreshText  # noqa: E402
 from conftest import load_iu_pairs  # noqa: E402
 
-# What the fast path must hand to the interpreter, or leave out of the parse's buffer:
-# non-ASCII text, a malformed completion, sentence breaks other than ".", a finding with no
-# final ".", a ": no" trigger, case and whitespace to strip, a non-ASCII reference.
-ODD = [
-    ("<think>x</think><finding>Épanchement: no. Heart normal</finding><impression>OK</impression>",
-     "Small effusion."),
-    ("no tags at all. Effusion.", "Épanchement pleural."),
-    ("<think>x</think><finding>Left effusion; small</finding><impression>Effusion!</impression>",
-     "Left effusion."),
-    ("<think>x</think><finding>  Lungs CLEAR  </finding>\n<impression> no effusion. </impression>",
-     "Lungs: clear."),
-    ("<think>x</think><finding>Pneumothorax: no.</finding><impression>Normal.</impression>",
-     "No pneumothorax."),
-    ("<think>x</think><finding>Nodule measuring 2.5 cm. Size 1.2.3</finding>"
-     "<impression>Nodule?</impression>", "Nodule measuring 2.5 cm."),
-]
-
-
-# Generated reports: clinical words, numbers, case, every sentence break and whitespace kind,
-# now and then a non-ASCII letter; completions well formed or not, with the tags' spacing.
-_PIECES = st.sampled_from([
-    "No", "no", "LEFT", "right", "pleural", "effusion", "Effusions", "pneumothorax", "heart",
-    "size", "normal", "mild", "cardiomegaly", "measuring", "2.5", "1.2.3", "cm", "stable",
-    "lungs", "clear", "opacity", "base", "not", "seen", "without", "é", ".", ". ", ":", ";",
-    "!", "?", ",", " ", "  ", "\n", "\t",
-])
-_TEXT = st.lists(_PIECES, max_size=14).map(" ".join)
-_COMPLETION = st.one_of(
-    st.tuples(_TEXT, _TEXT, st.sampled_from(["", " ", "\n"])).map(
-        lambda t: f"<think>x</think>{t[2]}<finding>{t[0]}</finding>{t[2]}"
-                  f"<impression>{t[1]}</impression>"),
-    _TEXT,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # odd_reports
+from odd_reports import COMPLETION, ODD, TEXT  # noqa: E402
 
 
 def _bits(scores: np.ndarray) -> list[list[str]]:
@@ -92,7 +61,7 @@ def test_fresh_batches_score_as_the_report_strings_do(judge):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(_COMPLETION, _TEXT), min_size=3, max_size=12))
+@given(st.lists(st.tuples(COMPLETION, TEXT), min_size=3, max_size=12))
 def test_generated_batches_score_as_the_report_strings_do(judge, pairs):
     completions = [c for c, _ in pairs]
     references = [r for _, r in pairs]

@@ -1,0 +1,158 @@
+"""A batch written for the offline judge's helper (rewards/judge_request.py) and judged from
+the buffer gives what ``OfflineClinicalJudge.score_columns`` of the report strings gives, bit
+for bit; the buffer the two processes share (rewards/_shared_buffer.py) grows and is seen
+grown from the other side."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from himed_rewards.clinical import encoded
+from himed_rewards.clinical.encoded import use_judge_kernel
+from himed_rewards.clinical.judge import OfflineClinicalJudge
+from himed_rewards.clinical.sentences import clear_caches
+from himed_rewards.kernels.completion import LOWER
+from himed_rewards.rewards import judge_request as module
+from himed_rewards.rewards._shared_buffer import SharedBuffer
+from himed_rewards.rewards.format_batch import parse_completions
+from himed_rewards.rewards.judge_request import judge_request, write_request
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # load_iu_pairs
+sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))  # FreshText
+sys.path.insert(0, str(HERE))  # odd_reports
+from _common import FreshText  # noqa: E402
+from conftest import load_iu_pairs  # noqa: E402
+from odd_reports import COMPLETION, ODD, TEXT  # noqa: E402
+
+
+def _bits(scores: np.ndarray) -> list[list[str]]:
+    return [[float(x).hex() for x in row] for row in scores]
+
+
+@pytest.fixture(scope="module")
+def judge() -> OfflineClinicalJudge:
+    use_judge_kernel()
+    return OfflineClinicalJudge()
+
+
+def _both(judge, completions, references, shared=None):
+    """The scores through the shared buffer (a fresh one, or ``shared``), and the reference."""
+    shared = SharedBuffer() if shared is None else shared
+    parsed = parse_completions(completions)
+    request = write_request(parsed, references, shared.array)
+    return (judge_request(judge, request, shared.array(request.nbytes)),
+            judge.score_columns(parsed.reports(), references))
+
+
+def test_fresh_batches_score_as_the_report_strings_do(judge):
+    fresh = FreshText(seed=91)
+    shared = SharedBuffer()  # (one buffer for every batch, as the helper's: rewritten)
+    for k in range(12):
+        completions, references = (fresh.grpo_batch(n_refs=8) if k % 2
+                                   else fresh.distinct_batch(100))
+        completions += [c for c, _ in ODD]
+        references += [r for _, r in ODD]
+        if k == 6:
+            clear_caches()  # a new process's records, half way
+        ours, reference = _both(judge, completions, references, shared)
+        assert ours.dtype == np.float64 and ours.shape == (len(completions), 3)
+        assert _bits(ours) == _bits(reference)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(COMPLETION, TEXT), min_size=3, max_size=12))
+def test_generated_batches_score_as_the_report_strings_do(judge, pairs):
+    ours, reference = _both(judge, [c for c, _ in pairs], [r for _, r in pairs])
+    assert _bits(ours) == _bits(reference)
+
+
+def test_the_real_reports_score_as_the_report_strings_do(judge):
+    _, hyps, refs = load_iu_pairs()
+    completions = [f"<think>t</think><finding>{h}</finding><impression>{r[:40]}</impression>"
+                   for h, r in zip(hyps, refs, strict=True)]
+    ours, reference = _both(judge, completions, refs)
+    assert _bits(ours) == _bits(reference)
+
+
+def test_the_request_says_where_every_text_is():
+    completions = [c for c, _ in ODD] + ["<think>a</think><finding>Mild CARDIOMEGALY."
+                                         "</finding><impression>X.</impression>"]
+    references = [r for _, r in ODD] + [ODD[0][1]]  # (a reference met twice: one text)
+    parsed = parse_completions(completions)
+    shared = np.zeros(4096, np.uint8)
+    request = write_request(parsed, references, lambda room: shared)
+    n, distinct = len(completions), list(dict.fromkeys(references))
+    texts = parsed.reports() + distinct
+    assert (request.n, request.n_texts) == (n, n + len(distinct))
+    assert [texts[k] for k in request.ref.tolist()] == references
+    assert request.plain == sorted(request.plain)
+    in_buffer = [shared[a:z].tobytes().decode("ascii")
+                 for a, z in zip(request.starts, request.ends, strict=True)]
+    assert in_buffer == [texts[k] for k in request.plain]  # as given: not lowercased
+    assert request.nbytes == max(request.ends)
+    assert request.others == {k: texts[k] for k in range(len(texts))
+                              if k not in request.plain}
+    assert set(request.others) == {0, 1, n + 1}  # two odd completions, one odd reference
+
+
+def test_the_lowercase_is_the_parses():
+    every_byte = np.arange(256, dtype=np.uint8)
+    lowered = module._lowercase(every_byte)
+    assert np.array_equal(lowered, LOWER) and not lowered.flags.writeable
+
+
+def test_a_kernel_that_lacks_a_name_falls_back_to_score_columns(judge, monkeypatch):
+    def lacks(*args, **kwargs):
+        raise KeyError("x:unknown")
+
+    completions, references = [c for c, _ in ODD], [r for _, r in ODD]
+    parsed = parse_completions(completions)
+    shared = SharedBuffer()
+    request = write_request(parsed, references, shared.array)
+    monkeypatch.setattr(encoded, "judge_lowered", lacks)
+    calls = []
+    original = OfflineClinicalJudge.score_columns
+
+    def spy(self, candidates, refs):
+        calls.append((candidates, refs))
+        return original(self, candidates, refs)
+
+    monkeypatch.setattr(OfflineClinicalJudge, "score_columns", spy)
+    scores = judge_request(judge, request, shared.array(request.nbytes))
+    assert calls == [(parsed.reports(), references)]  # the texts rebuilt from the buffer
+    monkeypatch.undo()
+    assert _bits(scores) == _bits(judge.score_columns(parsed.reports(), references))
+
+
+def test_the_shared_buffer_grows_and_another_process_sees_it():
+    owner = SharedBuffer()
+    first = owner.array(0)
+    first[:3] = np.frombuffer(b"abc", np.uint8)
+    big = len(first) * 3
+    grown = owner.array(big)  # (the first array stays valid: its map is not closed)
+    assert len(grown) >= big and first[:3].tobytes() == b"abc" == grown[:3].tobytes()
+    grown[big - 3:big] = np.frombuffer(b"xyz", np.uint8)
+    code = ("import sys; from himed_rewards.rewards._shared_buffer import SharedBuffer; "
+            "a = SharedBuffer(int(sys.argv[1])).array(int(sys.argv[2])); "
+            "sys.stdout.write(a[:3].tobytes().decode() + a[int(sys.argv[2]) - 3:"
+            "int(sys.argv[2])].tobytes().decode()); a[0] = 65")
+    env = {**os.environ, "PYTHONPATH": str(HERE.parents[1])}
+    out = subprocess.run([sys.executable, "-c", code, str(owner.fd), str(big)],
+                         pass_fds=(owner.fd,), env=env, capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout == "abcxyz"
+    assert grown[0] == 65  # (what the other process wrote)
+    reader = SharedBuffer(os.dup(owner.fd))
+    with pytest.raises(ValueError, match="fewer than"):
+        reader.array(len(grown) + 1)  # a reader cannot grow it
+    reader.close()
+    owner.close()
