@@ -83,6 +83,20 @@ def test_every_pair_scores_the_same_in_either_process(helper) -> None:
     assert judge_process.stats().fallbacks == 0
 
 
+def test_a_request_bigger_than_the_shared_buffer_grows_it_on_both_sides(helper) -> None:
+    """Reports of about 4 KB each: the request outgrows the buffer's first megabyte, the
+    caller grows the file and the helper maps it again."""
+    completions, references = _batch(300)
+    completions = [c.replace("<finding>", "<finding>" + " ".join(references[k:k + 25]) + " ", 1)
+                   for k, c in enumerate(completions)]
+    first = len(helper.shared.array(0))
+    calls = _shared_calls()
+    shared = score_batch(completions, references)
+    assert _shared_calls() == calls + 1 and judge_process.stats().fallbacks == 0
+    assert len(helper.shared.array(0)) > first
+    assert _hex_rows(shared) == _hex_rows(_inline(completions, references))
+
+
 def test_real_report_pairs_score_the_same(helper, iu_pairs) -> None:
     hyps, refs = iu_pairs
     completions = [f"<think>x</think><finding>{h}</finding><impression>See above.</impression>"
