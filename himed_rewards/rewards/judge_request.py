@@ -8,7 +8,7 @@ impression: the bytes of ``ParsedCompletions.reports()``) and each distinct ASCI
 into the shared buffer (:func:`write_request`), and sends only where each text lies. The
 helper lowercases the buffer and judges it in place (:func:`judge_request`), as
 ``rewards.offline_scores`` does in one process: the same kernels on the same lowercased
-bytes, so the same floats (``tests/rewards/test_judge_request.py``).
+bytes, so the same floats (``tests/rewards/test_offline_scores.py``).
 """
 
 from __future__ import annotations

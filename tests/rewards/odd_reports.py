@@ -1,10 +1,27 @@
 """Odd completions and generated reports for the offline judge's front doors from a parse
 (``rewards.offline_scores`` in one process, ``rewards.judge_request`` in its helper): what
-each must hand to the interpreter, or leave out of the parse's buffer."""
+each must hand to the interpreter, or leave out of the parse's buffer; and what their tests
+share (the judge, scores as bits)."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
+
+from himed_rewards.clinical.encoded import use_judge_kernel
+from himed_rewards.clinical.judge import OfflineClinicalJudge
+
+
+def offline_judge() -> OfflineClinicalJudge:
+    """An offline judge, its kernel compiled."""
+    use_judge_kernel()
+    return OfflineClinicalJudge()
+
+
+def bits(scores: np.ndarray) -> list[list[str]]:
+    """Every score as its float's bits (== would let -0.0 pass for 0.0)."""
+    return [[float(x).hex() for x in row] for row in scores]
+
 
 # What the fast path must hand to the interpreter, or leave out of the parse's buffer:
 # non-ASCII text, a malformed completion, sentence breaks other than ".", a finding with no

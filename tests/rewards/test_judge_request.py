@@ -1,7 +1,8 @@
-"""A batch written for the offline judge's helper (rewards/judge_request.py) and judged from
-the buffer gives what ``OfflineClinicalJudge.score_columns`` of the report strings gives, bit
-for bit; the buffer the two processes share (rewards/_shared_buffer.py) grows and is seen
-grown from the other side."""
+"""A batch written for the offline judge's helper (rewards/judge_request.py): where the
+request says each text lies, how the helper lowercases and falls back, and the buffer the two
+processes share (rewards/_shared_buffer.py), which grows and is seen grown from the other
+side. That the helper's scores are ``score_columns``' of the report strings, bit for bit, on
+fresh, generated and real batches: tests/rewards/test_offline_scores.py."""
 
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from himed_rewards.clinical import encoded
-from himed_rewards.clinical.encoded import use_judge_kernel
 from himed_rewards.clinical.judge import OfflineClinicalJudge
-from himed_rewards.clinical.sentences import clear_caches
 from himed_rewards.kernels.completion import LOWER
 from himed_rewards.rewards import judge_request as module
 from himed_rewards.rewards._shared_buffer import SharedBuffer
@@ -26,61 +23,13 @@ from himed_rewards.rewards.format_batch import parse_completions
 from himed_rewards.rewards.judge_request import judge_request, write_request
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # load_iu_pairs
-sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))  # FreshText
 sys.path.insert(0, str(HERE))  # odd_reports
-from _common import FreshText  # noqa: E402
-from conftest import load_iu_pairs  # noqa: E402
-from odd_reports import COMPLETION, ODD, TEXT  # noqa: E402
-
-
-def _bits(scores: np.ndarray) -> list[list[str]]:
-    return [[float(x).hex() for x in row] for row in scores]
+from odd_reports import ODD, bits, offline_judge  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def judge() -> OfflineClinicalJudge:
-    use_judge_kernel()
-    return OfflineClinicalJudge()
-
-
-def _both(judge, completions, references, shared=None):
-    """The scores through the shared buffer (a fresh one, or ``shared``), and the reference."""
-    shared = SharedBuffer() if shared is None else shared
-    parsed = parse_completions(completions)
-    request = write_request(parsed, references, shared.array)
-    return (judge_request(judge, request, shared.array(request.nbytes)),
-            judge.score_columns(parsed.reports(), references))
-
-
-def test_fresh_batches_score_as_the_report_strings_do(judge):
-    fresh = FreshText(seed=91)
-    shared = SharedBuffer()  # (one buffer for every batch, as the helper's: rewritten)
-    for k in range(12):
-        completions, references = (fresh.grpo_batch(n_refs=8) if k % 2
-                                   else fresh.distinct_batch(100))
-        completions += [c for c, _ in ODD]
-        references += [r for _, r in ODD]
-        if k == 6:
-            clear_caches()  # a new process's records, half way
-        ours, reference = _both(judge, completions, references, shared)
-        assert ours.dtype == np.float64 and ours.shape == (len(completions), 3)
-        assert _bits(ours) == _bits(reference)
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(COMPLETION, TEXT), min_size=3, max_size=12))
-def test_generated_batches_score_as_the_report_strings_do(judge, pairs):
-    ours, reference = _both(judge, [c for c, _ in pairs], [r for _, r in pairs])
-    assert _bits(ours) == _bits(reference)
-
-
-def test_the_real_reports_score_as_the_report_strings_do(judge):
-    _, hyps, refs = load_iu_pairs()
-    completions = [f"<think>t</think><finding>{h}</finding><impression>{r[:40]}</impression>"
-                   for h, r in zip(hyps, refs, strict=True)]
-    ours, reference = _both(judge, completions, refs)
-    assert _bits(ours) == _bits(reference)
+    return offline_judge()
 
 
 def test_the_request_says_where_every_text_is():
@@ -130,7 +79,7 @@ def test_a_kernel_that_lacks_a_name_falls_back_to_score_columns(judge, monkeypat
     scores = judge_request(judge, request, shared.array(request.nbytes))
     assert calls == [(parsed.reports(), references)]  # the texts rebuilt from the buffer
     monkeypatch.undo()
-    assert _bits(scores) == _bits(judge.score_columns(parsed.reports(), references))
+    assert bits(scores) == bits(judge.score_columns(parsed.reports(), references))
 
 
 def test_the_shared_buffer_grows_and_another_process_sees_it():

@@ -1,6 +1,9 @@
-"""The offline judge read from the completions' parse (rewards/offline_scores.py) gives what
-``OfflineClinicalJudge.score_columns`` of the report strings gives, bit for bit, and falls
-back to it whenever its own path does not apply."""
+"""The offline judge read from the completions' parse gives what
+``OfflineClinicalJudge.score_columns`` of the report strings gives, bit for bit, through
+both of its front doors: in the calling process (rewards/offline_scores.py, which falls back
+to ``score_columns`` whenever its own path does not apply) and in the helper process, from
+the request the caller writes into shared memory (rewards/judge_request.py; what else the
+request must hold: tests/rewards/test_judge_request.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from himed_rewards.clinical import encoded
-from himed_rewards.clinical.encoded import use_judge_kernel
 from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.clinical.sentences import clear_caches
+from himed_rewards.rewards._shared_buffer import SharedBuffer
 from himed_rewards.rewards.format_batch import parse_completions
+from himed_rewards.rewards.judge_request import judge_request, write_request
 from himed_rewards.rewards.offline_scores import offline_scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # load_iu_pairs
@@ -25,26 +29,38 @@ from _common import FreshText  # noqa: E402
 from conftest import load_iu_pairs  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # odd_reports
-from odd_reports import COMPLETION, ODD, TEXT  # noqa: E402
-
-
-def _bits(scores: np.ndarray) -> list[list[str]]:
-    return [[float(x).hex() for x in row] for row in scores]
+from odd_reports import COMPLETION, ODD, TEXT, bits, offline_judge  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def judge() -> OfflineClinicalJudge:
-    use_judge_kernel()
-    return OfflineClinicalJudge()
+    return offline_judge()
 
 
-def _both(judge, completions, references):
+def _in_process(judge, parsed, references):
+    return offline_scores(judge, parsed, references)
+
+
+_SHARED = SharedBuffer()  # (one buffer for every batch, as the helper's: rewritten each time)
+
+
+def _through_a_request(judge, parsed, references):
+    request = write_request(parsed, references, _SHARED.array)
+    return judge_request(judge, request, _SHARED.array(request.nbytes))
+
+
+FRONT_DOORS = pytest.mark.parametrize("door", [_in_process, _through_a_request],
+                                      ids=["in process", "helper's request"])
+
+
+def _both(judge, completions, references, door=_in_process):
     parsed = parse_completions(completions)
-    return (offline_scores(judge, parsed, references),
+    return (door(judge, parsed, references),
             judge.score_columns(parsed.reports(), references))
 
 
-def test_fresh_batches_score_as_the_report_strings_do(judge):
+@FRONT_DOORS
+def test_fresh_batches_score_as_the_report_strings_do(judge, door):
     fresh = FreshText(seed=77)
     odd_completions = [c for c, _ in ODD]
     odd_references = [r for _, r in ODD]
@@ -55,26 +71,28 @@ def test_fresh_batches_score_as_the_report_strings_do(judge):
         references += odd_references
         if k == 6:
             clear_caches()  # a new process's records, half way
-        ours, reference = _both(judge, completions, references)
+        ours, reference = _both(judge, completions, references, door)
         assert ours.dtype == np.float64 and ours.shape == (len(completions), 3)
-        assert _bits(ours) == _bits(reference)
+        assert bits(ours) == bits(reference)
 
 
+@FRONT_DOORS
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(COMPLETION, TEXT), min_size=3, max_size=12))
-def test_generated_batches_score_as_the_report_strings_do(judge, pairs):
+def test_generated_batches_score_as_the_report_strings_do(judge, door, pairs):
     completions = [c for c, _ in pairs]
     references = [r for _, r in pairs]
-    ours, reference = _both(judge, completions, references)
-    assert _bits(ours) == _bits(reference)
+    ours, reference = _both(judge, completions, references, door)
+    assert bits(ours) == bits(reference)
 
 
-def test_the_real_reports_score_as_the_report_strings_do(judge):
+@FRONT_DOORS
+def test_the_real_reports_score_as_the_report_strings_do(judge, door):
     _, hyps, refs = load_iu_pairs()
     completions = [f"<think>t</think><finding>{h}</finding><impression>{r[:40]}</impression>"
                    for h, r in zip(hyps, refs, strict=True)]
-    ours, reference = _both(judge, completions, refs)
-    assert _bits(ours) == _bits(reference)
+    ours, reference = _both(judge, completions, refs, door)
+    assert bits(ours) == bits(reference)
 
 
 def test_lowered_reports_are_the_reports_lowercased():
@@ -119,7 +137,7 @@ def test_falls_back_to_score_columns(judge, monkeypatch, case):
     scores = offline_scores(scorer, parsed, references)
     assert calls == [len(completions)]  # the report strings' path answered
     monkeypatch.undo()
-    assert _bits(scores) == _bits(judge.score_columns(parsed.reports(), references))
+    assert bits(scores) == bits(judge.score_columns(parsed.reports(), references))
 
 
 def test_the_fast_path_is_taken(judge, monkeypatch):
