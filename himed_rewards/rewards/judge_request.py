@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
 from himed_rewards.rewards.format_batch import ParsedCompletions
 
-__all__ = ["JudgeRequest", "write_request", "judge_request"]
+__all__ = ["JudgeRequest", "write_request", "judge_request", "lay_out"]
+
+_Buffer = TypeVar("_Buffer")
 
 
 class JudgeRequest(NamedTuple):
@@ -55,6 +57,30 @@ def write_request(parsed: ParsedCompletions, references: Sequence[str],
         >>> request.plain, request.ref.tolist(), shared[:request.nbytes].tobytes()
         ([0, 1, 2], [2, 2], b'Clear.\\nNormal.Clear.\\nNormal.No Effusion.')
     """
+    request, _, _ = lay_out(parsed, references, lambda tail: (None, *parsed.reports_into(
+        buffer(parsed.report_room(len(tail))), tail)), lowered=False)
+    return request
+
+
+def lay_out(parsed: ParsedCompletions, references: Sequence[str],
+            gather: Callable[[bytes], tuple[_Buffer, np.ndarray, np.ndarray, np.ndarray, int]], *,
+            lowered: bool) -> tuple[JudgeRequest, _Buffer, list[str]]:
+    """The texts of a batch numbered as ``OfflineClinicalJudge.score_columns`` numbers them
+    (the reports, then the distinct references), laid out by ``gather(tail)``: it writes the
+    well-formed ASCII reports, then ``tail`` (the distinct ASCII references joined, lowercased
+    with ``lowered``), and returns ``(buffer, starts, ends, rows, tail_at)`` as
+    ``ParsedCompletions.lowered_reports`` does. Returns the request, ``gather``'s buffer and
+    the distinct references. What :func:`write_request` writes for the helper and
+    ``rewards.offline_scores`` judges in one process.
+
+    Examples:
+        >>> from himed_rewards.rewards.format_batch import parse_completions
+        >>> parsed = parse_completions(["<think>x</think><finding>Clear.</finding><impression>Normal.</impression>"])
+        >>> request, buf, distinct = lay_out(parsed, ["No Effusion."], parsed.lowered_reports,
+        ...                                  lowered=True)
+        >>> buf[request.starts[1]:request.ends[1]].tobytes(), request.ref.tolist(), distinct
+        (b'no effusion.', [1], ['No Effusion.'])
+    """
     from himed_rewards.clinical.records import ascii_join
 
     n = len(parsed.completions)
@@ -62,16 +88,16 @@ def write_request(parsed: ParsedCompletions, references: Sequence[str],
     number = {text: n + k for k, text in enumerate(distinct)}
     ref = np.fromiter(map(number.__getitem__, references), np.int64, n)
     ascii_refs, joined, ref_starts, ref_ends = ascii_join(distinct)
-    tail = joined.encode("ascii")
-    starts, ends, rows, tail_at = parsed.reports_into(buffer(parsed.report_room(len(tail))),
-                                                      tail)
+    tail = (joined.lower() if lowered else joined).encode("ascii")  # (ASCII: same offsets)
+    gathered, starts, ends, rows, tail_at = gather(tail)
     others = parsed.irregular_reports()
     if len(ascii_refs) < len(distinct):
         others.update((n + k, distinct[k]) for k in set(range(len(distinct))) - set(ascii_refs))
-    return JudgeRequest(
+    request = JudgeRequest(
         tail_at + len(tail), np.concatenate([starts, ref_starts + tail_at]),
         np.concatenate([ends, ref_ends + tail_at]), rows.tolist() + [n + k for k in ascii_refs],
         n, n + len(distinct), ref, others)
+    return request, gathered, distinct
 
 
 def judge_request(judge: object, request: JudgeRequest, buffer: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from himed_rewards.rewards.format_batch import ParsedCompletions
+from himed_rewards.rewards.judge_request import lay_out
 
 __all__ = ["offline_scores"]
 
@@ -47,19 +48,14 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
     if judge_module is None or type(scorer) is not judge_module.OfflineClinicalJudge:
         return scorer.score_columns(parsed.reports(), references)  # type: ignore[attr-defined]
     from himed_rewards.clinical import encoded
-    from himed_rewards.clinical.records import lowered_ascii
 
     n = len(parsed.completions)
     if n < judge_module._KERNEL_FROM or not encoded.kernel_ready():
         return scorer.score_columns(parsed.reports(), references)  # (what this path repeats)
     # texts: the n reports, then the distinct references (equal references, a GRPO group's,
     # share one, as score_columns numbers them; a report is a function of its own text, so
-    # numbering equal reports apart changes no score)
-    distinct = list(dict.fromkeys(references))
-    number = {text: n + k for k, text in enumerate(distinct)}
-    ref = list(map(number.__getitem__, references))
-    ascii_refs, lowered, ref_starts, ref_ends = lowered_ascii(distinct)
-    buf, starts, ends, rows, tail_at = parsed.lowered_reports(lowered.encode("ascii"))
+    # numbering equal reports apart changes no score), lowercased from the parse's bytes
+    request, buf, distinct = lay_out(parsed, references, parsed.lowered_reports, lowered=True)
     reports = None
 
     def text(k: int) -> str:  # (a text the kernels leave to the interpreter)
@@ -71,10 +67,7 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
         return reports[k]
 
     try:
-        return encoded.judge_lowered(
-            buf, np.concatenate([starts, ref_starts + tail_at]),
-            np.concatenate([ends, ref_ends + tail_at]),
-            np.concatenate([rows, n + np.array(ascii_refs, np.int64)]).tolist(),
-            n + len(distinct), text, np.arange(n), ref)
+        return encoded.judge_lowered(buf, request.starts, request.ends, request.plain,
+                                     request.n_texts, text, np.arange(n), request.ref)
     except KeyError:  # (never with the shipped rules: a name the kernel lacks)
         return scorer.score_columns(parsed.reports(), references)
