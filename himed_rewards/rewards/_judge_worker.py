@@ -3,12 +3,13 @@ judge's share of a batch, on another core.
 
 Started by ``rewards._processes.start_helper`` as ``python -m
 himed_rewards.rewards._judge_worker FD SHARED``, ``FD`` one end of a socket pair, ``SHARED``
-a file in memory the parent writes its requests' texts to (``rewards._shared_buffer``).
+a file in memory the parent parses its requests' completions into (``rewards._shared_buffer``).
 Messages are pickled tuples (``multiprocessing``'s framing):
 
 * helper -> parent, once the judge's kernel is loaded: ``("ready", pid, seconds)``;
 * parent -> helper: ``("judge", call_id, request)`` per request, ``request`` a
-  ``rewards.judge_request.JudgeRequest`` (where the texts lie in ``SHARED``); ``("stop",)``
+  ``rewards.judge_request.JudgeRequest`` (where the reports lie in ``SHARED``, which the
+  parent's parse wrote); ``("stop",)``
   to exit;
 * helper -> parent, per request: ``("ok", call_id, scores, seconds)``, ``scores`` being
   ``OfflineClinicalJudge().score_columns(reports, references)`` of the completions' reports
@@ -59,7 +60,10 @@ def serve(conn: Connection, shared_fd: int) -> None:
         _, call_id, request = message
         start = time.perf_counter()
         try:
-            scores = judge_request(judge, request, shared.array(request.nbytes))
+            # (read-only, as the caller's parse leaves its bytes: one kernel specialisation)
+            lowered = shared.array(request.nbytes)[:request.nbytes]
+            lowered.setflags(write=False)
+            scores = judge_request(judge, request, lowered)
         except Exception as error:  # noqa: BLE001 - reported; the parent judges these itself
             conn.send(("error", call_id, f"{type(error).__name__}: {error}"))
         else:

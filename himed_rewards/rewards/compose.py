@@ -293,9 +293,10 @@ def _score_here(config: RewardConfig, step: int, completions: list[str],
     # a big batch goes to the offline judge's helper process once parsed, if one is ready
     # (rewards/judge_process.py); this process meanwhile computes the low-level reward on one
     # thread fewer, leaving the helper's core to it
-    # (the helper reads the reports this process's parse cuts: rewards/judge_request.py)
-    parsed = parse_completions(completions)
-    offload = None if scorer is None else judge_process.begin(scorer, parsed, references)
+    # (the parse then writes the reports' bytes where the helper reads them:
+    # rewards/judge_request.py)
+    parsed, offload = ((parse_completions(completions), None) if scorer is None
+                       else judge_process.begin(scorer, completions, references))
     try:
         with VOCAB.session(), (nullcontext() if offload is None else cores_lent(1)):
             # (token ids stay valid inside the session: see text.vocabulary)

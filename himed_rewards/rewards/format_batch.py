@@ -11,6 +11,8 @@ the texts, the low-level reward only the ids). Any other completion goes through
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from himed_rewards.kernels.completion import (
@@ -25,26 +27,33 @@ from himed_rewards.rewards.format import parse_completion
 from himed_rewards.text.base import Tokenizer, concat_ids, offsets_of
 from himed_rewards.text.tokenizers import DefaultTokenizer
 
-__all__ = ["ParsedCompletions", "parse_completions"]
+__all__ = ["ParsedCompletions", "gather_reports", "parse_completions"]
 
 
 class ParsedCompletions:
     """The parse of a batch (see :func:`parse_completions`).
 
     ``formats`` is the list of format rewards; :meth:`reports` the report texts;
-    :meth:`encode` their interned token ids.
+    :meth:`encode` their interned token ids; ``lowered`` and ``spans`` where the well-formed
+    ASCII completions' report bodies lie, lowercased (what the offline judge reads:
+    :func:`gather_reports`).
     """
 
-    __slots__ = ("completions", "formats", "_text", "_lowered", "_spans", "_slow",
-                 "_slow_reports", "_reports", "_offsets")
+    __slots__ = ("completions", "formats", "lowered", "spans", "_slow", "_slow_reports",
+                 "_reports", "_offsets")
 
-    def __init__(self, completions: list[str], formats: list[float], text: np.ndarray,
-                 lowered: np.ndarray, offsets: np.ndarray, spans: np.ndarray, slow: list[int],
+    def __init__(self, completions: list[str], formats: list[float], lowered: np.ndarray,
+                 offsets: np.ndarray, spans: np.ndarray, slow: list[int],
                  slow_reports: list[str]) -> None:
         self.completions = completions
         self.formats = formats
-        self._text, self._lowered = text, lowered  # (the completions' bytes, as given and lowered)
-        self._offsets, self._spans = offsets, spans
+        #: the completions' bytes, one after the other, with their report bodies lowercased
+        #: (only those bytes are written: the rest is whatever the buffer held)
+        self.lowered = lowered
+        #: per completion, (finding start, finding end, impression start, impression end) of
+        #: its stripped bodies in ``lowered``; all -1 when it is not well-formed ASCII
+        self.spans = spans
+        self._offsets = offsets
         self._slow, self._slow_reports = slow, slow_reports
         self._reports: list[str] | None = None
 
@@ -52,7 +61,7 @@ class ParsedCompletions:
         """The report of every completion (``parse_completion(c)[0]``), built on first call."""
         if self._reports is None:
             # ASCII: byte offsets are character offsets; spans relative to each completion
-            rel = (self._spans - self._offsets[:-1, None]).tolist()
+            rel = (self.spans - self._offsets[:-1, None]).tolist()
             reports = [c[f0:f1] + "\n" + c[i0:i1]
                        for c, (f0, f1, i0, i1) in zip(self.completions, rel, strict=True)]
             for i, report in zip(self._slow, self._slow_reports, strict=True):
@@ -62,12 +71,8 @@ class ParsedCompletions:
 
     def lowered_reports(self, tail: bytes = b""
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-        """``(buf, starts, ends, rows, tail_at)``: the lowercased bytes of the reports of the
-        well-formed ASCII completions, report ``rows[j]`` (``reports()[rows[j]].lower()``)
-        being ``buf[starts[j]:ends[j]]``, then ``tail`` from ``buf[tail_at]`` on, in one
-        read-only buffer, with no report string built (what the offline judge reads, its
-        references as the tail: ``rewards.offline_scores``). The other completions' reports
-        are ``reports()``' only.
+        """:func:`gather_reports` of this parse: the lowercased reports of the well-formed
+        ASCII completions, then ``tail``, with no report string built.
 
         Examples:
             >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>",
@@ -76,47 +81,7 @@ class ParsedCompletions:
             >>> buf[starts[0]:ends[0]].tobytes(), rows.tolist(), buf[tail_at:].tobytes()
             (b'clear.\\nnormal.', [0], b'ref.')
         """
-        out = np.empty(self.report_room(len(tail)), dtype=np.uint8)
-        starts, ends, rows, tail_at = self._gather(self._lowered, out, tail)
-        out = out[:tail_at + len(tail)]
-        out.setflags(write=False)  # (as the parse's own bytes: one kernel specialisation)
-        return out, starts, ends, rows, tail_at
-
-    def reports_into(self, out: np.ndarray, tail: bytes = b""
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """``(starts, ends, rows, tail_at)``: :meth:`lowered_reports`, but the reports as
-        ``reports()`` has them (not lowercased), written into ``out`` (a writable uint8
-        array of at least :meth:`report_room` bytes: the offline judge's helper process
-        reads them from shared memory, ``rewards.judge_request``).
-
-        Examples:
-            >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>"])
-            >>> out = np.empty(p.report_room(4), np.uint8)
-            >>> starts, ends, rows, tail_at = p.reports_into(out, b"Ref.")
-            >>> out[starts[0]:ends[0]].tobytes(), out[tail_at:tail_at + 4].tobytes()
-            (b'Clear.\\nNORMAL.', b'Ref.')
-        """
-        return self._gather(self._text, out, tail)
-
-    def report_room(self, tail_bytes: int = 0) -> int:
-        """The bytes :meth:`reports_into` may write with a tail of ``tail_bytes``."""
-        return self._lowered.shape[0] + len(self.completions) + tail_bytes
-
-    def _gather(self, source: np.ndarray, out: np.ndarray, tail: bytes
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """The well-formed ASCII completions' reports cut from ``source`` (the completions'
-        bytes or their lowercase), then ``tail``, into ``out``: ``(starts, ends, rows,
-        tail_at)`` as :meth:`lowered_reports` gives them."""
-        n = len(self.completions)
-        # (one buffer for the reports and the tail: the judge reads both in one kernel call)
-        starts = np.empty(n, dtype=np.int64)
-        ends = np.empty(n, dtype=np.int64)
-        used = report_texts(source, self._spans, out, starts, ends)
-        out[used:used + len(tail)] = np.frombuffer(tail, dtype=np.uint8)
-        if not self._slow:
-            return starts, ends, np.arange(n), used
-        rows = np.flatnonzero(self._spans[:, 0] >= 0)
-        return starts[rows], ends[rows], rows, used
+        return gather_reports(self.lowered, self.spans, tail)
 
     def irregular_reports(self) -> dict[int, str]:
         """The reports of the completions that are not well-formed ASCII (the rows
@@ -129,11 +94,11 @@ class ParsedCompletions:
             return tokenizer.encode_batch(self.reports())
         n = len(self.completions)
         slow = self._slow
-        fast = np.flatnonzero(self._spans[:, 0] >= 0) if slow else np.arange(n)
-        spans = self._spans[fast] if slow else self._spans
+        fast = np.flatnonzero(self.spans[:, 0] >= 0) if slow else np.arange(n)
+        spans = self.spans[fast] if slow else self.spans
         # two segments per report, finding then impression: the "\n" that joins them in the
         # report text separates tokens exactly as the gap between the segments does
-        ids, seg_counts = tokenizer.encode_segments(self._lowered, spans[:, 0::2].ravel(),
+        ids, seg_counts = tokenizer.encode_segments(self.lowered, spans[:, 0::2].ravel(),
                                                     spans[:, 1::2].ravel())
         offsets = np.zeros(fast.shape[0] + 1, dtype=np.int64)
         np.cumsum(seg_counts[0::2] + seg_counts[1::2], out=offsets[1:])
@@ -149,8 +114,45 @@ class ParsedCompletions:
         return concat_ids(rows)  # type: ignore[arg-type]
 
 
-def parse_completions(completions: list[str]) -> ParsedCompletions:
+def gather_reports(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b""
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(buf, starts, ends, rows, tail_at)``: the reports (finding, newline, impression) of
+    the rows of ``spans`` that are well formed (``rows``, ascending), cut from ``lowered`` as
+    :func:`parse_completions` wrote it, report ``rows[j]`` being ``buf[starts[j]:ends[j]]``,
+    then ``tail`` from ``buf[tail_at]`` on, in one new read-only buffer (what the offline
+    judge reads, its references as the tail: ``rewards.judge_request``, in the calling
+    process or in its helper, which maps the caller's ``lowered``).
+
+    Examples:
+        >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>"])
+        >>> buf, starts, ends, rows, tail_at = gather_reports(p.lowered, p.spans, b"ref.")
+        >>> buf[starts[0]:ends[0]].tobytes(), buf[tail_at:].tobytes()
+        (b'clear.\\nnormal.', b'ref.')
+    """
+    n = spans.shape[0]
+    out = np.empty(lowered.shape[0] + n + len(tail), dtype=np.uint8)  # (a newline per report)
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    # (one buffer for the reports and the tail: the judge reads both in one kernel call)
+    used = report_texts(lowered, spans, out, starts, ends)
+    out[used:used + len(tail)] = np.frombuffer(tail, dtype=np.uint8)
+    out = out[:used + len(tail)]
+    out.setflags(write=False)  # (as the parse's own bytes: one kernel specialisation)
+    rows = np.flatnonzero(spans[:, 0] >= 0)
+    if rows.shape[0] == n:
+        return out, starts, ends, rows, used
+    return out, starts[rows], ends[rows], rows, used
+
+
+def parse_completions(completions: list[str],
+                      lowered_into: Callable[[int], np.ndarray] | None = None
+                      ) -> ParsedCompletions:
     """Parse many completions (a list of ``str``, already checked) in one kernel call.
+
+    ``lowered_into(size)``, when given, returns the writable uint8 array of ``size`` bytes
+    the parse writes the lowercased report bodies into (the offline judge's helper reads
+    them from there, in memory both processes map: ``rewards.judge_process``); by default a
+    new one.
 
     Examples:
         >>> from himed_rewards.text.tokenizers import get_tokenizer
@@ -173,7 +175,8 @@ def parse_completions(completions: list[str]) -> ParsedCompletions:
         lengths = list(map(len, kept))
     buf = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
     offsets = offsets_of(lengths, n)
-    lowered = np.empty(buf.shape[0], dtype=np.uint8)
+    lowered = (np.empty(buf.shape[0], dtype=np.uint8) if lowered_into is None
+               else lowered_into(buf.shape[0]))
     spans = np.empty((n, 4), dtype=np.int64)
     good = report_spans(buf, offsets, np.flatnonzero(buf == 60), TAG_BYTES, TAG_OFFSETS, SPACE,
                         LOWER, lowered, spans)
@@ -188,5 +191,4 @@ def parse_completions(completions: list[str]) -> ParsedCompletions:
         for i in slow:
             report, formats[i] = parse_completion(completions[i])
             slow_reports.append(report)
-    return ParsedCompletions(completions, formats, buf, lowered, offsets, spans, slow,
-                             slow_reports)
+    return ParsedCompletions(completions, formats, lowered, offsets, spans, slow, slow_reports)

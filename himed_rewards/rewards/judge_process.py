@@ -3,8 +3,8 @@
 Within one process the offline judge's Python (the analysis of sentences never met before)
 and the low-level reward's front end (parsing, tokenizing, interning) hold the same GIL, so
 threads cannot run them side by side; only the low-level kernel moves to a thread
-(``rewards.threads``). A helper process can: ``score_batch`` parses the completions, writes
-their reports and the references into memory the helper maps, and sends it where they lie
+(``rewards.threads``). A helper process can: ``score_batch`` parses the completions into
+memory the helper maps and sends it where the reports lie, with the references
 (``rewards.judge_request``), computes the low-level reward meanwhile, then takes the
 helper's scores.
 
@@ -57,8 +57,8 @@ import numpy as np
 
 from himed_rewards.rewards._processes import start_helper
 from himed_rewards.rewards._shared_buffer import SharedBuffer
-from himed_rewards.rewards.format_batch import ParsedCompletions
-from himed_rewards.rewards.judge_request import write_request
+from himed_rewards.rewards.format_batch import ParsedCompletions, parse_completions
+from himed_rewards.rewards.judge_request import make_request
 from himed_rewards.rewards.threads import get_num_threads
 
 __all__ = ["ENVIRONMENT_VARIABLE", "MIN_PAIRS", "RETRY_AFTER_S", "TIMEOUT_PER_PAIR_S",
@@ -307,11 +307,12 @@ def _well_formed(scores: object, n: int) -> bool:
     return isinstance(scores, np.ndarray) and scores.dtype == np.float64 and scores.shape == (n, 3)
 
 
-def begin(scorer: object, parsed: ParsedCompletions, references: Sequence[str]
-          ) -> Offload | None:
-    """Send a parsed batch and its references (a checked list of str) to the helper and
-    return the request, or None when the calling process judges it (see the module's doc
-    for when). A returned request holds the helper until :meth:`Offload.result` or
+def begin(scorer: object, completions: list[str], references: Sequence[str]
+          ) -> tuple[ParsedCompletions, Offload | None]:
+    """Parse ``completions`` and, when the helper judges them (see the module's doc for
+    when), into the memory the helper maps, then send it the batch; ``references`` is a
+    checked list of str. Returns the parse and the request, or None when the calling process
+    judges the batch. A returned request holds the helper until :meth:`Offload.result` or
     :meth:`Offload.abandon`.
 
     Raises:
@@ -320,12 +321,35 @@ def begin(scorer: object, parsed: ParsedCompletions, references: Sequence[str]
 
     Examples:
         >>> from himed_rewards.clinical.judge import OfflineClinicalJudge
-        >>> from himed_rewards.rewards.format_batch import parse_completions
-        >>> begin(OfflineClinicalJudge(), parse_completions(["No effusion."]),
-        ...       ["No effusion."]) is None  # small
-        True
+        >>> parsed, request = begin(OfflineClinicalJudge(), ["No effusion."], ["No effusion."])
+        >>> parsed.formats, request is None  # small
+        ([-1.0], True)
     """
-    n = len(references)
+    helper = _helper_for(scorer, len(references))
+    if helper is None:
+        return parse_completions(completions), None
+    try:
+        call_id = next(_ids)
+        # The parse writes the report bodies straight into the shared memory: the helper
+        # reads them there, and the socket carries where they lie (rewards.judge_request).
+        step = "could not grow the shared buffer"  # (no memory for it: judged here)
+        parsed = parse_completions(completions, lambda size: helper.shared.array(size)[:size])
+        step = "lost its socket"  # (it died since the last call: judged here)
+        helper.conn.send(("judge", call_id, make_request(parsed, references)))
+    except Exception as error:  # noqa: BLE001 - never fails the reward call
+        _fail(helper, f"{step}: {_why(error)}")
+        _counts["fallbacks"] += 1
+        _LOCK.release()
+        return parse_completions(completions), None
+    except BaseException:
+        _LOCK.release()
+        raise
+    return parsed, Offload(helper, call_id, len(references))
+
+
+def _helper_for(scorer: object, n: int) -> _Helper | None:
+    """The helper, ready, settled and held (``_LOCK``), when it is to judge a batch of ``n``
+    pairs for ``scorer``; else None (and nothing held)."""
     if n < MIN_PAIRS:
         return None
     from himed_rewards.clinical.judge import OfflineClinicalJudge
@@ -339,20 +363,10 @@ def begin(scorer: object, parsed: ParsedCompletions, references: Sequence[str]
         if helper is None or not _settled(helper):
             _LOCK.release()
             return None
-        call_id = next(_ids)
-        step = "could not write the request"  # (memory for the buffer: judged here)
-        request = write_request(parsed, references, helper.shared.array)
-        step = "lost its socket"  # (it died since the last call: judged here)
-        helper.conn.send(("judge", call_id, request))
-    except Exception as error:  # noqa: BLE001 - never fails the reward call
-        _fail(helper, f"{step}: {_why(error)}")
-        _counts["fallbacks"] += 1
-        _LOCK.release()
-        return None
     except BaseException:
         _LOCK.release()
         raise
-    return Offload(helper, call_id, n)
+    return helper
 
 
 def _settled(helper: _Helper) -> bool:

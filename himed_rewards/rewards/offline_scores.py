@@ -8,8 +8,10 @@ process the gain is within the noise of its caches, cold after idling between re
 docs/benchmarks.md, "The judge reads the parse's bytes"). The parse already holds every
 well-formed completion's report bodies, lowercased, in one byte buffer: here one kernel call
 lays them out as the judge's reports (``kernels.completion.report_texts``), the references
-follow, and the judge reads them in place (``clinical.encoded.judge_lowered``). The same floats as ``score_columns``: the judge is a
-function of the two texts of a pair (``tests/rewards/test_offline_scores.py``).
+follow, and the judge reads them in place (``clinical.encoded.judge_lowered``), through
+``rewards.judge_request``, as the judge's helper process does with the same bytes. The same
+floats as ``score_columns``: the judge is a function of the two texts of a pair
+(``tests/rewards/test_offline_scores.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from himed_rewards.rewards.format_batch import ParsedCompletions
-from himed_rewards.rewards.judge_request import lay_out
+from himed_rewards.rewards.judge_request import judge_request, make_request
 
 __all__ = ["offline_scores"]
 
@@ -54,11 +56,12 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
         return scorer.score_columns(parsed.reports(), references)  # (what this path repeats)
     # texts: the n reports, then the distinct references (equal references, a GRPO group's,
     # share one, as score_columns numbers them; a report is a function of its own text, so
-    # numbering equal reports apart changes no score), lowercased from the parse's bytes
-    request, buf, distinct = lay_out(parsed, references, parsed.lowered_reports, lowered=True)
+    # numbering equal reports apart changes no score)
+    request = make_request(parsed, references)
+    distinct = list(dict.fromkeys(references))
     reports = None
 
-    def text(k: int) -> str:  # (a text the kernels leave to the interpreter)
+    def text(k: int) -> str:  # (a text the kernels leave to the interpreter, as given)
         nonlocal reports
         if k >= n:
             return distinct[k - n]
@@ -66,8 +69,4 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
             reports = parsed.reports()
         return reports[k]
 
-    try:
-        return encoded.judge_lowered(buf, request.starts, request.ends, request.plain,
-                                     request.n_texts, text, np.arange(n), request.ref)
-    except KeyError:  # (never with the shipped rules: a name the kernel lacks)
-        return scorer.score_columns(parsed.reports(), references)
+    return judge_request(scorer, request, parsed.lowered, text)

@@ -23,7 +23,7 @@ from himed_rewards import RewardConfig, ascore_batch, score_batch, set_num_threa
 from himed_rewards.clinical.encoded import use_judge_kernel
 from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.rewards import judge_process
-from himed_rewards.rewards.format_batch import parse_completions
+from himed_rewards.rewards._shared_buffer import SharedBuffer
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))  # FreshText
@@ -83,16 +83,47 @@ def test_every_pair_scores_the_same_in_either_process(helper) -> None:
     assert judge_process.stats().fallbacks == 0
 
 
+def test_the_caller_parses_where_the_helper_reads(helper) -> None:
+    """The parse's lowercased report bodies are written straight into the shared buffer,
+    and the helper's scores of them are those of the reports judged here."""
+    completions, references = _batch(256)
+    parsed, offload = judge_process.begin(OfflineClinicalJudge(), completions, references)
+    assert offload is not None
+    assert np.shares_memory(parsed.lowered, helper.shared.array(0))
+    reports = parsed.reports()
+    for k in (0, 100, 255):
+        f0, f1, i0, i1 = parsed.spans[k].tolist()
+        body = parsed.lowered[f0:f1].tobytes() + b"\n" + parsed.lowered[i0:i1].tobytes()
+        assert body.decode("ascii") == reports[k].lower()
+    scores = offload.result(lambda: pytest.fail("judged here"))
+    assert np.array_equal(scores, OfflineClinicalJudge().score_columns(reports, references))
+
+
+def test_a_parse_that_cannot_grow_the_shared_buffer_is_judged_here(helper,
+                                                                   monkeypatch) -> None:
+    completions, references = _batch(256)
+    expected = _hex_rows(_inline(completions, references))
+
+    def no_memory(self, room: int) -> np.ndarray:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SharedBuffer, "array", no_memory)  # (the caller's side only)
+    fallbacks = judge_process.stats().fallbacks
+    assert _hex_rows(score_batch(completions, references)) == expected
+    assert judge_process.stats().fallbacks == fallbacks + 1
+    assert "could not grow the shared buffer" in judge_process.stats().last_failure
+
+
 def test_a_request_bigger_than_the_shared_buffer_grows_it_on_both_sides(helper) -> None:
-    """Reports of about 4 KB each: the request outgrows the buffer's first megabyte, the
+    """Reports of about 4 KB each: the parse outgrows the buffer's first megabyte, the
     caller grows the file and the helper maps it again."""
     completions, references = _batch(300)
     completions = [c.replace("<finding>", "<finding>" + " ".join(references[k:k + 25]) + " ", 1)
                    for k, c in enumerate(completions)]
     first = len(helper.shared.array(0))
-    calls = _shared_calls()
+    calls, fallbacks = _shared_calls(), judge_process.stats().fallbacks
     shared = score_batch(completions, references)
-    assert _shared_calls() == calls + 1 and judge_process.stats().fallbacks == 0
+    assert _shared_calls() == calls + 1 and judge_process.stats().fallbacks == fallbacks
     assert len(helper.shared.array(0)) > first
     assert _hex_rows(shared) == _hex_rows(_inline(completions, references))
 
@@ -183,8 +214,7 @@ def test_an_abandoned_request_keeps_its_buffer_until_the_helper_answers(helper) 
     os.kill(helper.proc.pid, signal.SIGSTOP)  # (it cannot answer before we say so)
     try:
         completions, references = _batch(256)
-        offload = judge_process.begin(OfflineClinicalJudge(), parse_completions(completions),
-                                      references)
+        _, offload = judge_process.begin(OfflineClinicalJudge(), completions, references)
         assert offload is not None
         written = helper.shared.array(0).copy()
         offload.abandon()

@@ -1,8 +1,9 @@
-"""A batch written for the offline judge's helper (rewards/judge_request.py): where the
-request says each text lies, how the helper lowercases and falls back, and the buffer the two
-processes share (rewards/_shared_buffer.py), which grows and is seen grown from the other
-side. That the helper's scores are ``score_columns``' of the report strings, bit for bit, on
-fresh, generated and real batches: tests/rewards/test_offline_scores.py."""
+"""A batch for the offline judge as the parse left it (rewards/judge_request.py): what the
+request says of each text, how the helper reads the texts back for the interpreter and falls
+back, and the buffer the two processes share (rewards/_shared_buffer.py), which grows and is
+seen grown from the other side. That the helper's scores are ``score_columns``' of the
+report strings, bit for bit, on fresh, generated and real batches:
+tests/rewards/test_offline_scores.py."""
 
 from __future__ import annotations
 
@@ -16,11 +17,9 @@ import pytest
 
 from himed_rewards.clinical import encoded
 from himed_rewards.clinical.judge import OfflineClinicalJudge
-from himed_rewards.kernels.completion import LOWER
-from himed_rewards.rewards import judge_request as module
 from himed_rewards.rewards._shared_buffer import SharedBuffer
 from himed_rewards.rewards.format_batch import parse_completions
-from himed_rewards.rewards.judge_request import judge_request, write_request
+from himed_rewards.rewards.judge_request import judge_request, make_request
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # odd_reports
@@ -37,36 +36,33 @@ def test_the_request_says_where_every_text_is():
                                          "</finding><impression>X.</impression>"]
     references = [r for _, r in ODD] + [ODD[0][1]]  # (a reference met twice: one text)
     parsed = parse_completions(completions)
-    shared = np.zeros(4096, np.uint8)
-    request = write_request(parsed, references, lambda room: shared)
+    request = make_request(parsed, references)
     n, distinct = len(completions), list(dict.fromkeys(references))
     texts = parsed.reports() + distinct
     assert (request.n, request.n_texts) == (n, n + len(distinct))
     assert [texts[k] for k in request.ref.tolist()] == references
-    assert request.plain == sorted(request.plain)
-    in_buffer = [shared[a:z].tobytes().decode("ascii")
-                 for a, z in zip(request.starts, request.ends, strict=True)]
-    assert in_buffer == [texts[k] for k in request.plain]  # as given: not lowercased
-    assert request.nbytes == max(request.ends)
+    assert request.nbytes == len(parsed.lowered) and request.spans is parsed.spans
+    assert request.tail_texts == sorted(request.tail_texts)
+    in_tail = [request.tail[a:z].decode("ascii")
+               for a, z in zip(request.tail_starts, request.tail_ends, strict=True)]
+    assert in_tail == [texts[k].lower() for k in request.tail_texts]
+    in_parse = [k for k in range(n) if parsed.spans[k, 0] >= 0]
     assert request.others == {k: texts[k] for k in range(len(texts))
-                              if k not in request.plain}
+                              if k not in in_parse + request.tail_texts}
     assert set(request.others) == {0, 1, n + 1}  # two odd completions, one odd reference
 
 
-def test_the_lowercase_is_the_parses():
-    every_byte = np.arange(256, dtype=np.uint8)
-    lowered = module._lowercase(every_byte)
-    assert np.array_equal(lowered, LOWER) and not lowered.flags.writeable
-
-
-def test_a_kernel_that_lacks_a_name_falls_back_to_score_columns(judge, monkeypatch):
+@pytest.mark.parametrize("given", [False, True], ids=["read back", "given"])
+def test_a_kernel_that_lacks_a_name_falls_back_to_score_columns(judge, monkeypatch, given):
+    """The texts handed to the interpreter: as the caller gives them, or else read back from
+    the parse's bytes, lowercased (the helper has no others), with the same scores."""
     def lacks(*args, **kwargs):
         raise KeyError("x:unknown")
 
     completions, references = [c for c, _ in ODD], [r for _, r in ODD]
     parsed = parse_completions(completions)
-    shared = SharedBuffer()
-    request = write_request(parsed, references, shared.array)
+    request = make_request(parsed, references)
+    texts = parsed.reports() + list(dict.fromkeys(references))
     monkeypatch.setattr(encoded, "judge_lowered", lacks)
     calls = []
     original = OfflineClinicalJudge.score_columns
@@ -76,8 +72,14 @@ def test_a_kernel_that_lacks_a_name_falls_back_to_score_columns(judge, monkeypat
         return original(self, candidates, refs)
 
     monkeypatch.setattr(OfflineClinicalJudge, "score_columns", spy)
-    scores = judge_request(judge, request, shared.array(request.nbytes))
-    assert calls == [(parsed.reports(), references)]  # the texts rebuilt from the buffer
+    scores = judge_request(judge, request, parsed.lowered, texts.__getitem__ if given else None)
+    if given:
+        assert calls == [(parsed.reports(), references)]
+    else:
+        def read_back(text):
+            return text if text in request.others.values() else text.lower()
+        assert calls == [([read_back(r) for r in parsed.reports()],
+                          [read_back(r) for r in references])]
     monkeypatch.undo()
     assert bits(scores) == bits(judge.score_columns(parsed.reports(), references))
 

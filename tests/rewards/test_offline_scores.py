@@ -7,6 +7,7 @@ request must hold: tests/rewards/test_judge_request.py)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.clinical.sentences import clear_caches
 from himed_rewards.rewards._shared_buffer import SharedBuffer
 from himed_rewards.rewards.format_batch import parse_completions
-from himed_rewards.rewards.judge_request import judge_request, write_request
+from himed_rewards.rewards.judge_request import judge_request, make_request
 from himed_rewards.rewards.offline_scores import offline_scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # load_iu_pairs
@@ -37,16 +38,26 @@ def judge() -> OfflineClinicalJudge:
     return offline_judge()
 
 
-def _in_process(judge, parsed, references):
-    return offline_scores(judge, parsed, references)
+def _in_process(judge, completions, references):
+    parsed = parse_completions(completions)
+    return offline_scores(judge, parsed, references), parsed
 
 
 _SHARED = SharedBuffer()  # (one buffer for every batch, as the helper's: rewritten each time)
 
 
-def _through_a_request(judge, parsed, references):
-    request = write_request(parsed, references, _SHARED.array)
-    return judge_request(judge, request, _SHARED.array(request.nbytes))
+def _through_a_request(judge, completions, references):
+    """What the helper judges: the parse written into the shared buffer, read back from a
+    mapping of its own, with no text of the caller's."""
+    parsed = parse_completions(completions, lambda size: _SHARED.array(size)[:size])
+    request = make_request(parsed, references)
+    reader = SharedBuffer(os.dup(_SHARED.fd))
+    try:
+        lowered = reader.array(request.nbytes)[:request.nbytes]
+        lowered.setflags(write=False)
+        return judge_request(judge, request, lowered), parsed
+    finally:
+        reader.close()
 
 
 FRONT_DOORS = pytest.mark.parametrize("door", [_in_process, _through_a_request],
@@ -54,9 +65,8 @@ FRONT_DOORS = pytest.mark.parametrize("door", [_in_process, _through_a_request],
 
 
 def _both(judge, completions, references, door=_in_process):
-    parsed = parse_completions(completions)
-    return (door(judge, parsed, references),
-            judge.score_columns(parsed.reports(), references))
+    ours, parsed = door(judge, completions, references)
+    return ours, judge.score_columns(parsed.reports(), references)
 
 
 @FRONT_DOORS
