@@ -99,6 +99,38 @@ def test_the_caller_parses_where_the_helper_reads(helper) -> None:
     assert np.array_equal(scores, OfflineClinicalJudge().score_columns(reports, references))
 
 
+def test_a_wake_without_a_request_leaves_the_helper_serving(helper) -> None:
+    """A caller that woke the helper and then raised before its request: the helper waits
+    awake for a few milliseconds only, then serves the next request as usual."""
+    for _ in range(3):
+        helper.conn.send(("wake",))
+    time.sleep(0.05)
+    completions, references = _batch(256)
+    calls, fallbacks = _shared_calls(), judge_process.stats().fallbacks
+    assert _hex_rows(score_batch(completions, references)) == \
+        _hex_rows(_inline(completions, references))
+    assert _shared_calls() == calls + 1 and judge_process.stats().fallbacks == fallbacks
+
+
+@pytest.mark.parametrize("after_s", [None, 0.0, 0.001, 0.02])
+def test_an_answer_is_looked_for_awake_then_waited_for(after_s) -> None:
+    """``_answer_within``: an answer found while the caller looks for it without sleeping,
+    or after, once it sleeps; none within the timeout is False."""
+    from multiprocessing.connection import Pipe
+
+    caller_end, helper_end = Pipe()
+    if after_s is not None:
+        timer = threading.Timer(after_s, helper_end.send, (("ok",),))
+        timer.start()
+    start = time.perf_counter()
+    found = judge_process._answer_within(caller_end, 0.5)
+    took = time.perf_counter() - start
+    assert found is (after_s is not None)
+    assert took >= 0.45 if after_s is None else took < 0.4
+    caller_end.close()
+    helper_end.close()
+
+
 def test_a_parse_that_cannot_grow_the_shared_buffer_is_judged_here(helper,
                                                                    monkeypatch) -> None:
     completions, references = _batch(256)
@@ -195,7 +227,10 @@ def test_a_wrong_answer_is_judged_again_here(helper, answer) -> None:
     expected = _hex_rows(_inline(completions, references))
 
     def answer_wrongly():
-        _, call_id, *_ = helper_end.recv()
+        message = helper_end.recv()
+        if message == ("wake",):  # (the request follows)
+            message = helper_end.recv()
+        _, call_id, *_ = message
         helper_end.send(42 if answer[0] == "garbage" else (answer[0], call_id, answer[1], 0.001))
 
     stand_in = threading.Thread(target=answer_wrongly)
