@@ -20,7 +20,8 @@ When (all of these):
 * the semantic scorer is an :class:`~himed_rewards.clinical.judge.OfflineClinicalJudge`
   (exactly: a subclass may judge differently, an LLM judge waits on the network, not a core);
 * the batch has at least :data:`MIN_PAIRS` pairs (below that, the round trip costs about what
-  the second core saves);
+  the second core saves), and its completions at most :data:`MAX_SHARED_BYTES` characters
+  (the memory both processes map keeps the biggest batch's size);
 * ``get_num_threads()`` allows two threads or more (``HIMED_REWARDS_THREADS``,
   ``set_num_threads``, or a launcher's ``OMP_NUM_THREADS``: ranks of a multi-GPU run get one
   by default, and then no helper); the low-level kernel then uses one thread fewer;
@@ -62,8 +63,9 @@ from himed_rewards.rewards.format_batch import ParsedCompletions, parse_completi
 from himed_rewards.rewards.judge_request import make_request
 from himed_rewards.rewards.threads import get_num_threads
 
-__all__ = ["ENVIRONMENT_VARIABLE", "MIN_PAIRS", "RETRY_AFTER_S", "TIMEOUT_PER_PAIR_S",
-           "TIMEOUT_S", "JudgeProcessStats", "Offload", "begin", "start", "stats", "stop"]
+__all__ = ["ENVIRONMENT_VARIABLE", "MAX_SHARED_BYTES", "MIN_PAIRS", "RETRY_AFTER_S",
+           "TIMEOUT_PER_PAIR_S", "TIMEOUT_S", "JudgeProcessStats", "Offload", "begin", "start",
+           "stats", "stop"]
 
 #: ``0`` keeps the judge in the calling process; ``1`` (or unset) allows the helper.
 ENVIRONMENT_VARIABLE = "HIMED_REWARDS_JUDGE_PROCESS"
@@ -71,6 +73,11 @@ ENVIRONMENT_VARIABLE = "HIMED_REWARDS_JUDGE_PROCESS"
 #: on a second core": from 128 pairs the helper was at least as fast as threads alone, on
 #: fresh GRPO batches; 0.90x one thread at 64).
 MIN_PAIRS = 128
+#: A batch whose completions hold more characters than this is judged in the calling
+#: process: the caller parses a batch into the memory it shares with the helper, which keeps
+#: the size of the biggest batch it ever held (a GRPO step of 512 completions with a
+#: 300-word reasoning is about 1.2 MB).
+MAX_SHARED_BYTES = 64 << 20
 #: A request's answer may take this long, plus :data:`TIMEOUT_PER_PAIR_S` per pair sent: a
 #: fresh helper's first batch analyses every sentence (about 45 us a pair, 80 us when every
 #: sentence brings a new word), a warm one takes 6-7 us.
@@ -341,7 +348,8 @@ def begin(scorer: object, completions: list[str], references: Sequence[str]
         >>> parsed.formats, request is None  # small
         ([-1.0], True)
     """
-    helper = _helper_for(scorer, len(references))
+    helper = (_helper_for(scorer, len(references))
+              if sum(map(len, completions)) <= MAX_SHARED_BYTES else None)
     if helper is None:
         return parse_completions(completions), None
     try:

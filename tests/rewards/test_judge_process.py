@@ -316,7 +316,7 @@ class _OtherJudge(OfflineClinicalJudge):
 
 
 @pytest.mark.parametrize("case", ["small batch", "one thread", "switched off", "no judge",
-                                  "another scorer"])
+                                  "another scorer", "too big to share"])
 def test_when_the_helper_is_not_used(helper, case, monkeypatch) -> None:
     n = judge_process.MIN_PAIRS - 1 if case == "small batch" else 256
     completions, references = _batch(n)
@@ -326,9 +326,15 @@ def test_when_the_helper_is_not_used(helper, case, monkeypatch) -> None:
         set_num_threads(1)
     if case == "switched off":
         monkeypatch.setenv(judge_process.ENVIRONMENT_VARIABLE, "0")
+    if case == "too big to share":  # (its characters past the bound: the buffer stays small)
+        monkeypatch.setattr(judge_process, "MAX_SHARED_BYTES", sum(map(len, completions)) - 1)
+    size = len(helper.shared.array(0))
     calls = _shared_calls()
-    score_batch(completions, references, config=config)
+    rows = score_batch(completions, references, config=config)
     assert _shared_calls() == calls
+    assert len(helper.shared.array(0)) == size
+    if config is None:
+        assert _hex_rows(rows) == _hex_rows(_inline(completions, references))
 
 
 def test_no_helper_starts_for_a_process_of_one_thread(monkeypatch) -> None:
