@@ -29,7 +29,7 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
-from himed_rewards.rewards._processes import run_helper
+from himed_rewards.rewards._processes import poll_awake, run_helper
 
 # requests between two collections of the whole heap (see serve)
 _FULL_COLLECTION_EVERY = 50
@@ -62,7 +62,7 @@ def serve(conn: Connection, shared_fd: int) -> None:
         if message[0] == "stop":
             return
         if message[0] == "wake":  # a request follows once the caller has parsed its batch
-            _await_request(conn)
+            poll_awake(conn, _AWAKE_S, _AWAKE_S)  # (then recv: at once, or asleep)
             continue
         _, call_id, request = message
         start = time.perf_counter()
@@ -77,15 +77,6 @@ def serve(conn: Connection, shared_fd: int) -> None:
             conn.send(("ok", call_id, scores, time.perf_counter() - start))
         answered += 1
         gc.collect(2 if answered % _FULL_COLLECTION_EVERY == 0 else 1)
-
-
-def _await_request(conn: Connection) -> None:
-    """Wait for the next message without sleeping, for at most :data:`_AWAKE_S`: a process
-    asleep in ``recv`` takes 0.2-0.3 ms to wake up when it comes (on a virtual machine), and
-    the caller's send takes longer too."""
-    awake_until = time.perf_counter() + _AWAKE_S
-    while time.perf_counter() < awake_until and not conn.poll(0):
-        pass
 
 
 if __name__ == "__main__":

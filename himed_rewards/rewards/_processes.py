@@ -14,11 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-__all__ = ["start_helper", "helper_environment", "run_helper"]
+__all__ = ["start_helper", "helper_environment", "run_helper", "poll_awake"]
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding this himed_rewards
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -73,6 +74,26 @@ def start_helper(module: str, pass_fds: tuple[int, ...] = ()
     finally:
         child_end.close()
     return proc, Connection(parent_end.detach())
+
+
+def poll_awake(conn: Connection, timeout_s: float, awake_s: float) -> bool:
+    """Whether a message comes on ``conn`` within ``timeout_s``: looked for without sleeping
+    for the first ``awake_s`` (a process asleep in ``poll`` or ``recv`` takes 0.1-0.3 ms to
+    wake up when it comes, on a virtual machine), then waited for, asleep.
+
+    Examples:
+        >>> from multiprocessing.connection import Pipe
+        >>> a, b = Pipe()
+        >>> poll_awake(a, 0.01, 0.001)
+        False
+        >>> b.send("x"); poll_awake(a, 0.01, 0.001)
+        True
+    """
+    awake_until = time.perf_counter() + min(awake_s, timeout_s)
+    while time.perf_counter() < awake_until:
+        if conn.poll(0):
+            return True
+    return conn.poll(max(0.0, timeout_s - awake_s))
 
 
 def run_helper(serve: Callable[[Connection], None], argv: list[str]) -> int:

@@ -69,23 +69,9 @@ class ParsedCompletions:
             self._reports = reports
         return self._reports
 
-    def lowered_reports(self, tail: bytes = b""
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-        """:func:`gather_reports` of this parse: the lowercased reports of the well-formed
-        ASCII completions, then ``tail``, with no report string built.
-
-        Examples:
-            >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>",
-            ...                        "no tags"])
-            >>> buf, starts, ends, rows, tail_at = p.lowered_reports(b"ref.")
-            >>> buf[starts[0]:ends[0]].tobytes(), rows.tolist(), buf[tail_at:].tobytes()
-            (b'clear.\\nnormal.', [0], b'ref.')
-        """
-        return gather_reports(self.lowered, self.spans, tail)
-
     def irregular_reports(self) -> dict[int, str]:
         """The reports of the completions that are not well-formed ASCII (the rows
-        :meth:`lowered_reports` leaves out), by row."""
+        :func:`gather_reports` leaves out), by row."""
         return dict(zip(self._slow, self._slow_reports, strict=True))
 
     def encode(self, tokenizer: Tokenizer) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from himed_rewards.rewards._processes import start_helper
+from himed_rewards.rewards._processes import poll_awake, start_helper
 from himed_rewards.rewards._shared_buffer import SharedBuffer
 from himed_rewards.rewards.format_batch import ParsedCompletions, parse_completions
 from himed_rewards.rewards.judge_request import make_request
@@ -312,14 +312,9 @@ class Offload:
 
 
 def _answer_within(conn: Connection, timeout_s: float) -> bool:
-    """Whether a message comes within ``timeout_s``: looked for without sleeping for the
-    first :data:`_AWAKE_S` (a caller that sleeps until it comes takes 0.1-0.2 ms to wake
-    up on a virtual machine, after its own work is done), then waited for."""
-    awake_until = time.perf_counter() + min(_AWAKE_S, timeout_s)
-    while time.perf_counter() < awake_until:
-        if conn.poll(0):
-            return True
-    return conn.poll(max(0.0, timeout_s - _AWAKE_S))
+    """Whether the helper's answer comes within ``timeout_s``, looked for without sleeping
+    for the first :data:`_AWAKE_S` (the caller's own work is done by then)."""
+    return poll_awake(conn, timeout_s, _AWAKE_S)
 
 
 def _why(error: BaseException) -> str:

@@ -57,18 +57,17 @@ def make_request(parsed: ParsedCompletions, references: Sequence[str]) -> JudgeR
         >>> request.tail, request.tail_texts, request.ref.tolist(), request.n_texts
         (b'no effusion.', [2], [2, 2], 3)
     """
-    from himed_rewards.clinical.records import ascii_join
+    from himed_rewards.clinical.records import lowered_ascii
 
     n = len(parsed.completions)
     distinct = list(dict.fromkeys(references))
     number = {text: n + k for k, text in enumerate(distinct)}
     ref = np.fromiter(map(number.__getitem__, references), np.int64, n)
-    ascii_refs, joined, ref_starts, ref_ends = ascii_join(distinct)
+    ascii_refs, lowered, ref_starts, ref_ends = lowered_ascii(distinct)
     others = parsed.irregular_reports()
     if len(ascii_refs) < len(distinct):
         others.update((n + k, distinct[k]) for k in set(range(len(distinct))) - set(ascii_refs))
-    return JudgeRequest(parsed.lowered.shape[0], parsed.spans,
-                        joined.lower().encode("ascii"),  # (ASCII: the same offsets)
+    return JudgeRequest(parsed.lowered.shape[0], parsed.spans, lowered.encode("ascii"),
                         ref_starts, ref_ends, [n + k for k in ascii_refs], n,
                         n + len(distinct), ref, others)
 

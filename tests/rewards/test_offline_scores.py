@@ -20,7 +20,7 @@ from himed_rewards.clinical import encoded
 from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.clinical.sentences import clear_caches
 from himed_rewards.rewards._shared_buffer import SharedBuffer
-from himed_rewards.rewards.format_batch import parse_completions
+from himed_rewards.rewards.format_batch import gather_reports, parse_completions
 from himed_rewards.rewards.judge_request import judge_request, make_request
 from himed_rewards.rewards.offline_scores import offline_scores
 
@@ -109,7 +109,7 @@ def test_lowered_reports_are_the_reports_lowercased():
     completions = [c for c, _ in ODD] + [
         "<think>a</think><finding>Mild CARDIOMEGALY.</finding><impression>X.</impression>"]
     parsed = parse_completions(completions)
-    buf, starts, ends, rows, tail_at = parsed.lowered_reports(b"tail.")
+    buf, starts, ends, rows, tail_at = gather_reports(parsed.lowered, parsed.spans, b"tail.")
     reports = parsed.reports()
     assert buf[tail_at:].tobytes() == b"tail." and not buf.flags.writeable
     assert rows.tolist() == [k for k, f in enumerate(parsed.formats) if f > 0
