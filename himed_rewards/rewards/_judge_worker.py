@@ -7,8 +7,10 @@ a file in memory the parent parses its requests' completions into (``rewards._sh
 Messages are pickled tuples (``multiprocessing``'s framing):
 
 * helper -> parent, once the judge's kernel is loaded: ``("ready", pid, seconds)``;
-* parent -> helper: ``("wake",)`` when a request is on its way (the helper then waits for it
-  awake, for a few milliseconds at most); ``("judge", call_id, request)`` per request, ``request`` a
+* parent -> helper: ``("references", texts)`` when a request is on its way, ``texts`` its
+  distinct references (the helper analyses their sentences while the parent parses the
+  completions, then waits for the request awake, for a few milliseconds at most);
+  ``("judge", call_id, request)`` per request, ``request`` a
   ``rewards.judge_request.JudgeRequest`` (where the reports lie in ``SHARED``, which the
   parent's parse wrote); ``("stop",)``
   to exit;
@@ -23,6 +25,7 @@ The helper exits when the parent's end closes (the parent stopped it, or died).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -33,8 +36,9 @@ from himed_rewards.rewards._processes import poll_awake, run_helper
 
 # requests between two collections of the whole heap (see serve)
 _FULL_COLLECTION_EVERY = 50
-# How long a woken helper waits for the request without sleeping (the caller parses its
-# batch meanwhile: about 0.2-0.6 ms for 512 completions, longer for long ones)
+# How long the helper waits for the request without sleeping once it has analysed the
+# references (the caller parses its batch meanwhile: about 0.2-0.6 ms for 512 completions,
+# longer for long ones)
 _AWAKE_S = 0.005
 
 
@@ -42,7 +46,7 @@ def serve(conn: Connection, shared_fd: int) -> None:
     """Load the judge, say so, then answer ``conn``'s requests, whose texts are in the
     shared file ``shared_fd``, until ``("stop",)``."""
     start = time.perf_counter()
-    from himed_rewards.clinical.encoded import use_judge_kernel
+    from himed_rewards.clinical.encoded import judge_array, use_judge_kernel
     from himed_rewards.clinical.judge import OfflineClinicalJudge
     from himed_rewards.rewards._shared_buffer import SharedBuffer
     from himed_rewards.rewards.judge_request import judge_request
@@ -61,7 +65,11 @@ def serve(conn: Connection, shared_fd: int) -> None:
         message = conn.recv()
         if message[0] == "stop":
             return
-        if message[0] == "wake":  # a request follows once the caller has parsed its batch
+        if message[0] == "references":  # the request follows once the caller has parsed
+            # (their sentences' records, which the request's judging then finds; whatever
+            # fails here, the request judges them anyway)
+            with contextlib.suppress(Exception):
+                judge_array(message[1], (), ())
             poll_awake(conn, _AWAKE_S, _AWAKE_S)  # (then recv: at once, or asleep)
             continue
         _, call_id, request = message

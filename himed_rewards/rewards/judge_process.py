@@ -3,10 +3,10 @@
 Within one process the offline judge's Python (the analysis of sentences never met before)
 and the low-level reward's front end (parsing, tokenizing, interning) hold the same GIL, so
 threads cannot run them side by side; only the low-level kernel moves to a thread
-(``rewards.threads``). A helper process can: ``score_batch`` parses the completions into
-memory the helper maps and sends it where the reports lie, with the references
-(``rewards.judge_request``), computes the low-level reward meanwhile, then takes the
-helper's scores.
+(``rewards.threads``). A helper process can: ``score_batch`` sends it the batch's distinct
+references first (the helper analyses their sentences meanwhile), parses the completions
+into memory the helper maps and sends it where the reports lie (``rewards.judge_request``),
+computes the low-level reward meanwhile, then takes the helper's scores.
 
 The calling process takes no share of the judging, though it often finishes first (the judge
 costs more per pair than the low-level reward): judged here, after the low-level reward, a
@@ -350,9 +350,11 @@ def begin(scorer: object, completions: list[str], references: Sequence[str]
     try:
         call_id = next(_ids)
         step = "lost its socket"  # (it died since the last call: judged here)
-        # Woken now, the helper is up when the request comes (it waits for it without
-        # sleeping): a helper asleep in recv takes 0.2-0.3 ms to wake, on its critical path.
-        helper.conn.send(("wake",))
+        # The references first: the helper analyses their sentences while this process
+        # parses the completions (a GRPO step's 32 fresh references are about a sixth of
+        # its judging), then waits for the request without sleeping (a helper asleep in recv
+        # takes 0.2-0.3 ms to wake, on its critical path).
+        helper.conn.send(("references", list(dict.fromkeys(references))))
         # The parse writes the report bodies straight into the shared memory: the helper
         # reads them there, and the socket carries where they lie (rewards.judge_request).
         step = "could not grow the shared buffer"  # (no memory for it: judged here)

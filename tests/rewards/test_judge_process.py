@@ -99,11 +99,13 @@ def test_the_caller_parses_where_the_helper_reads(helper) -> None:
     assert np.array_equal(scores, OfflineClinicalJudge().score_columns(reports, references))
 
 
-def test_a_wake_without_a_request_leaves_the_helper_serving(helper) -> None:
-    """A caller that woke the helper and then raised before its request: the helper waits
-    awake for a few milliseconds only, then serves the next request as usual."""
-    for _ in range(3):
-        helper.conn.send(("wake",))
+def test_references_without_a_request_leave_the_helper_serving(helper) -> None:
+    """A caller that sent its references ahead and then raised before its request, or
+    references the judge cannot read: the helper analyses what it can, waits awake for a few
+    milliseconds only, then serves the next request as usual."""
+    _, references = _batch(256)
+    for ahead in (list(dict.fromkeys(references)), [None, 3], ["Small left effusion."]):
+        helper.conn.send(("references", ahead))
     time.sleep(0.05)
     completions, references = _batch(256)
     calls, fallbacks = _shared_calls(), judge_process.stats().fallbacks
@@ -228,7 +230,7 @@ def test_a_wrong_answer_is_judged_again_here(helper, answer) -> None:
 
     def answer_wrongly():
         message = helper_end.recv()
-        if message == ("wake",):  # (the request follows)
+        if message[0] == "references":  # (sent ahead: the request follows)
             message = helper_end.recv()
         _, call_id, *_ = message
         helper_end.send(42 if answer[0] == "garbage" else (answer[0], call_id, answer[1], 0.001))
