@@ -41,7 +41,7 @@ from himed_rewards.clinical.sentences import (
 from himed_rewards.kernels import clinical_states as states
 from himed_rewards.kernels.sentences import sentence_spans
 
-__all__ = ["FINDINGS", "ascii_join", "lowered_ascii"]
+__all__ = ["FINDINGS", "lowered_ascii"]
 
 def _finding_names() -> tuple[str, ...]:
     names = {"no_finding", RULES.other, DEVICE, "pneumothorax", "x:lucency",
@@ -76,15 +76,15 @@ _HITS = {
 }
 
 
-def ascii_join(texts: Sequence[str]) -> tuple[list[int], str, np.ndarray, np.ndarray]:
-    """``(plain, joined, starts, ends)``: the indices of the ASCII texts among ``texts``,
-    those texts joined, and where text ``plain[j]`` is in the join
-    (``joined[starts[j]:ends[j]]``).
+def lowered_ascii(texts: Sequence[str]) -> tuple[list[int], str, np.ndarray, np.ndarray]:
+    """``(plain, lowered, starts, ends)``: the indices of the ASCII texts among ``texts``,
+    those texts lowercased and joined, and where text ``plain[j]`` is in the join
+    (``lowered[starts[j]:ends[j]]``): what the judge's sentence kernels read.
 
     Examples:
-        >>> plain, joined, starts, ends = ascii_join(["No Effusion.", "é.", "Clear."])
-        >>> plain, joined, starts.tolist(), ends.tolist()
-        ([0, 2], 'No Effusion.Clear.', [0, 12], [12, 18])
+        >>> plain, lowered, starts, ends = lowered_ascii(["No Effusion.", "é.", "Clear."])
+        >>> plain, lowered, starts.tolist(), ends.tolist()
+        ([0, 2], 'no effusion.clear.', [0, 12], [12, 18])
     """
     n = len(texts)
     plain = list(range(n)) if all(map(str.isascii, texts)) else \
@@ -92,20 +92,8 @@ def ascii_join(texts: Sequence[str]) -> tuple[list[int], str, np.ndarray, np.nda
     chosen = texts if len(plain) == n else [texts[k] for k in plain]
     lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
     ends = np.cumsum(lengths)
-    return plain, "".join(chosen), ends - lengths, ends
-
-
-def lowered_ascii(texts: Sequence[str]) -> tuple[list[int], str, np.ndarray, np.ndarray]:
-    """``(plain, lowered, starts, ends)``: :func:`ascii_join`, the join lowercased: what the
-    judge's sentence kernels read.
-
-    Examples:
-        >>> plain, lowered, starts, ends = lowered_ascii(["No Effusion.", "é.", "Clear."])
-        >>> plain, lowered, starts.tolist(), ends.tolist()
-        ([0, 2], 'no effusion.clear.', [0, 12], [12, 18])
-    """
-    plain, joined, starts, ends = ascii_join(texts)
-    return plain, joined.lower(), starts, ends  # (ASCII: lowercasing keeps every offset)
+    # (ASCII: lowercasing keeps every offset)
+    return plain, "".join(chosen).lower(), ends - lengths, ends
 
 
 # The store starts afresh beyond this many records (each is a few dozen floats).

@@ -343,8 +343,7 @@ def begin(scorer: object, completions: list[str], references: Sequence[str]
         >>> parsed.formats, request is None  # small
         ([-1.0], True)
     """
-    helper = (_helper_for(scorer, len(references))
-              if sum(map(len, completions)) <= MAX_SHARED_BYTES else None)
+    helper = _helper_for(scorer, completions)
     if helper is None:
         return parse_completions(completions), None
     try:
@@ -354,13 +353,14 @@ def begin(scorer: object, completions: list[str], references: Sequence[str]
         # parses the completions (a GRPO step's 32 fresh references are about a sixth of
         # its judging), then waits for the request without sleeping (a helper asleep in recv
         # takes 0.2-0.3 ms to wake, on its critical path).
-        helper.conn.send(("references", list(dict.fromkeys(references))))
+        distinct = list(dict.fromkeys(references))
+        helper.conn.send(("references", distinct))
         # The parse writes the report bodies straight into the shared memory: the helper
         # reads them there, and the socket carries where they lie (rewards.judge_request).
         step = "could not grow the shared buffer"  # (no memory for it: judged here)
         parsed = parse_completions(completions, lambda size: helper.shared.array(size)[:size])
         step = "lost its socket"
-        helper.conn.send(("judge", call_id, make_request(parsed, references)))
+        helper.conn.send(("judge", call_id, make_request(parsed, references, distinct)))
     except Exception as error:  # noqa: BLE001 - never fails the reward call
         _fail(helper, f"{step}: {_why(error)}")
         _counts["fallbacks"] += 1
@@ -372,14 +372,15 @@ def begin(scorer: object, completions: list[str], references: Sequence[str]
     return parsed, Offload(helper, call_id, len(references))
 
 
-def _helper_for(scorer: object, n: int) -> _Helper | None:
-    """The helper, ready, settled and held (``_LOCK``), when it is to judge a batch of ``n``
-    pairs for ``scorer``; else None (and nothing held)."""
-    if n < MIN_PAIRS:
+def _helper_for(scorer: object, completions: list[str]) -> _Helper | None:
+    """The helper, ready, settled and held (``_LOCK``), when it is to judge ``completions``
+    for ``scorer``; else None (and nothing held)."""
+    if len(completions) < MIN_PAIRS:
         return None
     from himed_rewards.clinical.judge import OfflineClinicalJudge
 
-    if type(scorer) is not OfflineClinicalJudge or not _enabled() or get_num_threads() < 2:
+    if (type(scorer) is not OfflineClinicalJudge or not _enabled() or get_num_threads() < 2
+            or sum(map(len, completions)) > MAX_SHARED_BYTES):
         return None
     if not _LOCK.acquire(blocking=False):
         return None  # another thread's call has the helper

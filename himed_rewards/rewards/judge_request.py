@@ -47,8 +47,10 @@ class JudgeRequest(NamedTuple):
     others: dict[int, str]  #: the texts not in the bytes (non-ASCII, not well formed)
 
 
-def make_request(parsed: ParsedCompletions, references: Sequence[str]) -> JudgeRequest:
-    """The request of ``parsed`` and its ``references`` (checked ``str``, one per completion).
+def make_request(parsed: ParsedCompletions, references: Sequence[str],
+                 distinct: list[str] | None = None) -> JudgeRequest:
+    """The request of ``parsed`` and its ``references`` (checked ``str``, one per completion);
+    ``distinct``, when the caller has it already, is ``list(dict.fromkeys(references))``.
 
     Examples:
         >>> from himed_rewards.rewards.format_batch import parse_completions
@@ -60,7 +62,8 @@ def make_request(parsed: ParsedCompletions, references: Sequence[str]) -> JudgeR
     from himed_rewards.clinical.records import lowered_ascii
 
     n = len(parsed.completions)
-    distinct = list(dict.fromkeys(references))
+    if distinct is None:
+        distinct = list(dict.fromkeys(references))
     number = {text: n + k for k, text in enumerate(distinct)}
     ref = np.fromiter(map(number.__getitem__, references), np.int64, n)
     ascii_refs, lowered, ref_starts, ref_ends = lowered_ascii(distinct)
