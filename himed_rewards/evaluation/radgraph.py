@@ -28,10 +28,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -189,19 +190,40 @@ def _need(what: str, model: str, model_dir: str | None) -> RadgraphUnavailable:
         f"extracted), plus its BERT in the Hugging Face cache. Nothing is downloaded.")
 
 
-def _model_home(model: str, model_dir: str | None) -> str:
+def _model_home(model: str, model_dir: str | None) -> tuple[str, bool]:
     """A ``model_cache_dir`` whose ``<model>`` subdirectory is the model (the package's
-    layout); a ``model_dir`` of another name is linked into a temporary one."""
+    layout), and whether it is a temporary one of ours: a ``model_dir`` of another name is
+    linked into one."""
     if model_dir is None:
         from radgraph.radgraph import CACHE_DIR
 
-        return CACHE_DIR
+        return CACHE_DIR, False
     model_dir = os.path.abspath(model_dir)
     if os.path.basename(model_dir) == model:
-        return os.path.dirname(model_dir)
+        return os.path.dirname(model_dir), False
     home = tempfile.mkdtemp(prefix="himed-radgraph-")
     os.symlink(model_dir, os.path.join(home, model))
-    return home
+    return home, True
+
+
+def _construct(radgraph_class: Any, model: str, home: str, model_dir: str | None,
+               use_gpu: bool) -> Any:
+    """``radgraph_class`` built on the model in ``home/<model>``, or a clear error."""
+    files = os.path.join(home, model)
+    # RadGraph downloads into an empty or absent directory: refuse before it can.
+    missing = [f for f in ("config.json", "vocabulary", "weights.th")
+               if not os.path.exists(os.path.join(files, f))]
+    if missing:
+        raise _need(f"no {', '.join(missing)} in {files!r}", model, model_dir)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # it prints the device: keep stdout clean
+            return radgraph_class(model_type=model, model_cache_dir=home,
+                                  cuda=0 if use_gpu else -1)
+    except Exception as error:  # the package's own code: BERT not cached, bad files, ...
+        detail = (str(error).splitlines() or [type(error).__name__])[0]
+        if "encode_plus" in detail:  # radgraph 0.1.18's allennlp calls what transformers 5 removed
+            detail += " (radgraph 0.1.18 needs transformers < 5)"
+        raise _need(f"loading {files!r} failed: {detail}", model, model_dir) from error
 
 
 def load_radgraph(model: str = "radgraph", model_dir: str | None = None, *,
@@ -239,22 +261,14 @@ def load_radgraph(model: str = "radgraph", model_dir: str | None = None, *,
         from radgraph import RadGraph
     except ImportError as error:  # a dependency of the package is missing
         raise _need(f"{error.name} is not installed", model, model_dir) from error
-    home = _model_home(model, model_dir)
-    files = os.path.join(home, model)
-    # RadGraph downloads into an empty or absent directory: refuse before it can.
-    missing = [f for f in ("config.json", "vocabulary", "weights.th")
-               if not os.path.exists(os.path.join(files, f))]
-    if missing:
-        raise _need(f"no {', '.join(missing)} in {files!r}", model, model_dir)
+    home, linked = _model_home(model, model_dir)
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # it prints the device: keep stdout clean
-            annotator = RadGraph(model_type=model, model_cache_dir=home,
-                                 cuda=0 if use_gpu else -1)
-    except Exception as error:  # the package's own code: BERT not cached, bad files, ...
-        detail = (str(error).splitlines() or [type(error).__name__])[0]
-        if "encode_plus" in detail:  # radgraph 0.1.18's allennlp calls what transformers 5 removed
-            detail += " (radgraph 0.1.18 needs transformers < 5)"
-        raise _need(f"loading {files!r} failed: {detail}", model, model_dir) from error
+        annotator = _construct(RadGraph, model, home, model_dir, use_gpu)
+    finally:
+        # The model is read while it is built: the linking directory is not needed
+        # afterwards, and an evaluation job must not leave one behind per load.
+        if linked:
+            shutil.rmtree(home, ignore_errors=True)
 
     def annotate(reports: Sequence[str]) -> list[Graph]:
         result = annotator(list(reports))

@@ -24,9 +24,11 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import json
+import os
 import random
 import re
 import sys
+import tempfile
 import types
 
 import numpy as np
@@ -331,6 +333,19 @@ def test_missing_model_files_refused_before_the_package_can_download(rule_radgra
     with pytest.raises(RadgraphUnavailable, match="no config.json, vocabulary, weights.th"):
         load_radgraph("radgraph", str(empty))
     assert RuleRadGraph.calls == []
+
+
+def test_the_linking_directory_is_removed_after_each_load(rule_radgraph, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    os.mkdir(tempfile.tempdir)
+    annotate = load_radgraph("radgraph", rule_radgraph)  # linked: not named after the model
+    assert os.listdir(tempfile.tempdir) == []
+    assert radgraph_f1_batch(HYPS[:1], REFS[:1], annotate).shape == (1, 3)  # loaded already
+    os.remove(os.path.join(rule_radgraph, "weights.th"))
+    with pytest.raises(RadgraphUnavailable, match="no weights.th"):
+        load_radgraph("radgraph", rule_radgraph)
+    assert os.listdir(tempfile.tempdir) == []
 
 
 # --- the real package on a tiny DyGIE model the test builds (needs transformers < 5)
