@@ -19,16 +19,28 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 0.7),
-    ('himed_rewards.kernels.tokenize', 'default_spans', (
+    ), 0.8),
+    ('himed_rewards.kernels.intern_default', 'intern_default_segments', (
         'uint8[C,ro]',
         'int64[C]',
         'int64[C]',
-        'int64[C]',
-        'int64[C]',
+        'int32[C]',
         'int64[C]',
         'uint8[C]',
-    ), 0.2),
+        'uint8[C]',
+        'int64[C]',
+        'int32[C]',
+        'uint64[C]',
+        'uint64[C]',
+        'int32[C]',
+        'int64',
+        'int64',
+    ), 0.5),
+    ('himed_rewards.kernels.meteor', 'unknown_ids', (
+        'int32[C]',
+        'bool[C]',
+        'int32[C]',
+    ), 0.1),
     ('himed_rewards.kernels.intern', 'intern_spans', (
         'uint8[C,ro]',
         'int64[C]',
@@ -42,12 +54,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.3),
-    ('himed_rewards.kernels.meteor', 'unknown_ids', (
-        'int32[C]',
-        'bool[C]',
-        'int32[C]',
-    ), 0.1),
+    ), 0.2),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -62,7 +69,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.4),
+    ), 1.6),
     ('himed_rewards.kernels.ngrams', 'ngram_matches', (
         'int32[C]',
         'int64[C]',
@@ -73,7 +80,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 1.2),
+    ), 1.5),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -89,7 +96,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.8),
+    ), 0.7),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
         'int64[C]',
@@ -106,7 +113,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.7),
+    ), 2.2),
     ('himed_rewards.kernels.keywords', 'distinct_keywords_batch', (
         'int32[C]',
         'int64[C]',
@@ -117,7 +124,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 1.1),
+    ), 1.0),
     ('himed_rewards.kernels.reward', '_sort_small', (
         'int64[C]',
         'int64',
@@ -162,7 +169,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.5),
+    ), 1.9),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.sentences', 'sentence_spans', (
@@ -173,7 +180,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'uint8[C]',
-    ), 0.3),
+    ), 0.6),
     ('himed_rewards.kernels.sentence_table', 'intern_sentences', (
         'uint8[C,ro]',
         'int64[C]',
@@ -184,7 +191,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C,2d]',
         'int64',
         'int64',
-    ), 0.4),
+    ), 0.5),
     ('himed_rewards.kernels.clinical', 'judge_reports', (
         'float64[C]',
         'int64[C]',
@@ -206,18 +213,18 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 5.7),
+    ), 6.6),
     ('himed_rewards.kernels.completion', 'report_texts', (
         'uint8[C,ro]',
         'int64[C,2d]',
         'uint8[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.1),
+    ), 0.2),
     ('himed_rewards.kernels.sentence_table', 'rehash_sentences', (
         'int64[C,2d]',
         'int64[C,2d]',
-    ), 0.1),
+    ), 0.3),
 )
 # kernels listed above for the helpers that a process only calls inside a driver
 INSIDE: tuple[tuple[str, str], ...] = (

@@ -3,7 +3,9 @@
 Each kernel reproduces one Python tokenizer of ``himed_rewards.text.tokenizers`` exactly on
 the inputs its front door sends it (the front door checks the precondition):
 
-* ``default_spans``: the reward tokenizer's rule on *ASCII* text already lowercased;
+* the reward tokenizer's rule on *ASCII* text already lowercased is in
+  ``kernels.intern_default``, which interns its tokens as it finds them (its byte classes,
+  ``DEFAULT_CLASSES``, are here);
 * ``rewrite_13a``: sacrebleu 13a's four rewriting rules on *ASCII* text (its string
   replacements done), with ``member_runs`` (``NOT_SPACE``) after it;
 * ``member_runs`` with ``NOT_SPACE``: ``str.split()`` on *ASCII* text (13a's last step, and
@@ -12,8 +14,7 @@ the inputs its front door sends it (the front door checks the precondition):
   stemming) on the UTF-8 bytes of any text already lowercased: every other byte, non-ASCII
   ones included, is a separator, exactly as rouge-score's ``[^a-z0-9]+`` is.
 
-``text_offsets[t]:text_offsets[t + 1]`` are text t's bytes (``default_spans``: segments
-``seg_start[t]:seg_end[t]``); tokens never cross texts.
+``text_offsets[t]:text_offsets[t + 1]`` are text t's bytes; tokens never cross texts.
 ``counts[t]`` receives text t's token count; span arrays must hold one slot per byte.
 """
 
@@ -43,7 +44,7 @@ def _byte_classes() -> tuple[np.ndarray, ...]:
 
 ALNUM, SPACE, JOINER, DIGIT, LOWER_ALNUM = _byte_classes()
 NOT_SPACE = ~SPACE
-# ``default_spans``' classes of a byte as bits of one table, so a byte costs one look-up (with
+# The default tokenizer's classes of a byte as bits of one table, so a byte costs one look-up (with
 # a table per class, the word loop read two per byte: 0.45 -> 0.34 us per fresh GRPO pair)
 IS_ALNUM, IS_DIGIT, IS_SPACE, IS_JOINER = 1, 2, 4, 8
 DEFAULT_CLASSES = (ALNUM * IS_ALNUM | DIGIT * IS_DIGIT | SPACE * IS_SPACE
@@ -52,71 +53,6 @@ DEFAULT_CLASSES = (ALNUM * IS_ALNUM | DIGIT * IS_DIGIT | SPACE * IS_SPACE
 PAD_13A = np.zeros(256, dtype=np.bool_)
 for _lo, _hi in ((123, 126), (91, 96), (32, 38), (40, 43), (58, 64), (47, 47)):
     PAD_13A[_lo : _hi + 1] = True
-
-
-@kernel
-def default_spans(buf, seg_start, seg_end, span_start, span_end, counts, classes):
-    """The default tokenizer's spans (see ``DefaultTokenizer``); returns the span count.
-
-    The texts are the segments ``buf[seg_start[t]:seg_end[t]]`` (not necessarily adjacent:
-    the reward reads report bodies inside whole completions); ``counts[t]`` is segment t's.
-    ``classes``: ``DEFAULT_CLASSES``.
-    """
-    n = 0
-    for t in range(seg_start.shape[0]):
-        i = seg_start[t]
-        stop = seg_end[t]
-        first = n
-        while i < stop:
-            c = classes[buf[i]]
-            if c & IS_SPACE:
-                i += 1
-                continue
-            if not c & IS_ALNUM:  # any other character is a token of its own
-                span_start[n] = i
-                span_end[n] = i + 1
-                n += 1
-                i += 1
-                continue
-            # a word: alnum runs chained by single joiners (regex: [^\W_]+(?:[.,\-/:][^\W_]+)*)
-            j = i
-            seen = 0  # the classes of the word's characters, or-ed
-            joined = False
-            while True:
-                while j < stop:
-                    cj = classes[buf[j]]
-                    if not cj & IS_ALNUM:
-                        break
-                    seen |= cj
-                    j += 1
-                if (j + 1 < stop and classes[buf[j]] & IS_JOINER
-                        and classes[buf[j + 1]] & IS_ALNUM):
-                    joined = True
-                    j += 1
-                    continue
-                break
-            if seen & IS_DIGIT or not joined:  # one token
-                span_start[n] = i
-                span_end[n] = j
-                n += 1
-            else:  # split into its runs and joiners
-                k = i
-                while k < j:
-                    if classes[buf[k]] & IS_ALNUM:
-                        e = k
-                        while e < j and classes[buf[e]] & IS_ALNUM:
-                            e += 1
-                        span_start[n] = k
-                        span_end[n] = e
-                        k = e
-                    else:
-                        span_start[n] = k
-                        span_end[n] = k + 1
-                        k += 1
-                    n += 1
-            i = j
-        counts[t] = n - first
-    return n
 
 
 @kernel

@@ -23,17 +23,23 @@ from collections.abc import Callable
 
 import numpy as np
 
+from himed_rewards.kernels.intern_default import intern_default_segments
 from himed_rewards.kernels.tokenize import (
     DEFAULT_CLASSES,
     DIGIT,
     LOWER_ALNUM,
     NOT_SPACE,
     PAD_13A,
-    default_spans,
     member_runs,
     rewrite_13a,
 )
-from himed_rewards.text.base import CACHE_BYTES, CompiledTokenizer, Tokenizer, concat_ids
+from himed_rewards.text.base import (
+    CACHE_BYTES,
+    CompiledTokenizer,
+    Tokenizer,
+    concat_ids,
+    offsets_of,
+)
 from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.porter import porter_stem
 from himed_rewards.text.vocabulary import VOCAB
@@ -189,10 +195,6 @@ class DefaultTokenizer(CompiledTokenizer):
         lowered = text.lower()
         return lowered.encode("ascii") if lowered.isascii() else None
 
-    def _spans(self, buf, text_offsets, start, end, counts) -> int:
-        return default_spans(buf, text_offsets[:-1], text_offsets[1:], start, end, counts,
-                             DEFAULT_CLASSES)
-
     def encode_segments(self, buf: np.ndarray, seg_start: np.ndarray,
                         seg_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Interned ids of the byte segments ``buf[seg_start[t]:seg_end[t]]``, which must be
@@ -208,11 +210,21 @@ class DefaultTokenizer(CompiledTokenizer):
         seg_start = np.ascontiguousarray(seg_start, dtype=np.int64)
         seg_end = np.ascontiguousarray(seg_end, dtype=np.int64)
         size = int((seg_end - seg_start).sum())  # at most one token per byte
-        start = np.empty(size, dtype=np.int64)
-        end = np.empty(size, dtype=np.int64)
+        ids = np.empty(size, dtype=np.int32)
         counts = np.empty(seg_start.shape[0], dtype=np.int64)
-        n = default_spans(buf, seg_start, seg_end, start, end, counts, DEFAULT_CLASSES)
-        return VOCAB.intern_spans(buf, start[:n], end[:n]), counts
+        # new tokens: each of two bytes or more, or one of the 256 single bytes
+        n = VOCAB.intern_with(intern_default_segments,
+                              (buf, seg_start, seg_end, ids, counts, DEFAULT_CLASSES),
+                              min(size, 256 + size // 2), size)
+        return ids[:n], counts
+
+    def _compiled_joined(self, raw: bytes, lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        text_offsets = offsets_of(lengths, len(lengths))
+        ids, counts = self.encode_segments(np.frombuffer(raw, dtype=np.uint8),
+                                           text_offsets[:-1], text_offsets[1:])
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return ids, offsets
 
 
 class WhitespaceTokenizer(CompiledTokenizer):

@@ -129,6 +129,22 @@ class Vocabulary:
             )
         return out
 
+    def intern_with(self, kernel: Callable[..., tuple[int, int, int]], args: tuple,
+                    max_new: int, max_bytes: int) -> int:
+        """Run a kernel that interns as it goes (``kernel(*args, arena, tok_start, tok_len,
+        tok_hash, tok_word, table, n_tokens, used) -> (result, n_tokens, used)``, adding
+        tokens as :func:`~himed_rewards.kernels.intern.intern_spans` does) under the lock,
+        with room for ``max_new`` new tokens of ``max_bytes`` bytes in all; returns its
+        ``result``. How a tokenizer interns its tokens as it finds them
+        (``kernels.intern_default``)."""
+        with self._lock:
+            self._reserve(max_new, max_bytes)
+            result, self._n, self._used = kernel(
+                *args, self._arena, self._start, self._len, self._hash, self._word,
+                self._table, self._n, self._used,
+            )
+        return result
+
     def pin(self, ids: np.ndarray) -> None:
         """Keep ``ids`` (and every smaller id) valid through recycles: call it for ids that a
         long-lived table holds."""

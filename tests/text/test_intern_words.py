@@ -3,10 +3,14 @@ bytes beyond: every case where those could be confused gets distinct ids, equal 
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from himed_rewards.kernels.intern import WORD_BYTES
+from himed_rewards.kernels.intern_default import intern_default_segments
+from himed_rewards.kernels.tokenize import DEFAULT_CLASSES
+from himed_rewards.text.tokenizers import DefaultTokenizer
 from himed_rewards.text.vocabulary import Vocabulary
 
 
@@ -36,3 +40,46 @@ def test_ids_equal_a_dicts_through_table_rebuilds(tokens):
     assert v.ids(tokens).tolist() == dict_ids(tokens)
     assert v.ids(tokens).tolist() == dict_ids(tokens)
     assert v.tokens(range(len(v))) == list(dict.fromkeys(tokens))
+
+
+# The default tokenizer interns as it tokenizes (kernels.intern_default): the same ids, and
+# the same vocabulary state, as its Python rule's tokens interned one by one.
+ASCII_LOWER = st.sampled_from(list("ab09.,-/:;_ \t\n\x0b\x1c!(") + ["abcdefghi", "bcdefghi"])
+
+
+def fused_ids(vocabulary: Vocabulary, texts: list[str]) -> tuple[list[list[int]], list[int]]:
+    """Each text's ids through intern_default_segments, the texts as segments of one buffer
+    with a gap of one non-space byte between them (tokens must not cross segments)."""
+    raw = b"".join(t.encode("ascii") + b"x" for t in texts)
+    lengths = [len(t) + 1 for t in texts]
+    seg_start = (np.cumsum(lengths, dtype=np.int64) - lengths).astype(np.int64)
+    seg_end = seg_start + np.array([len(t) for t in texts], dtype=np.int64)
+    size = len(raw)
+    ids = np.empty(size, dtype=np.int32)
+    counts = np.empty(len(texts), dtype=np.int64)
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    n = vocabulary.intern_with(intern_default_segments,
+                               (buf, seg_start, seg_end, ids, counts, DEFAULT_CLASSES),
+                               min(size, 256 + size // 2), size)
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    assert bounds[-1] == n
+    return [ids[bounds[k]:bounds[k + 1]].tolist() for k in range(len(texts))], counts.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(ASCII_LOWER, max_size=12).map("".join), max_size=8))
+def test_tokenizing_and_interning_in_one_pass_equals_the_rule_interned(texts):
+    rule = DefaultTokenizer()._tokenize
+    one_by_one = Vocabulary()
+    expected = [one_by_one.ids(rule(t)).tolist() for t in texts]
+    fused = Vocabulary()
+    got, counts = fused_ids(fused, texts)
+    assert got == expected and counts == [len(rule(t)) for t in texts]
+    assert fused_ids(fused, texts)[0] == expected  # found again, nothing added
+    for name in ("_n", "_used"):
+        assert getattr(fused, name) == getattr(one_by_one, name)
+    for name in ("_start", "_len", "_hash", "_word"):
+        assert (getattr(fused, name)[:len(fused)] == getattr(one_by_one, name)[:len(fused)]).all()
+    assert (fused._arena[:fused._used] == one_by_one._arena[:fused._used]).all()
+    # (tables of different sizes hold the same ids, each where its hash puts it)
+    assert one_by_one.ids(fused.tokens(range(len(fused)))).tolist() == list(range(len(fused)))
