@@ -391,23 +391,26 @@ class MeteorKeys:
             # A stem no WordNet lemma can come from (a typo, a number: most new words) is its
             # own only synonym: no table walk and no memo entry for it
             no_synset = wordnet_table()._in_no_synset
-            words = [[text] if no_synset(text.lower()) else sorted(synonyms(text))
+            words = [None if no_synset(text.lower()) else sorted(synonyms(text))
                      for text in new.values()]
-            # one kernel call for every group's keys, then each group's keys sorted (the
-            # groups are a few dozen, mostly of one key: Python lists beat numpy calls here)
-            flat = self._keys.ids([w for group in words for w in group]).tolist()
+            # one kernel call for the keys of every group of synonyms, then each group's keys
+            # sorted (the groups are a few dozen, mostly of one key: Python lists beat numpy
+            # calls here); a stem without a synset is its own group, whose key is known: a
+            # fresh batch's new stems are mostly those (typos, numbers), and then no call
+            texts = [w for group in words if group is not None for w in group]
+            flat = iter(self._keys.ids(texts).tolist() if texts else ())
+            ordered: list[int] = []
             start = self._syn_used
-            size = start + len(flat)
+            for key, group in zip(new, words, strict=True):
+                at = start + len(ordered)
+                ordered += [key] if group is None else sorted(next(flat) for _ in group)
+                slice_start[key] = at
+                slice_end[key] = start + len(ordered)
+            size = start + len(ordered)
             if size > len(self._syn):
                 bigger = np.zeros(max(size, 2 * len(self._syn)), dtype=np.int32)
                 bigger[:start] = self._syn[:start]
                 self._syn = bigger  # a kernel still holding the old buffer reads valid old slices
-            ordered: list[int] = []
-            for key, group in zip(new, words, strict=True):
-                at = start + len(ordered)
-                ordered += sorted(flat[at - start : at - start + len(group)])
-                slice_start[key] = at
-                slice_end[key] = at + len(group)
             self._syn[start:size] = ordered
             self._syn_used = size
         return [int(slice_start[k]) for k in stem_keys], [int(slice_end[k]) for k in stem_keys]
