@@ -96,7 +96,9 @@ def intern_default_segments(buf, seg_start, seg_end, ids, counts, classes, arena
                         continue
                     e = j
                     i = j
-            # its id (intern_spans' look-up, inline)
+            # its id: intern_spans' look-up, written out here (a shared step, a function
+            # with a dozen array arguments, cost 2.1-2.2 ms a batch against 0.6, called
+            # or inlined by numba alike)
             length = e - s
             slot = np.int64(h & np.uint64(mask))
             while True:
