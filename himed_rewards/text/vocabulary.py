@@ -136,7 +136,20 @@ class Vocabulary:
         tokens as :func:`~himed_rewards.kernels.intern.intern_spans` does) under the lock,
         with room for ``max_new`` new tokens of ``max_bytes`` bytes in all; returns its
         ``result``. How a tokenizer interns its tokens as it finds them
-        (``kernels.intern_default``)."""
+        (``kernels.intern_default``).
+
+        Examples:
+            >>> from himed_rewards.kernels.intern_default import intern_default_segments
+            >>> from himed_rewards.kernels.tokenize import DEFAULT_CLASSES
+            >>> v = Vocabulary()
+            >>> buf = np.frombuffer(b"no effusion, no", dtype=np.uint8)
+            >>> ids, counts = np.empty(15, np.int32), np.empty(1, np.int64)
+            >>> segments = (np.array([0]), np.array([15]))
+            >>> n = v.intern_with(intern_default_segments,
+            ...                   (buf, *segments, ids, counts, DEFAULT_CLASSES), 15, 15)
+            >>> v.tokens(ids[:n]), counts.tolist()
+            (['no', 'effusion', ',', 'no'], [4])
+        """
         with self._lock:
             self._reserve(max_new, max_bytes)
             result, self._n, self._used = kernel(
