@@ -39,7 +39,7 @@ from himed_rewards.clinical.sentences import (
     reports_sentences,
 )
 from himed_rewards.kernels import clinical_states as states
-from himed_rewards.kernels.sentences import sentence_spans
+from himed_rewards.kernels.sentences import sentence_spans, span_room
 
 __all__ = ["FINDINGS", "lowered_ascii"]
 
@@ -144,7 +144,7 @@ class _Store:
         text ``plain[j]``'s are ``buf[starts[j]:ends[j]]``; ``text(k)`` gives text ``k``
         itself, for the texts not in ``plain`` and the plain ones that hold another break
         than "." (``lowered``: ``buf`` as a string, when the caller has it)."""
-        room = int(np.count_nonzero(buf == 46)) + len(plain)
+        room = span_room(starts, ends)
         span_start, span_end = np.empty(room, np.int64), np.empty(room, np.int64)
         span_text = np.empty(room, np.int64)
         simple = np.empty(len(plain), np.uint8)

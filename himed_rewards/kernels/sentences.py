@@ -15,9 +15,23 @@ import numpy as np
 
 from himed_rewards.kernels._config import kernel
 
-__all__ = ["sentence_spans"]
+__all__ = ["sentence_spans", "span_room"]
 
 _DOT, _COLON, _SEMICOLON, _BANG, _QUESTION = 46, 58, 59, 33, 63
+
+
+def span_room(text_start: np.ndarray, text_end: np.ndarray) -> int:
+    """Room for the spans :func:`sentence_spans` writes for these texts: half their bytes
+    plus one per text. A text of ``n`` bytes has at most ``(n + 1) // 2`` non-empty pieces,
+    since a "." ends each but the last. (Counting the "." instead reads every byte again:
+    62 us for a fresh GRPO batch's reports and references, cold, on the judge's critical
+    path.)
+
+    Examples:
+        >>> span_room(np.array([0, 5]), np.array([5, 6]))  # "a.b.c" and "d": 3 and 1 pieces
+        5
+    """
+    return int((text_end - text_start).sum()) // 2 + text_start.shape[0]
 
 
 @kernel
@@ -39,8 +53,7 @@ def sentence_spans(buf, text_start, text_end, span_start, span_end, span_text, s
     """Write the stripped, non-empty sentence spans of every text whose only break is ".".
 
     ``simple[t]`` is set to 0 for a text holding ``: ; ! ?`` (no spans written for it), else
-    1. Returns the number of spans written (``span_*`` hold room for one per "." plus one
-    per text).
+    1. Returns the number of spans written (``span_*`` hold room for :func:`span_room`).
 
     One pass over a text's bytes lists its "." positions and notes any other break, with no
     branch on either (a "." comes every fifty bytes or so, at random: a branch on it was
