@@ -21,6 +21,18 @@ from himed_rewards.kernels.intern import _BYTE, _FNV_OFFSET, _FNV_PRIME, WORD_BY
 from himed_rewards.kernels.tokenize import IS_ALNUM, IS_DIGIT, IS_JOINER, IS_SPACE
 
 
+def most_new_tokens(n_bytes: int) -> int:
+    """The most new tokens :func:`intern_default_segments` can add reading ``n_bytes``
+    bytes: each of two bytes or more, or one of the 256 single bytes (the room its owner
+    reserves).
+
+    Examples:
+        >>> most_new_tokens(10), most_new_tokens(1000)
+        (10, 756)
+    """
+    return min(n_bytes, 256 + n_bytes // 2)
+
+
 @kernel
 def intern_default_segments(buf, seg_start, seg_end, ids, counts, classes, arena, tok_start,
                             tok_len, tok_hash, tok_word, table, n_tokens, used):

@@ -57,13 +57,14 @@ def offline_scores(scorer: object, parsed: ParsedCompletions,
     # texts: the n reports, then the distinct references (equal references, a GRPO group's,
     # share one, as score_columns numbers them; a report is a function of its own text, so
     # numbering equal reports apart changes no score)
-    request = make_request(parsed, references)
+    distinct = list(dict.fromkeys(references))
+    request = make_request(parsed, references, distinct)
     reports = None
 
     def text(k: int) -> str:  # (a text the kernels leave to the interpreter, as given)
         nonlocal reports
-        if k >= n:  # (a reference: the pair that first has it)
-            return references[request.ref.tolist().index(k)]
+        if k >= n:
+            return distinct[k - n]
         if reports is None:
             reports = parsed.reports()
         return reports[k]

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from himed_rewards.kernels.intern_default import intern_default_segments
+from himed_rewards.kernels.intern_default import intern_default_segments, most_new_tokens
 from himed_rewards.kernels.tokenize import (
     DEFAULT_CLASSES,
     DIGIT,
@@ -38,7 +38,6 @@ from himed_rewards.text.base import (
     CompiledTokenizer,
     Tokenizer,
     concat_ids,
-    offsets_of,
 )
 from himed_rewards.text.cache import ByteLRU
 from himed_rewards.text.porter import porter_stem
@@ -212,19 +211,14 @@ class DefaultTokenizer(CompiledTokenizer):
         size = int((seg_end - seg_start).sum())  # at most one token per byte
         ids = np.empty(size, dtype=np.int32)
         counts = np.empty(seg_start.shape[0], dtype=np.int64)
-        # new tokens: each of two bytes or more, or one of the 256 single bytes
         n = VOCAB.intern_with(intern_default_segments,
                               (buf, seg_start, seg_end, ids, counts, DEFAULT_CLASSES),
-                              min(size, 256 + size // 2), size)
+                              most_new_tokens(size), size)
         return ids[:n], counts
 
-    def _compiled_joined(self, raw: bytes, lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        text_offsets = offsets_of(lengths, len(lengths))
-        ids, counts = self.encode_segments(np.frombuffer(raw, dtype=np.uint8),
-                                           text_offsets[:-1], text_offsets[1:])
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        return ids, offsets
+    def _encode_texts(self, buf: np.ndarray, text_offsets: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        return self.encode_segments(buf, text_offsets[:-1], text_offsets[1:])
 
 
 class WhitespaceTokenizer(CompiledTokenizer):

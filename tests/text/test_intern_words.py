@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from himed_rewards.kernels.intern import WORD_BYTES
-from himed_rewards.kernels.intern_default import intern_default_segments
+from himed_rewards.kernels.intern_default import intern_default_segments, most_new_tokens
 from himed_rewards.kernels.tokenize import DEFAULT_CLASSES
 from himed_rewards.text.tokenizers import DefaultTokenizer
 from himed_rewards.text.vocabulary import Vocabulary
@@ -60,7 +60,7 @@ def fused_ids(vocabulary: Vocabulary, texts: list[str]) -> tuple[list[list[int]]
     buf = np.frombuffer(raw, dtype=np.uint8)
     n = vocabulary.intern_with(intern_default_segments,
                                (buf, seg_start, seg_end, ids, counts, DEFAULT_CLASSES),
-                               min(size, 256 + size // 2), size)
+                               most_new_tokens(size), size)
     bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
     assert bounds[-1] == n
     return [ids[bounds[k]:bounds[k + 1]].tolist() for k in range(len(texts))], counts.tolist()
