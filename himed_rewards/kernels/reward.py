@@ -4,7 +4,9 @@
 other, with numpy work on 512-element arrays in between. On fresh GRPO batches that Python
 cost as much as some of the kernels: about 0.6 us per pair out of 6.9, right after another
 program has used the caches, as it has in training. ``low_level_columns`` calls the same
-kernels in order. It does the arithmetic that the metric front doors and
+kernels, in three parts (ROUGE-L and METEOR; BLEU and the keywords; the sums), which
+``rewards.low_level`` also calls one by one to run the first two on two threads at once. It
+does the arithmetic that the metric front doors and
 ``rewards.compose`` do between them one element at a time, operation for operation, so the
 floats are the same:
 
@@ -34,7 +36,8 @@ from himed_rewards.kernels.lcs import DENSE_WORDS, _lcs_dense_pairs
 from himed_rewards.kernels.meteor import meteor_batch_scores
 from himed_rewards.kernels.ngrams import ngram_matches
 
-__all__ = ["COLUMNS", "low_level_columns"]
+__all__ = ["COLUMNS", "low_level_columns", "one_reference_each", "rouge_meteor_columns",
+           "sum_columns", "token_keyword_columns"]
 
 #: The rows of ``low_level_columns``' ``columns``, in order (RewardBreakdown's names).
 COLUMNS = ("token", "rouge_l", "meteor", "concept_base", "keyword_bonus", "concept", "low_level")
@@ -80,15 +83,46 @@ def low_level_columns(
     * ``finite``: whether every ``token + rouge + meteor`` is finite.
     * Report ``h``'s matched keywords are the ranks
       ``keyword_ranks[keyword_offsets[h]:keyword_offsets[h + 1]]``, ascending.
+
+    It calls its three parts in turn; ``rewards.low_level`` calls them itself to run the
+    first two on two threads at once.
     """
-    n = hyp_offsets.shape[0] - 1
     none = np.zeros(1, dtype=np.int64)
+    if not one_reference_each(group_ref_offsets):
+        return False, True, none, none
+    # ROUGE-L's LCS first, since it is the one step that can decline
+    if not rouge_meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
+                                hyp_index, hyp_group, local_of, lower_key, stem_key,
+                                syn_start, syn_end, syn_keys, head, alpha, beta, gamma, columns):
+        return False, True, none, none
+    keyword_offsets, ranks = token_keyword_columns(
+        hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets, group_hyp_offsets,
+        hyp_index, hyp_group, local_of, max_order, smooth, smooth_value, effective_order, mean,
+        root_child, child_start, child_token, child_node, node_keyword, n_keywords, child_mask,
+        name_rank, keyword_beta, keyword_cap, columns)
+    finite = sum_columns(columns, formats, w_token, w_concept, w_format)
+    return True, finite, keyword_offsets, ranks
+
+
+@kernel
+def one_reference_each(group_ref_offsets):
+    """Whether every group of a layout has exactly one reference (what the parts below take)."""
     for g in range(group_ref_offsets.shape[0] - 1):
         if group_ref_offsets[g + 1] - group_ref_offsets[g] != 1:
-            return False, True, none, none
-    # ROUGE-L's LCS first, since it is the one step that can decline. The pairs go in the
-    # order of hyp_index, so the hypotheses of one reference are adjacent; group g's one
-    # reference is reference g.
+            return False
+    return True
+
+
+@kernel(nogil=True)
+def rouge_meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
+                         hyp_index, hyp_group, local_of, lower_key, stem_key, syn_start, syn_end,
+                         syn_keys, head, alpha, beta, gamma, columns):
+    """ROUGE-L F and METEOR: rows 1 and 2 of ``columns`` (arguments as
+    :func:`low_level_columns`'; one reference per group). False, with nothing written, when a
+    reference needs the rare LCS kernel."""
+    n = hyp_offsets.shape[0] - 1
+    # The pairs go in the order of hyp_index, so the hypotheses of one reference are
+    # adjacent; group g's one reference is reference g.
     pair_ref = np.empty(n, dtype=np.int64)
     for k in range(n):
         pair_ref[k] = hyp_group[hyp_index[k]]
@@ -97,7 +131,7 @@ def low_level_columns(
                                local_of, np.int64(DENSE_WORDS))
     for k in range(n):
         if lengths[k] < 0:
-            return False, True, none, none
+            return False
     hyp_lens = hyp_offsets[1:] - hyp_offsets[:-1]
     ref_lens = ref_offsets[1:] - ref_offsets[:-1]
     for k in range(n):
@@ -106,7 +140,31 @@ def low_level_columns(
         p = common / max(hyp_lens[h], 1)
         r = common / max(ref_lens[hyp_group[h]], 1)
         columns[1, h] = 2 * p * r / (p + r if common > 0 else 1.0)
-    # BLEU
+    ref_first = np.empty(n, dtype=np.int64)
+    ref_stop = np.empty(n, dtype=np.int64)
+    for h in range(n):
+        ref_first[h] = group_ref_offsets[hyp_group[h]]
+        ref_stop[h] = group_ref_offsets[hyp_group[h] + 1]
+    meteor = meteor_batch_scores(hyp_ids, hyp_offsets, ref_ids, ref_offsets, ref_first, ref_stop,
+                                 lower_key, stem_key, syn_start, syn_end, syn_keys, head, alpha,
+                                 beta, gamma)
+    for h in range(n):
+        columns[2, h] = meteor[h]
+    return True
+
+
+@kernel(nogil=True)
+def token_keyword_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
+                          group_hyp_offsets, hyp_index, hyp_group, local_of, max_order, smooth,
+                          smooth_value, effective_order, mean, root_child, child_start,
+                          child_token, child_node, node_keyword, n_keywords, child_mask,
+                          name_rank, keyword_beta, keyword_cap, columns):
+    """BLEU and the keyword bonus: rows 0 and 4 of ``columns`` (arguments as
+    :func:`low_level_columns`'; one reference per group). Returns ``(keyword_offsets,
+    keyword_ranks)``, each report's ranks ascending."""
+    n = hyp_offsets.shape[0] - 1
+    hyp_lens = hyp_offsets[1:] - hyp_offsets[:-1]
+    ref_lens = ref_offsets[1:] - ref_offsets[:-1]
     matches = ngram_matches(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
                             group_hyp_offsets, hyp_index, max_order, local_of)
     totals = np.empty((n, max_order), dtype=np.int64)
@@ -121,15 +179,6 @@ def low_level_columns(
         # exp(log) round trips can land 4e-16 above 1 (sacrebleu too); NaN stays NaN, as
         # with np.minimum
         columns[0, h] = 1.0 if score > 1.0 else score
-    # METEOR
-    ref_first = np.empty(n, dtype=np.int64)
-    ref_stop = np.empty(n, dtype=np.int64)
-    for h in range(n):
-        ref_first[h] = group_ref_offsets[hyp_group[h]]
-        ref_stop[h] = group_ref_offsets[hyp_group[h] + 1]
-    meteor = meteor_batch_scores(hyp_ids, hyp_offsets, ref_ids, ref_offsets, ref_first, ref_stop,
-                                 lower_key, stem_key, syn_start, syn_end, syn_keys, head, alpha,
-                                 beta, gamma)
     # keywords, each report's sorted by name
     keyword_offsets, found = distinct_keywords_batch(
         hyp_ids, hyp_offsets, root_child, child_start, child_token, child_node, node_keyword,
@@ -137,20 +186,29 @@ def low_level_columns(
     ranks = np.empty(found.shape[0], dtype=np.int64)
     for k in range(found.shape[0]):
         ranks[k] = name_rank[found[k]]
-    finite = True
     for h in range(n):
         _sort_small(ranks, keyword_offsets[h], keyword_offsets[h + 1])
         bonus = keyword_beta * (keyword_offsets[h + 1] - keyword_offsets[h])
         if bonus > keyword_cap:
             bonus = keyword_cap
+        columns[4, h] = bonus
+    return keyword_offsets, ranks
+
+
+@kernel(nogil=True)
+def sum_columns(columns, formats, w_token, w_concept, w_format):
+    """The sums of ``rewards.compose``: rows 3, 5 and 6 of ``columns`` from the others.
+    Returns whether every ``token + rouge + meteor`` is finite."""
+    finite = True
+    for h in range(columns.shape[1]):
         token = columns[0, h]
         rouge = columns[1, h]
-        columns[2, h] = meteor[h]
-        finite = finite and math.isfinite(token + rouge + meteor[h])
-        concept_base = rouge + meteor[h]
+        meteor = columns[2, h]
+        bonus = columns[4, h]
+        finite = finite and math.isfinite(token + rouge + meteor)
+        concept_base = rouge + meteor
         concept = concept_base + bonus
         columns[3, h] = concept_base
-        columns[4, h] = bonus
         columns[5, h] = concept
         columns[6, h] = w_token * token + w_concept * concept + w_format * formats[h]
-    return True, finite, keyword_offsets, ranks
+    return finite

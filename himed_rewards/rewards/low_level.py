@@ -5,12 +5,19 @@ bonus, with no grounding and no negation. It gives the floats that the metric fr
 (``bleu_from_layout``, ``rouge_l_from_layout``, ``meteor_from_layout``) and
 ``keyword_bonus_columns`` give, without the Python between them.
 
-A batch of many pairs is cut into chunks of consecutive pairs, each with its groups'
-references (``metrics._layout.sub_layout``), one per thread (``rewards.threads``): the
-kernel releases the GIL, each thread has its own scratch buffers (``scratch``,
-``MeteorKeys.head``), and every pair's floats
-are the same whichever chunk scores it (a pair's scores depend on its own hypothesis and
-reference only).
+With two threads, a batch of many pairs is split by metric: a pool thread computes BLEU and
+the keyword bonus (``kernels.reward.token_keyword_columns``), then names each report's
+keywords, while the calling thread learns the METEOR keys of the batch's new words (the
+interpreter's work, which the pool thread's kernel, holding no GIL, runs beside) and computes
+ROUGE-L and METEOR (``rouge_meteor_columns``); then the sums. Split by pairs instead, each
+thread learnt nothing while the caller learnt the keys, and each thread's Python at the end
+(the names) waited on the other's: 5.65-6.19 against 6.03-6.43 us a pair on fresh GRPO
+batches (docs/benchmarks.md). With more threads, a batch is cut into chunks of consecutive
+pairs, each with its groups' references (``metrics._layout.sub_layout``), one per thread
+(``rewards.threads``). Either way the kernels release the GIL, each thread has its own
+scratch buffers (``scratch``, ``MeteorKeys.head``), and every pair's floats are the same
+whichever thread scores it (a pair's scores depend on its own hypothesis and reference
+only; each column is computed by one kernel).
 """
 
 from __future__ import annotations
@@ -21,7 +28,13 @@ from collections.abc import Callable
 import numpy as np
 
 from himed_rewards.kernels._config import LazyKernel
-from himed_rewards.kernels.reward import low_level_columns
+from himed_rewards.kernels.reward import (
+    low_level_columns,
+    one_reference_each,
+    rouge_meteor_columns,
+    sum_columns,
+    token_keyword_columns,
+)
 from himed_rewards.metrics._layout import Layout, scratch, sub_layout
 from himed_rewards.metrics.bleu import _options
 from himed_rewards.metrics.meteor import _check_parameters
@@ -83,7 +96,8 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
     """:func:`fused_columns`, started: returns the function that gives its result.
 
     Without ``background`` the batch is scored before this returns, its chunks on the pool's
-    threads and the first one in the calling thread. With ``background`` (the caller has
+    threads and the first one in the calling thread (with two threads, its BLEU and keywords
+    on the pool and the rest in the calling thread: see the module's doc). With ``background`` (the caller has
     other work: the semantic level), every chunk goes to the pool, one fewer than
     ``get_num_threads()``, and this returns once the kernel is running; with one thread
     allowed, the kernel not compiled yet, or fewer than ``MIN_PAIRS_BEHIND_JUDGE`` pairs, it
@@ -110,18 +124,22 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
                                            config.meteor_gamma)
     keyword_beta = _check_weight(config.keyword_beta, "beta")
     keyword_cap = _check_weight(config.keyword_cap, "cap")
-    tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
     trie = vocabulary.trie()
-    sizes = len(VOCAB), METEOR_KEYS.head().shape[0]  # what this batch's ids and keys index
-    options = (max_order, smooth, smooth_value, True, mean, *tables, alpha, beta, gamma,
-               trie.root_child, trie.child_start, trie.child_token, trie.child_node,
-               trie.node_keyword, trie.n_keywords, trie.child_mask, vocabulary.name_rank(),
-               keyword_beta, keyword_cap)
+    keyword_options = (trie.root_child, trie.child_start, trie.child_token, trie.child_node,
+                       trie.node_keyword, trie.n_keywords, trie.child_mask,
+                       vocabulary.name_rank(), keyword_beta, keyword_cap)
     weights = (config.w_token, config.w_concept, config.w_format)
     formats_array = np.array(formats, dtype=np.float64)
     # (a stand-in may run in the interpreter, which holds the GIL: one thread)
     threads = 1 if isinstance(low_level_columns, LazyKernel) else get_num_threads()
     background = background and threads > 1 and n >= MIN_PAIRS_BEHIND_JUDGE
+    if threads == 2 and not background and len(chunk_bounds(n, 2)) == 3:  # (two chunks' worth)
+        return _by_metric(layout, formats_array, (max_order, smooth, smooth_value, True, mean),
+                          (alpha, beta, gamma), keyword_options, weights, vocabulary)
+    tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
+    sizes = len(VOCAB), METEOR_KEYS.head().shape[0]  # what this batch's ids and keys index
+    options = (max_order, smooth, smooth_value, True, mean, *tables, alpha, beta, gamma,
+               *keyword_options)
     chunks = (_chunks(layout, threads - 1) if background
               else _chunks(layout, threads, _LEAD_PAIRS))
     started = threading.Event()
@@ -149,6 +167,51 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
         # taken back and scored here rather than waited for
         return _joined(here + [run(k) if future.cancel() else future.result()
                                for k, future in pending])
+
+    return finish
+
+
+def _by_metric(layout: Layout, formats: np.ndarray, bleu_options: tuple, meteor_options: tuple,
+               keyword_options: tuple, weights: tuple[float, float, float],
+               vocabulary: KeywordVocabulary
+               ) -> Callable[[], tuple[np.ndarray, list[tuple[str, ...]]] | None]:
+    """:func:`start_fused_columns` on two threads, split by metric (see the module's doc):
+    BLEU, the keyword bonus and the keywords' names on the pool, the METEOR keys, ROUGE-L and
+    METEOR here, which are done when this returns."""
+    n = layout.hyp_group.shape[0]
+    if not one_reference_each(layout.group_ref_offsets):  # (as low_level_columns declines)
+        return lambda: None
+    columns = np.empty((7, n), dtype=np.float64)
+    size = len(VOCAB)  # what this batch's ids index (taken in the caller's session)
+    started = threading.Event()
+
+    def token_keywords() -> list[tuple[str, ...]]:
+        local_of = scratch(size)
+        started.set()
+        keyword_offsets, ranks = token_keyword_columns(
+            layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
+            layout.group_ref_offsets, layout.group_hyp_offsets, layout.hyp_index,
+            layout.hyp_group, local_of, *bleu_options, *keyword_options, columns)
+        return _names_by_report(vocabulary, keyword_offsets, ranks)
+
+    pending = submit(token_keywords)
+    # Once the pool thread is in its kernel it holds no GIL; until then it would wait for it
+    # while this thread runs the interpreter (learning keys), up to the switch interval
+    started.wait(_START_TIMEOUT_S)
+    tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
+    ok = rouge_meteor_columns(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids,
+                              layout.ref_offsets, layout.group_ref_offsets, layout.hyp_index,
+                              layout.hyp_group, scratch(size), *tables, METEOR_KEYS.head(),
+                              *meteor_options, columns)
+
+    def finish():
+        # (not started: the pool's thread is busy with other callers' work; scored here)
+        matched = token_keywords() if pending.cancel() else pending.result()
+        if not ok:  # a reference for the rare LCS kernel: the metrics' paths
+            return None
+        if not sum_columns(columns, formats, *weights):
+            name_non_finite(*columns[:3])
+        return columns, matched
 
     return finish
 

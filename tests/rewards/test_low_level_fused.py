@@ -67,13 +67,15 @@ def _assert_same(fused: list, general: list) -> None:
 def test_fresh_batches_score_the_same(config: RewardConfig, shape: str, monkeypatch) -> None:
     fresh = FreshText(seed=41 if shape == "grpo" else 42)
     calls = []
-    real = low_level.low_level_columns
+    # the one-call path: its kernel, or its two halves on two threads (rewards/low_level.py)
+    for name in ("low_level_columns", "token_keyword_columns"):
+        real = getattr(low_level, name)
 
-    def counted(*args):
-        calls.append(1)
-        return real(*args)
+        def counted(*args, real=real):
+            calls.append(1)
+            return real(*args)
 
-    monkeypatch.setattr(low_level, "low_level_columns", counted)
+        monkeypatch.setattr(low_level, name, counted)
     for _ in range(2):
         c, r = fresh.grpo_batch() if shape == "grpo" else fresh.distinct_batch()
         _assert_same(*_both(c + EDGES[0], r + EDGES[1], config, monkeypatch))

@@ -24,7 +24,12 @@ from hypothesis import strategies as st
 
 from himed_rewards import RewardConfig, ascore_batch, get_num_threads, score_batch, set_num_threads
 from himed_rewards.kernels._config import dispatcher_of
-from himed_rewards.kernels.reward import low_level_columns
+from himed_rewards.kernels.reward import (
+    low_level_columns,
+    rouge_meteor_columns,
+    sum_columns,
+    token_keyword_columns,
+)
 from himed_rewards.metrics._layout import sub_layout
 from himed_rewards.rewards import low_level, threads
 from himed_rewards.rewards.threads import chunk_bounds, one_thread
@@ -61,16 +66,27 @@ def _scored(n_threads: int, completions: list[str], references: list[str],
         set_num_threads(None)
 
 
-def _count_kernel_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The thread names of each call of the low-level kernel, from now on."""
+def _count_kernel_calls(monkeypatch: pytest.MonkeyPatch,
+                        kinds: dict[str, str] | None = None) -> list[str]:
+    """The thread names of each call of the low-level kernel, from now on: a chunk's, or
+    either half of a batch split by metric (``kinds``, when given, maps each of those
+    names to the kernel's: chunk, token or meteor)."""
     calls: list[str] = []
-    real = low_level._run_kernel
 
-    def counted(*args):
-        calls.append(threading.current_thread().name)
-        return real(*args)
+    def count(name: str, kind: str) -> None:
+        real = getattr(low_level, name)
 
-    monkeypatch.setattr(low_level, "_run_kernel", counted)
+        def counted(*args):
+            calls.append(threading.current_thread().name)
+            if kinds is not None:
+                kinds[calls[-1] + f"#{len(calls)}"] = kind
+            return real(*args)
+
+        monkeypatch.setattr(low_level, name, counted)
+
+    count("_run_kernel", "chunk")
+    count("token_keyword_columns", "token")
+    count("rouge_meteor_columns", "meteor")
     return calls
 
 
@@ -88,12 +104,65 @@ def _pool_runs_each_chunk_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(low_level, "submit", submit_and_wait)
 
 
-def test_the_kernel_releases_the_gil() -> None:
+def test_the_kernels_release_the_gil() -> None:
     score_batch(["<finding>No effusion.</finding>"], ["No effusion."], config=OFF)  # compiled
-    assert dispatcher_of(low_level_columns).targetoptions["nogil"] is True
+    for kernel in (low_level_columns, token_keyword_columns, rouge_meteor_columns, sum_columns):
+        assert dispatcher_of(kernel).targetoptions["nogil"] is True
 
 
-@pytest.mark.parametrize("n_threads", [2, 3, 4])
+@pytest.mark.parametrize("shape", ["grpo", "distinct"])
+def test_two_threads_split_a_batch_by_metric(shape: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # BLEU and the keywords on the pool's thread, ROUGE-L and METEOR in the caller's
+    fresh = FreshText(seed=310)
+    completions, references = fresh.grpo_batch() if shape == "grpo" else fresh.distinct_batch()
+    alone = _scored(1, completions, references, OFF)
+    kinds: dict[str, str] = {}
+    calls = _count_kernel_calls(monkeypatch, kinds)
+    _pool_runs_each_chunk_at_once(monkeypatch)
+    assert _hex_rows(_scored(2, completions, references, OFF)) == _hex_rows(alone)
+    here = threading.current_thread().name
+    assert sorted(kinds.values()) == ["meteor", "token"]  # no chunk: one call of each half
+    for key, kind in kinds.items():
+        assert key.startswith(here) == (kind == "meteor")
+    assert len(calls) == 2
+    # a batch that two threads would not cut in two stays in the caller's thread, whole
+    calls.clear()
+    kinds.clear()
+    _scored(2, completions[:191], references[:191], OFF)
+    assert list(kinds.values()) == ["chunk"] and calls == [here]
+
+
+def test_a_batch_split_by_metric_declines_as_one_kernel(monkeypatch) -> None:
+    # a reference for the rare LCS kernel: the metrics' own paths, the same rows
+    completions, references = FreshText(seed=311).grpo_batch()
+    references[:16] = [" ".join(["effusion", "no", "heart"] * 1400)] * 16
+    alone = _scored(1, completions, references, OFF)
+    kinds: dict[str, str] = {}
+    _count_kernel_calls(monkeypatch, kinds)
+    assert _hex_rows(_scored(2, completions, references, OFF)) == _hex_rows(alone)
+    assert sorted(kinds.values()) == ["meteor", "token"]
+
+
+@pytest.mark.parametrize("column", [0, 1, 2])
+def test_a_non_finite_score_of_a_batch_split_by_metric_is_named(column: int,
+                                                                monkeypatch) -> None:
+    name = "token_keyword_columns" if column == 0 else "rouge_meteor_columns"
+    real = getattr(low_level, name)
+
+    def broken(*args):
+        out = real(*args)
+        args[-1][column, 7] = np.nan  # (the columns, the last argument of both)
+        return out
+
+    monkeypatch.setattr(low_level, name, broken)
+    completions, references = FreshText(seed=312).grpo_batch()
+    set_num_threads(2)
+    kind = ("token", "rouge_l", "meteor")[column]
+    with pytest.raises(FloatingPointError, match=f"^{kind} produced a non-finite score$"):
+        score_batch(completions, references, config=OFF)
+
+
+@pytest.mark.parametrize("n_threads", [3, 4])
 @pytest.mark.parametrize("shape", ["grpo", "distinct"])
 def test_chunks_on_threads_give_one_threads_rows(n_threads: int, shape: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
