@@ -62,7 +62,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ), 0.2),
     ('himed_rewards.kernels.reward', 'one_reference_each', (
         'int64[C]',
-    ), 0.1),
+    ), 0.0),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -72,7 +72,17 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.6),
+    ), 1.4),
+    ('himed_rewards.kernels.reward', 'rouge_columns', (
+        'int32[C]',
+        'int64[C]',
+        'int32[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int32[C]',
+        'float64[C,2d]',
+    ), 0.7),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
         'int64[C]',
@@ -89,16 +99,14 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 2.0),
-    ('himed_rewards.kernels.reward', 'rouge_meteor_columns', (
+    ), 1.9),
+    ('himed_rewards.kernels.reward', 'meteor_columns', (
         'int32[C]',
         'int64[C]',
         'int32[C]',
         'int64[C]',
         'int64[C]',
         'int64[C]',
-        'int64[C]',
-        'int32[C]',
         'int32[C]',
         'int32[C]',
         'int64[C]',
@@ -109,7 +117,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 0.9),
+    ), 0.4),
     ('himed_rewards.kernels.ngrams', 'ngram_matches', (
         'int32[C]',
         'int64[C]',
@@ -120,13 +128,13 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 1.8),
+    ), 2.0),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.3),
+    ), 0.2),
     ('himed_rewards.kernels.bleu', 'bleu_rows', (
         'int64[C,2d]',
         'int64[C,2d]',
@@ -152,7 +160,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int64',
-    ), 0.2),
+    ), 0.1),
     ('himed_rewards.kernels.reward', 'token_keyword_columns', (
         'int32[C]',
         'int64[C]',
@@ -179,7 +187,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.0),
+    ), 0.9),
     ('himed_rewards.kernels.reward', 'sum_columns', (
         'float64[C,2d]',
         'float64[C]',
@@ -248,7 +256,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C,2d]',
         'int64',
         'int64',
-    ), 0.6),
+    ), 0.5),
     ('himed_rewards.kernels.clinical', 'judge_reports', (
         'float64[C]',
         'int64[C]',
@@ -270,7 +278,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 6.7),
+    ), 7.0),
     ('himed_rewards.kernels.completion', 'report_texts', (
         'uint8[C,ro]',
         'int64[C,2d]',
@@ -292,8 +300,9 @@ INSIDE: tuple[tuple[str, str], ...] = (
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores'),
     ('himed_rewards.kernels.ngrams', 'ngram_matches'),
     ('himed_rewards.kernels.reward', '_sort_small'),
+    ('himed_rewards.kernels.reward', 'meteor_columns'),
     ('himed_rewards.kernels.reward', 'one_reference_each'),
-    ('himed_rewards.kernels.reward', 'rouge_meteor_columns'),
+    ('himed_rewards.kernels.reward', 'rouge_columns'),
     ('himed_rewards.kernels.reward', 'sum_columns'),
     ('himed_rewards.kernels.reward', 'token_keyword_columns'),
 )

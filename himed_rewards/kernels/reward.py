@@ -4,8 +4,9 @@
 other, with numpy work on 512-element arrays in between. On fresh GRPO batches that Python
 cost as much as some of the kernels: about 0.6 us per pair out of 6.9, right after another
 program has used the caches, as it has in training. ``low_level_columns`` calls the same
-kernels, in three parts (ROUGE-L and METEOR; BLEU and the keywords; the sums), which
-``rewards.low_level`` also calls one by one to run the first two on two threads at once. It
+kernels, in parts (ROUGE-L; METEOR; BLEU and the keywords; the sums), which
+``rewards.low_level`` also calls one by one, to run BLEU and the keywords on another thread
+than the others. It
 does the arithmetic that the metric front doors and
 ``rewards.compose`` do between them one element at a time, operation for operation, so the
 floats are the same:
@@ -36,8 +37,8 @@ from himed_rewards.kernels.lcs import DENSE_WORDS, _lcs_dense_pairs
 from himed_rewards.kernels.meteor import meteor_batch_scores
 from himed_rewards.kernels.ngrams import ngram_matches
 
-__all__ = ["COLUMNS", "low_level_columns", "one_reference_each", "rouge_meteor_columns",
-           "sum_columns", "token_keyword_columns"]
+__all__ = ["COLUMNS", "low_level_columns", "meteor_columns", "one_reference_each",
+           "rouge_columns", "sum_columns", "token_keyword_columns"]
 
 #: The rows of ``low_level_columns``' ``columns``, in order (RewardBreakdown's names).
 COLUMNS = ("token", "rouge_l", "meteor", "concept_base", "keyword_bonus", "concept", "low_level")
@@ -84,17 +85,19 @@ def low_level_columns(
     * Report ``h``'s matched keywords are the ranks
       ``keyword_ranks[keyword_offsets[h]:keyword_offsets[h + 1]]``, ascending.
 
-    It calls its three parts in turn; ``rewards.low_level`` calls them itself to run the
-    first two on two threads at once.
+    It calls its parts in turn; ``rewards.low_level`` calls them itself to run BLEU and the
+    keywords on one thread and ROUGE-L and METEOR on another.
     """
     none = np.zeros(1, dtype=np.int64)
     if not one_reference_each(group_ref_offsets):
         return False, True, none, none
     # ROUGE-L's LCS first, since it is the one step that can decline
-    if not rouge_meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
-                                hyp_index, hyp_group, local_of, lower_key, stem_key,
-                                syn_start, syn_end, syn_keys, head, alpha, beta, gamma, columns):
+    if not rouge_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, hyp_index, hyp_group,
+                         local_of, columns):
         return False, True, none, none
+    meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets, hyp_group,
+                   lower_key, stem_key, syn_start, syn_end, syn_keys, head, alpha, beta, gamma,
+                   columns)
     keyword_offsets, ranks = token_keyword_columns(
         hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets, group_hyp_offsets,
         hyp_index, hyp_group, local_of, max_order, smooth, smooth_value, effective_order, mean,
@@ -114,12 +117,11 @@ def one_reference_each(group_ref_offsets):
 
 
 @kernel(nogil=True)
-def rouge_meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
-                         hyp_index, hyp_group, local_of, lower_key, stem_key, syn_start, syn_end,
-                         syn_keys, head, alpha, beta, gamma, columns):
-    """ROUGE-L F and METEOR: rows 1 and 2 of ``columns`` (arguments as
-    :func:`low_level_columns`'; one reference per group). False, with nothing written, when a
-    reference needs the rare LCS kernel."""
+def rouge_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, hyp_index, hyp_group, local_of,
+                  columns):
+    """ROUGE-L F: row 1 of ``columns`` (arguments as :func:`low_level_columns`'; one
+    reference per group). False, with nothing written, when a reference needs the rare LCS
+    kernel."""
     n = hyp_offsets.shape[0] - 1
     # The pairs go in the order of hyp_index, so the hypotheses of one reference are
     # adjacent; group g's one reference is reference g.
@@ -140,6 +142,16 @@ def rouge_meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_o
         p = common / max(hyp_lens[h], 1)
         r = common / max(ref_lens[hyp_group[h]], 1)
         columns[1, h] = 2 * p * r / (p + r if common > 0 else 1.0)
+    return True
+
+
+@kernel(nogil=True)
+def meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets, hyp_group,
+                   lower_key, stem_key, syn_start, syn_end, syn_keys, head, alpha, beta, gamma,
+                   columns):
+    """METEOR: row 2 of ``columns`` (arguments as :func:`low_level_columns`'; one reference
+    per group)."""
+    n = hyp_offsets.shape[0] - 1
     ref_first = np.empty(n, dtype=np.int64)
     ref_stop = np.empty(n, dtype=np.int64)
     for h in range(n):
@@ -150,7 +162,6 @@ def rouge_meteor_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_o
                                  beta, gamma)
     for h in range(n):
         columns[2, h] = meteor[h]
-    return True
 
 
 @kernel(nogil=True)

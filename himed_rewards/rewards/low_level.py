@@ -7,9 +7,9 @@ bonus, with no grounding and no negation. It gives the floats that the metric fr
 
 With two threads, a batch of many pairs is split by metric: a pool thread computes BLEU and
 the keyword bonus (``kernels.reward.token_keyword_columns``), then names each report's
-keywords, while the calling thread learns the METEOR keys of the batch's new words (the
-interpreter's work, which the pool thread's kernel, holding no GIL, runs beside) and computes
-ROUGE-L and METEOR (``rouge_meteor_columns``); then the sums. Split by pairs instead, each
+keywords, while the calling thread computes ROUGE-L (``rouge_columns``), learns the METEOR
+keys of the batch's new words (the interpreter's work, which the pool thread's kernel,
+holding no GIL, runs beside) and computes METEOR (``meteor_columns``); then the sums. Split by pairs instead, each
 thread learnt nothing while the caller learnt the keys, and each thread's Python at the end
 (the names) waited on the other's: 5.65-6.19 against 6.03-6.43 us a pair on fresh GRPO
 batches (docs/benchmarks.md). With more threads, a batch is cut into chunks of consecutive
@@ -30,8 +30,9 @@ import numpy as np
 from himed_rewards.kernels._config import LazyKernel
 from himed_rewards.kernels.reward import (
     low_level_columns,
+    meteor_columns,
     one_reference_each,
-    rouge_meteor_columns,
+    rouge_columns,
     sum_columns,
     token_keyword_columns,
 )
@@ -176,33 +177,31 @@ def _by_metric(layout: Layout, formats: np.ndarray, bleu_options: tuple, meteor_
                vocabulary: KeywordVocabulary
                ) -> Callable[[], tuple[np.ndarray, list[tuple[str, ...]]] | None]:
     """:func:`start_fused_columns` on two threads, split by metric (see the module's doc):
-    BLEU, the keyword bonus and the keywords' names on the pool, the METEOR keys, ROUGE-L and
+    BLEU, the keyword bonus and the keywords' names on the pool; ROUGE-L, the METEOR keys and
     METEOR here, which are done when this returns."""
     n = layout.hyp_group.shape[0]
     if not one_reference_each(layout.group_ref_offsets):  # (as low_level_columns declines)
         return lambda: None
     columns = np.empty((7, n), dtype=np.float64)
     size = len(VOCAB)  # what this batch's ids index (taken in the caller's session)
-    started = threading.Event()
 
     def token_keywords() -> list[tuple[str, ...]]:
-        local_of = scratch(size)
-        started.set()
         keyword_offsets, ranks = token_keyword_columns(
             layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
             layout.group_ref_offsets, layout.group_hyp_offsets, layout.hyp_index,
-            layout.hyp_group, local_of, *bleu_options, *keyword_options, columns)
+            layout.hyp_group, scratch(size), *bleu_options, *keyword_options, columns)
         return _names_by_report(vocabulary, keyword_offsets, ranks)
 
     pending = submit(token_keywords)
-    # Once the pool thread is in its kernel it holds no GIL; until then it would wait for it
-    # while this thread runs the interpreter (learning keys), up to the switch interval
-    started.wait(_START_TIMEOUT_S)
-    tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
-    ok = rouge_meteor_columns(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids,
-                              layout.ref_offsets, layout.group_ref_offsets, layout.hyp_index,
-                              layout.hyp_group, scratch(size), *tables, METEOR_KEYS.head(),
-                              *meteor_options, columns)
+    # ROUGE-L first: its kernel holds no GIL, so the pool's thread, waking up meanwhile (about
+    # 0.1 ms), takes it at once to start its own; then the keys, in the interpreter
+    ok = rouge_columns(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
+                       layout.hyp_index, layout.hyp_group, scratch(size), columns)
+    if ok:
+        tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
+        meteor_columns(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
+                       layout.group_ref_offsets, layout.hyp_group, *tables, METEOR_KEYS.head(),
+                       *meteor_options, columns)
 
     def finish():
         # (not started: the pool's thread is busy with other callers' work; scored here)

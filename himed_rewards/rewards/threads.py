@@ -2,8 +2,10 @@
 
 The low-level reward's kernel (``kernels.reward.low_level_columns``) releases the GIL, so one
 call uses several cores with no process to start and nothing to pickle: with the semantic
-level off, a batch of at least two :data:`MIN_PAIRS_PER_THREAD` is cut into one chunk per
-thread and the calling thread scores the first; with a semantic scorer, the whole kernel of
+level off, a batch of at least two :data:`MIN_PAIRS_PER_THREAD` is split between two threads
+by metric (BLEU and the keywords on the pool's thread, the rest in the calling thread:
+``rewards.low_level``), or, with more threads, cut into one chunk per thread, the calling
+thread scoring the first; with a semantic scorer, the whole kernel of
 a batch of at least :data:`MIN_PAIRS_BEHIND_JUDGE` runs on the pool while the calling
 thread runs the judge. Parsing, tokenizing and interning (they share the vocabulary) and
 the offline judge's Python stay in the calling thread.

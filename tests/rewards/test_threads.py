@@ -26,7 +26,8 @@ from himed_rewards import RewardConfig, ascore_batch, get_num_threads, score_bat
 from himed_rewards.kernels._config import dispatcher_of
 from himed_rewards.kernels.reward import (
     low_level_columns,
-    rouge_meteor_columns,
+    meteor_columns,
+    rouge_columns,
     sum_columns,
     token_keyword_columns,
 )
@@ -69,8 +70,8 @@ def _scored(n_threads: int, completions: list[str], references: list[str],
 def _count_kernel_calls(monkeypatch: pytest.MonkeyPatch,
                         kinds: dict[str, str] | None = None) -> list[str]:
     """The thread names of each call of the low-level kernel, from now on: a chunk's, or
-    either half of a batch split by metric (``kinds``, when given, maps each of those
-    names to the kernel's: chunk, token or meteor)."""
+    a part of a batch split by metric (``kinds``, when given, maps each call, as its thread's
+    name and number, to the kernel's: chunk, token, rouge or meteor)."""
     calls: list[str] = []
 
     def count(name: str, kind: str) -> None:
@@ -86,7 +87,8 @@ def _count_kernel_calls(monkeypatch: pytest.MonkeyPatch,
 
     count("_run_kernel", "chunk")
     count("token_keyword_columns", "token")
-    count("rouge_meteor_columns", "meteor")
+    count("rouge_columns", "rouge")
+    count("meteor_columns", "meteor")
     return calls
 
 
@@ -106,7 +108,8 @@ def _pool_runs_each_chunk_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_kernels_release_the_gil() -> None:
     score_batch(["<finding>No effusion.</finding>"], ["No effusion."], config=OFF)  # compiled
-    for kernel in (low_level_columns, token_keyword_columns, rouge_meteor_columns, sum_columns):
+    for kernel in (low_level_columns, token_keyword_columns, rouge_columns, meteor_columns,
+                   sum_columns):
         assert dispatcher_of(kernel).targetoptions["nogil"] is True
 
 
@@ -121,10 +124,10 @@ def test_two_threads_split_a_batch_by_metric(shape: str, monkeypatch: pytest.Mon
     _pool_runs_each_chunk_at_once(monkeypatch)
     assert _hex_rows(_scored(2, completions, references, OFF)) == _hex_rows(alone)
     here = threading.current_thread().name
-    assert sorted(kinds.values()) == ["meteor", "token"]  # no chunk: one call of each half
+    assert sorted(kinds.values()) == ["meteor", "rouge", "token"]  # no chunk: one call each
     for key, kind in kinds.items():
-        assert key.startswith(here) == (kind == "meteor")
-    assert len(calls) == 2
+        assert key.startswith(here) == (kind != "token")
+    assert len(calls) == 3
     # a batch that two threads would not cut in two stays in the caller's thread, whole
     calls.clear()
     kinds.clear()
@@ -140,18 +143,18 @@ def test_a_batch_split_by_metric_declines_as_one_kernel(monkeypatch) -> None:
     kinds: dict[str, str] = {}
     _count_kernel_calls(monkeypatch, kinds)
     assert _hex_rows(_scored(2, completions, references, OFF)) == _hex_rows(alone)
-    assert sorted(kinds.values()) == ["meteor", "token"]
+    assert sorted(kinds.values()) == ["rouge", "token"]  # (no METEOR once ROUGE-L declined)
 
 
 @pytest.mark.parametrize("column", [0, 1, 2])
 def test_a_non_finite_score_of_a_batch_split_by_metric_is_named(column: int,
                                                                 monkeypatch) -> None:
-    name = "token_keyword_columns" if column == 0 else "rouge_meteor_columns"
+    name = ("token_keyword_columns", "rouge_columns", "meteor_columns")[column]
     real = getattr(low_level, name)
 
     def broken(*args):
         out = real(*args)
-        args[-1][column, 7] = np.nan  # (the columns, the last argument of both)
+        args[-1][column, 7] = np.nan  # (the columns, the last argument of each)
         return out
 
     monkeypatch.setattr(low_level, name, broken)
@@ -463,7 +466,9 @@ def test_a_chunk_the_busy_pool_has_not_started_is_scored_by_the_caller(config,
         calls = _count_kernel_calls(monkeypatch)
         busy = score_batch(completions, references, config=config)
         assert set(calls) == {threading.current_thread().name}
-        assert len(calls) == (2 if config is OFF else 1)
+        # (the low-level reward: its batch split by metric, every part here; the default
+        # reward: one chunk behind the judge, taken back)
+        assert len(calls) == (3 if config is OFF else 1)
     finally:
         release.set()
         for blocker in blockers:
