@@ -9,10 +9,11 @@ With two threads, a batch of many pairs is split by metric: a pool thread comput
 the keyword bonus (``kernels.reward.token_keyword_columns``), then names each report's
 keywords, while the calling thread computes ROUGE-L (``rouge_columns``), learns the METEOR
 keys of the batch's new words (the interpreter's work, which the pool thread's kernel,
-holding no GIL, runs beside) and computes METEOR (``meteor_columns``); then the sums. Split by pairs instead, each
-thread learnt nothing while the caller learnt the keys, and each thread's Python at the end
-(the names) waited on the other's: 5.65-6.19 against 6.03-6.43 us a pair on fresh GRPO
-batches (docs/benchmarks.md). With more threads, a batch is cut into chunks of consecutive
+holding no GIL, runs beside) and computes METEOR (``meteor_columns``); then the sums. Split
+by pairs, as before, both threads waited while the caller learnt the keys, and each
+thread's Python at the end (the names) waited on the other's: 6.11 against 6.57 us a pair
+on fresh GRPO batches, alternating call by call (docs/benchmarks.md, "Two threads split a
+batch by metric"). With more threads, a batch is cut into chunks of consecutive
 pairs, each with its groups' references (``metrics._layout.sub_layout``), one per thread
 (``rewards.threads``). Either way the kernels release the GIL, each thread has its own
 scratch buffers (``scratch``, ``MeteorKeys.head``), and every pair's floats are the same
