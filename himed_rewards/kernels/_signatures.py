@@ -19,7 +19,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 0.8),
+    ), 1.0),
     ('himed_rewards.kernels.intern_default', 'intern_default_segments', (
         'uint8[C,ro]',
         'int64[C]',
@@ -35,7 +35,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.5),
+    ), 0.6),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -59,10 +59,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.2),
-    ('himed_rewards.kernels.reward', 'one_reference_each', (
-        'int64[C]',
-    ), 0.0),
+    ), 0.3),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -72,7 +69,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.4),
+    ), 1.7),
     ('himed_rewards.kernels.reward', 'rouge_columns', (
         'int32[C]',
         'int64[C]',
@@ -82,7 +79,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'float64[C,2d]',
-    ), 0.7),
+    ), 0.8),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
         'int64[C]',
@@ -99,7 +96,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.9),
+    ), 2.2),
     ('himed_rewards.kernels.reward', 'meteor_columns', (
         'int32[C]',
         'int64[C]',
@@ -134,7 +131,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.2),
+    ), 0.4),
     ('himed_rewards.kernels.bleu', 'bleu_rows', (
         'int64[C,2d]',
         'int64[C,2d]',
@@ -155,7 +152,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 1.5),
+    ), 1.4),
     ('himed_rewards.kernels.reward', '_sort_small', (
         'int64[C]',
         'int64',
@@ -234,7 +231,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.6),
+    ), 1.7),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.sentences', 'sentence_spans', (
@@ -278,7 +275,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 7.0),
+    ), 7.7),
     ('himed_rewards.kernels.completion', 'report_texts', (
         'uint8[C,ro]',
         'int64[C,2d]',
@@ -301,7 +298,6 @@ INSIDE: tuple[tuple[str, str], ...] = (
     ('himed_rewards.kernels.ngrams', 'ngram_matches'),
     ('himed_rewards.kernels.reward', '_sort_small'),
     ('himed_rewards.kernels.reward', 'meteor_columns'),
-    ('himed_rewards.kernels.reward', 'one_reference_each'),
     ('himed_rewards.kernels.reward', 'rouge_columns'),
     ('himed_rewards.kernels.reward', 'sum_columns'),
     ('himed_rewards.kernels.reward', 'token_keyword_columns'),

@@ -6,10 +6,8 @@ cost as much as some of the kernels: about 0.6 us per pair out of 6.9, right aft
 program has used the caches, as it has in training. ``low_level_columns`` calls the same
 kernels, in parts (ROUGE-L; METEOR; BLEU and the keywords; the sums), which
 ``rewards.low_level`` also calls one by one, to run BLEU and the keywords on another thread
-than the others. It
-does the arithmetic that the metric front doors and
-``rewards.compose`` do between them one element at a time, operation for operation, so the
-floats are the same:
+than the others. It does the arithmetic that the metric front doors and ``rewards.compose``
+do between them one element at a time, operation for operation, so the floats are the same:
 
 * BLEU (``metrics.bleu._scores``): clipped n-gram matches, totals ``max(len - k, 0)``, the
   closest reference length, ``bleu_rows``, then ``min(score / 100, 1)``.
@@ -37,8 +35,8 @@ from himed_rewards.kernels.lcs import DENSE_WORDS, _lcs_dense_pairs
 from himed_rewards.kernels.meteor import meteor_batch_scores
 from himed_rewards.kernels.ngrams import ngram_matches
 
-__all__ = ["COLUMNS", "low_level_columns", "meteor_columns", "one_reference_each",
-           "rouge_columns", "sum_columns", "token_keyword_columns"]
+__all__ = ["COLUMNS", "low_level_columns", "meteor_columns", "rouge_columns", "sum_columns",
+           "token_keyword_columns"]
 
 #: The rows of ``low_level_columns``' ``columns``, in order (RewardBreakdown's names).
 COLUMNS = ("token", "rouge_l", "meteor", "concept_base", "keyword_bonus", "concept", "low_level")
@@ -89,8 +87,9 @@ def low_level_columns(
     keywords on one thread and ROUGE-L and METEOR on another.
     """
     none = np.zeros(1, dtype=np.int64)
-    if not one_reference_each(group_ref_offsets):
-        return False, True, none, none
+    for g in range(group_ref_offsets.shape[0] - 1):
+        if group_ref_offsets[g + 1] - group_ref_offsets[g] != 1:
+            return False, True, none, none
     # ROUGE-L's LCS first, since it is the one step that can decline
     if not rouge_columns(hyp_ids, hyp_offsets, ref_ids, ref_offsets, hyp_index, hyp_group,
                          local_of, columns):
@@ -105,15 +104,6 @@ def low_level_columns(
         name_rank, keyword_beta, keyword_cap, columns)
     finite = sum_columns(columns, formats, w_token, w_concept, w_format)
     return True, finite, keyword_offsets, ranks
-
-
-@kernel
-def one_reference_each(group_ref_offsets):
-    """Whether every group of a layout has exactly one reference (what the parts below take)."""
-    for g in range(group_ref_offsets.shape[0] - 1):
-        if group_ref_offsets[g + 1] - group_ref_offsets[g] != 1:
-            return False
-    return True
 
 
 @kernel(nogil=True)

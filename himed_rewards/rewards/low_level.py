@@ -32,7 +32,6 @@ from himed_rewards.kernels._config import LazyKernel
 from himed_rewards.kernels.reward import (
     low_level_columns,
     meteor_columns,
-    one_reference_each,
     rouge_columns,
     sum_columns,
     token_keyword_columns,
@@ -40,6 +39,7 @@ from himed_rewards.kernels.reward import (
 from himed_rewards.metrics._layout import Layout, scratch, sub_layout
 from himed_rewards.metrics.bleu import _options
 from himed_rewards.metrics.meteor import _check_parameters
+from himed_rewards.metrics.rouge import _one_reference_per_group
 from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.keywords import KeywordVocabulary, _check_weight, _names_by_report
 from himed_rewards.rewards.threads import (
@@ -99,11 +99,11 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
 
     Without ``background`` the batch is scored before this returns, its chunks on the pool's
     threads and the first one in the calling thread (with two threads, its BLEU and keywords
-    on the pool and the rest in the calling thread: see the module's doc). With ``background`` (the caller has
-    other work: the semantic level), every chunk goes to the pool, one fewer than
-    ``get_num_threads()``, and this returns once the kernel is running; with one thread
-    allowed, the kernel not compiled yet, or fewer than ``MIN_PAIRS_BEHIND_JUDGE`` pairs, it
-    scores the batch at once, as without. Either way, a chunk the pool has not started when
+    on the pool and the rest in the calling thread: see the module's doc). With
+    ``background`` (the caller has other work: the semantic level), every chunk goes to the
+    pool, one fewer than ``get_num_threads()``, and this returns once the kernel is running;
+    with one thread allowed, the kernel not compiled yet, or fewer than
+    ``MIN_PAIRS_BEHIND_JUDGE`` pairs, it scores the batch at once, as without. Either way, a chunk the pool has not started when
     its result is asked for (the pool busy with other callers' chunks) is scored by the
     calling thread instead.
 
@@ -181,7 +181,7 @@ def _by_metric(layout: Layout, formats: np.ndarray, bleu_options: tuple, meteor_
     BLEU, the keyword bonus and the keywords' names on the pool; ROUGE-L, the METEOR keys and
     METEOR here, which are done when this returns."""
     n = layout.hyp_group.shape[0]
-    if not one_reference_each(layout.group_ref_offsets):  # (as low_level_columns declines)
+    if not _one_reference_per_group(layout):  # (as low_level_columns declines)
         return lambda: None
     columns = np.empty((7, n), dtype=np.float64)
     size = len(VOCAB)  # what this batch's ids index (taken in the caller's session)
