@@ -28,13 +28,14 @@ import numpy as np
 from himed_rewards.clinical import judge as _judge_module
 from himed_rewards.clinical.attachment import DEVICE
 from himed_rewards.clinical.labeler import PATHOLOGIES
-from himed_rewards.clinical.records import _ID, _POLARITY, FINDINGS, _Store
+from himed_rewards.clinical.records import _ID, _POLARITY, FINDINGS, Cut, _Store
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.clinical.sentences import on_clear
 from himed_rewards.kernels import _interpret
 from himed_rewards.kernels.clinical import judge_reports
 
-__all__ = ["judge_array", "judge_lowered", "judge_texts", "kernel_ready", "use_judge_kernel"]
+__all__ = ["judge_array", "judge_lowered", "judge_texts", "kernel_ready", "learn_texts",
+           "use_judge_kernel"]
 
 
 def _tables() -> tuple:
@@ -117,12 +118,14 @@ def judge_array(texts: Sequence[str], cand: Sequence[int], ref: Sequence[int]) -
 
 def judge_lowered(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, plain: Sequence[int],
                   n_texts: int, text: Callable[[int], str], cand: Sequence[int],
-                  ref: Sequence[int]) -> np.ndarray:
+                  ref: Sequence[int], cut: Cut | None = None) -> np.ndarray:
     """:func:`judge_array` of ``n_texts`` texts whose lowercased ASCII bytes are already in
     ``buf``, text ``plain[j]``'s being ``buf[starts[j]:ends[j]]``; ``text(k)`` gives text
     ``k`` itself (needed for those not in ``plain``, and for the few that hold another
     sentence break than "."). The reward's front door: a batch's reports as the completions'
-    parse holds them, with no string built per report (``rewards.offline_scores``).
+    parse holds them, with no string built per report (``rewards.offline_scores``). ``cut``:
+    ``records.cut_sentences(buf, starts, ends)``, when the caller has it (the judge's
+    helper process is handed it with a batch: ``rewards.judge_request``).
 
     Raises:
         KeyError: as :func:`judge_texts`.
@@ -135,26 +138,52 @@ def judge_lowered(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, plain: 
         >>> scores.tolist() == judge_array(texts, [0, 1], [0, 0]).tolist()
         True
     """
-    return _judged(lambda store: store.reports_in(buf, starts, ends, plain, n_texts, text),
-                   cand, ref)
+    return _judged(lambda store: store.reports_in(buf, starts, ends, plain, n_texts, text,
+                                                  cut=cut), cand, ref)
+
+
+def learn_texts(texts: Sequence[str]) -> None:
+    """Write the records of the sentences of ``texts`` met for the first time, so that a
+    batch holding them finds them written: what :func:`judge_array` does before its kernel,
+    without the kernel (the offline judge's helper process learns a batch's references while
+    the caller parses the completions, ``rewards/_judge_worker.py``; the kernel, called for
+    no pair, still read every report, 70 us for a GRPO step's 32 references).
+
+    Raises:
+        KeyError: as :func:`judge_texts`.
+
+    Examples:
+        >>> learn_texts(["Large left pleural effusion.", "No effusion."])
+        >>> judge_array(["Large left pleural effusion."], [0], [0]).tolist()
+        [[1.0, 1.0, 1.0]]
+    """
+    with _STORE_LOCK:
+        _records(lambda store: store.reports(texts))
 
 
 def _judged(records_of, cand: Sequence[int], ref: Sequence[int]) -> np.ndarray:
     """The kernel's scores of the pairs ``(cand[k], ref[k])`` of the texts whose records
     ``records_of(store)`` gives (``(records, lo, hi)``, see ``_Store.reports``)."""
-    store = _STORE
     with _STORE_LOCK:  # (threads of a server share the store: one batch at a time)
-        if store.full():
-            store.reset()
-        try:
-            records, lo, hi = records_of(store)
-        except Exception:
-            store.reset()  # (records numbered but not written, ids without records...)
-            raise
+        records, lo, hi = _records(records_of)
+        store = _STORE
         out = judge_reports(store.blob[:store.fill], store.starts[:store.count], lo, hi,
                             records, np.asarray(cand, np.int64), np.asarray(ref, np.int64),
                             *_TABLES)
     return out
+
+
+def _records(records_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``records_of(store)``, the store started afresh first when full, and after a failure
+    (records numbered but not written, ids without records...). Hold ``_STORE_LOCK``."""
+    store = _STORE
+    if store.full():
+        store.reset()
+    try:
+        return records_of(store)
+    except Exception:
+        store.reset()
+        raise
 
 
 # readiness of the kernel: compiled or loadable (checked at most once a second: a disk read)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import chain
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,7 +42,7 @@ from himed_rewards.clinical.sentences import (
 from himed_rewards.kernels import clinical_states as states
 from himed_rewards.kernels.sentences import sentence_spans, span_room
 
-__all__ = ["FINDINGS", "lowered_ascii"]
+__all__ = ["FINDINGS", "Cut", "cut_sentences", "lowered_ascii"]
 
 def _finding_names() -> tuple[str, ...]:
     names = {"no_finding", RULES.other, DEVICE, "pneumothorax", "x:lucency",
@@ -96,6 +97,37 @@ def lowered_ascii(texts: Sequence[str]) -> tuple[list[int], str, np.ndarray, np.
     return plain, "".join(chosen).lower(), ends - lengths, ends
 
 
+class Cut(NamedTuple):
+    """Where the sentences of texts are (:func:`cut_sentences`)."""
+
+    span_start: np.ndarray  #: int64: sentence ``k`` is ``buf[span_start[k]:span_end[k]]``
+    span_end: np.ndarray
+    span_text: np.ndarray  #: of text ``span_text[k]`` (an index of ``starts``)
+    simple: np.ndarray  #: uint8 per text: 0 when it holds another break than "." (no spans)
+
+
+def cut_sentences(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Cut:
+    """The sentences of the lowercased ASCII texts ``buf[starts[j]:ends[j]]``, as
+    ``sentences.reports_sentences`` cuts them, each stripped (``kernels/sentences.py``): what
+    :meth:`_Store.reports_in` looks up. A function of the bytes alone, so the offline judge's
+    helper process may be handed it with a batch (``rewards.judge_request``).
+
+    Examples:
+        >>> buf = np.frombuffer(b"no effusion. clear.a: b.", np.uint8)
+        >>> cut = cut_sentences(buf, np.array([0, 19]), np.array([19, 24]))
+        >>> [buf[a:z].tobytes() for a, z in zip(cut.span_start, cut.span_end)]
+        [b'no effusion', b'clear']
+        >>> cut.span_text.tolist(), cut.simple.tolist()
+        ([0, 0], [1, 0])
+    """
+    room = span_room(starts, ends)
+    span_start, span_end = np.empty(room, np.int64), np.empty(room, np.int64)
+    span_text = np.empty(room, np.int64)
+    simple = np.empty(starts.shape[0], np.uint8)
+    count = sentence_spans(buf, starts, ends, span_start, span_end, span_text, simple)
+    return Cut(span_start[:count], span_end[:count], span_text[:count], simple)
+
+
 # The store starts afresh beyond this many records (each is a few dozen floats).
 _MAX_SENTENCES = 65_536
 
@@ -139,17 +171,16 @@ class _Store:
 
     def reports_in(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                    plain: Sequence[int], n: int, text: Callable[[int], str],
-                   lowered: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   lowered: str | None = None, cut: Cut | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`reports` of ``n`` texts whose lowercased ASCII bytes are already in ``buf``:
         text ``plain[j]``'s are ``buf[starts[j]:ends[j]]``; ``text(k)`` gives text ``k``
         itself, for the texts not in ``plain`` and the plain ones that hold another break
-        than "." (``lowered``: ``buf`` as a string, when the caller has it)."""
-        room = span_room(starts, ends)
-        span_start, span_end = np.empty(room, np.int64), np.empty(room, np.int64)
-        span_text = np.empty(room, np.int64)
-        simple = np.empty(len(plain), np.uint8)
-        count = sentence_spans(buf, starts, ends, span_start, span_end, span_text, simple)
-        span_start, span_end = span_start[:count], span_end[:count]
+        than "." (``lowered``: ``buf`` as a string, when the caller has it; ``cut``:
+        :func:`cut_sentences` of the plain texts, when the caller has it)."""
+        if cut is None:
+            cut = cut_sentences(buf, starts, ends)
+        span_start, span_end, span_text, simple = cut
         ids = self.sentences.intern_spans(buf, span_start, span_end)
         if len(self.sentences) > len(self.record_of):
             grown = np.full(2 * len(self.sentences), -1, np.int64)
@@ -166,7 +197,7 @@ class _Store:
                 span_start[where].tolist(), span_end[where].tolist(), strict=True)])
             records = self.record_of[ids]
         kept = records >= 0
-        counts = np.bincount(span_text[:count][kept], minlength=len(plain))
+        counts = np.bincount(span_text[kept], minlength=len(plain))
         hi = np.zeros(n, np.int64)
         lo = np.zeros(n, np.int64)
         hi[plain] = np.cumsum(counts)

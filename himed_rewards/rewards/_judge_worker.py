@@ -11,12 +11,12 @@ Messages are pickled tuples (``multiprocessing``'s framing):
   distinct references (the helper analyses their sentences while the parent parses the
   completions, then waits for the request awake, for a few milliseconds at most);
   ``("judge", call_id, request)`` per request, ``request`` a
-  ``rewards.judge_request.JudgeRequest`` (where the reports lie in ``SHARED``, which the
-  parent's parse wrote); ``("stop",)``
+  ``rewards.judge_request.SharedRequest`` (the batch's texts laid out and cut into sentences
+  in ``SHARED``, with the arrays the judge reads, all written by the parent); ``("stop",)``
   to exit;
 * helper -> parent, per request: ``("ok", call_id, scores, seconds)``, ``scores`` being
   ``OfflineClinicalJudge().score_columns(reports, references)`` of the completions' reports
-  (what ``score_batch`` judges; read in place by ``rewards.judge_request.judge_request``), a
+  (what ``score_batch`` judges; read in place by ``rewards.judge_request.judge_shared``), a
   float64 array of shape ``(n, 3)``, and ``seconds`` the wall time it took; or ``("error",
   call_id, text)``. The parent does not write ``SHARED`` again before that answer.
 
@@ -46,10 +46,10 @@ def serve(conn: Connection, shared_fd: int) -> None:
     """Load the judge, say so, then answer ``conn``'s requests, whose texts are in the
     shared file ``shared_fd``, until ``("stop",)``."""
     start = time.perf_counter()
-    from himed_rewards.clinical.encoded import judge_array, use_judge_kernel
+    from himed_rewards.clinical.encoded import learn_texts, use_judge_kernel
     from himed_rewards.clinical.judge import OfflineClinicalJudge
     from himed_rewards.rewards._shared_buffer import SharedBuffer
-    from himed_rewards.rewards.judge_request import judge_request
+    from himed_rewards.rewards.judge_request import judge_shared
 
     use_judge_kernel()  # (from the numba cache: the parent only starts a helper once it is there)
     judge = OfflineClinicalJudge()
@@ -69,16 +69,14 @@ def serve(conn: Connection, shared_fd: int) -> None:
             # (their sentences' records, which the request's judging then finds; whatever
             # fails here, the request judges them anyway)
             with contextlib.suppress(Exception):
-                judge_array(message[1], (), ())
+                learn_texts(message[1])
             poll_awake(conn, _AWAKE_S, _AWAKE_S)  # (then recv: at once, or asleep)
             continue
         _, call_id, request = message
         start = time.perf_counter()
         try:
             # (read-only, as the caller's parse leaves its bytes: one kernel specialisation)
-            lowered = shared.array(request.nbytes)[:request.nbytes]
-            lowered.setflags(write=False)
-            scores = judge_request(judge, request, lowered)
+            scores = judge_shared(judge, request, shared.array(request.end))
         except Exception as error:  # noqa: BLE001 - reported; the parent judges these itself
             conn.send(("error", call_id, f"{type(error).__name__}: {error}"))
         else:

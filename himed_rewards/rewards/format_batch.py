@@ -27,7 +27,7 @@ from himed_rewards.rewards.format import parse_completion
 from himed_rewards.text.base import Tokenizer, concat_ids, offsets_of
 from himed_rewards.text.tokenizers import DefaultTokenizer
 
-__all__ = ["ParsedCompletions", "gather_reports", "parse_completions"]
+__all__ = ["ParsedCompletions", "gather_reports", "gather_room", "parse_completions"]
 
 
 class ParsedCompletions:
@@ -100,14 +100,16 @@ class ParsedCompletions:
         return concat_ids(rows)  # type: ignore[arg-type]
 
 
-def gather_reports(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b""
+def gather_reports(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b"",
+                   out: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """``(buf, starts, ends, rows, tail_at)``: the reports (finding, newline, impression) of
     the rows of ``spans`` that are well formed (``rows``, ascending), cut from ``lowered`` as
     :func:`parse_completions` wrote it, report ``rows[j]`` being ``buf[starts[j]:ends[j]]``,
     then ``tail`` from ``buf[tail_at]`` on, in one new read-only buffer (what the offline
     judge reads, its references as the tail: ``rewards.judge_request``, in the calling
-    process or in its helper, which maps the caller's ``lowered``).
+    process or in its helper, which maps the caller's ``lowered``), or at the start of
+    ``out`` (a writable uint8 array of at least :func:`gather_room` bytes).
 
     Examples:
         >>> p = parse_completions(["<think>x</think><finding>Clear.</finding><impression>NORMAL.</impression>"])
@@ -116,7 +118,8 @@ def gather_reports(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b""
         (b'clear.\\nnormal.', b'ref.')
     """
     n = spans.shape[0]
-    out = np.empty(lowered.shape[0] + n + len(tail), dtype=np.uint8)  # (a newline per report)
+    room = gather_room(lowered, spans, tail)
+    out = np.empty(room, dtype=np.uint8) if out is None else out[:room]
     starts = np.empty(n, dtype=np.int64)
     ends = np.empty(n, dtype=np.int64)
     # (one buffer for the reports and the tail: the judge reads both in one kernel call)
@@ -128,6 +131,16 @@ def gather_reports(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b""
     if rows.shape[0] == n:
         return out, starts, ends, rows, used
     return out, starts[rows], ends[rows], rows, used
+
+
+def gather_room(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b"") -> int:
+    """The bytes :func:`gather_reports` may write: the parse's, a newline per report, the tail.
+
+    Examples:
+        >>> gather_room(np.zeros(10, np.uint8), np.zeros((2, 4), np.int64), b"ref.")
+        16
+    """
+    return lowered.shape[0] + spans.shape[0] + len(tail)
 
 
 def parse_completions(completions: list[str],

@@ -60,7 +60,7 @@ import numpy as np
 from himed_rewards.rewards._processes import poll_awake, start_helper
 from himed_rewards.rewards._shared_buffer import SharedBuffer
 from himed_rewards.rewards.format_batch import ParsedCompletions, parse_completions
-from himed_rewards.rewards.judge_request import make_request
+from himed_rewards.rewards.judge_request import make_request, share_request
 from himed_rewards.rewards.threads import get_num_threads
 
 __all__ = ["ENVIRONMENT_VARIABLE", "MAX_SHARED_BYTES", "MIN_PAIRS", "RETRY_AFTER_S",
@@ -359,8 +359,12 @@ def begin(scorer: object, completions: list[str], references: Sequence[str]
         # reads them there, and the socket carries where they lie (rewards.judge_request).
         step = "could not grow the shared buffer"  # (no memory for it: judged here)
         parsed = parse_completions(completions, lambda size: helper.shared.array(size)[:size])
+        # (the reports laid out and cut into sentences there too, while the helper learns
+        # the references: then it starts at the look-ups)
+        request = share_request(parsed, make_request(parsed, references, distinct),
+                                helper.shared.array)
         step = "lost its socket"
-        helper.conn.send(("judge", call_id, make_request(parsed, references, distinct)))
+        helper.conn.send(("judge", call_id, request))
     except Exception as error:  # noqa: BLE001 - never fails the reward call
         _fail(helper, f"{step}: {_why(error)}")
         _counts["fallbacks"] += 1

@@ -8,6 +8,7 @@ tests/rewards/test_offline_scores.py."""
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,10 @@ import pytest
 
 from himed_rewards.clinical import encoded
 from himed_rewards.clinical.judge import OfflineClinicalJudge
+from himed_rewards.clinical.records import cut_sentences
 from himed_rewards.rewards._shared_buffer import SharedBuffer
-from himed_rewards.rewards.format_batch import parse_completions
-from himed_rewards.rewards.judge_request import judge_request, make_request
+from himed_rewards.rewards.format_batch import gather_reports, parse_completions
+from himed_rewards.rewards.judge_request import judge_request, make_request, share_request
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # odd_reports
@@ -50,6 +52,41 @@ def test_the_request_says_where_every_text_is():
     assert request.others == {k: texts[k] for k in range(len(texts))
                               if k not in in_parse + request.tail_texts}
     assert set(request.others) == {0, 1, n + 1}  # two odd completions, one odd reference
+
+
+def test_the_shared_request_holds_the_texts_laid_out_and_cut():
+    """What the helper reads from the buffer is what it would lay out and cut itself, the
+    parse's bytes are left as they were, and only a few numbers cross the socket."""
+    completions = [c for c, _ in ODD] + ["<think>a</think><finding>Nodule 7 mm. Clear."
+                                         "</finding><impression>X.</impression>"] * 3
+    references = [r for _, r in ODD] + ["No nodule.", "No nodule.", "Nodule: 5 mm."]
+    shared = SharedBuffer()
+    try:
+        parsed = parse_completions(completions, lambda size: shared.array(size)[:size])
+        before = parsed.lowered.tobytes()
+        request = make_request(parsed, references)
+        message = share_request(parsed, request, shared.array)
+        memory = shared.array(message.end)
+        assert memory[:request.nbytes].tobytes() == before
+        buf, starts, ends, rows, tail_at = gather_reports(parsed.lowered, request.spans,
+                                                          request.tail)
+        starts = np.concatenate([starts, request.tail_starts + tail_at])
+        ends = np.concatenate([ends, request.tail_ends + tail_at])
+        plain = rows.tolist() + request.tail_texts
+        cut = cut_sentences(buf, starts, ends)
+        assert memory[message.at:message.at + message.size].tobytes() == buf.tobytes()
+        assert (message.n, message.n_texts, message.others) == \
+            (request.n, request.n_texts, request.others)
+        assert (message.n_plain, message.count) == (len(plain), cut.span_start.shape[0])
+        arrays = memory[message.arrays_at:message.end - message.n_plain].view(np.int64)
+        want = np.concatenate([starts, ends, plain, request.ref, cut.span_start, cut.span_end,
+                               cut.span_text])
+        assert arrays.tolist() == want.tolist()
+        assert memory[message.end - message.n_plain:message.end].tolist() == cut.simple.tolist()
+        assert 0 in cut.simple.tolist()  # (a reference with another break: the interpreter's)
+        assert len(pickle.dumps(message)) < 1000 + sum(map(len, request.others.values()))
+    finally:
+        shared.close()
 
 
 @pytest.mark.parametrize("given", [False, True], ids=["read back", "given"])

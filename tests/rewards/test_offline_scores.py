@@ -21,7 +21,12 @@ from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.clinical.sentences import clear_caches
 from himed_rewards.rewards._shared_buffer import SharedBuffer
 from himed_rewards.rewards.format_batch import gather_reports, parse_completions
-from himed_rewards.rewards.judge_request import judge_request, make_request
+from himed_rewards.rewards.judge_request import (
+    judge_request,
+    judge_shared,
+    make_request,
+    share_request,
+)
 from himed_rewards.rewards.offline_scores import offline_scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # load_iu_pairs
@@ -47,7 +52,7 @@ _SHARED = SharedBuffer()  # (one buffer for every batch, as the helper's: rewrit
 
 
 def _through_a_request(judge, completions, references):
-    """What the helper judges: the parse written into the shared buffer, read back from a
+    """A request judged from the parse written into the shared buffer, read back from a
     mapping of its own, with no text of the caller's."""
     parsed = parse_completions(completions, lambda size: _SHARED.array(size)[:size])
     request = make_request(parsed, references)
@@ -60,8 +65,21 @@ def _through_a_request(judge, completions, references):
         reader.close()
 
 
-FRONT_DOORS = pytest.mark.parametrize("door", [_in_process, _through_a_request],
-                                      ids=["in process", "helper's request"])
+def _through_a_shared_request(judge, completions, references):
+    """What the helper judges: the parse, the texts laid out and cut, and the arrays, all
+    written into the shared buffer by the caller, read back from a mapping of its own."""
+    parsed = parse_completions(completions, lambda size: _SHARED.array(size)[:size])
+    request = share_request(parsed, make_request(parsed, references), _SHARED.array)
+    reader = SharedBuffer(os.dup(_SHARED.fd))
+    try:
+        return judge_shared(judge, request, reader.array(request.end)), parsed
+    finally:
+        reader.close()
+
+
+FRONT_DOORS = pytest.mark.parametrize(
+    "door", [_in_process, _through_a_request, _through_a_shared_request],
+    ids=["in process", "request", "helper's shared request"])
 
 
 def _both(judge, completions, references, door=_in_process):
