@@ -4,12 +4,15 @@ Within one process the offline judge's Python (the analysis of sentences never m
 and the low-level reward's front end (parsing, tokenizing, interning) hold the same GIL, so
 threads cannot run them side by side; only the low-level kernel moves to a thread
 (``rewards.threads``). A helper process can: ``score_batch`` sends it the batch's distinct
-references first (the helper analyses their sentences meanwhile), parses the completions
-into memory the helper maps and sends it where the reports lie (``rewards.judge_request``),
-computes the low-level reward meanwhile, then takes the helper's scores.
+references first (the helper learns their sentences meanwhile), parses the completions into
+memory the helper maps, lays the reports out there and cuts them into sentences (functions
+of the bytes alone, done while the helper learns the references: then the helper starts at
+the look-ups), sends it a few numbers (``rewards.judge_request``), computes the low-level
+reward meanwhile, then takes the helper's scores.
 
-The calling process takes no share of the judging, though it often finishes first (the judge
-costs more per pair than the low-level reward): judged here, after the low-level reward, a
+The calling process takes no share of the judging proper, though it often finishes first
+(the judge costs more per pair than the low-level reward): judged here, after the low-level
+reward, a
 share costs the caller two to four times what it costs the helper, whose caches hold the
 judge's data and nothing else; with such a share, balanced from the costs measured on
 earlier calls, the default reward measured 12.7 us per pair, against 10.1-10.3 without
@@ -74,9 +77,10 @@ ENVIRONMENT_VARIABLE = "HIMED_REWARDS_JUDGE_PROCESS"
 #: fresh GRPO batches; 0.90x one thread at 64).
 MIN_PAIRS = 128
 #: A batch whose completions hold more characters than this is judged in the calling
-#: process: the caller parses a batch into the memory it shares with the helper, which keeps
-#: the size of the biggest batch it ever held (a GRPO step of 512 completions with a
-#: 300-word reasoning is about 1.2 MB).
+#: process: the caller parses a batch into the memory it shares with the helper, then lays
+#: its reports out and cuts them there (at most about as many bytes again, and a few int64
+#: per sentence), and that memory keeps the size of the biggest batch it ever held (a GRPO
+#: step of 512 completions with a 300-word reasoning is about 1.2 MB of completions).
 MAX_SHARED_BYTES = 64 << 20
 #: A request's answer may take this long, plus :data:`TIMEOUT_PER_PAIR_S` per pair sent: a
 #: fresh helper's first batch analyses every sentence (about 45 us a pair, 80 us when every
