@@ -75,7 +75,6 @@ def serve(conn: Connection, shared_fd: int) -> None:
         _, call_id, request = message
         start = time.perf_counter()
         try:
-            # (read-only, as the caller's parse leaves its bytes: one kernel specialisation)
             scores = judge_shared(judge, request, shared.array(request.end))
         except Exception as error:  # noqa: BLE001 - reported; the parent judges these itself
             conn.send(("error", call_id, f"{type(error).__name__}: {error}"))
