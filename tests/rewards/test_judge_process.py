@@ -148,6 +148,28 @@ def test_a_parse_that_cannot_grow_the_shared_buffer_is_judged_here(helper,
     assert "could not grow the shared buffer" in judge_process.stats().last_failure
 
 
+def test_a_layout_that_cannot_grow_the_shared_buffer_is_judged_here(helper,
+                                                                    monkeypatch) -> None:
+    """The parse fits, but laying the reports out and cutting them after it does not: the
+    call judges the batch itself, and the helper serves the next request as usual."""
+    completions, references = _batch(256)
+    expected = _hex_rows(_inline(completions, references))
+    parse_room = []
+    grow = SharedBuffer.array
+
+    def parse_only(self, room: int) -> np.ndarray:
+        if parse_room and room > parse_room[0]:
+            raise OSError(28, "No space left on device")
+        parse_room.append(room)
+        return grow(self, room)
+
+    monkeypatch.setattr(SharedBuffer, "array", parse_only)  # (the caller's side only)
+    fallbacks = judge_process.stats().fallbacks
+    assert _hex_rows(score_batch(completions, references)) == expected
+    assert judge_process.stats().fallbacks == fallbacks + 1
+    assert "could not grow the shared buffer" in judge_process.stats().last_failure
+
+
 def test_a_request_bigger_than_the_shared_buffer_grows_it_on_both_sides(helper) -> None:
     """Reports of about 4 KB each: the parse outgrows the buffer's first megabyte, the
     caller grows the file and the helper maps it again."""
