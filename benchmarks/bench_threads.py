@@ -4,8 +4,9 @@ Fresh GRPO batches of several sizes (groups of 16 never-seen completions), wall-
 (threads only pay off in wall time), median over steps; each step scores one fresh batch on
 one thread and another on ``--threads``, in alternating order, so that load from other jobs
 hits both alike. The low-level reward (semantic off: the batch split by metric on two
-threads, cut into one chunk per thread on more) and the default reward (offline clinical judge: the whole kernel on the pool,
-behind the judge), and the default reward with the judge's share in a helper process
+threads, cut into one chunk per thread on more) and the default reward (offline clinical
+judge: the whole kernel on the pool, behind the judge), and the default reward with the
+judge's share in a helper process
 (``rewards.judge_process``: the caller computes the low-level reward on one thread fewer).
 The sizes from which each pays are where ``MIN_PAIRS_PER_THREAD``, ``MIN_PAIRS_BEHIND_JUDGE``
 and ``judge_process.MIN_PAIRS`` come from; for the measurement, all are set to 16 here.

@@ -131,18 +131,15 @@ def share_request(parsed: ParsedCompletions, request: JudgeRequest,
     lowered = parsed.lowered
     at = _aligned(request.nbytes)
     memory = shared(at + gather_room(lowered, request.spans, request.tail))
-    buf, starts, ends, rows, tail_at = gather_reports(lowered, request.spans, request.tail,
-                                                      memory[at:])
-    cut = cut_sentences(buf, np.concatenate([starts, request.tail_starts + tail_at]),
-                        np.concatenate([ends, request.tail_ends + tail_at]))
-    n_plain, count = rows.shape[0] + len(request.tail_texts), cut.span_start.shape[0]
+    buf, starts, ends, plain = _laid_out(lowered, request, memory[at:])
+    cut = cut_sentences(buf, starts, ends)
+    n_plain, count = len(plain), cut.span_start.shape[0]
     arrays_at = _aligned(at + buf.shape[0])  # (int64 arrays: 8-byte aligned, as numpy's)
     simple_at = arrays_at + 8 * (3 * n_plain + request.n + 3 * count)
     end = simple_at + n_plain
     memory = shared(end)
     arrays = memory[arrays_at:simple_at].view(np.int64)
-    parts = (starts, request.tail_starts + tail_at, ends, request.tail_ends + tail_at, rows,
-             np.array(request.tail_texts, np.int64), request.ref, cut.span_start,
+    parts = (starts, ends, np.array(plain, np.int64), request.ref, cut.span_start,
              cut.span_end, cut.span_text)
     k = 0
     for part in parts:
@@ -206,11 +203,21 @@ def judge_request(judge: object, request: JudgeRequest, lowered: np.ndarray,
         >>> scores.tolist() == judge.score_columns(parsed.reports(), refs).tolist()
         True
     """
-    buf, starts, ends, rows, tail_at = gather_reports(lowered, request.spans, request.tail)
-    starts = np.concatenate([starts, request.tail_starts + tail_at])
-    ends = np.concatenate([ends, request.tail_ends + tail_at])
-    return _judge_texts(judge, buf, starts, ends, rows.tolist() + request.tail_texts,
-                        request.n, request.n_texts, request.ref, request.others, text)
+    buf, starts, ends, plain = _laid_out(lowered, request)
+    return _judge_texts(judge, buf, starts, ends, plain, request.n, request.n_texts,
+                        request.ref, request.others, text)
+
+
+def _laid_out(lowered: np.ndarray, request: JudgeRequest, out: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """``(buf, starts, ends, plain)``: the texts of ``request`` in the bytes, as the judge
+    reads them (the parse's reports, then the references), text ``plain[j]`` being
+    ``buf[starts[j]:ends[j]]``; written at the start of ``out`` when given
+    (``format_batch.gather_reports``)."""
+    buf, starts, ends, rows, tail_at = gather_reports(lowered, request.spans, request.tail, out)
+    return (buf, np.concatenate([starts, request.tail_starts + tail_at]),
+            np.concatenate([ends, request.tail_ends + tail_at]),
+            rows.tolist() + request.tail_texts)
 
 
 def _judge_texts(judge: object, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,

@@ -103,9 +103,9 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
     ``background`` (the caller has other work: the semantic level), every chunk goes to the
     pool, one fewer than ``get_num_threads()``, and this returns once the kernel is running;
     with one thread allowed, the kernel not compiled yet, or fewer than
-    ``MIN_PAIRS_BEHIND_JUDGE`` pairs, it scores the batch at once, as without. Either way, a chunk the pool has not started when
-    its result is asked for (the pool busy with other callers' chunks) is scored by the
-    calling thread instead.
+    ``MIN_PAIRS_BEHIND_JUDGE`` pairs, it scores the batch at once, as without. Either way, a
+    chunk the pool has not started when its result is asked for (the pool busy with other
+    callers' chunks) is scored by the calling thread instead.
 
     Examples:
         >>> from himed_rewards.metrics._layout import build_layout
