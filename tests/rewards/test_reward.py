@@ -125,10 +125,26 @@ def test_bad_batch_input():
         score_batch([GOOD, 1], [REF, REF])
     with pytest.raises(TypeError, match="completions must be a sequence of str"):
         score_batch(GOOD, [REF])
+    # (the completions' check is their join: every kind of item is named, in either path)
+    for bad in (None, b"bytes", ["a list"]):
+        for config in (RewardConfig(semantic=None), None):
+            with pytest.raises(TypeError, match=rf"completions\[2\] must be str, got "
+                                                rf"{type(bad).__name__}"):
+                score_batch([GOOD, GOOD, bad], [REF] * 3, config=config)
+    with pytest.raises(TypeError, match=r"references\[0\] must be str, got int"):
+        score_batch([GOOD], [0])
     with pytest.raises(ValueError, match="step must be a non-negative int"):
         score(GOOD, REF, step=-3)
     with pytest.raises(TypeError, match="config must be a RewardConfig"):
         score(GOOD, REF, config={"w_token": 1})
+
+
+def test_batch_accepts_any_sequence_and_leaves_it_alone():
+    completions = [GOOD, "no tags", GOOD]
+    given = list(completions)
+    rows = score_batch(completions, [REF] * 3, config=RewardConfig(semantic=None))
+    assert completions == given  # (scored in place, not copied: never changed either)
+    assert score_batch(tuple(completions), (REF,) * 3, config=RewardConfig(semantic=None)) == rows
 
 
 def test_empty_completion_is_finite_with_format_minus_one():
