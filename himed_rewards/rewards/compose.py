@@ -53,16 +53,7 @@ def _vocabulary(keywords: tuple[str, ...] | None) -> KeywordVocabulary:
     return KeywordVocabulary.default() if keywords is None else KeywordVocabulary(keywords)
 
 
-def _check_inputs(completions: object, references: object
-                  ) -> tuple[list[str], list[str], str]:
-    """``(completions, references, joined)``: the arguments as lists (the caller's own when
-    they are lists), and ``"".join(completions)``, the text :func:`parse_completions` reads.
-
-    The join is the completions' type check: it reads every completion once, and names the
-    first that is not a str only when it fails. A separate check, and a copy of the list
-    (which writes every completion's reference count), each read 512 completions fresh from
-    generation, with the memory cold: about 0.1 ms of a 3 ms call (docs/benchmarks.md).
-    """
+def _check_inputs(completions: object, references: object) -> tuple[list[str], list[str]]:
     for name, value in (("completions", completions), ("references", references)):
         if isinstance(value, str) or not isinstance(value, Sequence):
             raise TypeError(f"{name} must be a sequence of str, got {type(value).__name__}")
@@ -71,23 +62,12 @@ def _check_inputs(completions: object, references: object
             "completions and references must have the same length, got "
             f"{len(completions)} and {len(references)}"  # type: ignore[arg-type]
         )
-    completions = completions if type(completions) is list else list(completions)  # type: ignore[arg-type]
-    references = references if type(references) is list else list(references)  # type: ignore[arg-type]
-    try:
-        joined = "".join(completions)
-    except TypeError:
-        _name_non_str(completions, "completions")
-        raise  # (not reached: a join fails only on an item that is not a str)
-    if not all(map(str.__instancecheck__, references)):
-        _name_non_str(references, "references")
-    return completions, references, joined
-
-
-def _name_non_str(values: list, name: str) -> None:
-    """Raise ``TypeError`` naming the first of ``values`` that is not a str."""
-    for i, v in enumerate(values):
-        if not isinstance(v, str):
+    for name, values in (("completions", completions), ("references", references)):
+        if not all(map(str.__instancecheck__, values)):  # type: ignore[arg-type]
+            i, v = next((i, v) for i, v in enumerate(values)  # type: ignore[arg-type]
+                        if not isinstance(v, str))
             raise TypeError(f"{name}[{i}] must be str, got {type(v).__name__}")
+    return list(completions), list(references)  # type: ignore[arg-type]
 
 
 def _rows(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
@@ -317,24 +297,22 @@ def score_batch(completions: Sequence[str], references: Sequence[str], *, step: 
         >>> b.format, b.total == b.low_level, b.alpha1
         (1.0, True, 1.0)
     """
-    config, step, completions, references, joined = _prepare(completions, references, step,
-                                                             config)
-    return _score_here(config, step, completions, references, joined)
+    config, step, completions, references = _prepare(completions, references, step, config)
+    return _score_here(config, step, completions, references)
 
 
 def _score_here(config: RewardConfig, step: int, completions: list[str],
-                references: list[str], joined: str) -> list[RewardBreakdown]:
-    """:func:`score_batch` of checked arguments (``joined``: the completions' text, as
-    :func:`_check_inputs` gives it), with a semantic scorer that does not wait on anything
-    (the offline judge, or none)."""
+                references: list[str]) -> list[RewardBreakdown]:
+    """:func:`score_batch` of checked arguments, with a semantic scorer that does not wait on
+    anything (the offline judge, or none)."""
     scorer = config.semantic
     # a big batch goes to the offline judge's helper process once parsed, if one is ready
     # (rewards/judge_process.py); this process meanwhile computes the low-level reward on one
     # thread fewer, leaving the helper's core to it
     # (the parse then writes the reports' bytes where the helper reads them:
     # rewards/judge_request.py)
-    parsed, offload = ((parse_completions(completions, joined=joined), None) if scorer is None
-                       else judge_process.begin(scorer, completions, references, joined))
+    parsed, offload = ((parse_completions(completions), None) if scorer is None
+                       else judge_process.begin(scorer, completions, references))
     try:
         with VOCAB.session(), (nullcontext() if offload is None else cores_lent(1)):
             # (token ids stay valid inside the session: see text.vocabulary)
@@ -368,13 +346,12 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
         >>> b.format
         -1.0
     """
-    config, step, completions, references, joined = _prepare(completions, references, step,
-                                                             config)
+    config, step, completions, references = _prepare(completions, references, step, config)
     scorer = config.semantic
     ascore = None if scorer is None else getattr(scorer, "ascore_batch", None)
     if ascore is None or getattr(scorer, "score_columns", None) is not None:
-        return _score_here(config, step, completions, references, joined)  # (nothing to await)
-    parsed = parse_completions(completions, joined=joined)
+        return _score_here(config, step, completions, references)  # (nothing to await)
+    parsed = parse_completions(completions)
     with VOCAB.session():
         # (an awaited judge takes seconds: the kernel is done by then, on this thread's time)
         formats, low_columns = _low_level(parsed, completions, references, config)
@@ -385,11 +362,11 @@ async def ascore_batch(completions: Sequence[str], references: Sequence[str], *,
 
 
 def _prepare(completions: object, references: object, step: object, config: object):
-    """Validate the arguments: ``(config, step, completions, references, joined)``, the last
-    three as :func:`_check_inputs` gives them."""
+    """Validate the arguments."""
     config = default_config() if config is None else _check_config(config)
     step = check_step(step)
-    return config, step, *_check_inputs(completions, references)
+    completions, references = _check_inputs(completions, references)
+    return config, step, completions, references
 
 
 def _check_config(config: object) -> RewardConfig:

@@ -144,15 +144,14 @@ def gather_room(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b"") -> in
 
 
 def parse_completions(completions: list[str],
-                      lowered_into: Callable[[int], np.ndarray] | None = None, *,
-                      joined: str | None = None) -> ParsedCompletions:
+                      lowered_into: Callable[[int], np.ndarray] | None = None
+                      ) -> ParsedCompletions:
     """Parse many completions (a list of ``str``, already checked) in one kernel call.
 
     ``lowered_into(size)``, when given, returns the writable uint8 array of ``size`` bytes
     the parse writes the lowercased report bodies into (the offline judge's helper reads
     them from there, in memory both processes map: ``rewards.judge_process``); by default a
-    new one. ``joined``: ``"".join(completions)``, when the caller has it (``score_batch``'s
-    argument check makes it).
+    new one.
 
     Examples:
         >>> from himed_rewards.text.tokenizers import get_tokenizer
@@ -166,8 +165,7 @@ def parse_completions(completions: list[str],
         ['clear', '.', 'normal', '.']
     """
     n = len(completions)
-    if joined is None:
-        joined = "".join(completions)
+    joined = "".join(completions)
     if joined.isascii():
         lengths = list(map(len, completions))
     else:  # non-ASCII completions go the Python way: an empty stand-in here fails the check

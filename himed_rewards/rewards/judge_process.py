@@ -329,13 +329,13 @@ def _well_formed(scores: object, n: int) -> bool:
     return isinstance(scores, np.ndarray) and scores.dtype == np.float64 and scores.shape == (n, 3)
 
 
-def begin(scorer: object, completions: list[str], references: Sequence[str],
-          joined: str | None = None) -> tuple[ParsedCompletions, Offload | None]:
+def begin(scorer: object, completions: list[str], references: Sequence[str]
+          ) -> tuple[ParsedCompletions, Offload | None]:
     """Parse ``completions`` and, when the helper judges them (see the module's doc for
     when), into the memory the helper maps, then send it the batch; ``references`` is a
-    checked list of str, ``joined`` ``"".join(completions)`` when the caller has it. Returns
-    the parse and the request, or None when the calling process judges the batch. A returned
-    request holds the helper until :meth:`Offload.result` or :meth:`Offload.abandon`.
+    checked list of str. Returns the parse and the request, or None when the calling process
+    judges the batch. A returned request holds the helper until :meth:`Offload.result` or
+    :meth:`Offload.abandon`.
 
     Raises:
         ValueError: ``HIMED_REWARDS_JUDGE_PROCESS`` or ``HIMED_REWARDS_THREADS`` is set to
@@ -347,11 +347,9 @@ def begin(scorer: object, completions: list[str], references: Sequence[str],
         >>> parsed.formats, request is None  # small
         ([-1.0], True)
     """
-    if joined is None:
-        joined = "".join(completions)
-    helper = _helper_for(scorer, completions, len(joined))
+    helper = _helper_for(scorer, completions)
     if helper is None:
-        return parse_completions(completions, joined=joined), None
+        return parse_completions(completions), None
     try:
         call_id = next(_ids)
         step = "lost its socket"  # (it died since the last call: judged here)
@@ -364,8 +362,7 @@ def begin(scorer: object, completions: list[str], references: Sequence[str],
         # The parse writes the report bodies straight into the shared memory: the helper
         # reads them there, and the socket carries where they lie (rewards.judge_request).
         step = "could not grow the shared buffer"  # (no memory for it: judged here)
-        parsed = parse_completions(completions, lambda size: helper.shared.array(size)[:size],
-                                   joined=joined)
+        parsed = parse_completions(completions, lambda size: helper.shared.array(size)[:size])
         # (the reports laid out and cut into sentences there too, while the helper learns
         # the references: then it starts at the look-ups)
         request = share_request(parsed, make_request(parsed, references, distinct),
@@ -376,22 +373,22 @@ def begin(scorer: object, completions: list[str], references: Sequence[str],
         _fail(helper, f"{step}: {_why(error)}")
         _counts["fallbacks"] += 1
         _LOCK.release()
-        return parse_completions(completions, joined=joined), None
+        return parse_completions(completions), None
     except BaseException:
         _LOCK.release()
         raise
     return parsed, Offload(helper, call_id, len(references))
 
 
-def _helper_for(scorer: object, completions: list[str], size: int) -> _Helper | None:
+def _helper_for(scorer: object, completions: list[str]) -> _Helper | None:
     """The helper, ready, settled and held (``_LOCK``), when it is to judge ``completions``
-    (``size`` characters in all) for ``scorer``; else None (and nothing held)."""
+    for ``scorer``; else None (and nothing held)."""
     if len(completions) < MIN_PAIRS:
         return None
     from himed_rewards.clinical.judge import OfflineClinicalJudge
 
     if (type(scorer) is not OfflineClinicalJudge or not _enabled() or get_num_threads() < 2
-            or size > MAX_SHARED_BYTES):
+            or sum(map(len, completions)) > MAX_SHARED_BYTES):
         return None
     if not _LOCK.acquire(blocking=False):
         return None  # another thread's call has the helper

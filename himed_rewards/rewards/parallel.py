@@ -378,7 +378,7 @@ class ParallelScorer:
 
     def _check(self, completions: object, references: object, step: object):
         step = check_step(step)
-        completions, references, _ = compose._check_inputs(completions, references)
+        completions, references = compose._check_inputs(completions, references)
         if self._closed:
             raise RuntimeError("this ParallelScorer is closed")
         return step, completions, references

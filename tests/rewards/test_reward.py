@@ -125,7 +125,7 @@ def test_bad_batch_input():
         score_batch([GOOD, 1], [REF, REF])
     with pytest.raises(TypeError, match="completions must be a sequence of str"):
         score_batch(GOOD, [REF])
-    # (the completions' check is their join: every kind of item is named, in either path)
+    # (every kind of item is named, with the semantic level off or on)
     for bad in (None, b"bytes", ["a list"]):
         for config in (RewardConfig(semantic=None), None):
             with pytest.raises(TypeError, match=rf"completions\[2\] must be str, got "
@@ -143,7 +143,7 @@ def test_batch_accepts_any_sequence_and_leaves_it_alone():
     completions = [GOOD, "no tags", GOOD]
     given = list(completions)
     rows = score_batch(completions, [REF] * 3, config=RewardConfig(semantic=None))
-    assert completions == given  # (scored in place, not copied: never changed either)
+    assert completions == given  # (never changed)
     assert score_batch(tuple(completions), (REF,) * 3, config=RewardConfig(semantic=None)) == rows
 
 
