@@ -9,7 +9,7 @@ after that kernel.
 Why one kernel: tokenizing first wrote two int64 offsets per token, and interning then read
 every byte again, in a loop of a different length for every token, to hash it. Here each byte
 is read once and hashed in the loop that finds its word: 0.56-0.59 against 0.71-0.74 ms for a
-fresh GRPO batch's reports (25K tokens; docs/benchmarks.md).
+fresh GRPO batch's reports (25K tokens; docs/speed_history.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The offline judge's requests cross to its helper this way (``rewards.judge_reque
 caller writes a batch's texts where the helper reads them, and the socket carries only a
 small message. Through the socket, a 220 KB request blocked the caller 0.6-0.7 ms and
 reached the helper about 0.5 ms after it was sent; a small message wakes it in about 0.15
-(docs/benchmarks.md).
+(docs/speed_history.md).
 """
 
 from __future__ import annotations

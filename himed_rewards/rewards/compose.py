@@ -186,7 +186,7 @@ def _low_fields(formats: list[float], columns: np.ndarray,
     """What the rows take from the low-level reward: its columns as lists of floats, then
     ``matched``, ``formats`` and the low-level column as an array (:func:`_breakdowns`). Made
     apart so that a call whose judge works in a helper process makes them while it waits for
-    the scores, not after (its calls took 2-6 % less: docs/benchmarks.md)."""
+    the scores, not after (its calls took 2-6 % less: docs/speed_history.md)."""
     return (*columns.tolist(), matched, formats, columns[6])
 
 

@@ -16,7 +16,7 @@ reward, a
 share costs the caller two to four times what it costs the helper, whose caches hold the
 judge's data and nothing else; with such a share, balanced from the costs measured on
 earlier calls, the default reward measured 12.7 us per pair, against 10.1-10.3 without
-(docs/benchmarks.md).
+(docs/speed_history.md).
 
 When (all of these):
 

@@ -22,7 +22,7 @@ time, not the helper's. Before, a 30 KB request crossed the socket (0.15-0.25 ms
 the send and the helper's having it); before that, the caller wrote each report again into
 the shared memory after the parse (0.23 ms for 512 pairs), and before that, it pickled the
 completions themselves into the socket (0.6-0.7 ms), and the helper parsed them again
-(docs/benchmarks.md).
+(docs/speed_history.md).
 """
 
 from __future__ import annotations

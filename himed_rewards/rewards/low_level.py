@@ -12,7 +12,7 @@ keys of the batch's new words (the interpreter's work, which the pool thread's k
 holding no GIL, runs beside) and computes METEOR (``meteor_columns``); then the sums. Split
 by pairs, as before, both threads waited while the caller learnt the keys, and each
 thread's Python at the end (the names) waited on the other's: 6.11 against 6.57 us a pair
-on fresh GRPO batches, alternating call by call (docs/benchmarks.md, "Two threads split a
+on fresh GRPO batches, alternating call by call (docs/speed_history.md, "Two threads split a
 batch by metric"). With more threads, a batch is cut into chunks of consecutive
 pairs, each with its groups' references (``metrics._layout.sub_layout``), one per thread
 (``rewards.threads``). Either way the kernels release the GIL, each thread has its own

@@ -5,7 +5,7 @@ completion (``ParsedCompletions.reports``), the judge numbered them in a diction
 joined, lowercased and encoded them again to cut their sentences in a kernel: about 0.6 of
 the 5.3-5.8 us a fresh GRPO pair cost the judge in one process (in the judge's helper
 process the gain is within the noise of its caches, cold after idling between requests:
-docs/benchmarks.md, "The judge reads the parse's bytes"). The parse already holds every
+docs/speed_history.md, "The judge reads the parse's bytes"). The parse already holds every
 well-formed completion's report bodies, lowercased, in one byte buffer: here one kernel call
 lays them out as the judge's reports (``kernels.completion.report_texts``), the references
 follow, and the judge reads them in place (``clinical.encoded.judge_lowered``), through
