@@ -138,13 +138,8 @@ def share_request(parsed: ParsedCompletions, request: JudgeRequest,
     simple_at = arrays_at + 8 * (3 * n_plain + request.n + 3 * count)
     end = simple_at + n_plain
     memory = shared(end)
-    arrays = memory[arrays_at:simple_at].view(np.int64)
-    parts = (starts, ends, np.array(plain, np.int64), request.ref, cut.span_start,
-             cut.span_end, cut.span_text)
-    k = 0
-    for part in parts:
-        arrays[k:k + part.shape[0]] = part
-        k += part.shape[0]
+    np.concatenate((starts, ends, np.array(plain, np.int64), request.ref, cut.span_start,
+                    cut.span_end, cut.span_text), out=memory[arrays_at:simple_at].view(np.int64))
     memory[simple_at:end] = cut.simple
     return SharedRequest(request.n, request.n_texts, request.others, at, buf.shape[0],
                          arrays_at, n_plain, count, end)

@@ -20,8 +20,13 @@ from himed_rewards.clinical import encoded
 from himed_rewards.clinical.judge import OfflineClinicalJudge
 from himed_rewards.clinical.records import cut_sentences
 from himed_rewards.rewards._shared_buffer import SharedBuffer
-from himed_rewards.rewards.format_batch import gather_reports, parse_completions
-from himed_rewards.rewards.judge_request import judge_request, make_request, share_request
+from himed_rewards.rewards.format_batch import parse_completions
+from himed_rewards.rewards.judge_request import (
+    _laid_out,
+    judge_request,
+    make_request,
+    share_request,
+)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # odd_reports
@@ -68,11 +73,7 @@ def test_the_shared_request_holds_the_texts_laid_out_and_cut():
         message = share_request(parsed, request, shared.array)
         memory = shared.array(message.end)
         assert memory[:request.nbytes].tobytes() == before
-        buf, starts, ends, rows, tail_at = gather_reports(parsed.lowered, request.spans,
-                                                          request.tail)
-        starts = np.concatenate([starts, request.tail_starts + tail_at])
-        ends = np.concatenate([ends, request.tail_ends + tail_at])
-        plain = rows.tolist() + request.tail_texts
+        buf, starts, ends, plain = _laid_out(parsed.lowered, request)  # (as judge_request)
         cut = cut_sentences(buf, starts, ends)
         assert memory[message.at:message.at + message.size].tobytes() == buf.tobytes()
         assert (message.n, message.n_texts, message.others) == \
