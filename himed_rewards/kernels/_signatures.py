@@ -19,11 +19,13 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 1.0),
+        'float64[C]',
+    ), 1.1),
     ('himed_rewards.kernels.intern_default', 'intern_default_segments', (
         'uint8[C,ro]',
         'int64[C]',
-        'int64[C]',
+        'int64',
+        'int64',
         'int32[C]',
         'int64[C]',
         'uint8[C]',
@@ -35,7 +37,13 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.6),
+    ), 0.9),
+    ('himed_rewards.kernels.groups', 'one_reference_groups', (
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+        'int64[C]',
+    ), 0.4),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -59,7 +67,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.3),
+    ), 0.2),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -69,11 +77,12 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 1.7),
+    ), 1.8),
     ('himed_rewards.kernels.reward', 'rouge_columns', (
         'int32[C]',
         'int64[C]',
         'int32[C]',
+        'int64[C]',
         'int64[C]',
         'int64[C]',
         'int64[C]',
@@ -125,7 +134,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 2.0),
+    ), 1.8),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -157,7 +166,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int64',
-    ), 0.1),
+    ), 0.2),
     ('himed_rewards.kernels.reward', 'token_keyword_columns', (
         'int32[C]',
         'int64[C]',
@@ -184,7 +193,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 0.9),
+    ), 1.0),
     ('himed_rewards.kernels.reward', 'sum_columns', (
         'float64[C,2d]',
         'float64[C]',
@@ -231,7 +240,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.7),
+    ), 1.5),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.sentences', 'sentence_spans', (
@@ -275,7 +284,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 7.7),
+    ), 6.9),
     ('himed_rewards.kernels.completion', 'report_texts', (
         'uint8[C,ro]',
         'int64[C,2d]',

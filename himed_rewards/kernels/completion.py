@@ -56,34 +56,41 @@ def _strip(buf, start, stop, space):
 
 
 @kernel
-def report_spans(buf, text_offsets, opening, tags, tag_offsets, space, lower, lowered, spans):
-    """Per text ``t`` (``buf[text_offsets[t]:text_offsets[t + 1]]``), ``spans[t]`` =
-    (finding start, finding end, impression start, impression end) of the stripped bodies
-    if the text is well formed, else all -1. Returns the number of well-formed texts.
+def report_spans(buf, lengths, text_offsets, tags, tag_offsets, space, lower, lowered, spans,
+                 formats):
+    """Per text ``t`` (``buf[text_offsets[t]:text_offsets[t + 1]]``, the texts' ``lengths``
+    one after the other: their offsets are written to ``text_offsets``, one more than the
+    texts), ``spans[t]`` = (finding start, finding end, impression start, impression end) of
+    the stripped bodies if the text is well formed, else all -1, and ``formats[t]`` (float64)
+    its format reward, 1.0 or -1.0. Returns the number of well-formed texts and their
+    bodies' bytes in all.
 
-    ``opening``: the positions of every ``<`` in ``buf``, ascending (``np.flatnonzero(buf ==
-    60)``: numpy finds them with vector instructions, where a byte loop here cost a quarter
-    of the kernel). ``lowered`` (as long as ``buf``) receives the lowercased bytes of the
-    bodies.
+    ``lowered`` (as long as ``buf``) receives the lowercased bytes of the bodies.
     """
+    # (The "<" are found here, byte by byte. numpy's flatnonzero(buf == 60) is faster on
+    # warm memory, but as one more step of Python and numpy it costs as much on the cold
+    # caches a training step leaves: docs/speed_history.md.)
     n_tags = tag_offsets.shape[0] - 1
     first = np.empty(n_tags, dtype=np.int64)
     count = np.empty(n_tags, dtype=np.int64)
     n_good = 0
-    q = 0  # the next "<" in ``opening``
-    for t in range(text_offsets.shape[0] - 1):
+    body_bytes = 0
+    text_offsets[0] = 0
+    for t in range(lengths.shape[0]):
+        text_offsets[t + 1] = text_offsets[t] + lengths[t]
+    for t in range(lengths.shape[0]):
         start = text_offsets[t]
         stop = text_offsets[t + 1]
         for c in range(4):
             spans[t, c] = -1
+        formats[t] = -1.0
         for k in range(n_tags):
             first[k] = -1
             count[k] = 0
-        while q < opening.shape[0] and opening[q] < start:
-            q += 1
-        while q < opening.shape[0] and opening[q] < stop:
-            i = opening[q]  # "<": which tag, if any, starts here (at most one can)
-            q += 1
+        for i in range(start, stop):
+            if buf[i] != 60:
+                continue
+            # "<": which tag, if any, starts here (at most one can)
             for k in range(n_tags):
                 if _tag_at(buf, i, stop, tags, tag_offsets[k], tag_offsets[k + 1]):
                     count[k] += 1
@@ -119,8 +126,10 @@ def report_spans(buf, text_offsets, opening, tags, tag_offsets, space, lower, lo
             lowered[i] = lower[buf[i]]
         for i in range(i0, i1):
             lowered[i] = lower[buf[i]]
+        formats[t] = 1.0
         n_good += 1
-    return n_good
+        body_bytes += f1 - f0 + i1 - i0
+    return n_good, body_bytes
 
 
 @kernel

@@ -34,10 +34,14 @@ def most_new_tokens(n_bytes: int) -> int:
 
 
 @kernel
-def intern_default_segments(buf, seg_start, seg_end, ids, counts, classes, arena, tok_start,
-                            tok_len, tok_hash, tok_word, table, n_tokens, used):
-    """The ids of the default tokenizer's tokens of the segments ``buf[seg_start[t]:
-    seg_end[t]]``, written to ``ids`` (room for one per byte), with ``counts[t]`` segment t's.
+def intern_default_segments(buf, bounds, stride, per_row, ids, offsets, classes, arena,
+                            tok_start, tok_len, tok_hash, tok_word, table, n_tokens, used):
+    """The ids of the default tokenizer's tokens of ``per_row`` segments a row, written to
+    ``ids`` (room for one per byte), row r's being ``ids[offsets[r]:offsets[r + 1]]``
+    (``offsets``: one more than the rows, all written). Segment t is ``buf[bounds[t *
+    stride]:bounds[t * stride + 1]]``: ``stride`` 1 reads CSR text offsets (one segment a
+    text), 2 the flat start / end pairs of a parse's spans (``kernels.completion``, whose
+    ``-1`` spans are empty segments).
 
     A token is a word (alnum runs chained by single joiners, one token if it holds a digit
     or no joiner, else split into its runs and joiners) or any other non-space byte. New
@@ -47,11 +51,11 @@ def intern_default_segments(buf, seg_start, seg_end, ids, counts, classes, arena
     """
     mask = table.shape[0] - 1
     n = 0
-    for t in range(seg_start.shape[0]):
-        i = seg_start[t]
-        stop = seg_end[t]
+    offsets[0] = 0
+    for t in range((offsets.shape[0] - 1) * per_row):
+        i = bounds[t * stride]
+        stop = bounds[t * stride + 1]
         parts_end = i  # a word being split into its runs and joiners: its parts in i:parts_end
-        first = n
         while True:
             # the next token, buf[s:e], its FNV-1a hash h and packed word w
             if i < parts_end:  # the next part of a split word (rare: hashed on its own)
@@ -136,5 +140,6 @@ def intern_default_segments(buf, seg_start, seg_end, ids, counts, classes, arena
                 slot = (slot + 1) & mask
             ids[n] = found
             n += 1
-        counts[t] = n - first
+        if (t + 1) % per_row == 0:  # (the caller's rows, written here: no cumsum after)
+            offsets[(t + 1) // per_row] = n
     return n, n_tokens, used

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from himed_rewards.kernels.groups import one_reference_groups
 from himed_rewards.metrics._inputs import Text
 from himed_rewards.text.base import offsets_of
 from himed_rewards.text.interning import encode, encode_tokens
@@ -100,12 +101,17 @@ def layout_for_encoded(hyp_ids: np.ndarray, hyp_offsets: np.ndarray, references:
     """A layout from already-interned hypotheses (CSR), hypothesis i with the one reference
     text ``references[i]``; equal references share a group, as in :func:`build_layout`."""
     distinct = list(dict.fromkeys(references))  # first-seen order, as build_layout numbers them
-    group_of = {r: g for g, r in enumerate(distinct)}
+    group_of = dict(zip(distinct, range(len(distinct)), strict=True))
     hyp_group = np.fromiter(map(group_of.__getitem__, references), dtype=np.int64,
                             count=len(references))
     ref_ids, ref_offsets = tokenizer.encode_batch(distinct)
-    return layout_from_csr(hyp_ids, hyp_offsets, ref_ids, ref_offsets, [1] * len(distinct),
-                           hyp_group)
+    # layout_from_csr's arrays for one reference a group, in one kernel call
+    group_ref_offsets = np.empty(len(distinct) + 1, dtype=np.int64)
+    group_hyp_offsets = np.empty(len(distinct) + 1, dtype=np.int64)
+    hyp_index = np.empty(len(references), dtype=np.int64)
+    one_reference_groups(hyp_group, group_ref_offsets, group_hyp_offsets, hyp_index)
+    return Layout(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
+                  group_hyp_offsets, hyp_index, hyp_group)
 
 
 def layout_from_arrays(hyp_arrays: list[np.ndarray], ref_arrays: list[np.ndarray],

@@ -95,7 +95,9 @@ def _low_level(parsed: ParsedCompletions, completions: list[str], references: li
     layout = layout_for_encoded(*parsed.encode(tokenizer), references, tokenizer)
     vocabulary = _vocabulary(config.keywords)
     if _one_call_kernel(config):  # the paper's bonus on the default tokenizer's ids (the trie's)
-        fused = start_fused_columns(layout, formats, config, vocabulary, background=background)
+        fused = start_fused_columns(
+            layout, parsed.format_array if formats is parsed.formats else formats, config,
+            vocabulary, background=background)
 
         def columns():
             result = fused()

@@ -24,7 +24,7 @@ from himed_rewards.kernels.completion import (
 )
 from himed_rewards.kernels.tokenize import SPACE
 from himed_rewards.rewards.format import parse_completion
-from himed_rewards.text.base import Tokenizer, concat_ids, offsets_of
+from himed_rewards.text.base import Tokenizer, concat_ids
 from himed_rewards.text.tokenizers import DefaultTokenizer
 
 __all__ = ["ParsedCompletions", "gather_reports", "gather_room", "parse_completions"]
@@ -33,20 +33,23 @@ __all__ = ["ParsedCompletions", "gather_reports", "gather_room", "parse_completi
 class ParsedCompletions:
     """The parse of a batch (see :func:`parse_completions`).
 
-    ``formats`` is the list of format rewards; :meth:`reports` the report texts;
+    ``formats`` is the list of format rewards (``format_array`` the same as a float64
+    array); :meth:`reports` the report texts;
     :meth:`encode` their interned token ids; ``lowered`` and ``spans`` where the well-formed
     ASCII completions' report bodies lie, lowercased (what the offline judge reads:
     :func:`gather_reports`).
     """
 
-    __slots__ = ("completions", "formats", "lowered", "spans", "_slow", "_slow_reports",
-                 "_reports", "_offsets")
+    __slots__ = ("completions", "formats", "format_array", "lowered", "spans", "_slow",
+                 "_slow_reports", "_reports", "_offsets", "_body_bytes")
 
-    def __init__(self, completions: list[str], formats: list[float], lowered: np.ndarray,
-                 offsets: np.ndarray, spans: np.ndarray, slow: list[int],
-                 slow_reports: list[str]) -> None:
+    def __init__(self, completions: list[str], formats: list[float], format_array: np.ndarray,
+                 lowered: np.ndarray, offsets: np.ndarray, spans: np.ndarray, slow: list[int],
+                 slow_reports: list[str], body_bytes: int) -> None:
         self.completions = completions
+        #: the format rewards, as floats and as a float64 array (what the kernels read)
         self.formats = formats
+        self.format_array = format_array
         #: the completions' bytes, one after the other, with their report bodies lowercased
         #: (only those bytes are written: the rest is whatever the buffer held)
         self.lowered = lowered
@@ -54,6 +57,7 @@ class ParsedCompletions:
         #: its stripped bodies in ``lowered``; all -1 when it is not well-formed ASCII
         self.spans = spans
         self._offsets = offsets
+        self._body_bytes = body_bytes  # (the bytes of the spans' bodies, in all)
         self._slow, self._slow_reports = slow, slow_reports
         self._reports: list[str] | None = None
 
@@ -78,26 +82,18 @@ class ParsedCompletions:
         """The reports' interned ids in CSR form (``tokenizer.encode_batch(self.reports())``)."""
         if not isinstance(tokenizer, DefaultTokenizer):
             return tokenizer.encode_batch(self.reports())
-        n = len(self.completions)
-        slow = self._slow
-        fast = np.flatnonzero(self.spans[:, 0] >= 0) if slow else np.arange(n)
-        spans = self.spans[fast] if slow else self.spans
-        # two segments per report, finding then impression: the "\n" that joins them in the
-        # report text separates tokens exactly as the gap between the segments does
-        ids, seg_counts = tokenizer.encode_segments(self.lowered, spans[:, 0::2].ravel(),
-                                                    spans[:, 1::2].ravel())
-        offsets = np.zeros(fast.shape[0] + 1, dtype=np.int64)
-        np.cumsum(seg_counts[0::2] + seg_counts[1::2], out=offsets[1:])
-        if not slow:
+        # a row per completion, its finding then its impression: the "\n" that joins them in
+        # the report text separates tokens exactly as the gap between the segments does
+        ids, offsets = tokenizer.encode_spans(self.lowered, self.spans, self._body_bytes)
+        if not self._slow:
             return ids, offsets
+        # the rows that are not well-formed ASCII have no spans, so no ids yet
         slow_ids, slow_offsets = tokenizer.encode_batch(self._slow_reports)
-        rows: list[np.ndarray | None] = [None] * n
         bounds = offsets.tolist()
-        for k, i in enumerate(fast.tolist()):
-            rows[i] = ids[bounds[k]:bounds[k + 1]]
-        for k, i in enumerate(slow):
+        rows = [ids[bounds[i]:bounds[i + 1]] for i in range(len(self.completions))]
+        for k, i in enumerate(self._slow):
             rows[i] = slow_ids[slow_offsets[k]:slow_offsets[k + 1]]
-        return concat_ids(rows)  # type: ignore[arg-type]
+        return concat_ids(rows)
 
 
 def gather_reports(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b"",
@@ -166,28 +162,30 @@ def parse_completions(completions: list[str],
     """
     n = len(completions)
     joined = "".join(completions)
-    if joined.isascii():
-        lengths = list(map(len, completions))
-    else:  # non-ASCII completions go the Python way: an empty stand-in here fails the check
-        kept = [c if c.isascii() else "" for c in completions]
+    kept = completions
+    if not joined.isascii():  # non-ASCII completions go the Python way: an empty stand-in
+        kept = [c if c.isascii() else "" for c in completions]  # here fails the check
         joined = "".join(kept)
-        lengths = list(map(len, kept))
     buf = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    offsets = offsets_of(lengths, n)
+    lengths = np.fromiter(map(len, kept), dtype=np.int64, count=n)
+    offsets = np.empty(n + 1, dtype=np.int64)  # (the kernel sums the lengths into them)
     lowered = (np.empty(buf.shape[0], dtype=np.uint8) if lowered_into is None
                else lowered_into(buf.shape[0]))
     spans = np.empty((n, 4), dtype=np.int64)
-    good = report_spans(buf, offsets, np.flatnonzero(buf == 60), TAG_BYTES, TAG_OFFSETS, SPACE,
-                        LOWER, lowered, spans)
+    format_array = np.empty(n, dtype=np.float64)
+    good, body_bytes = report_spans(buf, lengths, offsets, TAG_BYTES, TAG_OFFSETS, SPACE, LOWER,
+                                    lowered, spans, format_array)
     # read-only, as the tokenizers' own byte buffers (np.frombuffer) are: the tokenizer and
     # interning kernels then reuse one compiled specialisation for both
     lowered.setflags(write=False)
-    formats = [1.0] * n
+    formats = [1.0] * n  # (one float object for all: not a new one per row, as tolist makes)
     slow: list[int] = []
     slow_reports: list[str] = []
     if good < n:
         slow = np.flatnonzero(spans[:, 0] < 0).tolist()
         for i in slow:
             report, formats[i] = parse_completion(completions[i])
+            format_array[i] = formats[i]
             slow_reports.append(report)
-    return ParsedCompletions(completions, formats, lowered, offsets, spans, slow, slow_reports)
+    return ParsedCompletions(completions, formats, format_array, lowered, offsets, spans, slow,
+                             slow_reports, body_bytes)

@@ -39,11 +39,11 @@ from himed_rewards.kernels.reward import (
 from himed_rewards.metrics._layout import Layout, scratch, sub_layout
 from himed_rewards.metrics.bleu import _options
 from himed_rewards.metrics.meteor import _check_parameters
-from himed_rewards.metrics.rouge import _one_reference_per_group
 from himed_rewards.rewards.config import RewardConfig
 from himed_rewards.rewards.keywords import KeywordVocabulary, _check_weight, _names_by_report
 from himed_rewards.rewards.threads import (
     MIN_PAIRS_BEHIND_JUDGE,
+    MIN_PAIRS_PER_THREAD,
     chunk_bounds,
     get_num_threads,
     submit,
@@ -92,10 +92,11 @@ def fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
     return start_fused_columns(layout, formats, config, vocabulary)()
 
 
-def start_fused_columns(layout: Layout, formats: list[float], config: RewardConfig,
+def start_fused_columns(layout: Layout, formats: list[float] | np.ndarray, config: RewardConfig,
                         vocabulary: KeywordVocabulary, *, background: bool = False
                         ) -> Callable[[], tuple[np.ndarray, list[tuple[str, ...]]] | None]:
     """:func:`fused_columns`, started: returns the function that gives its result.
+    ``formats`` may be a float64 array already (the parse's ``format_array``).
 
     Without ``background`` the batch is scored before this returns, its chunks on the pool's
     threads and the first one in the calling thread (with two threads, its BLEU and keywords
@@ -120,22 +121,18 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
     n = layout.hyp_group.shape[0]
     if n == 0:
         return lambda: None
-    max_order, smooth, smooth_value, mean = _options(config.bleu_max_order, config.bleu_smooth,
-                                                     None, config.bleu_mean)
-    alpha, beta, gamma = _check_parameters(config.meteor_alpha, config.meteor_beta,
-                                           config.meteor_gamma)
-    keyword_beta = _check_weight(config.keyword_beta, "beta")
-    keyword_cap = _check_weight(config.keyword_cap, "cap")
+    (max_order, smooth, smooth_value, mean), (alpha, beta, gamma), (keyword_beta, keyword_cap), \
+        weights = _config_options(config)
     trie = vocabulary.trie()
     keyword_options = (trie.root_child, trie.child_start, trie.child_token, trie.child_node,
                        trie.node_keyword, trie.n_keywords, trie.child_mask,
                        vocabulary.name_rank(), keyword_beta, keyword_cap)
-    weights = (config.w_token, config.w_concept, config.w_format)
-    formats_array = np.array(formats, dtype=np.float64)
+    formats_array = (formats if isinstance(formats, np.ndarray)
+                     else np.array(formats, dtype=np.float64))
     # (a stand-in may run in the interpreter, which holds the GIL: one thread)
     threads = 1 if isinstance(low_level_columns, LazyKernel) else get_num_threads()
     background = background and threads > 1 and n >= MIN_PAIRS_BEHIND_JUDGE
-    if threads == 2 and not background and len(chunk_bounds(n, 2)) == 3:  # (two chunks' worth)
+    if threads == 2 and not background and n >= 2 * MIN_PAIRS_PER_THREAD:  # (two chunks' worth)
         return _by_metric(layout, formats_array, (max_order, smooth, smooth_value, True, mean),
                           (alpha, beta, gamma), keyword_options, weights, vocabulary)
     tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
@@ -173,6 +170,27 @@ def start_fused_columns(layout: Layout, formats: list[float], config: RewardConf
     return finish
 
 
+def _config_options(config: RewardConfig) -> tuple[tuple, tuple, tuple, tuple]:
+    """The kernel's options from ``config``, checked: BLEU's (as ``metrics.bleu._options``
+    codes them), METEOR's parameters, the keyword bonus's beta and cap, the three weights.
+    Kept for the configs last used (a config is frozen): four checks a call, each some
+    5-20 us of Python on a training step's cold caches, become one look-up."""
+    kept = _OPTIONS.get(id(config))
+    if kept is not None and kept[0] is config:
+        return kept[1]
+    options = (_options(config.bleu_max_order, config.bleu_smooth, None, config.bleu_mean),
+               _check_parameters(config.meteor_alpha, config.meteor_beta, config.meteor_gamma),
+               (_check_weight(config.keyword_beta, "beta"), _check_weight(config.keyword_cap, "cap")),
+               (config.w_token, config.w_concept, config.w_format))
+    if len(_OPTIONS) >= 16:
+        _OPTIONS.clear()
+    _OPTIONS[id(config)] = (config, options)  # (the config held: its id is not reused)
+    return options
+
+
+_OPTIONS: dict[int, tuple[RewardConfig, tuple]] = {}
+
+
 def _by_metric(layout: Layout, formats: np.ndarray, bleu_options: tuple, meteor_options: tuple,
                keyword_options: tuple, weights: tuple[float, float, float],
                vocabulary: KeywordVocabulary
@@ -181,8 +199,6 @@ def _by_metric(layout: Layout, formats: np.ndarray, bleu_options: tuple, meteor_
     BLEU, the keyword bonus and the keywords' names on the pool; ROUGE-L, the METEOR keys and
     METEOR here, which are done when this returns."""
     n = layout.hyp_group.shape[0]
-    if not _one_reference_per_group(layout):  # (as low_level_columns declines)
-        return lambda: None
     columns = np.empty((7, n), dtype=np.float64)
     size = len(VOCAB)  # what this batch's ids index (taken in the caller's session)
 
@@ -196,8 +212,11 @@ def _by_metric(layout: Layout, formats: np.ndarray, bleu_options: tuple, meteor_
     pending = submit(token_keywords)
     # ROUGE-L first: its kernel holds no GIL, so the pool's thread, waking up meanwhile (about
     # 0.1 ms), takes it at once to start its own; then the keys, in the interpreter
+    # (declines a group of several references, as low_level_columns does: the pool's work
+    # is then thrown away, which the reward's own layouts, one reference a group, never see)
     ok = rouge_columns(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,
-                       layout.hyp_index, layout.hyp_group, scratch(size), columns)
+                       layout.group_ref_offsets, layout.hyp_index, layout.hyp_group,
+                       scratch(size), columns)
     if ok:
         tables = METEOR_KEYS.arrays(layout.hyp_ids, layout.ref_ids)
         meteor_columns(layout.hyp_ids, layout.hyp_offsets, layout.ref_ids, layout.ref_offsets,

@@ -137,22 +137,21 @@ class CompiledTokenizer(Tokenizer):
         return self._compiled_joined(b"".join(raws), list(map(len, raws)))
 
     def _compiled_joined(self, raw: bytes, lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        ids, counts = self._encode_texts(np.frombuffer(raw, dtype=np.uint8),
-                                         offsets_of(lengths, len(lengths)))
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        return ids, offsets
+        return self._encode_texts(np.frombuffer(raw, dtype=np.uint8),
+                                  offsets_of(lengths, len(lengths)))
 
     def _encode_texts(self, buf: np.ndarray, text_offsets: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """The interned ids of the texts ``buf[text_offsets[t]:text_offsets[t + 1]]`` and
-        each text's count: ``_spans``, then one interning call (a tokenizer that interns as
-        it finds its tokens overrides this)."""
+        """The interned ids of the texts ``buf[text_offsets[t]:text_offsets[t + 1]]`` in CSR
+        form: ``_spans``, then one interning call (a tokenizer that interns as it finds its
+        tokens overrides this)."""
         start = np.empty(buf.shape[0], dtype=np.int64)  # at most one token per byte
         end = np.empty(buf.shape[0], dtype=np.int64)
         counts = np.empty(text_offsets.shape[0] - 1, dtype=np.int64)
         n = self._spans(buf, text_offsets, start, end, counts)
-        return VOCAB.intern_spans(buf, start[:n], end[:n]), counts
+        offsets = np.zeros(text_offsets.shape[0], dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return VOCAB.intern_spans(buf, start[:n], end[:n]), offsets
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if not all(map(str.__instancecheck__, texts)):

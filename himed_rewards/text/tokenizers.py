@@ -194,31 +194,40 @@ class DefaultTokenizer(CompiledTokenizer):
         lowered = text.lower()
         return lowered.encode("ascii") if lowered.isascii() else None
 
-    def encode_segments(self, buf: np.ndarray, seg_start: np.ndarray,
-                        seg_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Interned ids of the byte segments ``buf[seg_start[t]:seg_end[t]]``, which must be
-        ASCII and already lowercased (the reward reads report bodies in place, inside whole
-        completions): ``(ids, counts)``, segment t's ids being the next ``counts[t]``.
+    def encode_spans(self, buf: np.ndarray, spans: np.ndarray,
+                     size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Interned ids of rows of byte segments, in CSR form: row r of ``spans`` (a
+        C-contiguous int64 array of shape ``(rows, 2 * k)``) holds the (start, end) of its k
+        segments of ``buf``, which must be ASCII and already lowercased (the reward reads
+        report bodies in place, inside whole completions: a row is a completion's finding
+        and impression, ``rewards.format_batch``); a segment of (-1, -1) is empty. ``size``:
+        the segments' bytes in all, when the caller knows it.
 
         Examples:
-            >>> buf = np.frombuffer(b"<b>no effusion.</b>", dtype=np.uint8)
-            >>> ids, counts = DefaultTokenizer().encode_segments(buf, np.array([3]), np.array([15]))
-            >>> VOCAB.tokens(ids), counts.tolist()
-            (['no', 'effusion', '.'], [3])
+            >>> buf = np.frombuffer(b"<b>no effusion.</b><i>clear</i>", dtype=np.uint8)
+            >>> ids, offsets = DefaultTokenizer().encode_spans(buf, np.array([[3, 15, 22, 27]]))
+            >>> VOCAB.tokens(ids), offsets.tolist()
+            (['no', 'effusion', '.', 'clear'], [0, 4])
         """
-        seg_start = np.ascontiguousarray(seg_start, dtype=np.int64)
-        seg_end = np.ascontiguousarray(seg_end, dtype=np.int64)
-        size = int((seg_end - seg_start).sum())  # at most one token per byte
-        ids = np.empty(size, dtype=np.int32)
-        counts = np.empty(seg_start.shape[0], dtype=np.int64)
-        n = VOCAB.intern_with(intern_default_segments,
-                              (buf, seg_start, seg_end, ids, counts, DEFAULT_CLASSES),
-                              most_new_tokens(size), size)
-        return ids[:n], counts
+        if size is None:
+            size = int((spans[:, 1::2] - spans[:, 0::2]).sum())
+        return self._intern(buf, spans.reshape(-1), 2, spans.shape[1] // 2, spans.shape[0],
+                            size)
 
     def _encode_texts(self, buf: np.ndarray, text_offsets: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
-        return self.encode_segments(buf, text_offsets[:-1], text_offsets[1:])
+        return self._intern(buf, text_offsets, 1, 1, text_offsets.shape[0] - 1, buf.shape[0])
+
+    @staticmethod
+    def _intern(buf: np.ndarray, bounds: np.ndarray, stride: int, per_row: int, rows: int,
+                size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, offsets)`` of ``intern_default_segments`` over ``size`` bytes at most."""
+        ids = np.empty(size, dtype=np.int32)  # at most one token per byte
+        offsets = np.empty(rows + 1, dtype=np.int64)
+        n = VOCAB.intern_with(intern_default_segments,
+                              (buf, bounds, stride, per_row, ids, offsets, DEFAULT_CLASSES),
+                              most_new_tokens(size), size)
+        return ids[:n], offsets
 
 
 class WhitespaceTokenizer(CompiledTokenizer):

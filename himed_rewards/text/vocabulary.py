@@ -15,9 +15,9 @@ between recycles, and never change inside a call.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 
@@ -143,12 +143,12 @@ class Vocabulary:
             >>> from himed_rewards.kernels.tokenize import DEFAULT_CLASSES
             >>> v = Vocabulary()
             >>> buf = np.frombuffer(b"no effusion, no", dtype=np.uint8)
-            >>> ids, counts = np.empty(15, np.int32), np.empty(1, np.int64)
-            >>> segments = (np.array([0]), np.array([15]))
+            >>> ids, offsets = np.empty(15, np.int32), np.empty(2, np.int64)
+            >>> text_offsets = np.array([0, 15])  # one text, the whole buffer
             >>> n = v.intern_with(intern_default_segments,
-            ...                   (buf, *segments, ids, counts, DEFAULT_CLASSES), 15, 15)
-            >>> v.tokens(ids[:n]), counts.tolist()
-            (['no', 'effusion', ',', 'no'], [4])
+            ...                   (buf, text_offsets, 1, 1, ids, offsets, DEFAULT_CLASSES), 15, 15)
+            >>> v.tokens(ids[:n]), offsets.tolist()
+            (['no', 'effusion', ',', 'no'], [0, 4])
         """
         with self._lock:
             self._reserve(max_new, max_bytes)
@@ -170,8 +170,7 @@ class Vocabulary:
         with self._lock:
             self._listeners.append(callback)
 
-    @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
+    def session(self) -> AbstractContextManager[None]:
         """A reward call: ids stay valid inside; a recycle may happen on entry (see above).
 
         Examples:
@@ -181,15 +180,17 @@ class Vocabulary:
             ...     len(v), v.generation
             (0, 1)
         """
+        return _Session(self)
+
+    def _enter(self) -> None:
         with self._lock:
             if self._active == 0 and self.max_tokens is not None and self._n > self.max_tokens:
                 self._recycle()
             self._active += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._active -= 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._active -= 1
 
     def _recycle(self) -> None:
         """Forget the tokens past the pinned prefix (called under the lock, no call active)."""
@@ -229,4 +230,21 @@ class Vocabulary:
         return [self.token(i) for i in ids]
 
 
+class _Session:
+    """:meth:`Vocabulary.session`'s context manager: a class, not a generator
+    (``contextlib.contextmanager``), which is a few times more Python to run on every call."""
+
+    __slots__ = ("_vocabulary",)
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self._vocabulary = vocabulary
+
+    def __enter__(self) -> None:
+        self._vocabulary._enter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._vocabulary._leave()
+
+
 VOCAB = Vocabulary(max_tokens=MAX_TOKENS)
+

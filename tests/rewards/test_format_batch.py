@@ -37,6 +37,7 @@ def test_same_reports_formats_and_ids_as_parse_completion(completions):
     parsed = parse_completions(completions)
     old = _old(completions)
     assert parsed.formats == [f for _, f in old]
+    assert parsed.format_array.dtype == "float64" and parsed.format_array.tolist() == parsed.formats
     assert parsed.reports() == [r for r, _ in old]
     tokenizer = get_tokenizer("default")
     ids, offsets = parsed.encode(tokenizer)

@@ -125,6 +125,27 @@ def test_a_reference_too_long_for_the_common_kernel_takes_the_metrics_paths(monk
     _assert_same(fused, score_batch(completions, [long_reference, "heart"], config=CONFIGS[0]))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_group_of_several_references_is_declined(threads: int) -> None:
+    # the reward's own layouts have one reference a group; the one-call kernel declines any
+    # other (its ROUGE-L kernel checks), on one thread or split by metric on two
+    from himed_rewards import set_num_threads
+    from himed_rewards.metrics._layout import build_layout
+    from himed_rewards.rewards.keywords import KeywordVocabulary
+    from himed_rewards.text.tokenizers import get_tokenizer
+
+    n = 256  # two chunks' worth: split by metric on two threads
+    layout = build_layout(["small left effusion"] * n, [("small effusion", "no effusion")] * n,
+                          get_tokenizer("default"))
+    assert layout.group_ref_offsets.tolist() == [0, 2]
+    set_num_threads(threads)
+    try:
+        assert low_level.fused_columns(layout, [1.0] * n, CONFIGS[0],
+                                       KeywordVocabulary.default()) is None
+    finally:
+        set_num_threads(None)
+
+
 @pytest.mark.parametrize("column", [0, 1, 2])
 def test_a_non_finite_score_is_named(column: int, monkeypatch) -> None:
     real = low_level.low_level_columns

@@ -56,14 +56,15 @@ def fused_ids(vocabulary: Vocabulary, texts: list[str]) -> tuple[list[list[int]]
     seg_end = seg_start + np.array([len(t) for t in texts], dtype=np.int64)
     size = len(raw)
     ids = np.empty(size, dtype=np.int32)
-    counts = np.empty(len(texts), dtype=np.int64)
+    offsets = np.empty(len(texts) + 1, dtype=np.int64)
     buf = np.frombuffer(raw, dtype=np.uint8)
+    bounds = np.stack([seg_start, seg_end], axis=1).reshape(-1)  # (start, end) pairs
     n = vocabulary.intern_with(intern_default_segments,
-                               (buf, seg_start, seg_end, ids, counts, DEFAULT_CLASSES),
+                               (buf, bounds, 2, 1, ids, offsets, DEFAULT_CLASSES),
                                most_new_tokens(size), size)
-    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
-    assert bounds[-1] == n
-    return [ids[bounds[k]:bounds[k + 1]].tolist() for k in range(len(texts))], counts.tolist()
+    assert offsets[0] == 0 and offsets[-1] == n
+    return ([ids[offsets[k]:offsets[k + 1]].tolist() for k in range(len(texts))],
+            np.diff(offsets).tolist())
 
 
 @settings(max_examples=300, deadline=None)
