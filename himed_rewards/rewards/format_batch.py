@@ -84,7 +84,10 @@ class ParsedCompletions:
             return tokenizer.encode_batch(self.reports())
         # a row per completion, its finding then its impression: the "\n" that joins them in
         # the report text separates tokens exactly as the gap between the segments does
-        ids, offsets = tokenizer.encode_spans(self.lowered, self.spans, self._body_bytes)
+        # (the parse's own spans, in bounds, and their bytes: no check needed, as the public
+        # encode_spans makes; its numpy would cost more than the interning's Python)
+        ids, offsets = tokenizer._intern(self.lowered, self.spans.reshape(-1), 2, 2,
+                                         self.spans.shape[0], self._body_bytes)
         if not self._slow:
             return ids, offsets
         # the rows that are not well-formed ASCII have no spans, so no ids yet

@@ -194,14 +194,16 @@ class DefaultTokenizer(CompiledTokenizer):
         lowered = text.lower()
         return lowered.encode("ascii") if lowered.isascii() else None
 
-    def encode_spans(self, buf: np.ndarray, spans: np.ndarray,
-                     size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Interned ids of rows of byte segments, in CSR form: row r of ``spans`` (a
-        C-contiguous int64 array of shape ``(rows, 2 * k)``) holds the (start, end) of its k
-        segments of ``buf``, which must be ASCII and already lowercased (the reward reads
-        report bodies in place, inside whole completions: a row is a completion's finding
-        and impression, ``rewards.format_batch``); a segment of (-1, -1) is empty. ``size``:
-        the segments' bytes in all, when the caller knows it.
+    def encode_spans(self, buf: np.ndarray, spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Interned ids of rows of byte segments, in CSR form: row r of ``spans`` (an int
+        array of shape ``(rows, 2 * k)``) holds the (start, end) of its k segments of ``buf``
+        (uint8), which must be ASCII and already lowercased (the reward reads report bodies
+        in place, inside whole completions: a row is a completion's finding and impression,
+        ``rewards.format_batch``); a segment of (-1, -1) is empty.
+
+        Raises:
+            ValueError: ``spans`` is not of that shape, or a segment is neither (-1, -1) nor
+                inside ``buf``.
 
         Examples:
             >>> buf = np.frombuffer(b"<b>no effusion.</b><i>clear</i>", dtype=np.uint8)
@@ -209,10 +211,17 @@ class DefaultTokenizer(CompiledTokenizer):
             >>> VOCAB.tokens(ids), offsets.tolist()
             (['no', 'effusion', '.', 'clear'], [0, 4])
         """
-        if size is None:
-            size = int((spans[:, 1::2] - spans[:, 0::2]).sum())
+        buf = np.ascontiguousarray(buf, dtype=np.uint8)
+        spans = np.ascontiguousarray(spans, dtype=np.int64)
+        if spans.ndim != 2 or spans.shape[1] % 2:
+            raise ValueError(f"spans must have shape (rows, 2 * k), got {spans.shape}")
+        start, end = spans[:, 0::2], spans[:, 1::2]
+        empty = (start == -1) & (end == -1)
+        if not (empty | ((start >= 0) & (start <= end) & (end <= buf.shape[0]))).all():
+            raise ValueError(f"spans must hold (-1, -1) or segments inside buf "
+                             f"(0 <= start <= end <= {buf.shape[0]})")
         return self._intern(buf, spans.reshape(-1), 2, spans.shape[1] // 2, spans.shape[0],
-                            size)
+                            int((end - start).sum()))
 
     def _encode_texts(self, buf: np.ndarray, text_offsets: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +230,9 @@ class DefaultTokenizer(CompiledTokenizer):
     @staticmethod
     def _intern(buf: np.ndarray, bounds: np.ndarray, stride: int, per_row: int, rows: int,
                 size: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, offsets)`` of ``intern_default_segments`` over ``size`` bytes at most."""
+        """``(ids, offsets)`` of ``intern_default_segments``: ``rows`` rows of ``per_row``
+        segments, segment t being ``buf[bounds[t * stride]:bounds[t * stride + 1]]``, checked
+        by the caller, ``size`` their bytes in all (the room for ids: not checked here)."""
         ids = np.empty(size, dtype=np.int32)  # at most one token per byte
         offsets = np.empty(rows + 1, dtype=np.int64)
         n = VOCAB.intern_with(intern_default_segments,

@@ -84,3 +84,18 @@ def test_tokenizing_and_interning_in_one_pass_equals_the_rule_interned(texts):
     assert (fused._arena[:fused._used] == one_by_one._arena[:fused._used]).all()
     # (tables of different sizes hold the same ids, each where its hash puts it)
     assert one_by_one.ids(fused.tokens(range(len(fused)))).tolist() == list(range(len(fused)))
+
+
+def test_encode_spans_reads_rows_of_segments_and_names_bad_spans():
+    import pytest
+
+    from himed_rewards.text.vocabulary import VOCAB
+
+    tokenizer = DefaultTokenizer()
+    buf = np.frombuffer(b"<f>no effusion.</f><i>clear</i>|<f>x</f>", dtype=np.uint8)
+    ids, offsets = tokenizer.encode_spans(buf, np.array([[3, 15, 22, 27], [-1, -1, 35, 36]]))
+    assert offsets.tolist() == [0, 4, 5]
+    assert VOCAB.tokens(ids) == ["no", "effusion", ".", "clear", "x"]
+    for bad in ([[3, 99]], [[5, 3]], [[-1, 4]], [[0, 1, 2]]):
+        with pytest.raises(ValueError, match="spans"):
+            tokenizer.encode_spans(buf, np.array(bad))
