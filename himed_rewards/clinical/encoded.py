@@ -200,7 +200,9 @@ def _calls() -> list[tuple]:
     own calls do not compile (one tiny call's types)."""
     from numba import typeof
 
-    from himed_rewards.kernels import clinical, completion, sentence_table, sentences
+    from himed_rewards.clinical.templates import Templates
+    from himed_rewards.kernels import clinical, completion, records, sentence_table, sentences
+    from himed_rewards.kernels import templates as template_kernels
     from himed_rewards.kernels._config import dispatcher_of
 
     bounds = np.zeros(2, np.int64)
@@ -217,6 +219,10 @@ def _calls() -> list[tuple]:
                          (sentences.sentence_spans, split_args),
                          (sentence_table.intern_sentences, intern_args),
                          (sentence_table.rehash_sentences, (table, table)),
+                         (records.first_new_sentences, (one, one, one)),
+                         (records.records_by_text, (one, one, one, one, one, one, one)),
+                         (template_kernels.template_records,
+                          Templates().arguments(buf, one, one, 1.0)),
                          (clinical.judge_reports, judge_args)):
         calls.append((dispatcher_of(target), tuple(typeof(a) for a in args)))
     return calls

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import chain
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
 
 from himed_rewards.clinical import judge as _judge_module
 from himed_rewards.clinical.attachment import _MAX_SIZE_MM, DEVICE
+from himed_rewards.clinical.cache_dict import CacheDict
 from himed_rewards.clinical.labeler import PATHOLOGIES
 from himed_rewards.clinical.rules import RULES
 from himed_rewards.clinical.sentence_table import SentenceTable
@@ -39,6 +41,7 @@ from himed_rewards.clinical.sentences import (
     number_variants,
     reports_sentences,
 )
+from himed_rewards.clinical.templates import KEYS_SEPARATOR, Templates, Written
 from himed_rewards.kernels import clinical_states as states
 from himed_rewards.kernels.records import first_new_sentences, records_by_text
 from himed_rewards.kernels.sentences import sentence_spans, span_room
@@ -147,7 +150,8 @@ class _Store:
         self.count = 0  # records written
         self.codes: dict[int, int] = {}  # id(facts) -> record number
         self.kept: list[SentenceFacts] = []  # the facts behind self.codes (keeps their ids)
-        self.keys: dict[tuple[str, ...], int] = {}  # a sentence's tokens -> their id
+        # a sentence's tokens, joined by KEYS_SEPARATOR -> their id
+        self.keys: dict[str, int] = CacheDict()
         # The sentences of plain ASCII reports, looked up by their bytes in a compiled hash
         # table (kernels/sentences.py cuts them): sentence id -> record (-1 not written yet,
         # -2 a sentence without tokens)
@@ -155,9 +159,11 @@ class _Store:
         self.record_of = np.full(1 << 10, -1, np.int64)
         # digit mask of a sentence (bytes) -> how to write the record of any sentence with
         # that mask from its numbers (see _from_template)
-        self.templates: dict[bytes, tuple] = {}
+        self.templates: dict[bytes, tuple] = CacheDict()
+        # the same templates as arrays, by mask id, for the kernel that writes their records
+        self.templates_written = Templates()
         # (id of a facts' polarities, id of its gathered) -> its record past the keys id
-        self.bodies: dict[tuple[int, int], tuple[float, ...]] = {}
+        self.bodies: dict[tuple[int, int], tuple[float, ...]] = CacheDict()
 
     def reports(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The records of every report's sentences, in order: ``(records, lo, hi)``, report
@@ -192,11 +198,8 @@ class _Store:
         where = np.empty(ids.shape[0], np.int64)
         n_new = first_new_sentences(ids, self.record_of, where)
         if n_new:
-            if lowered is None:
-                lowered = buf.tobytes().decode("ascii")
             where = where[:n_new]
-            self._learn(ids[where], [lowered[a:z] for a, z in zip(
-                span_start[where].tolist(), span_end[where].tolist(), strict=True)])
+            self._learn(ids[where], buf, span_start[where], span_end[where], lowered)
         records = np.empty(ids.shape[0], np.int64)
         lo = np.empty(n, np.int64)
         hi = np.empty(n, np.int64)
@@ -215,21 +218,37 @@ class _Store:
             at += len(sentences)
         return np.concatenate([records, np.array(numbers, np.int64)]), lo, hi
 
-    def _learn(self, ids: np.ndarray, chunks: list[str]) -> None:
-        """Write the records of the sentences ``chunks`` (cut, stripped, lowercased ASCII),
-        met for the first time, whose ids are ``ids``."""
+    def _learn(self, ids: np.ndarray, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+               lowered: str | None) -> None:
+        """Write the records of the sentences ``buf[starts[k]:ends[k]]`` (cut, stripped,
+        lowercased ASCII; ``lowered``: ``buf`` as a string, when the caller has it), met for
+        the first time, whose ids are ``ids``: those whose digit mask has a template in one
+        kernel pass (clinical/templates.py), the others here."""
+        written = self.templates_written.write(buf, starts, ends, _MAX_SIZE_MM)
+        status = written.status
+        done = np.flatnonzero(status >= 0)
+        if done.shape[0]:
+            self._keep_written(written, done)
+        rest_of = np.flatnonzero(status < 0)
+        if not rest_of.shape[0]:
+            self.record_of[ids] = status
+            return
+        pairs = zip(starts[rest_of].tolist(), ends[rest_of].tolist(), strict=True)
+        chunks = ([buf[a:z].tobytes().decode("ascii") for a, z in pairs] if lowered is None
+                  else [lowered[a:z] for a, z in pairs])
+        mask_ids = written.mask_id[rest_of].tolist()
         records: list[float] = []
-        starts: list[int] = []
+        record_starts: list[int] = []
         made = []
         rest = []
         for k, chunk in enumerate(chunks):
-            number = self._from_template(chunk, records, starts)
+            number = self._from_template(chunk, records, record_starts, mask_ids[k])
             if number is None:
                 rest.append(k)
             else:
                 made.append((k, number))
         if made:
-            self._append(records, starts)
+            self._append(records, record_starts)
         if rest:
             said = reports_sentences([chunks[k] for k in rest])
             if any(len(facts) > 1 for facts in said):  # (never: a sentence has no break)
@@ -238,44 +257,77 @@ class _Store:
             made += [(k, next(numbers) if facts else -2)
                      for k, facts in zip(rest, said, strict=True)]
         positions, numbers = zip(*made, strict=True)
-        self.record_of[ids[list(positions)]] = numbers
+        status[rest_of[list(positions)]] = numbers
+        self.record_of[ids] = status
 
-    def _from_template(self, chunk: str, records: list[float], starts: list[int]) -> int | None:
+    def _keep_written(self, written: Written, done: np.ndarray) -> None:
+        """Number and keep the records the template kernel wrote (sentences ``done``), each
+        with its keys id; ``written.status`` then holds their numbers."""
+        spans = written.keys_span[done].tolist()
+        keys, ids = written.keys, self.keys
+        keys_ids = []
+        for a, z in spans:
+            joined = keys[a:z]
+            keys_id = ids.get(joined)
+            if keys_id is None:
+                keys_id = ids[joined] = len(ids)
+            keys_ids.append(keys_id)
+        offsets = written.status[done]
+        records = written.records
+        records[offsets + 1] = keys_ids
+        first = self.count
+        self.count += done.shape[0]
+        self._append(records, (offsets + self.fill).tolist())
+        written.status[done] = np.arange(first, self.count)
+
+    def _from_template(self, chunk: str, records: list[float], starts: list[int],
+                       mask_id: int = -1) -> int | None:
         """Write the record of ``chunk`` from a sentence met before that differs from it only
         in its numbers, as ``sentences._measured`` makes its facts (the skeleton's, with this
         sentence's keys and sizes); None when there is no such sentence, or a size falls
-        outside what _measured keeps without dropping it."""
+        outside what _measured keeps without dropping it. ``mask_id``: the id of the
+        chunk's digit mask in the template kernel's table (-1: none), where a template made
+        now goes too."""
         encoded = chunk.encode("ascii")
         masked = encoded.translate(_DIGITS_TO_ZERO)
         if masked == encoded:  # no digit but 0
             return None
         template = self.templates.get(masked)
         if template is None:  # made when a second sentence of the mask comes (most never do)
-            template = self._template(chunk, masked)
+            template = self._template(chunk, masked, mask_id)
             if template is None:
                 return None
-        record, sizes, keys, spans = template
+        record, sizes, keys, positions, numbers_of = template
         # (each number is its own key: token_keys(number)[0] is number, as normalise only
         # rewrites words ending in "s")
-        numbers = [chunk[a:z] for _, a, z in spans]
-        record = list(record)
+        numbers = numbers_of(chunk)
+        sized = []
         for at, n, scale in sizes:
             size = float(numbers[n]) * scale
             if not 0.0 < size < _MAX_SIZE_MM:
                 return None
-            record[at] = size
+            sized.append((at, size))
         keys = list(keys)
-        for (position, _, _), number in zip(spans, numbers, strict=True):
+        for position, number in zip(positions, numbers, strict=False):  # (see _template)
             keys[position] = number
-        record[1] = self._keys_id(tuple(keys))
-        starts.append(self.fill + len(records))
-        records += record
+        joined = KEYS_SEPARATOR.join(keys)
+        keys_id = self.keys.get(joined)
+        if keys_id is None:
+            keys_id = self.keys[joined] = len(self.keys)
+        at = len(records)
+        starts.append(self.fill + at)
+        records += record  # (then this sentence's keys id and sizes in place)
+        records[at + 1] = keys_id
+        for slot, size in sized:
+            records[at + slot] = size
         self.count += 1
         return self.count - 1
 
-    def _template(self, chunk: str, masked: bytes) -> tuple | None:
+    def _template(self, chunk: str, masked: bytes, mask_id: int = -1) -> tuple | None:
         """How to write the record of a sentence with ``chunk``'s digit mask ``masked``, from
-        what ``sentences`` keeps of one met before (None: nothing kept)."""
+        what ``sentences`` keeps of one met before (None: nothing kept): the skeleton's record,
+        its size slots ``(index in the record, number, scale)``, its keys, the index in them
+        of each number, and a function that cuts a text of the mask into its numbers."""
         variants = number_variants(chunk, masked)
         if variants is None:
             return None
@@ -290,10 +342,17 @@ class _Store:
         # Each number's word and its (start, end) in every text of the mask: _ASCII_NUMBER
         # reads digits and "." only, and the mask keeps both where they are
         found = [match.span() for match in _ASCII_NUMBER.finditer(masked.decode("ascii"))]
-        if len(found) != len(positions):
+        if len(found) != len(positions) or not found:
             return None  # (never: the n-th number is word positions[n], sentences.py)
-        spans = tuple((position, a, z) for position, (a, z) in zip(positions, found, strict=True))
-        template = self.templates[masked] = (tuple(record), slots, keys, spans)
+        # a tuple of the numbers' texts cut by slices in C (itemgetter of one item returns
+        # the item itself: an empty slice more keeps it a tuple, which zip above ends before)
+        numbers_of = itemgetter(*[slice(a, z) for a, z in found],
+                                *([slice(0, 0)] if len(found) == 1 else []))
+        template = self.templates[masked] = (tuple(record), slots, keys, tuple(positions),
+                                             numbers_of)
+        if mask_id >= 0:
+            self.templates_written.add(mask_id, template[0], slots, keys, template[3],
+                                       tuple(found))
         return template
 
     def numbers(self, facts: list[SentenceFacts]) -> list[int]:
@@ -354,10 +413,12 @@ class _Store:
         record += body
 
     def _keys_id(self, keys: tuple[str, ...]) -> int:
-        """The id of a sentence's tokens (two sentences of a report with one id: a repeat)."""
-        keys_id = self.keys.get(keys)
+        """The id of a sentence's tokens (two sentences of a report with one id: a repeat),
+        found by the tokens joined (as the template kernel writes them: clinical/templates.py)."""
+        joined = KEYS_SEPARATOR.join(keys)
+        keys_id = self.keys.get(joined)
         if keys_id is None:
-            keys_id = self.keys[keys] = len(self.keys)
+            keys_id = self.keys[joined] = len(self.keys)
         return keys_id
 
     def _body(self, polarities: tuple, gathered: tuple,

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from himed_rewards.clinical.cache_dict import CacheDict
+
 __all__ = [
     "KEY_CACHE",
     "RULES",
@@ -152,7 +154,7 @@ RULES = _load()
 # word -> (normalised word, stem key or None); report vocabularies are small, so caching
 # makes normalisation a dict lookup. Cleared when it grows past _CACHE_LIMIT so that
 # arbitrary generated text cannot grow it without bound.
-KEY_CACHE: dict[str, tuple[str, str | None]] = {}
+KEY_CACHE: dict[str, tuple[str, str | None]] = CacheDict()
 _CACHE_LIMIT = 200_000
 
 
@@ -184,7 +186,7 @@ def token_keys(word: str) -> tuple[str, str | None]:
 #: word -> (its token_keys, the indices of the tries of RULES.tries in which its word or stem
 #: key starts a phrase): what analysing a text needs per token, from one look-up. Bounded
 #: like KEY_CACHE.
-WORD_INFO: dict[str, tuple[tuple[str, str | None], tuple[int, ...]]] = {}
+WORD_INFO: dict[str, tuple[tuple[str, str | None], tuple[int, ...]]] = CacheDict()
 
 
 def word_info(word: str) -> tuple[tuple[str, str | None], tuple[int, ...]]:

@@ -27,6 +27,7 @@ from bisect import bisect_right
 from typing import NamedTuple
 
 from himed_rewards.clinical.attachment import _MAX_SIZE_MM, Hit, Mention, gather_placed
+from himed_rewards.clinical.cache_dict import CacheDict
 from himed_rewards.clinical.labeler import PATHOLOGIES, scan_words, strongest_polarities
 from himed_rewards.clinical.rules import (
     RULES,
@@ -189,7 +190,7 @@ def _analyse(
 _NO_SIZES: list[tuple[int, int, int]] = []
 # what a sentence's mentions say, (findings, polarity) of each in order -> (significant,
 # polarities, abnormal): sentences repeat what they say far more than how ("no effusion")
-_SUMMARIES: dict[tuple, tuple[bool, tuple[tuple[str, str], ...], bool]] = {}
+_SUMMARIES: dict[tuple, tuple[bool, tuple[tuple[str, str], ...], bool]] = CacheDict()
 
 
 def _summary(mentions: list[Mention]) -> tuple[bool, tuple[tuple[str, str], ...], bool]:
@@ -395,7 +396,7 @@ _ONE = "1"
 _ANY_WORD = "~"
 _MAX_TOKENS = 48  # longer skeletons (rare, and rarely repeated) are not kept
 # skeleton -> (its facts, its sizes as _analyse gives them, the indices of its stand-ins)
-_SKELETONS: dict[tuple[str, ...], tuple[SentenceFacts, tuple, tuple[int, ...]]] = {}
+_SKELETONS: dict[tuple[str, ...], tuple[SentenceFacts, tuple, tuple[int, ...]]] = CacheDict()
 
 
 def _read_by_words() -> frozenset[str]:
@@ -428,7 +429,7 @@ _SYMBOLS: dict[str, str] = {}
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _ASCII_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 # (then True; until first used, (analysis, words, skeleton, text): see _remember_masked)
-_MASKED: dict[bytes, tuple] = {}
+_MASKED: dict[bytes, tuple] = CacheDict()
 
 
 def _remember_masked(chunk: str, known: tuple, skeleton: tuple[str, ...],

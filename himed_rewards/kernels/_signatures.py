@@ -20,7 +20,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'int64[C,2d]',
         'float64[C]',
-    ), 1.0),
+    ), 0.8),
     ('himed_rewards.kernels.intern_default', 'intern_default_segments', (
         'uint8[C,ro]',
         'int64[C]',
@@ -37,13 +37,13 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.7),
+    ), 0.6),
     ('himed_rewards.kernels.groups', 'one_reference_groups', (
         'int64[C]',
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.3),
+    ), 0.2),
     ('himed_rewards.kernels.intern', 'rebuild_table', (
         'int32[C]',
         'uint64[C]',
@@ -67,7 +67,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.3),
+    ), 0.2),
     ('himed_rewards.kernels.lcs', '_lcs_dense_pairs', (
         'int32[C]',
         'int64[C]',
@@ -77,7 +77,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'int64',
-    ), 2.2),
+    ), 1.5),
     ('himed_rewards.kernels.reward', 'rouge_columns', (
         'int32[C]',
         'int64[C]',
@@ -88,7 +88,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'float64[C,2d]',
-    ), 1.0),
+    ), 0.7),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
         'int64[C]',
@@ -105,7 +105,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 2.7),
+    ), 1.9),
     ('himed_rewards.kernels.reward', 'meteor_columns', (
         'int32[C]',
         'int64[C]',
@@ -123,7 +123,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 0.5),
+    ), 0.4),
     ('himed_rewards.kernels.ngrams', 'ngram_matches', (
         'int32[C]',
         'int64[C]',
@@ -134,13 +134,13 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 2.6),
+    ), 1.7),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.5),
+    ), 0.3),
     ('himed_rewards.kernels.bleu', 'bleu_rows', (
         'int64[C,2d]',
         'int64[C,2d]',
@@ -150,7 +150,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.8),
+    ), 0.5),
     ('himed_rewards.kernels.keywords', 'distinct_keywords_batch', (
         'int32[C]',
         'int64[C]',
@@ -161,12 +161,12 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 1.7),
+    ), 1.2),
     ('himed_rewards.kernels.reward', '_sort_small', (
         'int64[C]',
         'int64',
         'int64',
-    ), 0.2),
+    ), 0.1),
     ('himed_rewards.kernels.reward', 'token_keyword_columns', (
         'int32[C]',
         'int64[C]',
@@ -193,7 +193,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.2),
+    ), 0.8),
     ('himed_rewards.kernels.reward', 'sum_columns', (
         'float64[C,2d]',
         'float64[C]',
@@ -240,7 +240,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.5),
+    ), 1.3),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.sentences', 'sentence_spans', (
@@ -262,12 +262,36 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C,2d]',
         'int64',
         'int64',
-    ), 0.7),
+    ), 0.5),
     ('himed_rewards.kernels.records', 'first_new_sentences', (
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 2.1),
+    ), 1.3),
+    ('himed_rewards.kernels.templates', 'template_records', (
+        'uint8[C,ro]',
+        'int64[C]',
+        'int64[C]',
+        'uint8[C]',
+        'uint8[C]',
+        'int64[C,2d]',
+        'int64[C,2d]',
+        'int64',
+        'int64',
+        'int64[C]',
+        'int64[C,2d]',
+        'float64[C]',
+        'int64[C,2d]',
+        'int64[C,2d]',
+        'float64[C]',
+        'uint8[C]',
+        'float64',
+        'int64[C]',
+        'int64[C]',
+        'float64[C]',
+        'uint8[C]',
+        'int64[C,2d]',
+    ), 1.8),
     ('himed_rewards.kernels.records', 'records_by_text', (
         'int64[C]',
         'int64[C]',
@@ -276,7 +300,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.3),
+    ), 0.1),
     ('himed_rewards.kernels.clinical', 'judge_reports', (
         'float64[C]',
         'int64[C]',
@@ -298,14 +322,14 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 8.8),
+    ), 6.1),
     ('himed_rewards.kernels.completion', 'report_texts', (
         'uint8[C,ro]',
         'int64[C,2d]',
         'uint8[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.2),
+    ), 0.4),
     ('himed_rewards.kernels.sentence_table', 'rehash_sentences', (
         'int64[C,2d]',
         'int64[C,2d]',
