@@ -263,15 +263,8 @@ class _Store:
     def _keep_written(self, written: Written, done: np.ndarray) -> None:
         """Number and keep the records the template kernel wrote (sentences ``done``), each
         with its keys id; ``written.status`` then holds their numbers."""
-        spans = written.keys_span[done].tolist()
-        keys, ids = written.keys, self.keys
-        keys_ids = []
-        for a, z in spans:
-            joined = keys[a:z]
-            keys_id = ids.get(joined)
-            if keys_id is None:
-                keys_id = ids[joined] = len(ids)
-            keys_ids.append(keys_id)
+        keys = written.keys
+        keys_ids = [self._keys_id(keys[a:z]) for a, z in written.keys_span[done].tolist()]
         offsets = written.status[done]
         records = written.records
         records[offsets + 1] = keys_ids
@@ -310,10 +303,7 @@ class _Store:
         keys = list(keys)
         for position, number in zip(positions, numbers, strict=False):  # (see _template)
             keys[position] = number
-        joined = KEYS_SEPARATOR.join(keys)
-        keys_id = self.keys.get(joined)
-        if keys_id is None:
-            keys_id = self.keys[joined] = len(self.keys)
+        keys_id = self._keys_id(KEYS_SEPARATOR.join(keys))
         at = len(records)
         starts.append(self.fill + at)
         records += record  # (then this sentence's keys id and sizes in place)
@@ -401,7 +391,7 @@ class _Store:
         ``sizes``, note where the value of each size hit went, by (entry, hit)."""
         _, normal, gathered, keys, content, significant, polarities, abnormal = facts
         record += (normal | content << 1 | significant << 2 | abnormal << 3,
-                   self._keys_id(keys))
+                   self._keys_id(KEYS_SEPARATOR.join(keys)))
         # Sentences that share a skeleton share its tuples (sentences._measured): their
         # records differ in the keys only. (The ids stay valid: self.kept holds the facts.)
         shared = (id(polarities), id(gathered))
@@ -412,10 +402,9 @@ class _Store:
                 self.bodies[shared] = body
         record += body
 
-    def _keys_id(self, keys: tuple[str, ...]) -> int:
-        """The id of a sentence's tokens (two sentences of a report with one id: a repeat),
-        found by the tokens joined (as the template kernel writes them: clinical/templates.py)."""
-        joined = KEYS_SEPARATOR.join(keys)
+    def _keys_id(self, joined: str) -> int:
+        """The id of a sentence's tokens, joined by KEYS_SEPARATOR (as the template kernel
+        writes them: clinical/templates.py); two sentences of a report with one id: a repeat."""
         keys_id = self.keys.get(joined)
         if keys_id is None:
             keys_id = self.keys[joined] = len(self.keys)

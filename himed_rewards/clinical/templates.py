@@ -63,14 +63,10 @@ class Templates:
         self.n = 0
         self.meta = np.zeros((64, 8), np.int64)
         self.blob = np.zeros(1 << 12, np.float64)
-        self.blob_fill = 0
         self.numbers = np.zeros((64, 3), np.int64)
-        self.numbers_fill = 0
         self.sizes = np.zeros((64, 2), np.int64)
         self.scales = np.zeros(64, np.float64)
-        self.sizes_fill = 0
         self.keys = np.zeros(1 << 12, np.uint8)
-        self.keys_fill = 0
         self.longest_record = 0
         self.longest_keys = 0
 
@@ -88,25 +84,24 @@ class Templates:
             holes[position] = ""
             offsets.append(sum(map(len, holes[:position])) + position)
         joined = KEYS_SEPARATOR.join(holes).encode("ascii")
-        first_number, first_size = self.numbers_fill, self.sizes_fill
-        self.meta[t] = (self.blob_fill, len(record), first_number, len(spans), first_size,
-                        len(slots), self.keys_fill, len(joined))
-        self.blob = _grown(self.blob, self.blob_fill + len(record))
-        self.blob[self.blob_fill:self.blob_fill + len(record)] = record
-        self.blob_fill += len(record)
+        # each array's used part ends where the last template's part does
+        last = self.meta[t - 1] if t else np.zeros(8, np.int64)
+        at_blob, first_number, first_size, at_keys = (int(last[k] + last[k + 1])
+                                                      for k in range(0, 8, 2))
+        self.meta[t] = (at_blob, len(record), first_number, len(spans), first_size,
+                        len(slots), at_keys, len(joined))
+        self.blob = _grown(self.blob, at_blob + len(record))
+        self.blob[at_blob:at_blob + len(record)] = record
         self.numbers = _grown(self.numbers, first_number + len(spans))
         self.numbers[first_number:first_number + len(spans)] = [
             (a, z, offset) for (a, z), offset in zip(spans, offsets, strict=True)]
-        self.numbers_fill += len(spans)
         self.sizes = _grown(self.sizes, first_size + len(slots))
         self.scales = _grown(self.scales, first_size + len(slots))
         for k, (at, number, scale) in enumerate(slots):
             self.sizes[first_size + k] = (at, number)
             self.scales[first_size + k] = scale
-        self.sizes_fill += len(slots)
-        self.keys = _grown(self.keys, self.keys_fill + len(joined))
-        self.keys[self.keys_fill:self.keys_fill + len(joined)] = np.frombuffer(joined, np.uint8)
-        self.keys_fill += len(joined)
+        self.keys = _grown(self.keys, at_keys + len(joined))
+        self.keys[at_keys:at_keys + len(joined)] = np.frombuffer(joined, np.uint8)
         self.template_of = _grown(self.template_of, mask_id + 1, -1)
         self.template_of[mask_id] = t
         self.n += 1

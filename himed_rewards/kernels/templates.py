@@ -113,6 +113,11 @@ def template_records(buf, span_start, span_end, masked, mask_arena, mask_rows, m
             continue
         s = span_start[m]
         first_number = meta[t, 2]
+        # the template's record, then this sentence's sizes in place (a declined sentence's
+        # record is not kept: the next one overwrites it)
+        start, length = meta[t, 0], meta[t, 1]
+        for i in range(length):
+            records[r_at + i] = blob[start + i]
         fine = True
         for z in range(meta[t, 4], meta[t, 4] + meta[t, 5]):
             row = first_number + sizes[z, 1]
@@ -121,15 +126,9 @@ def template_records(buf, span_start, span_end, masked, mask_arena, mask_rows, m
             if value < 0.0 or not 0.0 < size < max_size:
                 fine = False
                 break
+            records[r_at + sizes[z, 0]] = size
         if not fine:
             continue
-        start, length = meta[t, 0], meta[t, 1]
-        for i in range(length):
-            records[r_at + i] = blob[start + i]
-        for z in range(meta[t, 4], meta[t, 4] + meta[t, 5]):
-            row = first_number + sizes[z, 1]
-            records[r_at + sizes[z, 0]] = number_value(
-                buf, s + numbers[row, 0], s + numbers[row, 1]) * scales[z]
         status[m] = r_at
         r_at += length
         # the joined keys: the template's, each number's bytes put in at its offset

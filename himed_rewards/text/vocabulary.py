@@ -232,4 +232,3 @@ class Vocabulary:
 
 
 VOCAB = Vocabulary(max_tokens=MAX_TOKENS)
-
