@@ -212,6 +212,48 @@ def judge_warmth(batches: int = 150, every: int = 25) -> dict[str, float]:
     return out
 
 
+# What judge_alone runs in a new interpreter: the judge's own call on fresh GRPO batches'
+# reports, CPU time per window of batches (the switch to the kernel, numba's import and the
+# kernels' loading, counted in the batch that makes it).
+_JUDGE_ALONE = """
+import json, sys, time
+sys.path.insert(0, {benchmarks!r})
+from _common import FreshText
+from himed_rewards.clinical import OfflineClinicalJudge, encoded
+from himed_rewards.rewards.format import parse_completion
+judge, fresh, out, total, n = OfflineClinicalJudge(), FreshText(seed=51), {{}}, 0.0, 0
+for k in range(1, {batches} + 1):
+    c, r = fresh.grpo_batch()
+    reports = [parse_completion(x)[0] for x in c]
+    start = time.process_time()
+    judge.score_batch(reports, r)
+    total, n = total + time.process_time() - start, n + len(c)
+    if k % {every} == 0:
+        out[f"{{k - {every} + 1}}-{{k}}"] = total / n * 1e6
+        total, n = 0.0, 0
+out["kernel used"] = encoded._READY["ready"]
+print(json.dumps(out))
+"""
+
+
+def judge_alone(batches: int = 150, every: int = 25) -> dict[str, float | bool]:
+    """Microseconds per pair (CPU) of the offline clinical judge used alone, in a new
+    interpreter that imports nothing else (an evaluation script): fresh GRPO batches'
+    reports through ``OfflineClinicalJudge.score_batch``, by window of batches. Such a
+    process comes to the judge's kernels once its interpreter's path has spent
+    ``clinical.encoded.INTERPRETER_BUDGET_S`` (before that rule it never did)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = _JUDGE_ALONE.format(benchmarks=str(Path(__file__).resolve().parent),
+                                 batches=batches, every=every)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, timeout=1800)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def judge_cases(steps: int) -> dict[str, float]:
     """Microseconds per pair of the offline clinical judge alone on fresh GRPO batches, as
     the sentence cache sees them: text recombined from real sentences (most sentences met
@@ -312,6 +354,14 @@ def main() -> None:
     print("|---|---:|")
     for name, value in judge_warmth().items():
         print(f"| {name} | {value:.2f} |")
+    print("\noffline clinical judge used alone, in a new process that imports nothing else "
+          "(OfflineClinicalJudge.score_batch), by the fresh GRPO batches it has seen, "
+          "microseconds per pair\n")
+    print("| batches | us per pair |")
+    print("|---|---:|")
+    alone = judge_alone()
+    for name, value in alone.items():
+        print(f"| {name} | {value} |" if isinstance(value, bool) else f"| {name} | {value:.2f} |")
     hyps, refs = pairs()
     completions = [f"<think>x</think><finding>{h}</finding><impression>-</impression>" for h in hyps]
     t_ref = per_pair_us(lambda: anchor(completions, refs), len(hyps), repeats=3) if anchor else 0

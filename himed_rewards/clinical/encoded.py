@@ -13,7 +13,8 @@ process uses them once they are compiled or in the disk cache (:func:`kernel_rea
 after ``warmup()`` (:func:`use_judge_kernel`) or when an earlier process or a compile helper
 put them there (the helpers compile them after the reward's own kernels, see
 ``kernels/_precompile.py``); until then the judge scores in the interpreter, with the same
-results.
+results. A process that uses the judge alone has no other reason to import numba: it asks
+once the interpreter's path has cost :data:`INTERPRETER_BUDGET_S`.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from himed_rewards.clinical.sentences import on_clear
 from himed_rewards.kernels import _interpret
 from himed_rewards.kernels.clinical import judge_reports
 
-__all__ = ["judge_array", "judge_lowered", "judge_texts", "kernel_ready", "learn_texts",
-           "use_judge_kernel"]
+__all__ = ["INTERPRETER_BUDGET_S", "add_interpreted", "interpreted_s", "judge_array",
+           "judge_lowered", "judge_texts", "kernel_ready", "learn_texts", "use_judge_kernel"]
 
 
 def _tables() -> tuple:
@@ -189,9 +190,39 @@ def _records(records_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # readiness of the kernel: compiled or loadable (checked at most once a second: a disk read)
 # (the first check waits a second after import: a process's first, often tiny, call is not
 # worth the ~0.1 s that reading numba's index and the machine's features costs)
-_READY = {"ready": False, "checked": time.monotonic()}
+_READY = {"ready": False, "checked": time.monotonic(), "helpers": False}
 _READY_LOCK = threading.Lock()
 _RECHECK_S = 1.0
+#: CPU seconds the interpreter's path may spend on batches the kernel could take before a
+#: process that has not imported numba (one that uses the judge alone: an evaluation script,
+#: a reward of the user's own) asks whether the kernels are in the disk cache. Asking imports
+#: numba, and the kernels then load: 0.6-0.7 s in all, measured, against 24-35 us a pair in
+#: the interpreter and 8-13 with the kernels on fresh GRPO batches. So the ski-rental rule: a
+#: short evaluation pays nothing, a long one at most about twice the best choice. (A reward
+#: process has numba in use from its first low-level call, and asks at once.)
+INTERPRETER_BUDGET_S = 0.7
+_INTERPRETED = {"s": 0.0}
+
+
+def add_interpreted(seconds: float) -> None:
+    """Count ``seconds`` of the interpreter's path on a batch the kernel could have judged
+    (towards :data:`INTERPRETER_BUDGET_S`).
+
+    Examples:
+        >>> add_interpreted(0.0); interpreted_s() >= 0.0
+        True
+    """
+    _INTERPRETED["s"] += seconds  # (two threads may lose an addition: a budget, not a bill)
+
+
+def interpreted_s() -> float:
+    """CPU seconds counted by :func:`add_interpreted` in this process."""
+    return _INTERPRETED["s"]
+
+
+def _numba_in_use() -> bool:
+    numba = sys.modules.get("numba")
+    return numba is not None and getattr(numba, "njit", None) is not None
 
 
 def _calls() -> list[tuple]:
@@ -239,8 +270,10 @@ def _gather_args() -> tuple[np.ndarray, ...]:
 
 def kernel_ready() -> bool:
     """Whether the judge's kernel can run without compiling: this process compiled or loaded
-    it, or the disk cache holds it (then the next call loads it). False until numba is in
-    use in this process (nothing is imported or compiled for the question).
+    it, or the disk cache holds it (then the next call loads it). In a process that has not
+    imported numba, False without asking until the interpreter's path has spent
+    :data:`INTERPRETER_BUDGET_S` (asking imports numba); if the cache then lacks the
+    kernels, compile helpers start on idle cores, and a later call finds them there.
 
     Examples:
         >>> isinstance(kernel_ready(), bool)
@@ -248,8 +281,9 @@ def kernel_ready() -> bool:
     """
     if _READY["ready"]:
         return True
-    if "numba" not in sys.modules or getattr(sys.modules["numba"], "njit", None) is None:
-        return False
+    in_use = _numba_in_use()
+    if not in_use and _INTERPRETED["s"] < INTERPRETER_BUDGET_S:
+        return False  # (the question would import numba: see INTERPRETER_BUDGET_S)
     if _interpret.active():  # the kernels run in the interpreter for now: not worth it
         return False
     now = time.monotonic()
@@ -264,7 +298,21 @@ def kernel_ready() -> bool:
         except Exception:  # (no disk cache, JIT disabled...): the interpreter's path
             ready = False
         _READY["ready"] = ready
+        if not ready and not in_use and not _READY["helpers"]:
+            # the judge alone, on a cache without its kernels: compile them on idle cores
+            # (none here: no reward call started helpers), then a later check finds them
+            _READY["helpers"] = True
+            _start_compile_helpers()
     return ready
+
+
+def _start_compile_helpers() -> None:
+    try:
+        from himed_rewards.kernels._precompile import start_helpers
+
+        start_helpers(busy=True)  # (only idle cores: this process goes on interpreting)
+    except Exception:  # (no helper is needed: warmup() compiles them in this process)
+        pass
 
 
 def use_judge_kernel() -> None:

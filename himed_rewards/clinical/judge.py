@@ -58,6 +58,7 @@ effusion, fracture and enlarged cardiomediastinum 1.5; minor judge-only concepts
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -581,11 +582,13 @@ class OfflineClinicalJudge:
         cand = [number(text, len(index)) for text in candidates]
         ref = [number(text, len(index)) for text in references]
         distinct = list(index)
-        if len(candidates) >= _KERNEL_FROM and _compiled_judge().kernel_ready():
+        worth_the_kernel = len(candidates) >= _KERNEL_FROM
+        if worth_the_kernel and _compiled_judge().kernel_ready():
             try:
                 return _compiled_judge().judge_array(distinct, cand, ref)
             except KeyError:  # (never with the shipped rules: a name the kernel lacks)
                 pass
+        started = time.thread_time()
         described = [(canonical_states(states), filler)
                      for states, filler in describe_many(distinct)]
         prepared: dict[int, _Reference] = {}  # reference -> what scoring against it needs
@@ -595,6 +598,8 @@ class OfflineClinicalJudge:
             if reference is None:
                 reference = prepared[r] = _Reference(*described[r])
             scores.append(_judge(*described[c], reference))
+        if worth_the_kernel:  # (what the kernel could have saved: encoded.INTERPRETER_BUDGET_S)
+            _compiled_judge().add_interpreted(time.thread_time() - started)
         return scores
 
     def _verdicts(self, scores: list[tuple[float, float, float]]) -> list[SemanticVerdict]:
