@@ -11,8 +11,9 @@ shared machine. Shapes: GRPO (32 references x 16 completions) and 512 distinct p
 more than one thread, also GRPO batches whose completions reason at length first
 (:data:`REASONING_WORDS` words in ``<think>``, about 2 KB; the anchors score the finding
 alone, as in every shape). Secondary: the
-590 real pairs scored over and over (caches warm). Also the share of each stage, a 1 vs 2
-process comparison, and the cold cost.
+590 real pairs scored over and over (caches warm). Also the share of each stage, the offline
+judge alone (in this process, by the batches a fresh judge has seen, and used alone in a new
+interpreter that imports nothing else), a 1 vs 2 process comparison, and the cold cost.
 
     python benchmarks/bench_reward.py [--steps 12]
 """
