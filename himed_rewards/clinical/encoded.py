@@ -282,8 +282,10 @@ def kernel_ready() -> bool:
     if _READY["ready"]:
         return True
     in_use = _numba_in_use()
-    if not in_use and _INTERPRETED["s"] < INTERPRETER_BUDGET_S:
-        return False  # (the question would import numba: see INTERPRETER_BUDGET_S)
+    if not in_use and (_INTERPRETED["s"] < INTERPRETER_BUDGET_S or _READY["helpers"]):
+        # (the question would import numba: see INTERPRETER_BUDGET_S; asked once already
+        # and numba still not in use: it failed to import, and would fail again)
+        return False
     if _interpret.active():  # the kernels run in the interpreter for now: not worth it
         return False
     now = time.monotonic()

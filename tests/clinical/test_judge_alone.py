@@ -59,6 +59,7 @@ def test_without_numba_the_cache_is_asked_once_the_budget_is_spent(monkeypatch) 
     assert encoded.kernel_ready() is False  # asked, and the cache lacks the kernels
     assert len(asked) == 1
     assert started == [1]  # so helpers compile them on idle cores
+    monkeypatch.setattr(encoded, "_numba_in_use", lambda: True)  # (asking imported it)
     monkeypatch.setitem(encoded._READY, "checked", -10.0)
     assert encoded.kernel_ready() is False
     assert len(asked) == 2 and started == [1]  # asked again a second later; helpers once
@@ -109,3 +110,15 @@ def test_a_process_judging_alone_comes_to_the_kernel_with_the_same_floats() -> N
     assert before == [False, False, True]  # the interpreter's path, nothing imported
     assert after == [True, True, True]  # numba imported, the kernel used: records written
     assert compiled == python
+
+
+def test_without_numba_after_asking_once_it_is_not_asked_again(monkeypatch) -> None:
+    # numba failed to import at the first question: importing it again each second would
+    # cost every batch that much, for the same answer
+    asked = _fresh_readiness(monkeypatch, numba_in_use=False,
+                             interpreted=encoded.INTERPRETER_BUDGET_S)
+    monkeypatch.setattr(encoded, "_start_compile_helpers", lambda: None)
+    assert encoded.kernel_ready() is False
+    monkeypatch.setitem(encoded._READY, "checked", -10.0)
+    assert encoded.kernel_ready() is False
+    assert len(asked) == 1
