@@ -188,13 +188,17 @@ def stages(steps: int) -> dict[str, float]:
     return {k: v / n * 1e6 for k, v in out.items()}
 
 
-def judge_warmth(batches: int = 150, every: int = 25) -> dict[str, float]:
+def judge_warmth(batches: int = 150, every: int = 25, call: str = "score_columns"
+                 ) -> dict[str, float]:
     """Microseconds per pair (CPU) of the offline clinical judge on fresh GRPO batches, by
     how many batches a fresh judge has seen: how many untimed batches a steady state needs.
     (The judge's records are reset first, as in a new process; no collection before each
     batch, as in training or in the judge's helper process, so that the CPU's caches are
-    not emptied and the table shows what the records save.)"""
-    from himed_rewards.rewards.format_batch import parse_completions
+    not emptied and the table shows what the records save.) ``call``: the judge's method,
+    ``score_columns`` (the reward's) or ``score_batch`` (its verdicts)."""
+    # (the reports parsed one by one in Python, untimed: the batch parse calls a kernel,
+    # which would import numba in judge_alone's process)
+    from himed_rewards.rewards.format import parse_completion
 
     judge = RewardConfig().semantic
     fresh = FreshText(seed=31)
@@ -202,9 +206,9 @@ def judge_warmth(batches: int = 150, every: int = 25) -> dict[str, float]:
     out, total, n = {}, 0.0, 0
     for k in range(1, batches + 1):
         c, r = fresh.grpo_batch()
-        reports = parse_completions(c).reports()
+        reports = [parse_completion(x)[0] for x in c]
         start = time.process_time()
-        judge.score_columns(reports, r)
+        getattr(judge, call)(reports, r)
         total += time.process_time() - start
         n += len(c)
         if k % every == 0:
@@ -213,25 +217,14 @@ def judge_warmth(batches: int = 150, every: int = 25) -> dict[str, float]:
     return out
 
 
-# What judge_alone runs in a new interpreter: the judge's own call on fresh GRPO batches'
-# reports, CPU time per window of batches (the switch to the kernel, numba's import and the
-# kernels' loading, counted in the batch that makes it).
+# What judge_alone runs in a new interpreter (neither this module nor judge_warmth imports
+# numba: the judge's own question does, once its budget is spent)
 _JUDGE_ALONE = """
-import json, sys, time
+import json, sys
 sys.path.insert(0, {benchmarks!r})
-from _common import FreshText
-from himed_rewards.clinical import OfflineClinicalJudge, encoded
-from himed_rewards.rewards.format import parse_completion
-judge, fresh, out, total, n = OfflineClinicalJudge(), FreshText(seed=51), {{}}, 0.0, 0
-for k in range(1, {batches} + 1):
-    c, r = fresh.grpo_batch()
-    reports = [parse_completion(x)[0] for x in c]
-    start = time.process_time()
-    judge.score_batch(reports, r)
-    total, n = total + time.process_time() - start, n + len(c)
-    if k % {every} == 0:
-        out[f"{{k - {every} + 1}}-{{k}}"] = total / n * 1e6
-        total, n = 0.0, 0
+import bench_reward
+from himed_rewards.clinical import encoded
+out = bench_reward.judge_warmth({batches}, {every}, call="score_batch")
 out["kernel used"] = encoded._READY["ready"]
 print(json.dumps(out))
 """

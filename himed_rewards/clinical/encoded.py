@@ -190,7 +190,8 @@ def _records(records_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # readiness of the kernel: compiled or loadable (checked at most once a second: a disk read)
 # (the first check waits a second after import: a process's first, often tiny, call is not
 # worth the ~0.1 s that reading numba's index and the machine's features costs)
-_READY = {"ready": False, "checked": time.monotonic(), "helpers": False}
+# ("asked_alone": asked once while numba was not in use: see kernel_ready)
+_READY = {"ready": False, "checked": time.monotonic(), "asked_alone": False}
 _READY_LOCK = threading.Lock()
 _RECHECK_S = 1.0
 #: CPU seconds the interpreter's path may spend on batches the kernel could take before a
@@ -282,7 +283,7 @@ def kernel_ready() -> bool:
     if _READY["ready"]:
         return True
     in_use = _numba_in_use()
-    if not in_use and (_INTERPRETED["s"] < INTERPRETER_BUDGET_S or _READY["helpers"]):
+    if not in_use and (_INTERPRETED["s"] < INTERPRETER_BUDGET_S or _READY["asked_alone"]):
         # (the question would import numba: see INTERPRETER_BUDGET_S; asked once already
         # and numba still not in use: it failed to import, and would fail again)
         return False
@@ -300,10 +301,10 @@ def kernel_ready() -> bool:
         except Exception:  # (no disk cache, JIT disabled...): the interpreter's path
             ready = False
         _READY["ready"] = ready
-        if not ready and not in_use and not _READY["helpers"]:
+        if not ready and not in_use:
             # the judge alone, on a cache without its kernels: compile them on idle cores
             # (none here: no reward call started helpers), then a later check finds them
-            _READY["helpers"] = True
+            _READY["asked_alone"] = True
             _start_compile_helpers()
     return ready
 

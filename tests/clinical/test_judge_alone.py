@@ -34,7 +34,7 @@ def _fresh_readiness(monkeypatch, *, numba_in_use: bool, interpreted: float) -> 
     asked: list[tuple] = []
     monkeypatch.setitem(encoded._READY, "ready", False)
     monkeypatch.setitem(encoded._READY, "checked", -10.0)
-    monkeypatch.setitem(encoded._READY, "helpers", False)
+    monkeypatch.setitem(encoded._READY, "asked_alone", False)
     monkeypatch.setitem(encoded._INTERPRETED, "s", interpreted)
     monkeypatch.setattr(encoded, "_numba_in_use", lambda: numba_in_use)
     monkeypatch.setattr(_precompile, "compiled_or_cached",
