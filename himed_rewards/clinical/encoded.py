@@ -8,13 +8,17 @@ merges and scores them (``kernels/clinical.py``). The Python functions of ``attr
 ``judge`` stay the reference: the kernel repeats their arithmetic in their order, and the
 tests compare the two on real and generated reports, float for float.
 
-When: the kernels take about 6 s of CPU to compile, more than the rest of a cold start, so a
-process uses them once they are compiled or in the disk cache (:func:`kernel_ready`): at once
-after ``warmup()`` (:func:`use_judge_kernel`) or when an earlier process or a compile helper
-put them there (the helpers compile them after the reward's own kernels, see
-``kernels/_precompile.py``); until then the judge scores in the interpreter, with the same
-results. A process that uses the judge alone has no other reason to import numba: it asks
-once the interpreter's path has cost :data:`INTERPRETER_BUDGET_S`.
+When: the kernels take about 6-10 s of CPU to compile, more than the rest of a cold start,
+so a process uses them once they are compiled or in the disk cache (:func:`kernel_ready`): at
+once after ``warmup()`` (:func:`use_judge_kernel`) or when an earlier process or a compile
+helper put them there (the helpers compile them after the reward's own kernels, or first for
+a process that uses the judge alone, see ``kernels/_precompile.py``); until then the judge
+scores in the interpreter, with the same results. A process that uses the judge alone has no
+other reason to import numba: it asks once the interpreter's path has cost
+:data:`INTERPRETER_BUDGET_S`. Where no helper could put them there (every core busy, helpers
+turned off), the process compiles them itself once the interpreter's path has cost what the
+compile does (:func:`compile_budget_s`): before, such a process judged in the interpreter
+for good.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from himed_rewards.clinical.sentences import on_clear
 from himed_rewards.kernels import _interpret
 from himed_rewards.kernels.clinical import judge_reports
 
-__all__ = ["INTERPRETER_BUDGET_S", "add_interpreted", "interpreted_s", "judge_array",
-           "judge_lowered", "judge_texts", "kernel_ready", "learn_texts", "use_judge_kernel"]
+__all__ = ["HELPERS_RETRY_S", "INTERPRETER_BUDGET_S", "add_interpreted", "compile_budget_s",
+           "interpreted_s", "judge_array", "judge_lowered", "judge_texts", "kernel_ready",
+           "learn_texts", "use_judge_kernel"]
 
 
 def _tables() -> tuple:
@@ -190,10 +195,16 @@ def _records(records_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # readiness of the kernel: compiled or loadable (checked at most once a second: a disk read)
 # (the first check waits a second after import: a process's first, often tiny, call is not
 # worth the ~0.1 s that reading numba's index and the machine's features costs)
-# ("asked_alone": asked once while numba was not in use: see kernel_ready)
-_READY = {"ready": False, "checked": time.monotonic(), "asked_alone": False}
+# ("asked_alone": asked once while numba was not in use: see kernel_ready; "helpers_at": when
+# compile helpers may be started again; "compiling": a thread compiles the kernels here now;
+# "compile_failed": it could not, and the judge stays in the interpreter)
+_READY = {"ready": False, "checked": time.monotonic(), "asked_alone": False, "helpers_at": 0.0,
+          "compiling": False, "compile_failed": False}
 _READY_LOCK = threading.Lock()
 _RECHECK_S = 1.0
+#: Seconds between two attempts to start compile helpers while the kernels are missing from
+#: the cache (a helper starts only on an idle core: one may have become idle since).
+HELPERS_RETRY_S = 10.0
 #: CPU seconds the interpreter's path may spend on batches the kernel could take before a
 #: process that has not imported numba (one that uses the judge alone: an evaluation script,
 #: a reward of the user's own) asks whether the kernels are in the disk cache. Asking imports
@@ -205,9 +216,27 @@ INTERPRETER_BUDGET_S = 0.7
 _INTERPRETED = {"s": 0.0}
 
 
+def compile_budget_s() -> float:
+    """CPU seconds the interpreter's path may spend on batches the kernel could take, while
+    the disk cache lacks the kernels, before this process compiles them itself: what that
+    compile costs (``kernels/_signatures.py``'s BACKGROUND, as ``scripts/kernel_signatures.py``
+    measured it; about 10 s). The ski-rental rule again: compile helpers on idle cores cost
+    nothing, so they come first; where none can start (every core busy, helpers turned off)
+    a long run pays at most about twice the best choice, instead of the interpreter's 2-3
+    times the kernel's cost for good.
+
+    Examples:
+        >>> 1.0 < compile_budget_s() < 60.0
+        True
+    """
+    from himed_rewards.kernels._precompile import background_specs
+
+    return sum(float(spec[3]) for spec in background_specs())
+
+
 def add_interpreted(seconds: float) -> None:
     """Count ``seconds`` of the interpreter's path on a batch the kernel could have judged
-    (towards :data:`INTERPRETER_BUDGET_S`).
+    (towards :data:`INTERPRETER_BUDGET_S` and :func:`compile_budget_s`).
 
     Examples:
         >>> add_interpreted(0.0); interpreted_s() >= 0.0
@@ -273,8 +302,10 @@ def kernel_ready() -> bool:
     """Whether the judge's kernel can run without compiling: this process compiled or loaded
     it, or the disk cache holds it (then the next call loads it). In a process that has not
     imported numba, False without asking until the interpreter's path has spent
-    :data:`INTERPRETER_BUDGET_S` (asking imports numba); if the cache then lacks the
-    kernels, compile helpers start on idle cores, and a later call finds them there.
+    :data:`INTERPRETER_BUDGET_S` (asking imports numba). While the cache lacks the kernels,
+    compile helpers are started on idle cores (again every :data:`HELPERS_RETRY_S`, if none
+    could start), and a later call finds the kernels there; once the interpreter's path has
+    spent :func:`compile_budget_s`, this call compiles them itself and answers True.
 
     Examples:
         >>> isinstance(kernel_ready(), bool)
@@ -291,7 +322,7 @@ def kernel_ready() -> bool:
         return False
     now = time.monotonic()
     with _READY_LOCK:
-        if now - _READY["checked"] < _RECHECK_S:
+        if now - _READY["checked"] < _RECHECK_S or _READY["compiling"]:
             return False
         _READY["checked"] = now
         try:
@@ -301,21 +332,59 @@ def kernel_ready() -> bool:
         except Exception:  # (no disk cache, JIT disabled...): the interpreter's path
             ready = False
         _READY["ready"] = ready
-        if not ready and not in_use:
-            # the judge alone, on a cache without its kernels: compile them on idle cores
-            # (none here: no reward call started helpers), then a later check finds them
-            _READY["asked_alone"] = True
+        if ready:
+            # The next call loads them. A process whose first kernel call this is (the judge
+            # alone) would otherwise let the interpreter tier decide by the reward's list,
+            # still cold while a helper compiles it, and interpret the judge's kernels, then
+            # compile that list here (measured: 1.5 s, then 6.7 s): kernels/_interpret.py
+            _interpret.stop()
+            return True
+        if not in_use:
+            _READY["asked_alone"] = True  # (asked once; if numba failed to import, never again)
+        # (while this process's compile helpers run, they are on their way to the judge's
+        # kernels: a compile here would wait for theirs rather than interpret meanwhile)
+        compile_here = (not _READY["compile_failed"] and not _helpers_running()
+                        and _INTERPRETED["s"] >= compile_budget_s())
+        if compile_here:
+            _READY["compiling"] = True  # (other threads judge in the interpreter meanwhile)
+        elif now >= _READY["helpers_at"]:
+            _READY["helpers_at"] = now + HELPERS_RETRY_S
             _start_compile_helpers()
-    return ready
+    return compile_here and _compile_here()
 
 
 def _start_compile_helpers() -> None:
     try:
         from himed_rewards.kernels._precompile import start_helpers
 
-        start_helpers(busy=True)  # (only idle cores: this process goes on interpreting)
-    except Exception:  # (no helper is needed: warmup() compiles them in this process)
+        # (only idle cores: this process goes on interpreting; the judge's kernels first,
+        # the only ones it waits for, then the reward's; none when this process's own
+        # helpers still run, or the cache lacks nothing)
+        start_helpers(busy=True, background_first=True)
+    except Exception:  # (no helper is needed: the budget compiles them in this process)
         pass
+
+
+def _helpers_running() -> bool:
+    try:
+        from himed_rewards.kernels._precompile import helpers_running
+
+        return helpers_running()
+    except Exception:  # (numba broken: no helper runs)
+        return False
+
+
+def _compile_here() -> bool:
+    """Compile (or load) the judge's kernels in this process (:func:`kernel_ready`, once the
+    interpreter's path has spent what the compile costs); whether they are ready. A kernel a
+    helper is compiling right now is waited for, not compiled twice (``kernels/_claims.py``)."""
+    try:
+        use_judge_kernel()
+    except Exception:  # (numba broken, no compiler...): the interpreter's path for good
+        _READY["compile_failed"] = True
+    finally:
+        _READY["compiling"] = False
+    return bool(_READY["ready"])
 
 
 def use_judge_kernel() -> None:

@@ -21,7 +21,8 @@ the load average; ``HIMED_REWARDS_COMPILE_HELPERS`` sets their number, ``0`` tur
 off), stop when this process exits and start no helpers of their own.
 After the list, the helpers compile ``_signatures.BACKGROUND``: kernels that a process only
 starts using once they are in the cache (the offline judge's, whose 6 s compile would
-otherwise more than double a cold start; see clinical/encoded.py).
+otherwise more than double a cold start; see clinical/encoded.py). Helpers started for a
+process that uses the judge alone compile BACKGROUND first.
 Cache files are renamed into place whole, so concurrent writers never leave a half-written
 file; a lost index entry only costs a recompile.
 """
@@ -31,18 +32,20 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib
+import math
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 HELPERS_ENV = "HIMED_REWARDS_COMPILE_HELPERS"
 _HELPERS: list[subprocess.Popen] = []
 
 __all__ = ["HELPERS_ENV", "encode_type", "decode_type", "entries", "cold_entries",
-           "compile_entries", "helper_count", "start_helpers"]
+           "compile_entries", "helper_count", "helpers_running", "own_load", "start_helpers"]
 
 
 def encode_type(numba_type) -> str:
@@ -214,7 +217,8 @@ def helper_count(alone: bool = False) -> int:
     """Helper processes to start on a cold cache: ``$HIMED_REWARDS_COMPILE_HELPERS`` when set
     (0 turns them off; at most one less than the usable cores); else as many as there are
     idle cores besides this process's (usable cores minus the 1-minute load average, minus
-    one), at most 2 (the list has few kernels big enough to share further). A helper on a
+    one; the load average counts this process too, so its own share, :func:`own_load`, is
+    taken off), at most 2 (the list has few kernels big enough to share further). A helper on a
     busy core would only slow this process: it adds its own start-up and the compiles both
     need (numba's internals), about 1.8 CPU seconds. ``alone`` (this process compiles
     nothing meanwhile): its own core counts too, and there is at least one helper.
@@ -236,27 +240,58 @@ def helper_count(alone: bool = False) -> int:
         return max(0, min(wanted, max(cores - 1, int(alone)), 8))
     spare = cores - (0 if alone else 1)
     try:
-        idle = spare - os.getloadavg()[0]
+        # the load average counts this process too, whose core is not offered (but alone)
+        idle = spare - max(0.0, os.getloadavg()[0] - (0.0 if alone else own_load()))
     except (AttributeError, OSError):  # no load average (Windows): count every core idle
         idle = spare
     return max(int(alone), min(int(idle + 0.5), spare, 2))
 
 
+def own_load() -> float:
+    """This process's estimated share of the 1-minute load average (Linux; 0 elsewhere).
+
+    The load average is an exponential average, over a minute, of the threads ready to run;
+    a process that used ``u`` cores on average since it started ``t`` seconds ago adds about
+    ``u * (1 - exp(-t / 60))``. A process that has interpreted the judge for a minute adds
+    about one: on two cores, counting that as another process's load left no core idle, and
+    the judge alone never got a compile helper.
+
+    Examples:
+        >>> 0.0 <= own_load() <= (os.cpu_count() or 1)
+        True
+    """
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            # (fields after the command's closing parenthesis: the 22nd, starttime, is 19th)
+            started = int(stat.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/uptime", "rb") as uptime:
+            age = float(uptime.read().split()[0]) - started / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+    if age <= 0.0:
+        return 0.0
+    return time.process_time() / age * (1.0 - math.exp(-age / 60.0))
+
+
 def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
-                  busy: bool = False) -> list[subprocess.Popen]:
+                  busy: bool = False, background_first: bool = False
+                  ) -> list[subprocess.Popen]:
     """Start ``helper_count()`` helpers when some listed kernels are not cached yet and no
     helper of this process is still running.
 
     ``alone``: this process compiles nothing meanwhile (``warmup(background=True)``, or
     kernels run in the interpreter), so the helpers share the whole list (the first starts
     at its start) instead of leaving its start to this process. ``busy``: this process keeps
-    its own core busy meanwhile (interpreting), so only idle cores get a helper. Never
-    raises: a helper that cannot start is simply not there. Returns the new helpers.
+    its own core busy meanwhile (interpreting), so only idle cores get a helper.
+    ``background_first``: the helpers compile ``_signatures.BACKGROUND`` (the offline judge's
+    kernels) before the list, for a process that uses the judge alone and needs nothing else
+    (``clinical/encoded.py``). Never raises: a helper that cannot start is simply not there.
+    Returns the new helpers.
     """
     count = helper_count(alone and not busy)
     if count == 0 or not sys.executable:
         return []
-    if any(proc.poll() is None for proc in _HELPERS):
+    if helpers_running():
         return []
     try:
         found = entries() if found is None else found
@@ -275,7 +310,8 @@ def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
             started.append(subprocess.Popen(
                 [sys.executable, "-m", "himed_rewards.kernels._precompile",
                  "--parent", str(os.getpid()), "--helper", str(index), "--of", str(count),
-                 *(["--alone"] if alone else [])],
+                 *(["--alone"] if alone else []),
+                 *(["--background-first"] if background_first else [])],
                 env=env, cwd=package_root,  # not a checkout that happens to be the cwd
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, close_fds=True))
@@ -285,6 +321,16 @@ def start_helpers(found: Sequence[tuple] | None = None, alone: bool = False,
         atexit.register(_stop_helpers, os.getpid())
     _HELPERS.extend(started)
     return started
+
+
+def helpers_running() -> bool:
+    """Whether a compile helper this process started is still running.
+
+    Examples:
+        >>> isinstance(helpers_running(), bool)
+        True
+    """
+    return any(proc.poll() is None for proc in _HELPERS)
 
 
 def _stop_helpers(owner: int) -> None:
@@ -337,16 +383,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--helper", type=int, default=0)
     parser.add_argument("--of", type=int, default=1)
     parser.add_argument("--alone", action="store_true")
+    parser.add_argument("--background-first", action="store_true")
     args = parser.parse_args(argv)
     # SIGTERM (the starter exiting) becomes SystemExit, so atexit releases this helper's claims
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    found = cold_entries(entries())
-    compile_entries(_helper_order(found, args.helper, args.of, args.alone), parent=args.parent,
-                    skip_claimed=True)
-    # then what a process only starts using once it is cached (the offline judge's kernel)
-    compile_entries(cold_entries(entries(background_specs())), parent=args.parent,
-                    skip_claimed=True)
+    for found in _helper_lists(args.helper, args.of, args.alone, args.background_first):
+        compile_entries(found, parent=args.parent, skip_claimed=True)
     return 0
+
+
+def _helper_lists(index: int, count: int, alone: bool = False, background_first: bool = False
+                  ) -> Iterator[list[tuple]]:
+    """What helper ``index`` of ``count`` compiles, list after list: the cold entries of the
+    list in :func:`_helper_order`, then those of ``_signatures.BACKGROUND`` (kernels a process
+    only starts using once they are cached: the offline judge's); with ``background_first``,
+    BACKGROUND first (a process that uses the judge alone waits for those and nothing else).
+    Each list is read from the cache when the helper comes to it, so it leaves out what
+    another process compiled meanwhile.
+
+    Examples:
+        >>> [len(found) >= 0 for found in _helper_lists(0, 1, background_first=True)]
+        [True, True]
+    """
+    def listed() -> list[tuple]:
+        return _helper_order(cold_entries(entries()), index, count, alone)
+
+    def background() -> list[tuple]:
+        return cold_entries(entries(background_specs()))
+
+    for make in (background, listed) if background_first else (listed, background):
+        yield make()
 
 
 def background_specs() -> tuple:

@@ -219,6 +219,7 @@ def test_helper_count_reads_the_environment(monkeypatch):
     monkeypatch.setenv(_precompile.HELPERS_ENV, "many")
     assert helper_count() == min(1, CORES - 1)
     monkeypatch.delenv(_precompile.HELPERS_ENV)  # by the idle cores
+    monkeypatch.setattr(_precompile, "own_load", lambda: 0.0)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert helper_count() == min(CORES - 1, 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (float(CORES), 0.0, 0.0))
@@ -226,6 +227,74 @@ def test_helper_count_reads_the_environment(monkeypatch):
     assert helper_count(alone=True) == 1  # warmup(background=True): the caller waits anyway
     monkeypatch.setenv(_precompile.HELPERS_ENV, "0")
     assert _precompile.start_helpers() == []
+
+
+@pytest.mark.skipif(CORES < 2, reason="a helper needs a second core")
+def test_helper_count_takes_this_process_off_the_load(monkeypatch):
+    # A process that has kept its core busy for a minute (the judge alone, interpreting) is
+    # about 1 of the load average: counted as another's, no core was left idle on two
+    monkeypatch.delenv(_precompile.HELPERS_ENV, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    monkeypatch.setattr(_precompile, "own_load", lambda: 1.0)
+    assert helper_count() == min(CORES - 1, 2)
+    monkeypatch.setattr(_precompile, "own_load", lambda: 0.0)  # another's load
+    assert helper_count() == min(CORES - 2, 2)
+    monkeypatch.setattr(_precompile, "own_load", lambda: 3.0)  # (never below no load)
+    assert helper_count() == min(CORES - 1, 2)
+
+
+_OWN_LOAD = """
+import sys, time
+from himed_rewards.kernels._precompile import own_load
+start = time.monotonic()
+while time.monotonic() - start < 1.5:
+    if sys.argv[1] == "busy":
+        sum(range(1000))
+    else:
+        time.sleep(0.05)
+print(own_load())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="read from /proc (Linux)")
+def test_own_load_follows_the_processes_cpu():
+    def load(kind: str) -> float:
+        out = subprocess.run([sys.executable, "-c", _OWN_LOAD, kind], capture_output=True,
+                             text=True, cwd=ROOT, timeout=120, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    busy, idle = load("busy"), load("idle")
+    # busy for about 2 s of its life (its imports too): 1 - exp(-2 / 60) is about 0.03
+    assert 0.01 < busy < 0.06
+    assert 0.0 <= idle < busy / 2
+
+
+def test_helpers_for_the_judge_alone_compile_its_kernels_first(monkeypatch):
+    listed = [("list", (), 1.0)]
+    background = [("judge", (), 6.0)]
+    monkeypatch.setattr(_precompile, "entries", lambda specs=None: background
+                        if specs is not None else listed)
+    monkeypatch.setattr(_precompile, "cold_entries", lambda found: list(found))
+    assert list(_precompile._helper_lists(0, 1)) == [listed, background]
+    assert list(_precompile._helper_lists(0, 1, background_first=True)) == [background, listed]
+    # and the flag reaches the helper's command line
+    started = []
+
+    class Popen:
+        def __init__(self, argv, **kwargs):
+            started.append(argv)
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(_precompile, "helper_count", lambda alone=False: 1)
+    monkeypatch.setattr(_precompile.subprocess, "Popen", Popen)
+    monkeypatch.setattr(_precompile, "_HELPERS", [])
+    monkeypatch.setattr(_precompile.atexit, "register", lambda *args: None)
+    _precompile.start_helpers(found=listed, busy=True, background_first=True)
+    _precompile._HELPERS.clear()
+    _precompile.start_helpers(found=listed, busy=True)
+    assert ["--background-first" in argv for argv in started] == [True, False]
 
 
 def _dead_pid() -> int:
