@@ -354,24 +354,19 @@ def kernel_ready() -> bool:
 
 
 def _start_compile_helpers() -> None:
-    try:
-        from himed_rewards.kernels._precompile import start_helpers
+    from himed_rewards.kernels._precompile import start_helpers
 
-        # (only idle cores: this process goes on interpreting; the judge's kernels first,
-        # the only ones it waits for, then the reward's; none when this process's own
-        # helpers still run, or the cache lacks nothing)
-        start_helpers(busy=True, background_first=True)
-    except Exception:  # (no helper is needed: the budget compiles them in this process)
-        pass
+    # (only idle cores: this process goes on interpreting; the judge's kernels first, the
+    # only ones it waits for, then the reward's; none when this process's own helpers still
+    # run, or the cache lacks nothing; start_helpers never raises: where none can start,
+    # compile_budget_s has this process compile them)
+    start_helpers(busy=True, background_first=True)
 
 
 def _helpers_running() -> bool:
-    try:
-        from himed_rewards.kernels._precompile import helpers_running
+    from himed_rewards.kernels._precompile import helpers_running  # (imports no numba)
 
-        return helpers_running()
-    except Exception:  # (numba broken: no helper runs)
-        return False
+    return helpers_running()
 
 
 def _compile_here() -> bool:

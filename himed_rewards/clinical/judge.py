@@ -598,7 +598,7 @@ class OfflineClinicalJudge:
             if reference is None:
                 reference = prepared[r] = _Reference(*described[r])
             scores.append(_judge(*described[c], reference))
-        if worth_the_kernel:  # (what the kernel could have saved: encoded.INTERPRETER_BUDGET_S)
+        if worth_the_kernel:  # (what the kernel could have saved: encoded's two budgets)
             _compiled_judge().add_interpreted(time.thread_time() - started)
         return scores
 

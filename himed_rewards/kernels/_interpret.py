@@ -80,9 +80,9 @@ def _decide() -> str:
 
 def _helpers_done() -> bool:
     """Whether helpers were started and have all exited (then the cache holds the list)."""
-    from himed_rewards.kernels._precompile import _HELPERS
+    from himed_rewards.kernels._precompile import _HELPERS, helpers_running
 
-    return bool(_HELPERS) and all(proc.poll() is not None for proc in _HELPERS)
+    return bool(_HELPERS) and not helpers_running()
 
 
 def wanted(args: tuple = ()) -> bool:
