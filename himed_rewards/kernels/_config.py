@@ -8,8 +8,9 @@ most kernels write shared state (the vocabulary's hash table and byte arena, the
 sentence table) and rely on the GIL for exclusive use. A kernel that only reads shared
 tables and writes its thread's own scratch buffers (``metrics._layout.scratch``,
 ``MeteorKeys.head``) or state guarded by a lock asks for it (``@kernel(nogil=True)``: the
-low-level reward's, which ``rewards.threads`` runs on several cores, and the judge's scoring
-kernel).
+low-level reward's, which ``rewards.threads`` runs on several cores, the batch parse and the
+default tokenizer's interning, which the parse runs on two parts of a batch at once under the
+vocabulary's lock, and the judge's scoring kernel).
 
 ``@kernel`` does not import numba: importing ``himed_rewards`` must stay cheap (numba alone
 takes 0.2-0.4 s to import). The first call of any kernel imports numba, wraps every kernel

@@ -12,7 +12,8 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.completion', 'report_spans', (
         'uint8[C,ro]',
         'int64[C]',
-        'int64[C]',
+        'int64',
+        'int64',
         'uint8[C,ro]',
         'int64[C]',
         'bool[C]',
@@ -20,7 +21,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'uint8[C]',
         'int64[C,2d]',
         'float64[C]',
-    ), 0.8),
+    ), 0.9),
     ('himed_rewards.kernels.intern_default', 'intern_default_segments', (
         'uint8[C,ro]',
         'int64[C]',
@@ -29,6 +30,8 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64[C]',
         'uint8[C]',
+        'bool',
+        'int64[C,2d]',
         'uint8[C]',
         'int64[C]',
         'int32[C]',
@@ -37,7 +40,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'int64',
-    ), 0.6),
+    ), 0.7),
     ('himed_rewards.kernels.groups', 'one_reference_groups', (
         'int64[C]',
         'int64[C]',
@@ -88,7 +91,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int32[C]',
         'float64[C,2d]',
-    ), 0.7),
+    ), 0.6),
     ('himed_rewards.kernels.meteor', 'meteor_batch_scores', (
         'int32[C]',
         'int64[C]',
@@ -105,7 +108,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64',
-    ), 1.9),
+    ), 2.0),
     ('himed_rewards.kernels.reward', 'meteor_columns', (
         'int32[C]',
         'int64[C]',
@@ -134,7 +137,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64',
         'int32[C]',
-    ), 1.7),
+    ), 1.9),
     ('himed_rewards.kernels.bleu', 'closest_ref_lens', (
         'int64[C]',
         'int64[C]',
@@ -150,7 +153,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'bool',
         'int64',
-    ), 0.5),
+    ), 0.6),
     ('himed_rewards.kernels.keywords', 'distinct_keywords_batch', (
         'int32[C]',
         'int64[C]',
@@ -161,7 +164,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int32[C]',
         'int64',
         'uint64[C]',
-    ), 1.2),
+    ), 1.3),
     ('himed_rewards.kernels.reward', '_sort_small', (
         'int64[C]',
         'int64',
@@ -193,7 +196,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 0.8),
+    ), 0.9),
     ('himed_rewards.kernels.reward', 'sum_columns', (
         'float64[C,2d]',
         'float64[C]',
@@ -240,7 +243,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64',
         'float64',
         'float64[C,2d]',
-    ), 1.3),
+    ), 1.4),
 )
 BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ('himed_rewards.kernels.sentences', 'sentence_spans', (
@@ -251,7 +254,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'uint8[C]',
-    ), 0.4),
+    ), 0.5),
     ('himed_rewards.kernels.sentence_table', 'intern_sentences', (
         'uint8[C,ro]',
         'int64[C]',
@@ -262,7 +265,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C,2d]',
         'int64',
         'int64',
-    ), 0.5),
+    ), 0.7),
     ('himed_rewards.kernels.records', 'first_new_sentences', (
         'int64[C]',
         'int64[C]',
@@ -291,7 +294,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'float64[C]',
         'uint8[C]',
         'int64[C,2d]',
-    ), 1.8),
+    ), 1.9),
     ('himed_rewards.kernels.records', 'records_by_text', (
         'int64[C]',
         'int64[C]',
@@ -300,7 +303,7 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.1),
+    ), 0.2),
     ('himed_rewards.kernels.clinical', 'judge_reports', (
         'float64[C]',
         'int64[C]',
@@ -322,14 +325,14 @@ BACKGROUND: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
         'int64[C]',
         'float64[C,2d]',
         'float64[C]',
-    ), 6.1),
+    ), 6.7),
     ('himed_rewards.kernels.completion', 'report_texts', (
         'uint8[C,ro]',
         'int64[C,2d]',
         'uint8[C]',
         'int64[C]',
         'int64[C]',
-    ), 0.4),
+    ), 0.3),
     ('himed_rewards.kernels.sentence_table', 'rehash_sentences', (
         'int64[C,2d]',
         'int64[C,2d]',

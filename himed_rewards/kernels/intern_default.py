@@ -20,6 +20,9 @@ from himed_rewards.kernels._config import kernel
 from himed_rewards.kernels.intern import _BYTE, _FNV_OFFSET, _FNV_PRIME, WORD_BYTES, same_bytes
 from himed_rewards.kernels.tokenize import IS_ALNUM, IS_DIGIT, IS_JOINER, IS_SPACE
 
+#: ``misses`` for a call that is not read-only (not written then)
+NO_MISSES = np.empty((3, 0), dtype=np.int64)
+
 
 def most_new_tokens(n_bytes: int) -> int:
     """The most new tokens :func:`intern_default_segments` can add reading ``n_bytes``
@@ -33,9 +36,10 @@ def most_new_tokens(n_bytes: int) -> int:
     return min(n_bytes, 256 + n_bytes // 2)
 
 
-@kernel
-def intern_default_segments(buf, bounds, stride, per_row, ids, offsets, classes, arena,
-                            tok_start, tok_len, tok_hash, tok_word, table, n_tokens, used):
+@kernel(nogil=True)
+def intern_default_segments(buf, bounds, stride, per_row, ids, offsets, classes, read_only,
+                            misses, arena, tok_start, tok_len, tok_hash, tok_word, table,
+                            n_tokens, used):
     """The ids of the default tokenizer's tokens of ``per_row`` segments a row, written to
     ``ids`` (room for one per byte), row r's being ``ids[offsets[r]:offsets[r + 1]]``
     (``offsets``: one more than the rows, all written). Segment t is ``buf[bounds[t *
@@ -46,11 +50,19 @@ def intern_default_segments(buf, bounds, stride, per_row, ids, offsets, classes,
     A token is a word (alnum runs chained by single joiners, one token if it holds a digit
     or no joiner, else split into its runs and joiners) or any other non-space byte. New
     tokens are added as ``intern_spans`` adds them (the owner, ``Vocabulary.intern_with``,
-    sizes the arrays). ``classes``: ``tokenize.DEFAULT_CLASSES``. Returns ``(ids written,
-    n_tokens, used)``.
+    sizes the arrays). ``classes``: ``tokenize.DEFAULT_CLASSES``. Returns ``((ids written,
+    misses written), n_tokens, used)``.
+
+    With ``read_only`` the vocabulary is only read (two threads may look up two parts of a
+    batch at once, under its owner's lock: ``Vocabulary.frozen``): a token it does not hold
+    gets id -1 and a column ``(where in ids, start, end)`` in ``misses`` (``misses[:, k]``
+    for the k-th; past its room only counted), for its owner to add afterwards
+    (``Vocabulary.intern_held``), in order, so that every id is what interning the parts
+    one after the other gives. Without it ``misses`` is not touched (it may be empty).
     """
     mask = table.shape[0] - 1
     n = 0
+    n_missed = 0
     offsets[0] = 0
     for t in range((offsets.shape[0] - 1) * per_row):
         i = bounds[t * stride]
@@ -119,6 +131,13 @@ def intern_default_segments(buf, bounds, stride, per_row, ids, offsets, classes,
             slot = np.int64(h & np.uint64(mask))
             while True:
                 found = table[slot]
+                if found < 0 and read_only:  # a new token, for the owner to add
+                    if n_missed < misses.shape[1]:
+                        misses[0, n_missed] = n
+                        misses[1, n_missed] = s
+                        misses[2, n_missed] = e
+                    n_missed += 1  # (more than the room: the owner interns the part again)
+                    break
                 if found < 0:  # free: a new token
                     found = n_tokens
                     for k in range(length):
@@ -142,4 +161,4 @@ def intern_default_segments(buf, bounds, stride, per_row, ids, offsets, classes,
             n += 1
         if (t + 1) % per_row == 0:  # (the caller's rows, written here: no cumsum after)
             offsets[(t + 1) // per_row] = n
-    return n, n_tokens, used
+    return (n, n_missed), n_tokens, used

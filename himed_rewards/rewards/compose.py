@@ -313,11 +313,13 @@ def _score_here(config: RewardConfig, step: int, completions: list[str],
     # thread fewer, leaving the helper's core to it
     # (the parse then writes the reports' bytes where the helper reads them:
     # rewards/judge_request.py)
-    parsed, offload = ((parse_completions(completions), None) if scorer is None
+    parsed, offload = ((None, None) if scorer is None
                        else judge_process.begin(scorer, completions, references))
     try:
         with VOCAB.session(), (nullcontext() if offload is None else cores_lent(1)):
             # (token ids stay valid inside the session: see text.vocabulary)
+            if parsed is None:  # (in the session: the parse may look the reports' ids up too)
+                parsed = parse_completions(completions, encode=config.tokenize == "default")
             formats, low_columns = _low_level(parsed, completions, references, config,
                                               background=scorer is not None and offload is None)
             if scorer is None:

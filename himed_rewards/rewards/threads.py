@@ -7,8 +7,11 @@ by metric (BLEU and the keywords on the pool's thread, the rest in the calling t
 ``rewards.low_level``), or, with more threads, cut into one chunk per thread, the calling
 thread scoring the first; with a semantic scorer, the whole kernel of
 a batch of at least :data:`MIN_PAIRS_BEHIND_JUDGE` runs on the pool while the calling
-thread runs the judge. Parsing, tokenizing and interning (they share the vocabulary) and
-the offline judge's Python stay in the calling thread.
+thread runs the judge. With the semantic level off, a batch of at least
+``format_batch.MIN_PAIRS_TO_SPLIT`` is also parsed and its reports' tokens looked up in two
+parts, one on the pool (``rewards.format_batch``); the tokens neither part found are then
+interned in the calling thread, as are the references. The offline judge's Python stays in
+the calling thread.
 
 The number of threads is, in order: one inside :func:`one_thread` (``ParallelScorer``'s own
 chunk, while its worker processes take the other cores); what :func:`set_num_threads` set;

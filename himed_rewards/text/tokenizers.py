@@ -23,7 +23,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from himed_rewards.kernels.intern_default import intern_default_segments, most_new_tokens
+from himed_rewards.kernels.intern_default import (
+    NO_MISSES,
+    intern_default_segments,
+    most_new_tokens,
+)
 from himed_rewards.kernels.tokenize import (
     DEFAULT_CLASSES,
     DIGIT,
@@ -235,9 +239,9 @@ class DefaultTokenizer(CompiledTokenizer):
         by the caller, ``size`` their bytes in all (the room for ids: not checked here)."""
         ids = np.empty(size, dtype=np.int32)  # at most one token per byte
         offsets = np.empty(rows + 1, dtype=np.int64)
-        n = VOCAB.intern_with(intern_default_segments,
-                              (buf, bounds, stride, per_row, ids, offsets, DEFAULT_CLASSES),
-                              most_new_tokens(size), size)
+        n, _ = VOCAB.intern_with(intern_default_segments,
+                                 (buf, bounds, stride, per_row, ids, offsets, DEFAULT_CLASSES,
+                                  False, NO_MISSES), most_new_tokens(size), size)
         return ids[:n], offsets
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -25,6 +26,8 @@ from himed_rewards.kernels.intern import intern_spans, rebuild_table
 __all__ = ["Vocabulary", "VOCAB", "utf8_spans", "MAX_TOKENS"]
 
 MAX_TOKENS = 500_000  # distinct tokens before a recycle (see bench_memory.py for the cost)
+
+T = TypeVar("T")
 
 _EMPTY = np.zeros(0, dtype=np.int32)
 _EMPTY.setflags(write=False)
@@ -128,8 +131,8 @@ class Vocabulary:
             )
         return out
 
-    def intern_with(self, kernel: Callable[..., tuple[int, int, int]], args: tuple,
-                    max_new: int, max_bytes: int) -> int:
+    def intern_with(self, kernel: Callable[..., tuple[T, int, int]], args: tuple,
+                    max_new: int, max_bytes: int) -> T:
         """Run a kernel that interns as it goes (``kernel(*args, arena, tok_start, tok_len,
         tok_hash, tok_word, table, n_tokens, used) -> (result, n_tokens, used)``, adding
         tokens as :func:`~himed_rewards.kernels.intern.intern_spans` does) under the lock,
@@ -144,18 +147,54 @@ class Vocabulary:
             >>> buf = np.frombuffer(b"no effusion, no", dtype=np.uint8)
             >>> ids, offsets = np.empty(15, np.int32), np.empty(2, np.int64)
             >>> text_offsets = np.array([0, 15])  # one text, the whole buffer
-            >>> n = v.intern_with(intern_default_segments,
-            ...                   (buf, text_offsets, 1, 1, ids, offsets, DEFAULT_CLASSES), 15, 15)
+            >>> no_misses = np.empty((3, 0), np.int64)  # (not read-only: every token added)
+            >>> n, _ = v.intern_with(intern_default_segments,
+            ...                      (buf, text_offsets, 1, 1, ids, offsets, DEFAULT_CLASSES, False,
+            ...                       no_misses), 15, 15)
             >>> v.tokens(ids[:n]), offsets.tolist()
             (['no', 'effusion', ',', 'no'], [0, 4])
         """
         with self._lock:
-            self._reserve(max_new, max_bytes)
-            result, self._n, self._used = kernel(
-                *args, self._arena, self._start, self._len, self._hash, self._word,
-                self._table, self._n, self._used,
-            )
+            return self.intern_held_with(kernel, args, max_new, max_bytes)
+
+    def intern_held_with(self, kernel: Callable[..., tuple[T, int, int]], args: tuple,
+                         max_new: int, max_bytes: int) -> T:
+        """:meth:`intern_with` inside :meth:`frozen` (whose lock this caller holds)."""
+        self._reserve(max_new, max_bytes)
+        result, self._n, self._used = kernel(
+            *args, self._arena, self._start, self._len, self._hash, self._word, self._table,
+            self._n, self._used,
+        )
         return result
+
+    def frozen(self) -> _Frozen:
+        """Hold the vocabulary still: ``with vocabulary.frozen() as tables:`` gives the arrays
+        a read-only look-up kernel takes (``(arena, tok_start, tok_len, tok_hash, tok_word,
+        table)``, as :meth:`intern_with` passes them), under the lock, so that several
+        threads may read them at once while no other caller adds a token; then
+        :meth:`intern_held` adds what they did not find (which may replace the arrays).
+
+        Examples:
+            >>> v = Vocabulary()
+            >>> _ = v.ids(["no"])
+            >>> buf = np.frombuffer(b"no effusion", dtype=np.uint8)
+            >>> with v.frozen() as tables:
+            ...     new = v.intern_held(buf, np.array([3]), np.array([11]))
+            >>> new.tolist(), len(tables)
+            ([1], 6)
+        """
+        return _Frozen(self)
+
+    def intern_held(self, buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """:meth:`intern_spans` inside :meth:`frozen` (whose lock this caller holds)."""
+        out = np.empty(start.shape[0], dtype=np.int32)
+        if start.shape[0]:
+            self._reserve(start.shape[0], int((end - start).sum()))
+            self._n, self._used = intern_spans(
+                buf, start, end, out, self._arena, self._start, self._len, self._hash,
+                self._word, self._table, self._n, self._used,
+            )
+        return out
 
     def pin(self, ids: np.ndarray) -> None:
         """Keep ``ids`` (and every smaller id) valid through recycles: call it for ids that a
@@ -229,6 +268,23 @@ class Vocabulary:
     def tokens(self, ids: Iterable[int]) -> list[str]:
         """The strings of many ids."""
         return [self.token(i) for i in ids]
+
+
+class _Frozen:
+    """:meth:`Vocabulary.frozen`'s context (a class: no contextlib generator per call)."""
+
+    __slots__ = ("_vocabulary",)
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self._vocabulary = vocabulary
+
+    def __enter__(self) -> tuple[np.ndarray, ...]:
+        v = self._vocabulary
+        v._lock.acquire()
+        return v._arena, v._start, v._len, v._hash, v._word, v._table
+
+    def __exit__(self, *exc: object) -> None:
+        self._vocabulary._lock.release()
 
 
 VOCAB = Vocabulary(max_tokens=MAX_TOKENS)

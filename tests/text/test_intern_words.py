@@ -8,7 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from himed_rewards.kernels.intern import WORD_BYTES
-from himed_rewards.kernels.intern_default import intern_default_segments, most_new_tokens
+from himed_rewards.kernels.intern_default import (
+    NO_MISSES,
+    intern_default_segments,
+    most_new_tokens,
+)
 from himed_rewards.kernels.tokenize import DEFAULT_CLASSES
 from himed_rewards.text.tokenizers import DefaultTokenizer
 from himed_rewards.text.vocabulary import Vocabulary
@@ -59,9 +63,10 @@ def fused_ids(vocabulary: Vocabulary, texts: list[str]) -> tuple[list[list[int]]
     offsets = np.empty(len(texts) + 1, dtype=np.int64)
     buf = np.frombuffer(raw, dtype=np.uint8)
     bounds = np.stack([seg_start, seg_end], axis=1).reshape(-1)  # (start, end) pairs
-    n = vocabulary.intern_with(intern_default_segments,
-                               (buf, bounds, 2, 1, ids, offsets, DEFAULT_CLASSES),
-                               most_new_tokens(size), size)
+    n, missed = vocabulary.intern_with(intern_default_segments,
+                                       (buf, bounds, 2, 1, ids, offsets, DEFAULT_CLASSES, False,
+                                        NO_MISSES), most_new_tokens(size), size)
+    assert missed == 0
     assert offsets[0] == 0 and offsets[-1] == n
     return ([ids[offsets[k]:offsets[k + 1]].tolist() for k in range(len(texts))],
             np.diff(offsets).tolist())
