@@ -20,7 +20,7 @@ from himed_rewards.text.tokenizers import Tokenizer, concat_ids
 from himed_rewards.text.vocabulary import VOCAB
 
 __all__ = ["Layout", "build_layout", "layout_for_encoded", "layout_from_arrays", "layout_from_csr",
-           "sub_layout", "encode_text", "concat", "scratch"]
+           "reference_groups", "sub_layout", "encode_text", "concat", "scratch"]
 
 
 def encode_text(text: Text, tokenizer: Tokenizer, lowercase: bool = False) -> np.ndarray:
@@ -97,21 +97,42 @@ def build_layout(
 
 
 def layout_for_encoded(hyp_ids: np.ndarray, hyp_offsets: np.ndarray, references: list[str],
-                       tokenizer: Tokenizer) -> Layout:
+                       tokenizer: Tokenizer,
+                       encoded: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+                       ) -> Layout:
     """A layout from already-interned hypotheses (CSR), hypothesis i with the one reference
-    text ``references[i]``; equal references share a group, as in :func:`build_layout`."""
-    distinct = list(dict.fromkeys(references))  # first-seen order, as build_layout numbers them
-    group_of = dict(zip(distinct, range(len(distinct)), strict=True))
-    hyp_group = np.fromiter(map(group_of.__getitem__, references), dtype=np.int64,
-                            count=len(references))
-    ref_ids, ref_offsets = tokenizer.encode_batch(distinct)
+    text ``references[i]``; equal references share a group, as in :func:`build_layout`.
+    ``encoded``: the references' ``(groups, hyp_group, ref_ids, ref_offsets)`` already made
+    (:func:`reference_groups`, then the distinct references' ids), or None."""
+    if encoded is None:
+        distinct, hyp_group = reference_groups(references)
+        ref_ids, ref_offsets = tokenizer.encode_batch(distinct)
+        groups = len(distinct)
+    else:
+        groups, hyp_group, ref_ids, ref_offsets = encoded
     # layout_from_csr's arrays for one reference a group, in one kernel call
-    group_ref_offsets = np.empty(len(distinct) + 1, dtype=np.int64)
-    group_hyp_offsets = np.empty(len(distinct) + 1, dtype=np.int64)
+    group_ref_offsets = np.empty(groups + 1, dtype=np.int64)
+    group_hyp_offsets = np.empty(groups + 1, dtype=np.int64)
     hyp_index = np.empty(len(references), dtype=np.int64)
     one_reference_groups(hyp_group, group_ref_offsets, group_hyp_offsets, hyp_index)
     return Layout(hyp_ids, hyp_offsets, ref_ids, ref_offsets, group_ref_offsets,
                   group_hyp_offsets, hyp_index, hyp_group)
+
+
+def reference_groups(references: list[str]) -> tuple[list[str], np.ndarray]:
+    """``(distinct, hyp_group)``: the distinct references in first-seen order (as
+    :func:`build_layout` numbers them), and each reference's index among them.
+
+    Examples:
+        >>> distinct, hyp_group = reference_groups(["a", "b", "a"])
+        >>> distinct, hyp_group.tolist()
+        (['a', 'b'], [0, 1, 0])
+    """
+    distinct = list(dict.fromkeys(references))
+    group_of = dict(zip(distinct, range(len(distinct)), strict=True))
+    hyp_group = np.fromiter(map(group_of.__getitem__, references), dtype=np.int64,
+                            count=len(references))
+    return distinct, hyp_group
 
 
 def layout_from_arrays(hyp_arrays: list[np.ndarray], ref_arrays: list[np.ndarray],

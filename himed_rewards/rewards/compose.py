@@ -92,7 +92,9 @@ def _low_level(parsed: ParsedCompletions, completions: list[str], references: li
                    for f, c in zip(formats, completions, strict=True)]
     # One layout for every metric: each report and each distinct reference is tokenized once.
     tokenizer = get_tokenizer(config.tokenize)
-    layout = layout_for_encoded(*parsed.encode(tokenizer), references, tokenizer)
+    hyp_ids, hyp_offsets = parsed.encode(tokenizer)  # (before the references', as they come)
+    layout = layout_for_encoded(hyp_ids, hyp_offsets, references, tokenizer,
+                                parsed.encoded_references(references))
     vocabulary = _vocabulary(config.keywords)
     if _one_call_kernel(config):  # the paper's bonus on the default tokenizer's ids (the trie's)
         fused = start_fused_columns(
@@ -319,7 +321,8 @@ def _score_here(config: RewardConfig, step: int, completions: list[str],
         with VOCAB.session(), (nullcontext() if offload is None else cores_lent(1)):
             # (token ids stay valid inside the session: see text.vocabulary)
             if parsed is None:  # (in the session: the parse may look the reports' ids up too)
-                parsed = parse_completions(completions, encode=config.tokenize == "default")
+                parsed = parse_completions(completions, encode=config.tokenize == "default",
+                                           references=references)
             formats, low_columns = _low_level(parsed, completions, references, config,
                                               background=scorer is not None and offload is None)
             if scorer is None:

@@ -9,8 +9,7 @@ the texts, the low-level reward only the ids). Any other completion goes through
 ``parse_completion`` itself.
 
 With two threads, a big batch is parsed in two parts at once, each thread looking up its
-part's tokens as it goes (``_parse_and_look_up``): 5.19 against 5.59 us a pair for the whole
-low-level reward on fresh GRPO batches, call by call in turn (docs/speed_history.md).
+part's tokens as it goes (``rewards.parse_split``).
 """
 
 from __future__ import annotations
@@ -27,15 +26,12 @@ from himed_rewards.kernels.completion import (
     report_spans,
     report_texts,
 )
-from himed_rewards.kernels.intern_default import (
-    NO_MISSES,
-    intern_default_segments,
-    most_new_tokens,
-)
-from himed_rewards.kernels.tokenize import DEFAULT_CLASSES, SPACE
+from himed_rewards.kernels.intern_default import intern_default_segments
+from himed_rewards.kernels.tokenize import SPACE
 from himed_rewards.rewards.format import parse_completion
-from himed_rewards.rewards.threads import get_num_threads, submit
-from himed_rewards.text.base import Tokenizer, concat_ids
+from himed_rewards.rewards.parse_split import LookedUpReferences, parse_and_look_up
+from himed_rewards.rewards.threads import get_num_threads
+from himed_rewards.text.base import Tokenizer, concat_ids, offsets_of
 from himed_rewards.text.tokenizers import DefaultTokenizer
 from himed_rewards.text.vocabulary import VOCAB
 
@@ -53,12 +49,14 @@ class ParsedCompletions:
     """
 
     __slots__ = ("completions", "formats", "format_array", "lowered", "spans", "_slow",
-                 "_slow_reports", "_reports", "_offsets", "_body_bytes", "_encoded")
+                 "_slow_reports", "_reports", "_offsets", "_body_bytes", "_encoded",
+                 "_references")
 
     def __init__(self, completions: list[str], formats: list[float], format_array: np.ndarray,
                  lowered: np.ndarray, offsets: np.ndarray, spans: np.ndarray, slow: list[int],
                  slow_reports: list[str], body_bytes: int,
-                 encoded: tuple[int, np.ndarray, np.ndarray] | None = None) -> None:
+                 encoded: tuple[int, np.ndarray, np.ndarray] | None = None,
+                 references: LookedUpReferences | None = None) -> None:
         self.completions = completions
         #: the format rewards, as floats and as a float64 array (what the kernels read)
         self.formats = formats
@@ -74,8 +72,9 @@ class ParsedCompletions:
         self._slow, self._slow_reports = slow, slow_reports
         self._reports: list[str] | None = None
         # the well-formed rows' ids when the parse looked them up (parse_completions' encode),
-        # with the vocabulary's generation they belong to
+        # with the vocabulary's generation they belong to, and the references' look-up
         self._encoded = encoded
+        self._references = references
 
     def reports(self) -> list[str]:
         """The report of every completion (``parse_completion(c)[0]``), built on first call."""
@@ -88,6 +87,21 @@ class ParsedCompletions:
                 reports[i] = report
             self._reports = reports
         return self._reports
+
+    def encoded_references(self, references: list[str]
+                           ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(groups, hyp_group, ids, offsets)`` of ``references`` (``layout_for_encoded``'s
+        ``encoded``: the distinct references' count and ids, each reference's group) when the
+        parse looked them up (``parse_completions(..., references=references)``); None when it
+        did not. Call it after :meth:`encode`: the tokens the look-up missed are added now, as
+        the serial path adds the references' tokens after the reports'."""
+        looked_up = self._references
+        if looked_up is None or looked_up.references is not references:
+            return None
+        interned = looked_up.interned()
+        if interned is None:
+            return None
+        return looked_up.distinct, looked_up.hyp_group, *interned
 
     def irregular_reports(self) -> dict[int, str]:
         """The reports of the completions that are not well-formed ASCII (the rows
@@ -164,7 +178,8 @@ def gather_room(lowered: np.ndarray, spans: np.ndarray, tail: bytes = b"") -> in
 
 def parse_completions(completions: list[str],
                       lowered_into: Callable[[int], np.ndarray] | None = None, *,
-                      encode: bool = False) -> ParsedCompletions:
+                      encode: bool = False, references: list[str] | None = None
+                      ) -> ParsedCompletions:
     """Parse many completions (a list of ``str``, already checked) in one kernel call.
 
     ``lowered_into(size)``, when given, returns the writable uint8 array of ``size`` bytes
@@ -173,10 +188,11 @@ def parse_completions(completions: list[str],
     new one.
 
     ``encode``: the caller, inside ``VOCAB.session()``, will ask for the default tokenizer's
-    ids (:meth:`ParsedCompletions.encode`). With two threads or more and at least
-    :data:`MIN_PAIRS_TO_SPLIT` completions, the parse and the look-up of the reports' tokens
-    are then split between the calling thread and the pool's (see
-    :func:`_parse_and_look_up`): the same spans, formats and ids, in about half the time.
+    ids (:meth:`ParsedCompletions.encode`), and of ``references`` if given
+    (:meth:`ParsedCompletions.encoded_references`). With two threads or more and at least
+    :data:`MIN_PAIRS_TO_SPLIT` completions, the parse and the look-up of the tokens are then
+    split between the calling thread and the pool's (``rewards.parse_split``): the same
+    spans, formats and ids, in less time.
 
     Examples:
         >>> from himed_rewards.text.tokenizers import get_tokenizer
@@ -196,19 +212,17 @@ def parse_completions(completions: list[str],
         kept = [c if c.isascii() else "" for c in completions]  # here fails the check
         joined = "".join(kept)
     buf = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    np.cumsum(np.fromiter(map(len, kept), dtype=np.int64, count=n), out=offsets[1:])
+    offsets = offsets_of(map(len, kept), n)
     lowered = (np.empty(buf.shape[0], dtype=np.uint8) if lowered_into is None
                else lowered_into(buf.shape[0]))
     spans = np.empty((n, 4), dtype=np.int64)
     format_array = np.empty(n, dtype=np.float64)
-    encoded = None
+    encoded = looked_up = None
     # (a stand-in kernel may run in the interpreter, which holds the GIL: one thread)
     if (encode and n >= MIN_PAIRS_TO_SPLIT and get_num_threads() >= 2
             and not isinstance(intern_default_segments, LazyKernel)):
-        good, body_bytes, encoded = _parse_and_look_up(buf, offsets, lowered, spans,
-                                                       format_array)
+        good, body_bytes, encoded, looked_up = parse_and_look_up(
+            buf, offsets, lowered, spans, format_array, references)
     else:
         good, body_bytes = report_spans(buf, offsets, 0, n, TAG_BYTES, TAG_OFFSETS, SPACE,
                                         LOWER, lowered, spans, format_array)
@@ -225,71 +239,12 @@ def parse_completions(completions: list[str],
             format_array[i] = formats[i]
             slow_reports.append(report)
     return ParsedCompletions(completions, formats, format_array, lowered, offsets, spans, slow,
-                             slow_reports, body_bytes, encoded)
+                             slow_reports, body_bytes, encoded, looked_up)
 
 
 #: Fewer completions than this, and splitting the parse between two threads costs about
-#: what it saves (waking the pool's thread takes some 0.1 ms).
-MIN_PAIRS_TO_SPLIT = 192
-# The calling thread's share of the bytes: the pool's thread starts its part later.
-_CALLER_SHARE = 0.55
-# Room for the tokens a part's look-up does not find: a fresh GRPO batch's 512 reports bring
-# about 5 when the vocabulary is in its steady state. A part with more is interned again, on
-# the serial path (its ids are the same).
-_MISSES_ROOM = 1024
-
-
-def _parse_and_look_up(buf: np.ndarray, offsets: np.ndarray, lowered: np.ndarray,
-                       spans: np.ndarray, formats: np.ndarray
-                       ) -> tuple[int, int, tuple[int, np.ndarray, np.ndarray]]:
-    """``report_spans`` and the default tokenizer's ids of the reports, the completions cut in
-    two: each thread parses its part and looks up its tokens in the vocabulary, held still
-    (``Vocabulary.frozen``: read, not written, so both may read at once); then the calling
-    thread adds the tokens neither found, the first part's then the second's, in the order
-    they came: every id is what the serial path (``report_spans``, then
-    ``ParsedCompletions.encode``) gives. Returns ``(good, body bytes, (generation, ids,
-    row offsets))``."""
-    n = spans.shape[0]
-    total = int(offsets[n])
-    h = min(max(int(np.searchsorted(offsets, total * _CALLER_SHARE)), 1), n - 1)
-    a_bytes = int(offsets[h])
-    ids = np.empty(total, dtype=np.int32)  # (the first part's from 0, the second's from a_bytes)
-    row_offsets = np.empty(n + 1, dtype=np.int64)
-    second_offsets = np.empty(n - h + 1, dtype=np.int64)
-    misses = (np.empty((3, _MISSES_ROOM), dtype=np.int64),
-              np.empty((3, _MISSES_ROOM), dtype=np.int64))
-    reading = lowered.view()
-    reading.setflags(write=False)  # (the look-up's specialisation: see parse_completions)
-    bounds = spans.reshape(-1)
-
-    def part(lo: int, hi: int, at: int, row_offsets: np.ndarray, misses: np.ndarray,
-             tables: tuple) -> tuple[int, int, int, int]:
-        good, body_bytes = report_spans(buf, offsets, lo, hi, TAG_BYTES, TAG_OFFSETS, SPACE,
-                                        LOWER, lowered, spans, formats)
-        (count, missed), _, _ = intern_default_segments(
-            reading, bounds[4 * lo:4 * hi], 2, 2, ids[at:], row_offsets, DEFAULT_CLASSES, True,
-            misses, *tables, 0, 0)
-        return good, body_bytes, count, missed
-
-    with VOCAB.frozen() as tables:
-        pending = submit(lambda: part(h, n, a_bytes, second_offsets, misses[1], tables))
-        first = part(0, h, 0, row_offsets[:h + 1], misses[0], tables)
-        # (not started: the pool's thread is busy with other callers' work; done here)
-        second = (part(h, n, a_bytes, second_offsets, misses[1], tables) if pending.cancel()
-                  else pending.result())
-        if first[3] > _MISSES_ROOM or second[3] > _MISSES_ROOM:
-            # more new tokens than the room (a new vocabulary, a recycle): interned serially
-            for lo, hi, at, rows in ((0, h, 0, row_offsets[:h + 1]),
-                                     (h, n, a_bytes, second_offsets)):
-                VOCAB.intern_held_with(intern_default_segments, (
-                    reading, bounds[4 * lo:4 * hi], 2, 2, ids[at:], rows, DEFAULT_CLASSES, False,
-                    NO_MISSES), most_new_tokens(total), total)
-        elif first[3] or second[3]:  # the tokens neither found, added in the order they came
-            where = np.concatenate((misses[0][:, :first[3]], misses[1][:, :second[3]]), axis=1)
-            where[0, first[3]:] += a_bytes
-            ids[where[0]] = VOCAB.intern_held(reading, where[1], where[2])
-        generation = VOCAB.generation
-    count = first[2] + second[2]
-    ids[first[2]:count] = ids[a_bytes:a_bytes + second[2]]
-    row_offsets[h + 1:] = second_offsets[1:] + first[2]
-    return first[0] + second[0], first[1] + second[1], (generation, ids[:count], row_offsets)
+#: what it saves: the whole low-level reward on fresh GRPO batches, split against not, call
+#: by call in turn, was 0.81x at 64 pairs, 0.90x at 128, 0.99x at 192, 1.02x at 256, 1.06x
+#: at 384 and 1.09x at 512 (waking the pool's idle thread and waiting for it cost some
+#: 0.1-0.2 ms a call on this 2-core virtual machine).
+MIN_PAIRS_TO_SPLIT = 256

@@ -1,12 +1,13 @@
-"""The parse and look-up of a batch split between two threads (``format_batch._parse_and_look_up``)
-against the serial path (``report_spans`` over the whole batch, then ``encode``).
+"""The parse and look-up of a batch split between two threads (``rewards.parse_split``)
+against the serial path (``report_spans`` over the whole batch, ``encode``, then the
+references' ``encode_batch``).
 
-Both must give the same spans, formats, lowercased bytes and ids, id for id, and leave the
-vocabulary holding the same tokens in the same order: each path runs on its own new
+Both must give the same spans, formats, lowercased bytes, groups and ids, id for id, and
+leave the vocabulary holding the same tokens in the same order: each path runs on its own new
 ``Vocabulary`` (the modules' ``VOCAB`` swapped for it), started with the same tokens. Also
-when a part's look-up misses more tokens than its room (the part is interned again), when
-the pool's thread is busy (the calling thread does the second part itself), and through
-``score_batch``, whose floats must not change.
+when a look-up misses more tokens than its room (the part is interned again, the references
+encoded again), when the pool's thread is busy (the calling thread does the second part
+itself), and through ``score_batch``, whose floats must not change.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from hypothesis import strategies as st
 
 from himed_rewards import RewardConfig, score_batch, set_num_threads
 from himed_rewards.kernels._config import materialise
-from himed_rewards.rewards import format_batch
+from himed_rewards.metrics._layout import reference_groups
+from himed_rewards.rewards import format_batch, parse_split
 from himed_rewards.rewards.format_batch import parse_completions
 from himed_rewards.text import tokenizers
 from himed_rewards.text.tokenizers import get_tokenizer
@@ -45,40 +47,49 @@ def two_threads():
     set_num_threads(None)
 
 
-def _parse(monkeypatch, completions: list[str], split: bool):
-    """``(parsed, ids, offsets, vocabulary)``: the batch parsed and encoded on a new vocabulary
-    holding ``KNOWN``, split between two threads or not."""
+def _parse(monkeypatch, completions: list[str], references: list[str], split: bool):
+    """``(parsed, ids, offsets, (groups, hyp_group, ref_ids, ref_offsets), vocabulary)``: the
+    batch parsed and encoded on a new vocabulary holding ``KNOWN``, split between two threads
+    or not."""
     vocabulary = Vocabulary()
     vocabulary.ids(KNOWN)
+    tokenizer = get_tokenizer("default")
     with monkeypatch.context() as m:
-        m.setattr(format_batch, "VOCAB", vocabulary)
-        m.setattr(tokenizers, "VOCAB", vocabulary)
+        for module in (format_batch, parse_split, tokenizers):
+            m.setattr(module, "VOCAB", vocabulary)
         m.setattr(format_batch, "MIN_PAIRS_TO_SPLIT", 2 if split else 10**9)
         with vocabulary.session():
-            parsed = parse_completions(completions, encode=True)
-            assert (parsed._encoded is not None) == (split and len(completions) >= 2)
-            ids, offsets = parsed.encode(get_tokenizer("default"))
-    return parsed, ids, offsets, vocabulary
+            parsed = parse_completions(completions, encode=True, references=references)
+            split_here = split and len(completions) >= 2
+            assert (parsed._encoded is not None) == split_here
+            joined = "".join(references)
+            assert (parsed._references is not None) == (split_here and joined.isascii()
+                                                        and joined != "")
+            ids, offsets = parsed.encode(tokenizer)
+            encoded = parsed.encoded_references(references)
+            if encoded is None:  # (the serial path, or the split's when it declines)
+                distinct, hyp_group = reference_groups(references)
+                encoded = (len(distinct), hyp_group, *tokenizer.encode_batch(distinct))
+    return parsed, ids, offsets, encoded, vocabulary
 
 
-def _same(monkeypatch, completions: list[str]) -> None:
-    serial = _parse(monkeypatch, completions, split=False)
-    split = _parse(monkeypatch, completions, split=True)
-    (one, ids, offsets, vocabulary), (other, split_ids, split_offsets, split_vocabulary) = \
-        serial, split
+def _same(monkeypatch, completions: list[str], references: list[str] | None = None) -> None:
+    references = references if references is not None else \
+        [c[::-1] for c in completions]  # (any text; the reversed tags are words and symbols)
+    one, ids, offsets, encoded, vocabulary = _parse(monkeypatch, completions, references, False)
+    other, split_ids, split_offsets, split_encoded, split_vocabulary = \
+        _parse(monkeypatch, completions, references, True)
     assert one.formats == other.formats
     assert one.format_array.tolist() == other.format_array.tolist()
     assert one.spans.tolist() == other.spans.tolist()
     assert one.reports() == other.reports()
     assert ids.tolist() == split_ids.tolist()  # the same ids, not only the same tokens
     assert offsets.tolist() == split_offsets.tolist()
+    assert encoded[0] == split_encoded[0]
+    for array, split_array in zip(encoded[1:], split_encoded[1:], strict=True):
+        assert array.tolist() == split_array.tolist()
     assert (vocabulary.tokens(range(len(vocabulary)))
             == split_vocabulary.tokens(range(len(split_vocabulary))))
-    for f0, f1, i0, i1 in other.spans[other.spans[:, 0] >= 0].tolist():  # the bodies' bytes
-        assert other.lowered[f0:f1].tobytes() == one.lowered[f0:f1].tobytes()
-        assert other.lowered[i0:i1].tobytes() == one.lowered[i0:i1].tobytes()
-
-
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(COMPLETION, min_size=2, max_size=12))
@@ -86,18 +97,27 @@ def test_split_parse_gives_the_serial_ids_on_any_input(monkeypatch, completions)
     _same(monkeypatch, completions)
 
 
-def test_split_parse_on_fresh_grpo_batches(monkeypatch):
+def test_split_parse_on_fresh_grpo_batches_and_distinct_pairs(monkeypatch):
     fresh = FreshText(seed=5)
-    for _ in range(3):
-        completions, _ = fresh.grpo_batch()
-        _same(monkeypatch, completions)
+    for make in (fresh.grpo_batch, fresh.distinct_batch, fresh.grpo_batch):
+        _same(monkeypatch, *make())
+
+
+def test_references_not_all_ascii_are_left_to_the_serial_path(monkeypatch):
+    completions, references = FreshText(seed=4).grpo_batch()
+    references[-1] = references[-1] + " Mïld."
+    _same(monkeypatch, completions, references)
+    monkeypatch.setattr(format_batch, "MIN_PAIRS_TO_SPLIT", 2)
+    parsed = parse_completions(completions, encode=True, references=references)
+    assert parsed._encoded is not None and parsed.encoded_references(references) is None
 
 
 def test_a_part_with_more_misses_than_its_room_is_interned_again(monkeypatch):
-    # a new vocabulary misses nearly every token: with room for 3 misses, both parts overflow
-    monkeypatch.setattr(format_batch, "_MISSES_ROOM", 3)
-    completions, _ = FreshText(seed=6).grpo_batch()
-    _same(monkeypatch, completions[:40])
+    # a new vocabulary misses nearly every token: with room for 3 misses, every part
+    # overflows (the references are then encoded on the serial path)
+    monkeypatch.setattr(parse_split, "_MISSES_ROOM", 3)
+    completions, references = FreshText(seed=6).grpo_batch()
+    _same(monkeypatch, completions[:40], references[:40])
 
 
 def test_a_busy_pool_leaves_the_second_part_to_the_calling_thread(monkeypatch):
@@ -108,7 +128,7 @@ def test_a_busy_pool_leaves_the_second_part_to_the_calling_thread(monkeypatch):
         future = Future()  # pending: cancel() succeeds, and the caller runs the part itself
         return future
 
-    monkeypatch.setattr(format_batch, "submit", not_started)
+    monkeypatch.setattr(parse_split, "submit", not_started)
     completions, _ = FreshText(seed=7).grpo_batch()
     _same(monkeypatch, completions[:64])
     assert ran  # (the split path was taken)
@@ -116,16 +136,18 @@ def test_a_busy_pool_leaves_the_second_part_to_the_calling_thread(monkeypatch):
 
 def test_ids_of_an_earlier_generation_are_not_reused(monkeypatch):
     vocabulary = Vocabulary()
-    monkeypatch.setattr(format_batch, "VOCAB", vocabulary)
-    monkeypatch.setattr(tokenizers, "VOCAB", vocabulary)
+    for module in (format_batch, parse_split, tokenizers):
+        monkeypatch.setattr(module, "VOCAB", vocabulary)
     monkeypatch.setattr(format_batch, "MIN_PAIRS_TO_SPLIT", 2)
-    completions, _ = FreshText(seed=8).grpo_batch()
+    completions, references = FreshText(seed=8).grpo_batch()
+    references = references[:8]
     with vocabulary.session():
-        parsed = parse_completions(completions[:8], encode=True)
-    assert parsed._encoded is not None
+        parsed = parse_completions(completions[:8], encode=True, references=references)
+    assert parsed._encoded is not None and parsed._references is not None
     vocabulary._recycle()  # (what a session's start does past max_tokens)
     with vocabulary.session():
         ids, offsets = parsed.encode(get_tokenizer("default"))
+        assert parsed.encoded_references(references) is None  # (encoded again by the caller)
     assert vocabulary.tokens(ids[offsets[0]:offsets[1]]) == \
         get_tokenizer("default")(parsed.reports()[0])
 
