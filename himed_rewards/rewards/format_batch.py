@@ -180,7 +180,8 @@ def parse_completions(completions: list[str],
                       lowered_into: Callable[[int], np.ndarray] | None = None, *,
                       encode: bool = False, references: list[str] | None = None
                       ) -> ParsedCompletions:
-    """Parse many completions (a list of ``str``, already checked) in one kernel call.
+    """Parse many completions (a list of ``str``, already checked) in one kernel call (or
+    two at once, when split: see ``encode``).
 
     ``lowered_into(size)``, when given, returns the writable uint8 array of ``size`` bytes
     the parse writes the lowercased report bodies into (the offline judge's helper reads

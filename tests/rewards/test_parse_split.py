@@ -164,3 +164,18 @@ def test_score_batch_floats_do_not_change(monkeypatch):
         monkeypatch.setattr(format_batch, "MIN_PAIRS_TO_SPLIT", 2)
         split = score_batch(completions, references, config=config)
         assert split == serial  # (named tuples: every field, float for float)
+
+
+def test_callers_in_threads_at_once_get_the_serial_floats(monkeypatch):
+    # as OpenRLHF's reward threads call the reward: several splits share the pool's thread
+    # and the vocabulary's lock (a busy pool hands a part back to its caller)
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = FreshText(seed=10, new_word_per_sentence=True)  # (misses in every part)
+    batches = [fresh.grpo_batch(n_refs=4, group=8) for _ in range(16)]
+    config = RewardConfig(semantic=None)
+    monkeypatch.setattr(format_batch, "MIN_PAIRS_TO_SPLIT", 2)
+    with ThreadPoolExecutor(4) as callers:
+        split = list(callers.map(lambda batch: score_batch(*batch, config=config), batches))
+    monkeypatch.setattr(format_batch, "MIN_PAIRS_TO_SPLIT", 10**9)
+    assert split == [score_batch(c, r, config=config) for c, r in batches]
