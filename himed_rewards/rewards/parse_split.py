@@ -43,18 +43,22 @@ class LookedUpReferences:
     ``metrics._layout.reference_groups`` makes them), and their tokens' ids but for those the
     vocabulary did not hold, which :meth:`interned` adds."""
 
-    __slots__ = ("references", "generation", "distinct", "hyp_group", "_buf", "_ids",
-                 "_offsets", "_misses", "_missed")
+    __slots__ = ("references", "generation", "hyp_group", "_buf", "_ids", "_offsets",
+                 "_misses", "_missed")
 
-    def __init__(self, references: list[str], generation: int, distinct: int,
-                 hyp_group: np.ndarray, buf: np.ndarray, ids: np.ndarray, offsets: np.ndarray,
-                 misses: np.ndarray, missed: int) -> None:
+    def __init__(self, references: list[str], generation: int, hyp_group: np.ndarray,
+                 buf: np.ndarray, ids: np.ndarray, offsets: np.ndarray, misses: np.ndarray,
+                 missed: int) -> None:
         self.references = references
         self.generation = generation
-        self.distinct = distinct
         self.hyp_group = hyp_group
         self._buf, self._ids, self._offsets = buf, ids, offsets
         self._misses, self._missed = misses, missed
+
+    @property
+    def distinct(self) -> int:
+        """How many distinct references (groups) the batch has."""
+        return self._offsets.shape[0] - 1
 
     def interned(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(ids, offsets)`` of the distinct references, their missed tokens added now (after
@@ -111,13 +115,16 @@ def parse_and_look_up(buf: np.ndarray, offsets: np.ndarray, lowered: np.ndarray,
     reading.setflags(write=False)  # (the look-up's specialisation: see parse_completions)
     bounds = spans.reshape(-1)
 
+    def segments(lo: int, hi: int, at: int, rows: np.ndarray) -> tuple:
+        # intern_default_segments' first arguments for the report bodies of texts lo:hi
+        return reading, bounds[4 * lo:4 * hi], 2, 2, ids[at:], rows, DEFAULT_CLASSES
+
     def part(lo: int, hi: int, at: int, rows: np.ndarray, misses: np.ndarray,
              tables: tuple) -> tuple[int, int, int, int]:
         good, body_bytes = report_spans(buf, offsets, lo, hi, TAG_BYTES, TAG_OFFSETS, SPACE,
                                         LOWER, lowered, spans, formats)
-        (count, missed), _, _ = intern_default_segments(
-            reading, bounds[4 * lo:4 * hi], 2, 2, ids[at:], rows, DEFAULT_CLASSES, True, misses,
-            *tables, 0, 0)
+        (count, missed), _, _ = intern_default_segments(*segments(lo, hi, at, rows), True,
+                                                        misses, *tables, 0, 0)
         return good, body_bytes, count, missed
 
     looked_up = None
@@ -133,9 +140,9 @@ def parse_and_look_up(buf: np.ndarray, offsets: np.ndarray, lowered: np.ndarray,
             # more new tokens than the room (a new vocabulary, a recycle): interned serially
             for lo, hi, at, rows in ((0, h, 0, row_offsets[:h + 1]),
                                      (h, n, a_bytes, second_offsets)):
-                VOCAB.intern_held_with(intern_default_segments, (
-                    reading, bounds[4 * lo:4 * hi], 2, 2, ids[at:], rows, DEFAULT_CLASSES, False,
-                    NO_MISSES), most_new_tokens(total), total)
+                VOCAB.intern_held_with(intern_default_segments,
+                                       (*segments(lo, hi, at, rows), False, NO_MISSES),
+                                       most_new_tokens(total), total)
         elif first[3] or second[3]:  # the tokens neither found, added in the order they came
             where = np.concatenate((misses[0][:, :first[3]], misses[1][:, :second[3]]), axis=1)
             where[0, first[3]:] += a_bytes
@@ -144,8 +151,6 @@ def parse_and_look_up(buf: np.ndarray, offsets: np.ndarray, lowered: np.ndarray,
     count = first[2] + second[2]
     ids[first[2]:count] = ids[a_bytes:a_bytes + second[2]]
     row_offsets[h + 1:] = second_offsets[1:] + first[2]
-    if looked_up is not None:
-        looked_up.generation = generation
     return (first[0] + second[0], first[1] + second[1], (generation, ids[:count], row_offsets),
             looked_up)
 
@@ -170,5 +175,6 @@ def _look_up_references(references: list[str], distinct: list[str], hyp_group: n
     misses = np.empty((3, _MISSES_ROOM), dtype=np.int64)
     (count, missed), _, _ = intern_default_segments(
         buf, text_offsets, 1, 1, ids, offsets, DEFAULT_CLASSES, True, misses, *tables, 0, 0)
-    return LookedUpReferences(references, -1, len(distinct), hyp_group, buf, ids[:count], offsets,
-                              misses, missed)
+    # (under the lock, inside a session: the generation cannot change until the ids are used)
+    return LookedUpReferences(references, VOCAB.generation, hyp_group, buf, ids[:count],
+                              offsets, misses, missed)

@@ -120,16 +120,10 @@ class Vocabulary:
             >>> v.intern_spans(buf, np.array([0, 3, 12]), np.array([2, 11, 14])).tolist()
             [0, 1, 0]
         """
-        out = np.empty(start.shape[0], dtype=np.int32)
         if start.shape[0] == 0:
-            return out
+            return np.empty(0, dtype=np.int32)
         with self._lock:  # two threads must not give one token two ids
-            self._reserve(start.shape[0], int((end - start).sum()))
-            self._n, self._used = intern_spans(
-                buf, start, end, out, self._arena, self._start, self._len, self._hash,
-                self._word, self._table, self._n, self._used,
-            )
-        return out
+            return self.intern_held(buf, start, end)
 
     def intern_with(self, kernel: Callable[..., tuple[T, int, int]], args: tuple,
                     max_new: int, max_bytes: int) -> T:
